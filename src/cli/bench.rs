@@ -1,0 +1,137 @@
+//! `fragfs bench`: put and get throughput of one file across 3 local peers
+//! with 3 replicas, beside the raw fragment-hash speed and a plain local file
+//! copy of the same size, measured in the same run.
+//!
+//! The file is written and read by a light client, so every fragment crosses
+//! the network (loopback TCP, noise, yamux) to three peers on put and from
+//! the peers on get; every copy is hashed by the peer that stores it, and
+//! every fetched fragment and the whole file are verified on get.
+
+use crate::{
+    client::{ClientConfig, Progress},
+    fragment::{FileHasher, HashAlgo},
+    node::{localnet::LocalNet, Node, NodeConfig},
+    units,
+};
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// File size.
+    #[arg(long, default_value = "256M", value_parser = units::parse_bytes)]
+    pub size: u64,
+    /// Fragment hash of the fragfs runs: sha3-256, blake3, or both.
+    #[arg(long, default_value = "both")]
+    pub hash: String,
+    /// Directory for the data (default: a temporary directory).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+}
+
+fn mbps(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / d.as_secs_f64()
+}
+
+fn row(what: &str, bytes: u64, d: Duration, base: Option<f64>) -> f64 {
+    let v = mbps(bytes, d);
+    match base {
+        Some(b) => println!("{what:<44} {v:>9.1} MB/s  {:>6.2}x local copy  ({:.2} s)", v / b, d.as_secs_f64()),
+        None => println!("{what:<44} {v:>9.1} MB/s                   ({:.2} s)", d.as_secs_f64()),
+    }
+    v
+}
+
+fn local_copy(src: &Path, dst: &Path) -> Result<Duration> {
+    let t = Instant::now();
+    std::fs::copy(src, dst)?;
+    std::fs::File::open(dst)?.sync_all()?;
+    Ok(t.elapsed())
+}
+
+async fn light_client(net: &LocalNet, dir: &Path, hash: HashAlgo) -> Result<Node> {
+    let mut cfg = NodeConfig::loopback(dir);
+    cfg.storage = false;
+    cfg.control = false;
+    cfg.net.listen = Vec::new();
+    cfg.net.bootstrap = net.addrs().await;
+    cfg.client = ClientConfig { hash, ..ClientConfig::default() };
+    let node = Node::start(cfg).await?;
+    if !node.wait_for_storage_peers(3, Duration::from_secs(15)).await {
+        bail!("the bench client did not find the 3 peers");
+    }
+    Ok(node)
+}
+
+pub async fn run(a: BenchArgs) -> Result<()> {
+    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let base = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    std::fs::create_dir_all(&base)?;
+    let algos: Vec<HashAlgo> = match a.hash.as_str() {
+        "both" => vec![HashAlgo::Sha3_256, HashAlgo::Blake3],
+        other => vec![other.parse().map_err(anyhow::Error::msg)?],
+    };
+    let size = a.size;
+    println!("fragfs bench: {} file, 1 MiB fragments, 3 peers on 127.0.0.1, 3 replicas", units::format_bytes(size));
+    println!("(cores: {})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+
+    let src = base.join("bench-src.bin");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&src)?);
+        let mut buf = vec![0u8; 1 << 20];
+        let mut left = size;
+        while left > 0 {
+            rand::fill(&mut buf[..]);
+            let n = left.min(buf.len() as u64) as usize;
+            f.write_all(&buf[..n])?;
+            left -= n as u64;
+        }
+        f.flush()?;
+    }
+    let data = std::fs::read(&src)?;
+
+    let copy = local_copy(&src, &base.join("bench-copy.bin"))?;
+    let base_mbps = row("local file copy (cp + fsync, warm cache)", size, copy, None);
+    std::fs::remove_file(base.join("bench-copy.bin"))?;
+    for algo in [HashAlgo::Sha3_256, HashAlgo::Blake3] {
+        let t = Instant::now();
+        let mut h = FileHasher::new();
+        if algo == HashAlgo::Sha3_256 {
+            h.update(&data);
+        } else {
+            std::hint::black_box(blake3::hash(&data));
+        }
+        std::hint::black_box(h.finish());
+        row(&format!("raw {} hash, one core", algo.name()), size, t.elapsed(), Some(base_mbps));
+    }
+    drop(data);
+
+    for algo in algos {
+        let dir = base.join(format!("net-{}", algo.name()));
+        let net = LocalNet::start(&dir, 3).await?;
+        if !net.wait_for_mesh(Duration::from_secs(15)).await {
+            bail!("the peers did not find each other");
+        }
+        let client = light_client(&net, &dir.join("client"), algo).await?;
+        let t = Instant::now();
+        let put = client.client().put_file(&src, None, Progress::new()).await?;
+        row(&format!("fragfs put, {} ids, R=3", algo.name()), size, t.elapsed(), Some(base_mbps));
+        let out = dir.join("bench-out.bin");
+        let t = Instant::now();
+        client.client().get_file(&put.id, &out, Progress::new()).await?;
+        row(&format!("fragfs get, {} ids, verified", algo.name()), size, t.elapsed(), Some(base_mbps));
+        if std::fs::read(&out)? != std::fs::read(&src)? {
+            bail!("fetched bytes differ from the source");
+        }
+        client.shutdown().await;
+        net.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let _ = std::fs::remove_file(&src);
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! The `fragfs` command line: a thin layer over the library. Commands that
+//! act on the network either talk to a running node through its control
+//! socket (the default) or, with `--peer`, join the network themselves as a
+//! light client for the length of the command.
+
+mod bench;
+mod demo;
+mod light;
+mod progress;
+
+use crate::{
+    control::{self, Event, PutOptions, Request},
+    fragment::{FragmentSize, HashAlgo},
+    net::Multiaddr,
+    node::{Node, NodeConfig},
+    redundancy::Replicas,
+    units,
+};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::{path::PathBuf, process::ExitCode};
+
+#[derive(Parser, Debug)]
+#[command(name = "fragfs", version, about = "A filesystem whose bytes live on a peer-to-peer network")]
+pub struct Cli {
+    /// The node's data directory (identity, fragment store, control socket).
+    #[arg(long, global = true, env = "FRAGFS_DATA", default_value_os_t = default_data_dir())]
+    pub data: PathBuf,
+    /// Log filter (e.g. `info`, `fragfs=debug`); also RUST_LOG.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a peer: store fragments for the network and serve the CLI.
+    Node(NodeArgs),
+    /// Store a file on the network; prints its id.
+    Put(PutArgs),
+    /// Fetch a file by id into OUT, verified.
+    Get(GetArgs),
+    /// List the peers the node is connected to.
+    Peers(JsonArg),
+    /// Show the node's identity, addresses, store usage and counters.
+    Status(JsonArg),
+    /// Start a local 3-peer network, store a sample file, stop a peer and
+    /// fetch it back, printing what happened.
+    Demo(demo::DemoArgs),
+    /// Measure put/get throughput across 3 local peers beside raw SHA3-256
+    /// and a local file copy.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NodeArgs {
+    /// Address to listen on (repeatable). Default: TCP and QUIC on all
+    /// interfaces, random ports.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    pub listen: Vec<Multiaddr>,
+    /// A peer to join through (repeatable), e.g. /ip4/10.0.0.5/tcp/4001/p2p/12D3…
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub peers: Vec<Multiaddr>,
+    /// Do not discover peers on the local network with mDNS.
+    #[arg(long)]
+    pub no_mdns: bool,
+    /// Most bytes of fragments to keep, e.g. 500G.
+    #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
+    pub capacity: u64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct JoinArgs {
+    /// Join the network through this peer as a light client instead of
+    /// using the local node (repeatable).
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub peers: Vec<Multiaddr>,
+}
+
+#[derive(Args, Debug)]
+pub struct PutArgs {
+    pub file: PathBuf,
+    /// Name recorded in the manifest (default: the file's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Copies of each fragment.
+    #[arg(long, default_value_t = 3)]
+    pub replicas: u8,
+    /// Copies each fragment must reach for the put to succeed (default: all).
+    #[arg(long)]
+    pub quorum: Option<u8>,
+    /// Fragment size, 64K to 16M.
+    #[arg(long, default_value = "1M", value_parser = units::parse_bytes)]
+    pub fragment_size: u64,
+    /// Fragment hash: sha3-256 or blake3.
+    #[arg(long, default_value = "sha3-256")]
+    pub hash: HashAlgo,
+    #[command(flatten)]
+    pub join: JoinArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    pub id: String,
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub join: JoinArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonArg {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_data_dir() -> PathBuf {
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/fragfs"),
+        None => PathBuf::from("/var/lib/fragfs"),
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fragfs: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fragfs: error: {}", one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn one_line(e: &anyhow::Error) -> String {
+    format!("{e:#}").replace('\n', " ")
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Node(a) => run_node(cli.data, a).await,
+        Command::Put(a) => put(cli.data, a).await,
+        Command::Get(a) => get(cli.data, a).await,
+        Command::Peers(a) => peers(cli.data, a).await,
+        Command::Status(a) => status(cli.data, a).await,
+        Command::Demo(a) => demo::run(a).await,
+        Command::Bench(a) => bench::run(a).await,
+    }
+}
+
+async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
+    let mut cfg = NodeConfig::new(&data);
+    if !a.listen.is_empty() {
+        cfg.net.listen = a.listen;
+    }
+    cfg.net.bootstrap = a.peers;
+    cfg.net.mdns = !a.no_mdns;
+    cfg.capacity = a.capacity;
+    let node = Node::start(cfg).await.context("cannot start the node")?;
+    println!("peer id: {}", node.peer_id());
+    for addr in node.listen_addrs().await {
+        println!("listening on {addr}");
+    }
+    println!("data: {}", data.display());
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!("stopping");
+    node.shutdown().await;
+    Ok(())
+}
+
+fn put_options(a: &PutArgs) -> Result<PutOptions> {
+    let replicas = Replicas::new(a.replicas)?;
+    if let Some(q) = a.quorum {
+        crate::redundancy::WriteQuorum::new(q, replicas)?;
+    }
+    let fs = u32::try_from(a.fragment_size).map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
+    FragmentSize::new(fs)?;
+    Ok(PutOptions { replicas: a.replicas, quorum: a.quorum, fragment_size: fs, hash: a.hash })
+}
+
+async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
+    let options = put_options(&a)?;
+    let meta = std::fs::metadata(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", a.file.display());
+    }
+    let path = std::fs::canonicalize(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    if !a.join.peers.is_empty() {
+        return light::put(&a.join, &path, a.name, &options).await;
+    }
+    let bar = progress::Bar::new("put", meta.len());
+    let req = Request::Put { path, name: a.name, options };
+    let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
+    bar.finish();
+    match ev {
+        Event::PutDone { id, size, fragments, min_copies, peers } => {
+            println!("{id}");
+            eprintln!("stored {} in {fragments} fragment(s), {min_copies}+ copies each, on {peers} peer(s)", units::format_bytes(size));
+            Ok(())
+        }
+        Event::Error(e) => bail!(e),
+        other => bail!("unexpected answer from the node: {other:?}"),
+    }
+}
+
+fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
+    let out = if out.is_absolute() { out.to_path_buf() } else { std::env::current_dir()?.join(out) };
+    if out.is_dir() {
+        bail!("{} is a directory; give a file name", out.display());
+    }
+    match out.parent() {
+        Some(p) if p.is_dir() => Ok(out),
+        _ => bail!("{}: the directory does not exist", out.display()),
+    }
+}
+
+async fn get(data: PathBuf, a: GetArgs) -> Result<()> {
+    let id: crate::fragment::FragmentId = a.id.parse().map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
+    let out = absolute_out(&a.out)?;
+    if !a.join.peers.is_empty() {
+        return light::get(&a.join, &id, &out).await;
+    }
+    let bar = progress::Bar::new("get", 0);
+    let req = Request::Get { id: id.to_hex(), out: out.clone() };
+    let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
+    bar.finish();
+    match ev {
+        Event::GetDone { size, fragments, peers, retries } => {
+            eprintln!(
+                "fetched {} ({fragments} fragment(s)) from {peers} peer(s), {retries} retries; verified, written to {}",
+                units::format_bytes(size),
+                out.display()
+            );
+            Ok(())
+        }
+        Event::Error(e) => bail!(e),
+        other => bail!("unexpected answer from the node: {other:?}"),
+    }
+}
+
+async fn peers(data: PathBuf, a: JsonArg) -> Result<()> {
+    let ev = control::call(&data, &Request::Peers, |_| {}).await.map_err(anyhow::Error::msg)?;
+    let Event::Peers(rows) = ev else { bail!("unexpected answer from the node: {ev:?}") };
+    if a.json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|r| serde_json::json!({"peer_id": r.peer_id, "addrs": r.addrs, "agent": r.agent, "storage": r.storage}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("no peers connected");
+    }
+    println!("{:<54} {:<8} {:<14} ADDRESS", "PEER", "ROLE", "AGENT");
+    for r in rows {
+        let role = if r.storage { "storage" } else { "client" };
+        println!("{:<54} {:<8} {:<14} {}", r.peer_id, role, r.agent, r.addrs.first().map(String::as_str).unwrap_or("-"));
+    }
+    Ok(())
+}
+
+async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
+    let ev = control::call(&data, &Request::Status, |_| {}).await.map_err(anyhow::Error::msg)?;
+    let Event::Status(s) = ev else { bail!("unexpected answer from the node: {ev:?}") };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "peer_id": s.peer_id, "listen": s.listen, "uptime_secs": s.uptime_secs,
+                "peers": s.peers, "storage_peers": s.storage_peers,
+                "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found},
+                "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
+            }))?
+        );
+        return Ok(());
+    }
+    println!("peer id:   {}", s.peer_id);
+    for a in &s.listen {
+        println!("listening: {a}");
+    }
+    println!("uptime:    {} s", s.uptime_secs);
+    println!("peers:     {} ({} storage)", s.peers, s.storage_peers);
+    println!(
+        "store:     {} of {} in {} fragment(s); {} corrupt copies found",
+        units::format_bytes(s.store_used),
+        units::format_bytes(s.store_capacity),
+        s.store_fragments,
+        s.corrupt_found
+    );
+    println!(
+        "requests:  {} in, {} out ({} failed), {} malformed rejected",
+        s.requests_in, s.requests_out, s.failures_out, s.malformed_in
+    );
+    Ok(())
+}

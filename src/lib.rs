@@ -1,0 +1,26 @@
+//! fragfs: a filesystem whose bytes live on a peer-to-peer network.
+//!
+//! The library is layered; each module says in its own header what it owns and
+//! what it must not know. From the bottom up:
+//!
+//! - [`fragment`]: fragment ids, cutting files, manifests (pure, no IO).
+//! - [`redundancy`]: replica counts, quorums and placement (pure, no IO).
+//! - [`wire`]: the versioned messages peers exchange (pure, no IO).
+//! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
+//! - [`net`]: the libp2p swarm as one actor plus a cheap handle.
+//! - [`client`]: putting and getting whole files across the network.
+//! - [`node`]: the long-running peer (store + net + control socket).
+//! - [`control`]: the local control protocol the CLI speaks to a node.
+//! - [`cli`]: the `fragfs` command line.
+
+pub mod cli;
+pub mod client;
+pub mod control;
+pub mod fragment;
+pub mod net;
+pub mod node;
+pub mod redundancy;
+pub mod store;
+pub mod task;
+pub mod units;
+pub mod wire;

@@ -1,0 +1,48 @@
+//! The request/response codec for fragment messages: length-prefixed frames
+//! (see [`crate::wire`]) whose length is checked before any allocation.
+
+use crate::wire::{check_frame_len, Request, Response, WireError};
+use bytes::Bytes;
+use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use libp2p::{request_response, StreamProtocol};
+use std::io;
+
+#[derive(Clone, Default)]
+pub struct FragmentCodec;
+
+fn invalid(e: WireError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+async fn read_body<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes> {
+    let mut prefix = [0u8; 4];
+    io.read_exact(&mut prefix).await?;
+    let len = check_frame_len(prefix).map_err(invalid)?;
+    let mut body = vec![0u8; len];
+    io.read_exact(&mut body).await?;
+    Ok(Bytes::from(body))
+}
+
+impl request_response::Codec for FragmentCodec {
+    type Protocol = StreamProtocol;
+    type Request = Request;
+    type Response = Response;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request> {
+        Request::from_body(read_body(io).await?).map_err(invalid)
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response> {
+        Response::from_body(read_body(io).await?).map_err(invalid)
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Request) -> io::Result<()> {
+        io.write_all(&req.to_frame()).await?;
+        io.flush().await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, res: Response) -> io::Result<()> {
+        io.write_all(&res.to_frame()).await?;
+        io.flush().await
+    }
+}

@@ -1,0 +1,282 @@
+//! The network: one actor owns the libp2p `Swarm`; everything else talks to
+//! it through [`Net`], a cheap-clone handle whose methods send a command and
+//! await a `oneshot` reply.
+//!
+//! The swarm runs TCP and QUIC (noise + yamux on TCP), Kademlia on a private
+//! protocol in server mode (provider records: fragment id → holders),
+//! identify (feeds peer addresses into Kademlia), optional mDNS, and a
+//! request/response protocol for fragments (`get`, `put`, `has`).
+//!
+//! **Architecture invariant:** this is the only module that knows libp2p.
+//! It knows nothing about stores or files: inbound requests are handed to the
+//! node as [`Inbound`] values with a reply handle.
+
+mod actor;
+mod codec;
+
+pub use codec::FragmentCodec;
+pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
+
+use crate::{fragment::FragmentId, redundancy::NodeId, task::Tasks, wire};
+use libp2p::{kad, request_response::ResponseChannel};
+use std::{
+    path::Path,
+    sync::{atomic::AtomicU64, Arc},
+    time::Duration,
+};
+use tokio::sync::{mpsc, oneshot};
+
+/// The fragment request/response protocol.
+pub const FRAGMENT_PROTOCOL: &str = "/fragfs/fragment/1";
+/// Our private Kademlia protocol: keeps fragfs off the public IPFS DHT.
+pub const KAD_PROTOCOL: &str = "/fragfs/kad/1.0.0";
+/// The identify protocol version string.
+pub const IDENTIFY_PROTOCOL: &str = "/fragfs/id/1.0.0";
+
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    pub listen: Vec<Multiaddr>,
+    pub bootstrap: Vec<Multiaddr>,
+    pub mdns: bool,
+    /// A storage peer answers fragment requests and serves the DHT; a light
+    /// client only asks.
+    pub serve: bool,
+    /// libp2p's own bound on one request and its response.
+    pub request_timeout: Duration,
+    pub idle_timeout: Duration,
+    /// How long `start` waits for the listeners to come up.
+    pub listen_timeout: Duration,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid"), "/ip4/0.0.0.0/udp/0/quic-v1".parse().expect("valid")],
+            bootstrap: Vec::new(),
+            mdns: true,
+            serve: true,
+            request_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(300),
+            listen_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("peer {0} is unreachable: {1}")]
+    Unreachable(PeerId, String),
+    #[error("peer {0} did not answer within {1:?}")]
+    Timeout(PeerId, Duration),
+    #[error("peer {0} broke the protocol: {1}")]
+    Protocol(PeerId, String),
+    #[error("the network service has stopped")]
+    Stopped,
+    #[error("cannot listen on {0}: {1}")]
+    Listen(Multiaddr, String),
+    #[error("bad address {0}: {1}")]
+    Address(String, String),
+    #[error("cannot build the network: {0}")]
+    Build(String),
+    #[error("identity key file {path}: {reason}")]
+    Identity { path: String, reason: String },
+}
+
+/// A request that arrived from a peer, with the handle to answer it.
+pub struct Inbound {
+    pub peer: PeerId,
+    pub request: wire::Request,
+    pub reply: Reply,
+}
+
+/// Answers one inbound request. Dropping it unanswered closes the stream,
+/// which the asking peer sees as a failure.
+pub struct Reply {
+    channel: ResponseChannel<wire::Response>,
+    tx: mpsc::Sender<Command>,
+}
+
+impl Reply {
+    pub async fn send(self, response: wire::Response) {
+        let _ = self.tx.send(Command::Respond { channel: self.channel, response }).await;
+    }
+}
+
+/// A peer we are connected to and have identified.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub peer_id: PeerId,
+    pub addrs: Vec<Multiaddr>,
+    pub agent: String,
+    /// It accepts fragment requests (a storage peer, not a light client).
+    pub storage: bool,
+}
+
+/// Network counters surfaced by `fragfs status`.
+#[derive(Debug, Default)]
+pub struct NetCounters {
+    pub requests_out: AtomicU64,
+    pub requests_in: AtomicU64,
+    pub failures_out: AtomicU64,
+    pub malformed_in: AtomicU64,
+}
+
+pub(crate) enum Command {
+    Request { peer: PeerId, request: wire::Request, reply: oneshot::Sender<Result<wire::Response, NetError>> },
+    Respond { channel: ResponseChannel<wire::Response>, response: wire::Response },
+    Provide { key: kad::RecordKey },
+    Unprovide { key: kad::RecordKey },
+    FindProviders { key: kad::RecordKey, reply: oneshot::Sender<Vec<PeerId>> },
+    Peers { reply: oneshot::Sender<Vec<PeerInfo>> },
+    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>> },
+    Discover { reply: oneshot::Sender<()> },
+    Shutdown,
+}
+
+/// The handle to the network actor. Cheap to clone.
+#[derive(Clone)]
+pub struct Net {
+    tx: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    pub counters: Arc<NetCounters>,
+}
+
+/// Loads the node's ed25519 identity from `path`, creating it (mode 0600) on
+/// first start.
+pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
+    let err = |reason: String| NetError::Identity { path: path.display().to_string(), reason };
+    match std::fs::read(path) {
+        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes).map_err(|e| err(format!("unreadable key: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Keypair::generate_ed25519();
+            let bytes = key.to_protobuf_encoding().map_err(|e| err(e.to_string()))?;
+            write_private(path, &bytes).map_err(|e| err(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::{io::Write, os::unix::fs::OpenOptionsExt};
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The DHT key of a fragment.
+pub fn record_key(id: &FragmentId) -> kad::RecordKey {
+    kad::RecordKey::new(&id.to_bytes())
+}
+
+/// The 32-byte Kademlia key of a fragment (SHA-256 of its id bytes, as
+/// Kademlia computes distances).
+pub fn dht_key_of_fragment(id: &FragmentId) -> [u8; 32] {
+    to32(kad::KBucketKey::new(record_key(id)).hashed_bytes())
+}
+
+/// The 32-byte Kademlia key of a peer.
+pub fn dht_key_of_peer(peer: &PeerId) -> [u8; 32] {
+    to32(kad::KBucketKey::from(*peer).hashed_bytes())
+}
+
+fn to32(b: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&b[..32]);
+    out
+}
+
+pub fn node_id(peer: &PeerId) -> NodeId {
+    NodeId(peer.to_bytes())
+}
+
+pub fn peer_of(node: &NodeId) -> Option<PeerId> {
+    PeerId::from_bytes(&node.0).ok()
+}
+
+/// Appends `/p2p/<peer>` to an address unless it already names a peer.
+pub fn with_peer(addr: &Multiaddr, peer: PeerId) -> Multiaddr {
+    if addr.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_))) {
+        addr.clone()
+    } else {
+        addr.clone().with(libp2p::multiaddr::Protocol::P2p(peer))
+    }
+}
+
+impl Net {
+    /// Builds the swarm, starts listening and dialling the bootstrap peers,
+    /// and spawns the actor on `tasks`. Returns once every listener has an
+    /// address (or `listen_timeout` passed).
+    pub async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, mpsc::Receiver<Inbound>), NetError> {
+        actor::start(keypair, cfg, tasks).await
+    }
+
+    pub fn local_peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(make(tx)).await.map_err(|_| NetError::Stopped)?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Sends `request` to `peer` and waits at most `deadline` for the answer.
+    pub async fn request(&self, peer: PeerId, request: wire::Request, deadline: Duration) -> Result<wire::Response, NetError> {
+        let fut = self.call(|reply| Command::Request { peer, request, reply });
+        match tokio::time::timeout(deadline, fut).await {
+            Ok(r) => r?,
+            Err(_) => Err(NetError::Timeout(peer, deadline)),
+        }
+    }
+
+    /// Announces in the DHT that this node holds `id` (republished by
+    /// Kademlia while held).
+    pub async fn provide(&self, id: &FragmentId) {
+        let _ = self.tx.send(Command::Provide { key: record_key(id) }).await;
+    }
+
+    pub async fn unprovide(&self, id: &FragmentId) {
+        let _ = self.tx.send(Command::Unprovide { key: record_key(id) }).await;
+    }
+
+    /// Peers the DHT says hold `id` (not including this node), within
+    /// `deadline`. An empty list when none are found in time.
+    pub async fn find_providers(&self, id: &FragmentId, deadline: Duration) -> Vec<PeerId> {
+        let fut = self.call(|reply| Command::FindProviders { key: record_key(id), reply });
+        tokio::time::timeout(deadline, fut).await.ok().and_then(|r| r.ok()).unwrap_or_default()
+    }
+
+    /// Connected, identified peers.
+    pub async fn peers(&self) -> Vec<PeerInfo> {
+        self.call(|reply| Command::Peers { reply }).await.unwrap_or_default()
+    }
+
+    /// Connected peers that store fragments.
+    pub async fn storage_peers(&self) -> Vec<PeerInfo> {
+        self.peers().await.into_iter().filter(|p| p.storage).collect()
+    }
+
+    /// This node's listen addresses, each ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.call(|reply| Command::ListenAddrs { reply }).await.unwrap_or_default()
+    }
+
+    pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetError> {
+        self.call(|reply| Command::Dial { addr, reply }).await?
+    }
+
+    /// Runs a Kademlia bootstrap (a walk towards our own id that connects us
+    /// to more peers) and waits for it, at most `deadline`.
+    pub async fn discover(&self, deadline: Duration) {
+        let _ = tokio::time::timeout(deadline, self.call(|reply| Command::Discover { reply })).await;
+    }
+
+    /// Stops the actor: listeners close and connections drop.
+    pub async fn shutdown(&self) {
+        let _ = self.tx.send(Command::Shutdown).await;
+    }
+}

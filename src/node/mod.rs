@@ -1,0 +1,190 @@
+//! The long-running peer: a fragment store, the network, the handler that
+//! answers other peers' fragment requests, and the control socket the CLI
+//! talks to.
+//!
+//! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
+//! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600).
+
+pub mod localnet;
+mod serve;
+
+use crate::{
+    client::{Client, ClientConfig},
+    control,
+    net::{self, Multiaddr, Net, NetConfig, NetError, PeerId},
+    store::{FragmentStore, StoreConfig, StoreError},
+    task::Tasks,
+};
+use std::{
+    path::PathBuf,
+    sync::{atomic::AtomicBool, Arc},
+    time::{Duration, Instant},
+};
+
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub net: NetConfig,
+    /// Most bytes of fragments this node keeps.
+    pub capacity: u64,
+    /// A storage node keeps fragments for others; a light client does not.
+    pub storage: bool,
+    /// Serve the control socket in the data directory.
+    pub control: bool,
+    pub client: ClientConfig,
+}
+
+impl NodeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        NodeConfig {
+            data_dir: data_dir.into(),
+            net: NetConfig::default(),
+            capacity: 100 * (1 << 30),
+            storage: true,
+            control: true,
+            client: ClientConfig::default(),
+        }
+    }
+
+    /// A node on 127.0.0.1 with a random TCP port and no mDNS, for tests and
+    /// local demos.
+    pub fn loopback(data_dir: impl Into<PathBuf>) -> Self {
+        let mut c = Self::new(data_dir);
+        c.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid")];
+        c.net.mdns = false;
+        c
+    }
+
+    pub fn control_socket(&self) -> PathBuf {
+        control::socket_path(&self.data_dir)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error("another node is already running on {0}")]
+    AlreadyRunning(PathBuf),
+    #[error("control socket {path}: {source}")]
+    Control { path: PathBuf, source: std::io::Error },
+}
+
+pub(crate) struct Shared {
+    pub net: Net,
+    pub store: Option<Arc<FragmentStore>>,
+    pub client: Client,
+    pub cfg: NodeConfig,
+    pub started: Instant,
+    /// Test-only: serve fragments with one byte flipped.
+    pub lie: AtomicBool,
+}
+
+/// A running peer. Stop it with [`Node::shutdown`].
+pub struct Node {
+    shared: Arc<Shared>,
+    tasks: Tasks,
+}
+
+impl Node {
+    pub async fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
+        let dir = &cfg.data_dir;
+        std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir { path: dir.clone(), source })?;
+        let sock = cfg.control_socket();
+        if cfg.control && std::os::unix::net::UnixStream::connect(&sock).is_ok() {
+            return Err(NodeError::AlreadyRunning(dir.clone()));
+        }
+        let keypair = net::load_or_create_identity(&dir.join("identity.key"))?;
+        let store = if cfg.storage {
+            let sc = StoreConfig { dir: dir.join("store"), capacity: cfg.capacity };
+            Some(Arc::new(tokio::task::spawn_blocking(move || FragmentStore::open(sc)).await.map_err(|e| {
+                NodeError::DataDir { path: dir.clone(), source: std::io::Error::other(e) }
+            })??))
+        } else {
+            None
+        };
+        let tasks = Tasks::new();
+        let mut net_cfg = cfg.net.clone();
+        net_cfg.serve = cfg.storage;
+        let (net, inbound) = Net::start(keypair, net_cfg, &tasks).await?;
+        let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
+        let shared = Arc::new(Shared { net, store, client, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false) });
+        tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));
+        if shared.store.is_some() {
+            tasks.spawn("announce-held", serve::announce_held(shared.clone()));
+        }
+        if cfg.control {
+            let listener = control::bind(&sock).map_err(|source| NodeError::Control { path: sock.clone(), source })?;
+            tasks.spawn("control", control::serve(shared.clone(), listener, tasks.clone()));
+        }
+        tracing::info!(peer_id = %shared.net.local_peer_id(), data = %dir.display(), "node started");
+        Ok(Node { shared, tasks })
+    }
+
+    pub fn peer_id(&self) -> PeerId {
+        self.shared.net.local_peer_id()
+    }
+
+    /// Listen addresses ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.shared.net.listen_addrs().await
+    }
+
+    pub fn client(&self) -> Client {
+        self.shared.client.clone()
+    }
+
+    pub fn net(&self) -> &Net {
+        &self.shared.net
+    }
+
+    pub fn store(&self) -> Option<&Arc<FragmentStore>> {
+        self.shared.store.as_ref()
+    }
+
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.shared.cfg.data_dir
+    }
+
+    /// Waits until at least `n` storage peers are connected and identified,
+    /// for at most `deadline`. Returns whether they were.
+    pub async fn wait_for_storage_peers(&self, n: usize, deadline: Duration) -> bool {
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            if self.shared.net.storage_peers().await.len() >= n {
+                return true;
+            }
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Test-only switch: when on, this node answers every fragment request
+    /// with bytes that do not match the id (a lying peer).
+    #[doc(hidden)]
+    pub fn set_lying(&self, on: bool) {
+        self.shared.lie.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Stops every task, closes the network and the control socket. Returns
+    /// whether every task ended within the deadline.
+    pub async fn shutdown(self) -> bool {
+        self.shared.net.shutdown().await;
+        let clean = self.tasks.shutdown(Duration::from_secs(5)).await;
+        if self.shared.cfg.control {
+            let _ = std::fs::remove_file(self.shared.cfg.control_socket());
+        }
+        clean
+    }
+
+    /// Tasks still alive (zero after a clean shutdown).
+    pub fn live_tasks(&self) -> usize {
+        self.tasks.live()
+    }
+}

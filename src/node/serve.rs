@@ -1,0 +1,94 @@
+//! Answering other peers: `get` reads and verifies from the store, `put`
+//! verifies and stores then announces, `has` checks presence. Store IO runs on
+//! the blocking pool; at most [`MAX_CONCURRENT`] requests are served at once.
+
+use super::Shared;
+use crate::{
+    net::Inbound,
+    store::StoreError,
+    task::Tasks,
+    wire::{Request, Response},
+};
+use bytes::Bytes;
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
+use tokio::sync::{mpsc, Semaphore};
+
+pub const MAX_CONCURRENT: usize = 64;
+
+pub(super) async fn serve(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbound>, tasks: Tasks) {
+    let limit = Arc::new(Semaphore::new(MAX_CONCURRENT));
+    while let Some(req) = inbound.recv().await {
+        let Ok(permit) = limit.clone().acquire_owned().await else { break };
+        let shared = shared.clone();
+        tasks.spawn("serve-request", async move {
+            let response = answer(&shared, req.request).await;
+            req.reply.send(response).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn answer(shared: &Shared, request: Request) -> Response {
+    let Some(store) = shared.store.clone() else {
+        return Response::Rejected { reason: "this peer stores nothing".into() };
+    };
+    let failed = |e: tokio::task::JoinError| Response::Failed { reason: e.to_string() };
+    match request {
+        Request::Get { id } => match tokio::task::spawn_blocking(move || store.get(&id)).await {
+            Ok(Ok(data)) => {
+                let mut data = data;
+                if shared.lie.load(Ordering::Relaxed) && !data.is_empty() {
+                    data[0] ^= 0xff;
+                }
+                Response::Data { data: Bytes::from(data) }
+            }
+            Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
+            Ok(Err(StoreError::Corrupt { .. })) => {
+                shared.net.unprovide(&id).await;
+                Response::Corrupt
+            }
+            Ok(Err(e)) => Response::Failed { reason: e.to_string() },
+            Err(e) => failed(e),
+        },
+        Request::Put { id, data } => match tokio::task::spawn_blocking(move || store.put(&id, &data)).await {
+            Ok(Ok(_)) => {
+                shared.net.provide(&id).await;
+                Response::Stored
+            }
+            Ok(Err(StoreError::Full { .. })) => Response::Full,
+            Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected { reason: e.to_string() },
+            Ok(Err(e)) => Response::Failed { reason: e.to_string() },
+            Err(e) => failed(e),
+        },
+        Request::Has { ids } => {
+            match tokio::task::spawn_blocking(move || ids.iter().map(|id| store.has(id)).collect()).await {
+                Ok(present) => Response::Has { present },
+                Err(e) => failed(e),
+            }
+        }
+    }
+}
+
+/// Announces every held fragment in the DHT once the node has a peer to
+/// announce to (after a restart, providers must be published again).
+pub(super) async fn announce_held(shared: Arc<Shared>) {
+    let Some(store) = shared.store.clone() else { return };
+    while shared.net.storage_peers().await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let ids = match tokio::task::spawn_blocking(move || store.list()).await {
+        Ok(Ok(ids)) => ids,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot list the store to announce it");
+            return;
+        }
+        Err(_) => return,
+    };
+    tracing::info!(fragments = ids.len(), "announcing held fragments");
+    for id in ids {
+        shared.net.provide(&id).await;
+    }
+}

@@ -1,0 +1,261 @@
+//! A peer's local, content-addressed fragment store.
+//!
+//! Owns the `fragments/`, `tmp/` and `corrupt/` directories under a node's
+//! data directory. See `store/DESIGN.md` for the on-disk layout and the crash
+//! ordering. Every read is verified against the fragment id; a copy that no
+//! longer matches is moved to `corrupt/` and never served.
+//!
+//! **Architecture invariant:** blocking std IO only. No tokio, no libp2p:
+//! async callers run these methods on the blocking pool.
+
+use crate::fragment::FragmentId;
+use std::{
+    fs::{self, File},
+    io::{self, Write},
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("fragment {0} is not in this store")]
+    NotFound(FragmentId),
+    #[error("fragment {id} is corrupt on disk (moved to {moved_to})")]
+    Corrupt { id: FragmentId, moved_to: PathBuf },
+    #[error("store full: {need} bytes needed, {free} of {capacity} bytes free")]
+    Full { need: u64, free: u64, capacity: u64 },
+    #[error("bytes do not hash to fragment id {0}")]
+    HashMismatch(FragmentId),
+    #[error("store I/O error at {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.to_path_buf(), source }
+}
+
+/// What a put did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutOutcome {
+    Written,
+    AlreadyPresent,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The store's root (a node uses `DATA/store`).
+    pub dir: PathBuf,
+    /// Most bytes of fragment data kept.
+    pub capacity: u64,
+}
+
+/// Counters surfaced by `fragfs status`.
+#[derive(Debug, Default)]
+pub struct StoreCounters {
+    pub puts: AtomicU64,
+    pub gets: AtomicU64,
+    pub bytes_written: AtomicU64,
+    pub bytes_read: AtomicU64,
+    pub corrupt_found: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Usage {
+    pub used: u64,
+    pub capacity: u64,
+    pub fragments: u64,
+}
+
+pub struct FragmentStore {
+    root: PathBuf,
+    capacity: u64,
+    /// Bytes used and fragment count. A std mutex: held only for arithmetic,
+    /// never across IO or an await.
+    usage: Mutex<(u64, u64)>,
+    pub counters: StoreCounters,
+}
+
+impl FragmentStore {
+    /// Opens (creating if needed) the store at `cfg.dir`: clears leftovers of
+    /// interrupted writes from `tmp/` and counts what is held.
+    pub fn open(cfg: StoreConfig) -> Result<Self, StoreError> {
+        let root = cfg.dir;
+        for sub in ["fragments", "tmp", "corrupt"] {
+            let p = root.join(sub);
+            fs::create_dir_all(&p).map_err(io_err(&p))?;
+        }
+        let tmp = root.join("tmp");
+        for entry in fs::read_dir(&tmp).map_err(io_err(&tmp))? {
+            let entry = entry.map_err(io_err(&tmp))?;
+            let _ = fs::remove_file(entry.path());
+        }
+        let store = FragmentStore { root, capacity: cfg.capacity, usage: Mutex::new((0, 0)), counters: Default::default() };
+        let (mut used, mut count) = (0, 0);
+        store.walk(|_, len| {
+            used += len;
+            count += 1;
+        })?;
+        *store.usage.lock().unwrap_or_else(|e| e.into_inner()) = (used, count);
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path_of(&self, id: &FragmentId) -> PathBuf {
+        let hex = id.to_hex();
+        self.root.join("fragments").join(&hex[4..6]).join(hex)
+    }
+
+    /// Visits every stored fragment with its length.
+    fn walk(&self, mut f: impl FnMut(FragmentId, u64)) -> Result<(), StoreError> {
+        let top = self.root.join("fragments");
+        for shard in fs::read_dir(&top).map_err(io_err(&top))? {
+            let shard = shard.map_err(io_err(&top))?.path();
+            if !shard.is_dir() {
+                continue;
+            }
+            for e in fs::read_dir(&shard).map_err(io_err(&shard))? {
+                let e = e.map_err(io_err(&shard))?;
+                let name = e.file_name();
+                let Some(id) = name.to_str().and_then(|s| s.parse::<FragmentId>().ok()) else { continue };
+                let len = e.metadata().map_err(io_err(&e.path()))?.len();
+                f(id, len);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every fragment id held.
+    pub fn list(&self) -> Result<Vec<FragmentId>, StoreError> {
+        let mut out = Vec::new();
+        self.walk(|id, _| out.push(id))?;
+        Ok(out)
+    }
+
+    pub fn has(&self, id: &FragmentId) -> bool {
+        self.path_of(id).is_file()
+    }
+
+    pub fn usage(&self) -> Usage {
+        let (used, fragments) = *self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        Usage { used, capacity: self.capacity, fragments }
+    }
+
+    /// Stores `data` under `id` after checking that it hashes to `id`.
+    /// Crash-safe: the bytes are written to `tmp/`, fsynced, renamed into
+    /// place, and the directory is fsynced.
+    pub fn put(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        if !id.matches(data) {
+            return Err(StoreError::HashMismatch(*id));
+        }
+        self.put_verified(id, data)
+    }
+
+    /// Like [`put`](Self::put) for bytes the caller has just hashed to `id`.
+    pub fn put_verified(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        let dest = self.path_of(id);
+        if dest.is_file() {
+            return Ok(PutOutcome::AlreadyPresent);
+        }
+        let len = data.len() as u64;
+        self.reserve(len)?;
+        match self.write_new(&dest, data) {
+            Ok(()) => {
+                self.counters.puts.fetch_add(1, Ordering::Relaxed);
+                self.counters.bytes_written.fetch_add(len, Ordering::Relaxed);
+                Ok(PutOutcome::Written)
+            }
+            Err(e) => {
+                self.release(len);
+                Err(e)
+            }
+        }
+    }
+
+    fn reserve(&self, len: u64) -> Result<(), StoreError> {
+        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        if u.0 + len > self.capacity {
+            return Err(StoreError::Full { need: len, free: self.capacity.saturating_sub(u.0), capacity: self.capacity });
+        }
+        u.0 += len;
+        u.1 += 1;
+        Ok(())
+    }
+
+    fn release(&self, len: u64) {
+        let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        u.0 = u.0.saturating_sub(len);
+        u.1 = u.1.saturating_sub(1);
+    }
+
+    fn write_new(&self, dest: &Path, data: &[u8]) -> Result<(), StoreError> {
+        let shard = dest.parent().expect("fragment paths have a shard directory");
+        fs::create_dir_all(shard).map_err(io_err(shard))?;
+        let tmp = self.root.join("tmp").join(format!("{}.{}", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f"), rand::random::<u64>()));
+        let res = (|| {
+            let mut f = File::create(&tmp)?;
+            f.write_all(data)?;
+            f.sync_all()?;
+            fs::rename(&tmp, dest)?;
+            File::open(shard)?.sync_all()
+        })();
+        if res.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        res.map_err(io_err(dest))
+    }
+
+    /// Reads and verifies a fragment. A copy that does not match its id is
+    /// moved to `corrupt/` and reported as [`StoreError::Corrupt`].
+    pub fn get(&self, id: &FragmentId) -> Result<Vec<u8>, StoreError> {
+        let path = self.path_of(id);
+        let data = match fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound(*id)),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        };
+        if !id.matches(&data) {
+            self.counters.corrupt_found.fetch_add(1, Ordering::Relaxed);
+            let moved_to = self.quarantine(id, &path, data.len() as u64)?;
+            tracing::error!(fragment = %id, moved_to = %moved_to.display(), "corrupt fragment on disk; moved aside, will not be served");
+            return Err(StoreError::Corrupt { id: *id, moved_to });
+        }
+        self.counters.gets.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data)
+    }
+
+    fn quarantine(&self, id: &FragmentId, path: &Path, len: u64) -> Result<PathBuf, StoreError> {
+        let dest = self.root.join("corrupt").join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
+        fs::rename(path, &dest).map_err(io_err(path))?;
+        self.release(len);
+        Ok(dest)
+    }
+
+    /// Removes a fragment; returns whether it was there.
+    pub fn delete(&self, id: &FragmentId) -> Result<bool, StoreError> {
+        let path = self.path_of(id);
+        let len = match fs::metadata(&path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        };
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        self.release(len);
+        Ok(true)
+    }
+
+    /// The on-disk path of a fragment, for tests that damage it.
+    #[doc(hidden)]
+    pub fn path_for_test(&self, id: &FragmentId) -> PathBuf {
+        self.path_of(id)
+    }
+}
+
+#[cfg(test)]
+mod tests;
