@@ -19,6 +19,10 @@ use std::{
 };
 use tokio::{io::AsyncWriteExt, sync::mpsc, time::Instant};
 
+/// How many connected peers a fetch asks when neither the manifest nor the
+/// DHT named a holder that had the fragment.
+const LAST_RESORT_PEERS: usize = 16;
+
 #[derive(Debug, Clone)]
 pub struct GetReport {
     pub manifest: Manifest,
@@ -95,7 +99,8 @@ impl Client {
 
     /// Obtains one fragment and verifies it: from the local store when held
     /// here, else from `holders` (starting at position `rotate`, so parallel
-    /// fetches spread over peers), then from DHT providers. A holder that has
+    /// fetches spread over peers), then from DHT providers, then from
+    /// connected storage peers. A holder that has
     /// not answered after `hedge_after` gets company from the next one; a
     /// copy that fails its hash is discarded and the next holder is asked.
     pub async fn fetch_fragment(&self, id: &FragmentId, holders: &[NodeId], rotate: usize, progress: &Progress) -> Result<Bytes, ClientError> {
@@ -116,6 +121,7 @@ impl Client {
         }
         let mut tried: HashSet<PeerId> = HashSet::new();
         let mut asked_dht = false;
+        let mut asked_all = false;
         let mut last = String::from("no holder is known");
         let deadline = Instant::now() + self.cfg.fragment_deadline;
         let mut inflight = FuturesUnordered::new();
@@ -124,6 +130,15 @@ impl Client {
                 if queue.is_empty() && !asked_dht {
                     asked_dht = true;
                     for p in self.net.find_providers(id, self.cfg.lookup_timeout).await {
+                        if p != me && !tried.contains(&p) {
+                            queue.push_back(p);
+                        }
+                    }
+                }
+                if queue.is_empty() && !asked_all {
+                    // Last resort: ask the storage peers we are connected to.
+                    asked_all = true;
+                    for p in self.net.storage_peers().await.into_iter().map(|p| p.peer_id).take(LAST_RESORT_PEERS) {
                         if p != me && !tried.contains(&p) {
                             queue.push_back(p);
                         }

@@ -51,7 +51,7 @@ struct Actor {
     last_bootstrap: Option<Instant>,
 }
 
-fn build_swarm(keypair: Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>, NetError> {
+fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) -> Result<Swarm<Behaviour>, NetError> {
     let build = |e: &dyn std::fmt::Display| NetError::Build(e.to_string());
     let mdns_on = cfg.mdns;
     let serve = cfg.serve;
@@ -87,7 +87,7 @@ fn build_swarm(keypair: Keypair, cfg: &NetConfig) -> Result<Swarm<Behaviour>, Ne
             let mdns = if mdns_on { Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?) } else { None };
             let support = if serve { ProtocolSupport::Full } else { ProtocolSupport::Outbound };
             let frag = request_response::Behaviour::with_codec(
-                FragmentCodec,
+                FragmentCodec::new(counters.clone()),
                 [(StreamProtocol::new(FRAGMENT_PROTOCOL), support)],
                 request_response::Config::default().with_request_timeout(request_timeout).with_max_concurrent_streams(256),
             );
@@ -113,7 +113,8 @@ fn strip_peer(addr: &Multiaddr) -> (Multiaddr, Option<PeerId>) {
 
 pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, mpsc::Receiver<Inbound>), NetError> {
     let peer_id = keypair.public().to_peer_id();
-    let mut swarm = build_swarm(keypair, &cfg)?;
+    let counters = Arc::new(NetCounters::default());
+    let mut swarm = build_swarm(keypair, &cfg, counters.clone())?;
     let mut waiting = HashSet::new();
     for addr in &cfg.listen {
         let id = swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen(addr.clone(), e.to_string()))?;
@@ -131,7 +132,6 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
     let (tx, rx) = mpsc::channel(1024);
     let (inbound_tx, inbound_rx) = mpsc::channel(256);
     let (ready_tx, ready_rx) = oneshot::channel();
-    let counters = Arc::new(NetCounters::default());
     let ready = if waiting.is_empty() {
         let _ = ready_tx.send(Ok(()));
         None
@@ -395,12 +395,8 @@ impl Actor {
                 }
             }
             Event::InboundFailure { peer, error, .. } => {
-                if let request_response::InboundFailure::Io(e) = &error {
-                    self.counters.malformed_in.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%peer, error = %e, "rejected a malformed request");
-                } else {
-                    tracing::debug!(%peer, %error, "inbound request failed");
-                }
+                // Decoding failures are counted by the codec.
+                tracing::debug!(%peer, %error, "inbound request failed");
             }
             Event::ResponseSent { .. } => {}
         }

@@ -5,10 +5,24 @@ use crate::wire::{check_frame_len, Request, Response, WireError};
 use bytes::Bytes;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{request_response, StreamProtocol};
-use std::io;
+use super::NetCounters;
+use std::{
+    io,
+    sync::{atomic::Ordering, Arc},
+};
 
+/// libp2p reports a request that fails to decode only at debug level and
+/// without an event, so the codec itself logs and counts rejected requests.
 #[derive(Clone, Default)]
-pub struct FragmentCodec;
+pub struct FragmentCodec {
+    counters: Arc<NetCounters>,
+}
+
+impl FragmentCodec {
+    pub fn new(counters: Arc<NetCounters>) -> Self {
+        FragmentCodec { counters }
+    }
+}
 
 fn invalid(e: WireError) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
@@ -29,7 +43,15 @@ impl request_response::Codec for FragmentCodec {
     type Response = Response;
 
     async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request> {
-        Request::from_body(read_body(io).await?).map_err(invalid)
+        let res = match read_body(io).await {
+            Ok(body) => Request::from_body(body).map_err(invalid),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = &res {
+            self.counters.malformed_in.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "rejected a malformed fragment request");
+        }
+        res
     }
 
     async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response> {

@@ -72,13 +72,11 @@ async fn answer(shared: &Shared, request: Request) -> Response {
     }
 }
 
-/// Announces every held fragment in the DHT once the node has a peer to
-/// announce to (after a restart, providers must be published again).
+/// Announces every held fragment in the DHT: at once (so the node answers
+/// provider lookups for what it holds from its first second) and again once
+/// it has a storage peer to publish the records to, as after a restart.
 pub(super) async fn announce_held(shared: Arc<Shared>) {
     let Some(store) = shared.store.clone() else { return };
-    while shared.net.storage_peers().await.is_empty() {
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
     let ids = match tokio::task::spawn_blocking(move || store.list()).await {
         Ok(Ok(ids)) => ids,
         Ok(Err(e)) => {
@@ -87,8 +85,14 @@ pub(super) async fn announce_held(shared: Arc<Shared>) {
         }
         Err(_) => return,
     };
+    for id in &ids {
+        shared.net.provide(id).await;
+    }
+    while shared.net.storage_peers().await.is_empty() {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     tracing::info!(fragments = ids.len(), "announcing held fragments");
-    for id in ids {
-        shared.net.provide(&id).await;
+    for id in &ids {
+        shared.net.provide(id).await;
     }
 }

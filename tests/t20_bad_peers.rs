@@ -1,0 +1,98 @@
+//! Corrupt copies on disk and lying peers never corrupt a download: bad bytes
+//! are detected by hash, discarded, and fetched from another holder.
+
+mod common;
+use common::*;
+use fragfs::{
+    client::{ClientError, Progress},
+    net,
+    wire::{Request, Response},
+};
+use std::{sync::atomic::Ordering, time::Duration};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 3).await;
+    let data = random_bytes(600_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+
+    // Flip one byte of fragment 4 on the holder the light client asks first
+    // (a fetch of fragment i starts at holder i mod #holders).
+    let index = 4;
+    let frag = &put.manifest.fragments[index];
+    let first = &frag.holders[index % frag.holders.len()];
+    let bad = (0..3).find(|&i| net::node_id(&net.node(i).peer_id()) == *first).unwrap();
+    let store = net.node(bad).store().unwrap().clone();
+    let path = store.path_for_test(&frag.id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[1000] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    let out = tmp.path().join("out.bin");
+    let progress = Progress::new();
+    client.client().get_file(&put.id, &out, progress.clone()).await.expect("download succeeds from another holder");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert!(progress.retries.load(Ordering::Relaxed) >= 1);
+
+    // The bad copy was found, reported, moved aside and is no longer served.
+    assert_eq!(store.counters.corrupt_found.load(Ordering::Relaxed), 1);
+    assert!(!store.has(&frag.id));
+    let quarantined: Vec<_> = std::fs::read_dir(store.root().join("corrupt")).unwrap().collect();
+    assert_eq!(quarantined.len(), 1);
+    let answer = client
+        .net()
+        .request(net.node(bad).peer_id(), Request::Get { id: frag.id }, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(answer, Response::NotFound);
+    client.shutdown().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_lying_peer_never_corrupts_a_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 3).await;
+    let data = random_bytes(1_000_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    net.node(1).set_lying(true);
+
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    let out = tmp.path().join("out.bin");
+    let progress = Progress::new();
+    client.client().get_file(&put.id, &out, progress.clone()).await.expect("download succeeds");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert!(progress.corrupt.load(Ordering::Relaxed) >= 1, "the liar was asked and caught");
+    client.shutdown().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_when_every_holder_lies_the_get_fails_and_leaves_no_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 3).await;
+    let data = random_bytes(200_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    // Fetch the manifest while everyone is honest, then all start lying.
+    for i in 0..3 {
+        net.node(i).set_lying(true);
+    }
+    let out = tmp.path().join("out.bin");
+    let err = client.client().get_file(&put.id, &out, Progress::new()).await.unwrap_err();
+    assert!(matches!(err, ClientError::Unavailable { .. }), "{err}");
+    assert!(err.to_string().contains("do not match"), "{err}");
+    assert!(!out.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("fragfs-part")).collect();
+    assert!(leftovers.is_empty(), "no partial file left behind");
+    client.shutdown().await;
+    net.shutdown().await;
+}
