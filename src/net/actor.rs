@@ -34,6 +34,9 @@ struct PeerState {
     identified: bool,
 }
 
+/// Listeners still to report an address, and who waits for them.
+type Ready = (HashSet<ListenerId>, oneshot::Sender<Result<(), NetError>>);
+
 struct Actor {
     swarm: Swarm<Behaviour>,
     rx: mpsc::Receiver<Command>,
@@ -45,7 +48,7 @@ struct Actor {
     discovers: HashMap<kad::QueryId, oneshot::Sender<()>>,
     peers: HashMap<PeerId, PeerState>,
     listen: Vec<Multiaddr>,
-    ready: Option<(HashSet<ListenerId>, oneshot::Sender<Result<(), NetError>>)>,
+    ready: Option<Ready>,
     counters: Arc<NetCounters>,
     request_timeout: Duration,
     last_bootstrap: Option<Instant>,
@@ -350,11 +353,9 @@ impl Actor {
                     }
                 }
             }
-            kad::QueryResult::Bootstrap(_) => {
-                if step.last {
-                    if let Some(reply) = self.discovers.remove(&id) {
-                        let _ = reply.send(());
-                    }
+            kad::QueryResult::Bootstrap(_) if step.last => {
+                if let Some(reply) = self.discovers.remove(&id) {
+                    let _ = reply.send(());
                 }
             }
             kad::QueryResult::StartProviding(Err(e)) | kad::QueryResult::RepublishProvider(Err(e)) => {
