@@ -6,7 +6,7 @@
 //! any reader can verify bytes against it without outside context.
 
 use serde::{Deserialize, Serialize};
-use sha3::{Digest, Sha3_256};
+use fragfs_hash::Sha3Hasher;
 use std::{fmt, str::FromStr};
 
 /// The hash algorithm of a fragment id. SHA3-256 is the default and works
@@ -37,8 +37,8 @@ impl HashAlgo {
 
     pub fn digest(self, data: &[u8]) -> [u8; 32] {
         match self {
-            HashAlgo::Sha3_256 => Sha3_256::digest(data).into(),
-            HashAlgo::Blake3 => *blake3::hash(data).as_bytes(),
+            HashAlgo::Sha3_256 => fragfs_hash::sha3_256(data),
+            HashAlgo::Blake3 => fragfs_hash::blake3(data),
         }
     }
 
@@ -166,7 +166,7 @@ impl FromStr for FragmentId {
 
 /// Incremental SHA3-256 of a whole file, fed in order.
 #[derive(Default, Clone)]
-pub struct FileHasher(Sha3_256);
+pub struct FileHasher(Sha3Hasher);
 
 impl FileHasher {
     pub fn new() -> Self {
@@ -176,7 +176,7 @@ impl FileHasher {
         self.0.update(data);
     }
     pub fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
+        self.0.finish()
     }
 }
 
