@@ -91,3 +91,29 @@ async fn t10_get_by_id_works_from_any_peer_and_a_light_client() {
     assert!(client.shutdown().await, "light client stopped cleanly");
     net.shutdown().await;
 }
+
+fn quic_only(cfg: &mut fragfs::node::NodeConfig) {
+    cfg.net.listen = vec!["/ip4/127.0.0.1/udp/0/quic-v1".parse().unwrap()];
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_peers_talk_over_quic() {
+    init_tracing();
+    let tmp = tempfile::tempdir().unwrap();
+    let net = fragfs::node::localnet::LocalNet::start_with(tmp.path(), 3, quic_only).await.unwrap();
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    let addr = net.node(0).listen_addrs().await[0].to_string();
+    assert!(addr.contains("/quic-v1/"), "{addr}");
+    let data = random_bytes(2_000_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = net.node(0).client().put_file(&src, None, Progress::new()).await.unwrap();
+    assert_eq!(put.min_copies, 3);
+    // A light client fetches everything over QUIC.
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    let out = tmp.path().join("out.bin");
+    client.client().get_file(&put.id, &out, Progress::new()).await.unwrap();
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    client.shutdown().await;
+    net.shutdown().await;
+}
