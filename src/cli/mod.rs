@@ -169,16 +169,19 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.net.bootstrap = a.peers;
     cfg.net.mdns = !a.no_mdns;
     cfg.capacity = a.capacity;
+    // Signal handlers first: a SIGTERM right after the addresses are printed
+    // must already stop the node gracefully.
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
     let node = Node::start(cfg).await.context("cannot start the node")?;
     println!("peer id: {}", node.peer_id());
     for addr in node.listen_addrs().await {
         println!("listening on {addr}");
     }
     println!("data: {}", data.display());
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     eprintln!("stopping");
