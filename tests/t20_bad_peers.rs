@@ -96,3 +96,32 @@ async fn t20_when_every_holder_lies_the_get_fails_and_leaves_no_file() {
     client.shutdown().await;
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_a_stalled_holder_is_hedged_around() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 3).await;
+    let data = random_bytes(800_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    // Peer 1 holds everything but answers nothing for a minute.
+    net.node(1).set_stall(Duration::from_secs(60));
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    // Attempts may wait 60 s, but each fragment must arrive within 10 s:
+    // only asking another holder while the first is silent can make it.
+    let cfg = fragfs::client::ClientConfig {
+        attempt_timeout: Duration::from_secs(60),
+        fragment_deadline: Duration::from_secs(10),
+        hedge_after: Duration::from_millis(300),
+        ..client.client().config().clone()
+    };
+    let out = tmp.path().join("out.bin");
+    let started = std::time::Instant::now();
+    client.client().with_config(cfg).get_file(&put.id, &out, Progress::new()).await.expect("hedged download");
+    assert_eq!(std::fs::read(&out).unwrap(), data);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    net.node(1).set_stall(Duration::ZERO);
+    client.shutdown().await;
+    net.shutdown().await;
+}

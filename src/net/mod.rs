@@ -56,7 +56,9 @@ impl Default for NetConfig {
             mdns: true,
             serve: true,
             request_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(300),
+            // Connections to peers stay up for an hour of silence: placement
+            // picks among connected peers.
+            idle_timeout: Duration::from_secs(3600),
             listen_timeout: Duration::from_secs(5),
         }
     }

@@ -17,7 +17,10 @@ use crate::{
 };
 use std::{
     path::PathBuf,
-    sync::{atomic::AtomicBool, Arc},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
@@ -82,6 +85,8 @@ pub(crate) struct Shared {
     pub started: Instant,
     /// Test-only: serve fragments with one byte flipped.
     pub lie: AtomicBool,
+    /// Test-only: milliseconds to wait before answering a `get`.
+    pub stall_ms: AtomicU64,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -112,7 +117,7 @@ impl Node {
         net_cfg.serve = cfg.storage;
         let (net, inbound) = Net::start(keypair, net_cfg, &tasks).await?;
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
-        let shared = Arc::new(Shared { net, store, client, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false) });
+        let shared = Arc::new(Shared { net, store, client, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0) });
         tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));
         if shared.store.is_some() {
             tasks.spawn("announce-held", serve::announce_held(shared.clone()));
@@ -169,7 +174,14 @@ impl Node {
     /// with bytes that do not match the id (a lying peer).
     #[doc(hidden)]
     pub fn set_lying(&self, on: bool) {
-        self.shared.lie.store(on, std::sync::atomic::Ordering::Relaxed);
+        self.shared.lie.store(on, Ordering::Relaxed);
+    }
+
+    /// Test-only switch: when non-zero, this node waits this long before
+    /// answering each `get` (a slow or stuck peer).
+    #[doc(hidden)]
+    pub fn set_stall(&self, d: Duration) {
+        self.shared.stall_ms.store(d.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Stops every task, closes the network and the control socket. Returns

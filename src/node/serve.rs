@@ -37,7 +37,12 @@ async fn answer(shared: &Shared, request: Request) -> Response {
     };
     let failed = |e: tokio::task::JoinError| Response::Failed { reason: e.to_string() };
     match request {
-        Request::Get { id } => match tokio::task::spawn_blocking(move || store.get(&id)).await {
+        Request::Get { id } => {
+            let stall = shared.stall_ms.load(Ordering::Relaxed);
+            if stall > 0 {
+                tokio::time::sleep(Duration::from_millis(stall)).await;
+            }
+            match tokio::task::spawn_blocking(move || store.get(&id)).await {
             Ok(Ok(data)) => {
                 let mut data = data;
                 if shared.lie.load(Ordering::Relaxed) && !data.is_empty() {
@@ -52,7 +57,7 @@ async fn answer(shared: &Shared, request: Request) -> Response {
             }
             Ok(Err(e)) => Response::Failed { reason: e.to_string() },
             Err(e) => failed(e),
-        },
+        }},
         Request::Put { id, data } => match tokio::task::spawn_blocking(move || store.put(&id, &data)).await {
             Ok(Ok(_)) => {
                 shared.net.provide(&id).await;
