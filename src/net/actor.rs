@@ -24,6 +24,7 @@ pub(super) struct Behaviour {
     identify: identify::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
     frag: request_response::Behaviour<FragmentCodec>,
+    meta: request_response::Behaviour<BytesCodec>,
 }
 
 #[derive(Default)]
@@ -31,6 +32,7 @@ struct PeerState {
     addrs: Vec<Multiaddr>,
     agent: String,
     storage: bool,
+    meta: bool,
     identified: bool,
 }
 
@@ -43,6 +45,8 @@ struct Actor {
     /// Cloned into each [`Reply`] so answers come back through the actor.
     tx: mpsc::Sender<Command>,
     inbound: mpsc::Sender<Inbound>,
+    meta_inbound: mpsc::Sender<MetaInbound>,
+    meta_pending: HashMap<OutboundRequestId, oneshot::Sender<Result<bytes::Bytes, NetError>>>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     providers: HashMap<kad::QueryId, (HashSet<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
     discovers: HashMap<kad::QueryId, oneshot::Sender<()>>,
@@ -58,6 +62,7 @@ fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) ->
     let build = |e: &dyn std::fmt::Display| NetError::Build(e.to_string());
     let mdns_on = cfg.mdns;
     let serve = cfg.serve;
+    let meta_on = cfg.meta;
     let request_timeout = cfg.request_timeout;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
@@ -94,7 +99,13 @@ fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) ->
                 [(StreamProtocol::new(FRAGMENT_PROTOCOL), support)],
                 request_response::Config::default().with_request_timeout(request_timeout).with_max_concurrent_streams(256),
             );
-            Ok(Behaviour { kad, identify, mdns: Toggle::from(mdns), frag })
+            let meta_support = if meta_on { ProtocolSupport::Full } else { ProtocolSupport::Outbound };
+            let meta = request_response::Behaviour::with_codec(
+                BytesCodec::new(counters.clone()),
+                [(StreamProtocol::new(META_PROTOCOL), meta_support)],
+                request_response::Config::default().with_request_timeout(request_timeout).with_max_concurrent_streams(256),
+            );
+            Ok(Behaviour { kad, identify, mdns: Toggle::from(mdns), frag, meta })
         })
         .map_err(|e| build(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(cfg.idle_timeout))
@@ -114,7 +125,7 @@ fn strip_peer(addr: &Multiaddr) -> (Multiaddr, Option<PeerId>) {
     (out, peer)
 }
 
-pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, mpsc::Receiver<Inbound>), NetError> {
+pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, Inbox), NetError> {
     let peer_id = keypair.public().to_peer_id();
     let counters = Arc::new(NetCounters::default());
     let mut swarm = build_swarm(keypair, &cfg, counters.clone())?;
@@ -134,6 +145,7 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
     }
     let (tx, rx) = mpsc::channel(1024);
     let (inbound_tx, inbound_rx) = mpsc::channel(256);
+    let (meta_tx, meta_rx) = mpsc::channel(256);
     let (ready_tx, ready_rx) = oneshot::channel();
     let ready = if waiting.is_empty() {
         let _ = ready_tx.send(Ok(()));
@@ -146,6 +158,8 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
         rx,
         tx: tx.clone(),
         inbound: inbound_tx,
+        meta_inbound: meta_tx,
+        meta_pending: HashMap::new(),
         pending: HashMap::new(),
         providers: HashMap::new(),
         discovers: HashMap::new(),
@@ -163,7 +177,7 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
         Ok(Err(_)) => return Err(NetError::Stopped),
         Err(_) => tracing::warn!("listeners did not report an address within {:?}", cfg.listen_timeout),
     }
-    Ok((Net { tx, peer_id, counters }, inbound_rx))
+    Ok((Net { tx, peer_id, counters }, Inbox { fragments: inbound_rx, meta: meta_rx }))
 }
 
 impl Actor {
@@ -193,6 +207,19 @@ impl Actor {
                     tracing::debug!("response not sent: the asking peer went away");
                 }
             }
+            Command::MetaRequest { peer, addr, body, reply } => {
+                if let Some(a) = addr {
+                    let (bare, _) = strip_peer(&a);
+                    self.swarm.add_peer_address(peer, bare);
+                }
+                let id = self.swarm.behaviour_mut().meta.send_request(&peer, body);
+                self.meta_pending.insert(id, reply);
+            }
+            Command::MetaRespond { channel, body } => {
+                if b.meta.send_response(channel, body).is_err() {
+                    tracing::debug!("metadata response not sent: the asking peer went away");
+                }
+            }
             Command::Provide { key } => {
                 if let Err(e) = b.kad.start_providing(key) {
                     tracing::warn!(error = %e, "cannot announce fragment");
@@ -208,7 +235,13 @@ impl Actor {
                     .peers
                     .iter()
                     .filter(|(_, s)| s.identified)
-                    .map(|(p, s)| PeerInfo { peer_id: *p, addrs: s.addrs.clone(), agent: s.agent.clone(), storage: s.storage })
+                    .map(|(p, s)| PeerInfo {
+                        peer_id: *p,
+                        addrs: s.addrs.clone(),
+                        agent: s.agent.clone(),
+                        storage: s.storage,
+                        meta: s.meta,
+                    })
                     .collect();
                 let _ = reply.send(list);
             }
@@ -279,6 +312,7 @@ impl Actor {
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(e)) => self.on_mdns(e),
             SwarmEvent::Behaviour(BehaviourEvent::Kad(e)) => self.on_kad(e),
             SwarmEvent::Behaviour(BehaviourEvent::Frag(e)) => self.on_frag(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Meta(e)) => self.on_meta(e),
             _ => {}
         }
     }
@@ -289,6 +323,7 @@ impl Actor {
         let frag_proto = StreamProtocol::new(FRAGMENT_PROTOCOL);
         let serves_kad = info.protocols.contains(&kad_proto);
         let storage = info.protocols.contains(&frag_proto);
+        let meta = info.protocols.contains(&StreamProtocol::new(META_PROTOCOL));
         for addr in &info.listen_addrs {
             self.swarm.add_peer_address(peer_id, addr.clone());
             if serves_kad {
@@ -299,6 +334,7 @@ impl Actor {
         let newly = !state.identified;
         state.identified = true;
         state.storage = storage;
+        state.meta = meta;
         state.agent = info.agent_version;
         state.addrs = info.listen_addrs;
         if newly && serves_kad {
@@ -362,6 +398,35 @@ impl Actor {
                 tracing::debug!(error = %e, "announcing a fragment reached fewer peers than hoped");
             }
             _ => {}
+        }
+    }
+
+    fn on_meta(&mut self, event: request_response::Event<bytes::Bytes, bytes::Bytes>) {
+        use request_response::{Event, Message, OutboundFailure};
+        match event {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                let inbound = MetaInbound { peer, body: request, reply: MetaReply { channel, tx: self.tx.clone() } };
+                if let Err(e) = self.meta_inbound.try_send(inbound) {
+                    tracing::warn!(%peer, "metadata request dropped: {e}");
+                }
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
+                if let Some(tx) = self.meta_pending.remove(&request_id) {
+                    let _ = tx.send(Ok(response));
+                }
+            }
+            Event::OutboundFailure { peer, request_id, error, .. } => {
+                let err = match error {
+                    OutboundFailure::Timeout => NetError::Timeout(peer, self.request_timeout),
+                    OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => NetError::Protocol(peer, e.to_string()),
+                    other => NetError::Unreachable(peer, other.to_string()),
+                };
+                if let Some(tx) = self.meta_pending.remove(&request_id) {
+                    let _ = tx.send(Err(err));
+                }
+            }
+            Event::InboundFailure { peer, error, .. } => tracing::debug!(%peer, %error, "inbound metadata request failed"),
+            Event::ResponseSent { .. } => {}
         }
     }
 

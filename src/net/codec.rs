@@ -68,3 +68,67 @@ impl request_response::Codec for FragmentCodec {
         io.flush().await
     }
 }
+
+/// Largest metadata message: snapshots travel in chunks far below this.
+pub const MAX_META_FRAME: usize = 64 << 20;
+
+/// Opaque length-prefixed byte frames for the metadata protocol; the meta
+/// layer encodes and decodes the bodies.
+#[derive(Clone, Default)]
+pub struct BytesCodec {
+    counters: Arc<NetCounters>,
+}
+
+impl BytesCodec {
+    pub fn new(counters: Arc<NetCounters>) -> Self {
+        BytesCodec { counters }
+    }
+}
+
+async fn read_bytes<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes> {
+    let mut prefix = [0u8; 4];
+    io.read_exact(&mut prefix).await?;
+    let len = u32::from_be_bytes(prefix) as usize;
+    if len == 0 || len > MAX_META_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("metadata frame of {len} bytes")));
+    }
+    let mut body = vec![0u8; len];
+    io.read_exact(&mut body).await?;
+    Ok(Bytes::from(body))
+}
+
+async fn write_bytes<T: AsyncWrite + Unpin + Send>(io: &mut T, b: &[u8]) -> io::Result<()> {
+    if b.is_empty() || b.len() > MAX_META_FRAME {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("metadata frame of {} bytes", b.len())));
+    }
+    io.write_all(&(b.len() as u32).to_be_bytes()).await?;
+    io.write_all(b).await?;
+    io.flush().await
+}
+
+impl request_response::Codec for BytesCodec {
+    type Protocol = StreamProtocol;
+    type Request = Bytes;
+    type Response = Bytes;
+
+    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Bytes> {
+        let r = read_bytes(io).await;
+        if let Err(e) = &r {
+            self.counters.malformed_in.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(error = %e, "rejected a malformed metadata request");
+        }
+        r
+    }
+
+    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Bytes> {
+        read_bytes(io).await
+    }
+
+    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Bytes) -> io::Result<()> {
+        write_bytes(io, &req).await
+    }
+
+    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, res: Bytes) -> io::Result<()> {
+        write_bytes(io, &res).await
+    }
+}

@@ -14,7 +14,7 @@
 mod actor;
 mod codec;
 
-pub use codec::FragmentCodec;
+pub use codec::{BytesCodec, FragmentCodec, MAX_META_FRAME};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 
 use crate::{fragment::FragmentId, redundancy::NodeId, task::Tasks, wire};
@@ -28,6 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 
 /// The fragment request/response protocol.
 pub const FRAGMENT_PROTOCOL: &str = "/fragfs/fragment/1";
+/// The metadata (Raft and namespace) protocol: opaque frames the meta
+/// layer encodes.
+pub const META_PROTOCOL: &str = "/fragfs/meta/1";
 /// Our private Kademlia protocol: keeps fragfs off the public IPFS DHT.
 pub const KAD_PROTOCOL: &str = "/fragfs/kad/1.0.0";
 /// The identify protocol version string.
@@ -41,6 +44,8 @@ pub struct NetConfig {
     /// A storage peer answers fragment requests and serves the DHT; a light
     /// client only asks.
     pub serve: bool,
+    /// This peer answers metadata requests (it is a metadata voter).
+    pub meta: bool,
     /// libp2p's own bound on one request and its response.
     pub request_timeout: Duration,
     pub idle_timeout: Duration,
@@ -55,6 +60,7 @@ impl Default for NetConfig {
             bootstrap: Vec::new(),
             mdns: true,
             serve: true,
+            meta: false,
             request_timeout: Duration::from_secs(30),
             // Connections to peers stay up for an hour of silence: placement
             // picks among connected peers.
@@ -104,6 +110,30 @@ impl Reply {
     }
 }
 
+/// A metadata request from a peer, with the handle to answer it.
+pub struct MetaInbound {
+    pub peer: PeerId,
+    pub body: bytes::Bytes,
+    pub reply: MetaReply,
+}
+
+pub struct MetaReply {
+    channel: ResponseChannel<bytes::Bytes>,
+    tx: mpsc::Sender<Command>,
+}
+
+impl MetaReply {
+    pub async fn send(self, body: bytes::Bytes) {
+        let _ = self.tx.send(Command::MetaRespond { channel: self.channel, body }).await;
+    }
+}
+
+/// The channels on which a started network delivers inbound requests.
+pub struct Inbox {
+    pub fragments: mpsc::Receiver<Inbound>,
+    pub meta: mpsc::Receiver<MetaInbound>,
+}
+
 /// A peer we are connected to and have identified.
 #[derive(Clone, Debug)]
 pub struct PeerInfo {
@@ -112,6 +142,8 @@ pub struct PeerInfo {
     pub agent: String,
     /// It accepts fragment requests (a storage peer, not a light client).
     pub storage: bool,
+    /// It is a metadata voter.
+    pub meta: bool,
 }
 
 /// Network counters surfaced by `fragfs status`.
@@ -126,6 +158,8 @@ pub struct NetCounters {
 pub(crate) enum Command {
     Request { peer: PeerId, request: wire::Request, reply: oneshot::Sender<Result<wire::Response, NetError>> },
     Respond { channel: ResponseChannel<wire::Response>, response: wire::Response },
+    MetaRequest { peer: PeerId, addr: Option<Multiaddr>, body: bytes::Bytes, reply: oneshot::Sender<Result<bytes::Bytes, NetError>> },
+    MetaRespond { channel: ResponseChannel<bytes::Bytes>, body: bytes::Bytes },
     Provide { key: kad::RecordKey },
     Unprovide { key: kad::RecordKey },
     FindProviders { key: kad::RecordKey, reply: oneshot::Sender<Vec<PeerId>> },
@@ -199,6 +233,14 @@ pub fn peer_of(node: &NodeId) -> Option<PeerId> {
     PeerId::from_bytes(&node.0).ok()
 }
 
+/// The peer id an address ends with (`…/p2p/<peer id>`).
+pub fn peer_in(addr: &Multiaddr) -> Option<PeerId> {
+    addr.iter().find_map(|p| match p {
+        libp2p::multiaddr::Protocol::P2p(id) => Some(id),
+        _ => None,
+    })
+}
+
 /// Appends `/p2p/<peer>` to an address unless it already names a peer.
 pub fn with_peer(addr: &Multiaddr, peer: PeerId) -> Multiaddr {
     if addr.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_))) {
@@ -212,7 +254,7 @@ impl Net {
     /// Builds the swarm, starts listening and dialling the bootstrap peers,
     /// and spawns the actor on `tasks`. Returns once every listener has an
     /// address (or `listen_timeout` passed).
-    pub async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, mpsc::Receiver<Inbound>), NetError> {
+    pub async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, Inbox), NetError> {
         actor::start(keypair, cfg, tasks).await
     }
 
@@ -233,6 +275,21 @@ impl Net {
             Ok(r) => r?,
             Err(_) => Err(NetError::Timeout(peer, deadline)),
         }
+    }
+
+    /// Sends a metadata request (an opaque body) to `peer`, dialling `addr`
+    /// if given, and waits at most `deadline` for the answer.
+    pub async fn meta_request(&self, peer: PeerId, addr: Option<Multiaddr>, body: bytes::Bytes, deadline: Duration) -> Result<bytes::Bytes, NetError> {
+        let fut = self.call(|reply| Command::MetaRequest { peer, addr, body, reply });
+        match tokio::time::timeout(deadline, fut).await {
+            Ok(r) => r?,
+            Err(_) => Err(NetError::Timeout(peer, deadline)),
+        }
+    }
+
+    /// Connected peers that are metadata voters.
+    pub async fn meta_peers(&self) -> Vec<PeerInfo> {
+        self.peers().await.into_iter().filter(|p| p.meta).collect()
     }
 
     /// Announces in the DHT that this node holds `id` (republished by

@@ -115,7 +115,8 @@ impl Node {
         let tasks = Tasks::new();
         let mut net_cfg = cfg.net.clone();
         net_cfg.serve = cfg.storage;
-        let (net, inbound) = Net::start(keypair, net_cfg, &tasks).await?;
+        let (net, inbox) = Net::start(keypair, net_cfg, &tasks).await?;
+        let inbound = inbox.fragments;
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
         let shared = Arc::new(Shared { net, store, client, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0) });
         tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));

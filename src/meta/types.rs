@@ -1,0 +1,195 @@
+//! The namespace's data: inodes, attributes, versions, the commands that
+//! change them and the errors they can fail with. Pure data; the format of
+//! Raft log entries and snapshots (append-only enums: never reorder variants).
+
+use crate::fragment::Manifest;
+use serde::{Deserialize, Serialize};
+
+/// An inode number. The root directory is [`ROOT`].
+pub type Ino = u64;
+pub const ROOT: Ino = 1;
+/// Longest name of a directory entry, in bytes.
+pub const NAME_MAX: usize = 255;
+/// Longest symlink target, in bytes.
+pub const PATH_MAX: usize = 4096;
+/// Most hard links to one inode (and subdirectories of one directory + 2).
+pub const LINK_MAX: u32 = 65_000;
+/// Most symlinks followed while resolving one path.
+pub const SYMLOOP_MAX: usize = 40;
+/// Largest extended attribute value, in bytes.
+pub const XATTR_SIZE_MAX: usize = 65_536;
+
+/// A point in time: seconds and nanoseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Time {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDev,
+    BlockDev,
+}
+
+/// POSIX attributes of an inode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attr {
+    pub ino: Ino,
+    pub kind: Kind,
+    /// Permission bits including setuid (0o4000), setgid (0o2000) and
+    /// sticky (0o1000); never the file-type bits.
+    pub perm: u16,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub nlink: u32,
+    pub atime: Time,
+    pub mtime: Time,
+    pub ctime: Time,
+    /// Device number of character and block devices.
+    pub rdev: u64,
+}
+
+/// A hybrid logical clock reading: wall-clock milliseconds, a logical
+/// counter, and the id of the node that made it (tie breaker). Ordered in
+/// that field order.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Hlc {
+    pub wall_ms: u64,
+    pub logical: u32,
+    pub node: u64,
+}
+
+/// One version of a file's content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// 1, 2, 3… per file, in commit order.
+    pub id: u64,
+    /// The version this one was written on top of (None for the first).
+    pub parent: Option<u64>,
+    pub manifest: Manifest,
+    pub author: String,
+    pub hlc: Hlc,
+}
+
+/// Who asks. Root (uid 0) may do anything ownership rules allow root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl Caller {
+    pub const ROOT: Caller = Caller { uid: 0, gid: 0 };
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenameFlags {
+    /// Fail with `Exists` if the target exists (RENAME_NOREPLACE).
+    pub noreplace: bool,
+    /// Atomically swap source and target, which must both exist
+    /// (RENAME_EXCHANGE).
+    pub exchange: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum XattrMode {
+    /// Create or replace.
+    Any,
+    /// Fail with `Exists` if present (XATTR_CREATE).
+    Create,
+    /// Fail with `NoData` if absent (XATTR_REPLACE).
+    Replace,
+}
+
+/// A change to the namespace. `now` is stamped by the proposer so that
+/// applying a command is deterministic on every replica.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// A new empty regular file.
+    Create { parent: Ino, name: String, perm: u16, caller: Caller, now: Time },
+    /// A regular file, fifo, socket or device node.
+    Mknod { parent: Ino, name: String, kind: Kind, perm: u16, rdev: u64, caller: Caller, now: Time },
+    Mkdir { parent: Ino, name: String, perm: u16, caller: Caller, now: Time },
+    Symlink { parent: Ino, name: String, target: String, caller: Caller, now: Time },
+    /// A new hard link to `ino` (not a directory).
+    Link { ino: Ino, new_parent: Ino, new_name: String, now: Time },
+    Unlink { parent: Ino, name: String, now: Time },
+    Rmdir { parent: Ino, name: String, now: Time },
+    Rename { parent: Ino, name: String, new_parent: Ino, new_name: String, flags: RenameFlags, now: Time },
+    /// Changes the given attributes. `size` truncates or extends (regular
+    /// files only); `atime`/`mtime` set explicit times.
+    SetAttr {
+        ino: Ino,
+        caller: Caller,
+        perm: Option<u16>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<Time>,
+        mtime: Option<Time>,
+        now: Time,
+    },
+    SetXattr { ino: Ino, name: String, value: Vec<u8>, mode: XattrMode, now: Time },
+    RemoveXattr { ino: Ino, name: String, now: Time },
+    /// Makes `manifest` the new head version of regular file `ino`, if the
+    /// head is still `base` (None: the file has no version yet).
+    CommitVersion { ino: Ino, base: Option<u64>, manifest: Manifest, author: String, hlc: Hlc, caller: Caller, now: Time },
+}
+
+/// What a successful command returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    /// The created, linked, renamed-over or changed inode's attributes.
+    Attr(Attr),
+    /// The new head version and the file's attributes after the commit.
+    Committed { version: u64, attr: Attr },
+    /// Done, nothing to return.
+    Done,
+}
+
+/// Why a command or query failed: the POSIX error a local filesystem would
+/// give (the mount maps each to its errno).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum FsError {
+    #[error("no such file or directory")]
+    NotFound,
+    #[error("file exists")]
+    Exists,
+    #[error("directory not empty")]
+    NotEmpty,
+    #[error("not a directory")]
+    NotDir,
+    #[error("is a directory")]
+    IsDir,
+    #[error("invalid argument")]
+    Invalid,
+    #[error("file name too long")]
+    NameTooLong,
+    #[error("too many links")]
+    TooManyLinks,
+    #[error("too many levels of symbolic links")]
+    Loop,
+    #[error("no such attribute")]
+    NoData,
+    #[error("attribute value too large")]
+    TooBig,
+    #[error("operation not permitted")]
+    NotPermitted,
+    #[error("version conflict: the head is {head:?}, not the base the commit names")]
+    Conflict { head: Option<u64> },
+}
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirEntry {
+    pub name: String,
+    pub ino: Ino,
+    pub kind: Kind,
+}
