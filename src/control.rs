@@ -11,7 +11,8 @@
 use crate::{
     client::{ClientConfig, Progress},
     fragment::{FragmentId, FragmentSize, HashAlgo},
-    node::Shared,
+    meta::MetaStatus,
+    node::{files, Shared},
     redundancy::{Replicas, WriteQuorum},
     task::Tasks,
 };
@@ -45,10 +46,24 @@ pub struct PutOptions {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Request {
-    Put { path: PathBuf, name: Option<String>, options: PutOptions },
+    /// Store the file at `path`; with `dest`, as the newest version of
+    /// that path in the namespace.
+    Put { path: PathBuf, name: Option<String>, options: PutOptions, dest: Option<String> },
+    /// `id` is a file id or an absolute path in the namespace.
     Get { id: String, out: PathBuf },
     Peers,
     Status,
+    Ls { path: String },
+    Info { path: String },
+    Search { text: String },
+    MetaStatus,
+    /// Create directories (and missing parents).
+    Mkdir { paths: Vec<String> },
+    /// Every path under the root with kind and size; `local` answers from
+    /// this node's replica without asking the leader.
+    Tree { local: bool },
+    MetaAdd { addr: String },
+    MetaRemove { node_id: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,10 +94,16 @@ pub struct StatusReport {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     Progress { done: u64, total: u64, peers: u32 },
-    PutDone { id: String, size: u64, fragments: u64, min_copies: u32, peers: u32 },
+    PutDone { id: String, size: u64, fragments: u64, min_copies: u32, peers: u32, path: Option<String>, version: Option<u64> },
     GetDone { size: u64, fragments: u64, peers: u32, retries: u64 },
     Peers(Vec<PeerRow>),
     Status(StatusReport),
+    Listing { rows: Vec<files::LsRow>, stale: bool },
+    Info(files::InfoReport),
+    Found { rows: Vec<(String, String, u64)>, stale: bool },
+    Tree { rows: Vec<(String, String, u64)>, stale: bool },
+    MetaStatus(MetaStatus),
+    Done(String),
     Error(String),
 }
 
@@ -148,7 +169,7 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Err(e) => return write_msg(&mut s, &Event::Error(format!("bad control request: {e}"))).await,
     };
     let event = match req {
-        Request::Put { path, name, options } => match client_config(&shared.client.config().clone(), &options) {
+        Request::Put { path, name, options, dest } => match client_config(&shared.client.config().clone(), &options) {
             Err(e) => Event::Error(e),
             Ok(cfg) => {
                 let client = shared.client.with_config(cfg);
@@ -156,19 +177,30 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
                 let p = progress.clone();
                 let fut = async move { client.put_file(&path, name, p).await };
                 match with_progress(&mut s, &progress, fut).await? {
-                    Ok(r) => Event::PutDone {
-                        id: r.id.to_hex(),
-                        size: r.manifest.size,
-                        fragments: r.manifest.fragments.len() as u64,
-                        min_copies: r.min_copies as u32,
-                        peers: progress.peer_count() as u32,
-                    },
+                    Ok(r) => {
+                        let committed = match &dest {
+                            Some(d) => files::commit_at_path(&shared, d, r.manifest.clone()).await.map(Some),
+                            None => Ok(None),
+                        };
+                        match committed {
+                            Ok(version) => Event::PutDone {
+                                id: r.id.to_hex(),
+                                size: r.manifest.size,
+                                fragments: r.manifest.fragments.len() as u64,
+                                min_copies: r.min_copies as u32,
+                                peers: progress.peer_count() as u32,
+                                path: dest,
+                                version,
+                            },
+                            Err(e) => Event::Error(format!("stored as {} but not recorded at {}: {e}", r.id, dest.unwrap_or_default())),
+                        }
+                    }
                     Err(e) => Event::Error(e.to_string()),
                 }
             }
         },
-        Request::Get { id, out } => match id.parse::<FragmentId>() {
-            Err(e) => Event::Error(e.to_string()),
+        Request::Get { id, out } => match resolve_id(&shared, &id).await {
+            Err(e) => Event::Error(e),
             Ok(id) => {
                 let client = shared.client.clone();
                 let progress = Progress::new();
@@ -187,8 +219,62 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         },
         Request::Peers => Event::Peers(peer_rows(&shared).await),
         Request::Status => Event::Status(status(&shared).await),
+        Request::Ls { path } => match files::ls(&shared, &path).await {
+            Ok((rows, stale)) => Event::Listing { rows, stale },
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Info { path } => match files::info(&shared, &path).await {
+            Ok(r) => Event::Info(r),
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Search { text } => match files::search(&shared, &text).await {
+            Ok((rows, stale)) => Event::Found { rows, stale },
+            Err(e) => Event::Error(e.to_string()),
+        },
+        Request::MetaStatus => Event::MetaStatus(shared.meta.status()),
+        Request::Mkdir { paths } => {
+            let mut made = 0;
+            let mut err = None;
+            for p in &paths {
+                match files::mkdir_p(&shared, p).await {
+                    Ok(_) => made += 1,
+                    Err(e) => {
+                        err = Some(format!("{p}: {e}"));
+                        break;
+                    }
+                }
+            }
+            match err {
+                Some(e) => Event::Error(e),
+                None => Event::Done(format!("{made} director{} present", if made == 1 { "y" } else { "ies" })),
+            }
+        }
+        Request::Tree { local } => match files::tree(&shared, local).await {
+            Ok((rows, stale)) => Event::Tree { rows, stale },
+            Err(e) => Event::Error(e.to_string()),
+        },
+        Request::MetaAdd { addr } => match addr.parse() {
+            Err(_) => Event::Error(format!("{addr} is not a multiaddr")),
+            Ok(a) => match shared.meta.add_voter(&a).await {
+                Ok(()) => Event::Done(format!("added {addr} as a metadata voter")),
+                Err(e) => Event::Error(e.to_string()),
+            },
+        },
+        Request::MetaRemove { node_id } => match shared.meta.remove_voter(node_id).await {
+            Ok(()) => Event::Done(format!("removed metadata voter {node_id}")),
+            Err(e) => Event::Error(e.to_string()),
+        },
     };
     write_msg(&mut s, &event).await
+}
+
+/// A file id, or the head version of an absolute path.
+async fn resolve_id(shared: &Shared, id: &str) -> Result<FragmentId, String> {
+    if id.starts_with('/') {
+        files::head_id(shared, id).await.map_err(|e| format!("{id}: {e}"))
+    } else {
+        id.parse::<FragmentId>().map_err(|e| format!("{id}: {e}"))
+    }
 }
 
 /// Runs `fut`, sending a progress event every 200 ms while it runs.

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod client;
 pub mod control;
 pub mod fragment;
+pub mod meta;
 pub mod net;
 pub mod node;
 pub mod redundancy;

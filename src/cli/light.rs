@@ -45,7 +45,7 @@ async fn with_bar<T>(what: &'static str, progress: Arc<Progress>, fut: impl Futu
     out
 }
 
-pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions) -> Result<()> {
+pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions, dest: Option<String>) -> Result<()> {
     let replicas = Replicas::new(o.replicas)?;
     let cfg = ClientConfig {
         replicas,
@@ -58,9 +58,17 @@ pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions
     let progress = Progress::new();
     let client = node.client();
     let r = with_bar("put", progress.clone(), client.put_file(path, name, progress.clone())).await;
+    let committed = match (&r, &dest) {
+        (Ok(r), Some(d)) => Some(node.commit_at_path(d, r.manifest.clone()).await),
+        _ => None,
+    };
     node.shutdown().await;
     let r = r?;
     println!("{}", r.id);
+    if let (Some(c), Some(d)) = (committed, dest) {
+        let v = c.with_context(|| format!("stored as {} but not recorded at {d}", r.id))?;
+        eprintln!("recorded as {d}, version {v}");
+    }
     eprintln!(
         "stored {} in {} fragment(s), {}+ copies each, on {} peer(s)",
         units::format_bytes(r.manifest.size),
@@ -71,8 +79,20 @@ pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions
     Ok(())
 }
 
-pub async fn get(j: &JoinArgs, id: &FragmentId, out: &Path) -> Result<()> {
+pub async fn get(j: &JoinArgs, id: &str, out: &Path) -> Result<()> {
     let (node, _dir) = join(j, ClientConfig::default()).await?;
+    let id: FragmentId = if id.starts_with('/') {
+        match node.head_id(id).await {
+            Ok(i) => i,
+            Err(e) => {
+                node.shutdown().await;
+                bail!("{id}: {e}");
+            }
+        }
+    } else {
+        id.parse().map_err(|e| anyhow::anyhow!("{id}: {e}"))?
+    };
+    let id = &id;
     let progress = Progress::new();
     let client = node.client();
     let r = with_bar("get", progress.clone(), client.get_file(id, out, progress.clone())).await;

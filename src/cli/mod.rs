@@ -5,6 +5,7 @@
 
 mod bench;
 mod demo;
+mod files;
 mod light;
 mod progress;
 
@@ -45,6 +46,19 @@ pub enum Command {
     Peers(JsonArg),
     /// Show the node's identity, addresses, store usage and counters.
     Status(JsonArg),
+    /// List a directory of the namespace: name, size, status, peers.
+    Ls(LsArgs),
+    /// Show a file's size, fragments, which peers hold them, and versions.
+    Info(PathArg),
+    /// Find paths whose name contains TEXT, across the whole network.
+    Search(SearchArgs),
+    /// Create directories in the namespace, with missing parents.
+    Mkdir { paths: Vec<String> },
+    /// Print every path in the namespace.
+    Tree(TreeArgs),
+    /// Show and change the metadata cluster's membership.
+    #[command(subcommand)]
+    Meta(MetaCommand),
     /// Start a local 3-peer network, store a sample file, stop a peer and
     /// fetch it back, printing what happened.
     Demo(demo::DemoArgs),
@@ -54,7 +68,55 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+pub struct LsArgs {
+    #[arg(default_value = "/")]
+    pub path: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PathArg {
+    pub path: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    pub text: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct TreeArgs {
+    /// Answer from this node's own replica (a voter), without the leader.
+    #[arg(long)]
+    pub local: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MetaCommand {
+    /// This node's view of the metadata cluster.
+    Status(JsonArg),
+    /// Make the node at MULTIADDR (ending in /p2p/<peer id>) a voter.
+    Add { addr: String },
+    /// Remove voter NODE_ID from the cluster.
+    Remove { node_id: u64 },
+}
+
+#[derive(Args, Debug)]
 pub struct NodeArgs {
+    /// Be a metadata voter. Alone (no --peer) the node starts its own
+    /// one-member cluster; with --peer it waits for `fragfs meta add`.
+    #[arg(long)]
+    pub meta: bool,
+    /// Snapshot the metadata and compact its log every N entries.
+    #[arg(long, default_value_t = 10_000, hide = true)]
+    pub meta_snapshot_every: u64,
     /// Address to listen on (repeatable). Default: TCP and QUIC on all
     /// interfaces, random ports.
     #[arg(long = "listen", value_name = "MULTIADDR")]
@@ -81,6 +143,9 @@ pub struct JoinArgs {
 #[derive(Args, Debug)]
 pub struct PutArgs {
     pub file: PathBuf,
+    /// Where the file goes in the namespace (e.g. /docs/a.pdf; a trailing
+    /// slash keeps the file's name). Without it the file is stored by id only.
+    pub path: Option<String>,
     /// Name recorded in the manifest (default: the file's name).
     #[arg(long)]
     pub name: Option<String>,
@@ -102,6 +167,7 @@ pub struct PutArgs {
 
 #[derive(Args, Debug)]
 pub struct GetArgs {
+    /// A file id, or an absolute path in the namespace.
     pub id: String,
     pub out: PathBuf,
     #[command(flatten)]
@@ -156,6 +222,12 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Get(a) => get(cli.data, a).await,
         Command::Peers(a) => peers(cli.data, a).await,
         Command::Status(a) => status(cli.data, a).await,
+        Command::Ls(a) => files::ls(cli.data, a).await,
+        Command::Info(a) => files::info(cli.data, a).await,
+        Command::Search(a) => files::search(cli.data, a).await,
+        Command::Meta(c) => files::meta(cli.data, c).await,
+        Command::Mkdir { paths } => files::mkdir(cli.data, paths).await,
+        Command::Tree(a) => files::tree(cli.data, a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
     }
@@ -169,6 +241,9 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.net.bootstrap = a.peers;
     cfg.net.mdns = !a.no_mdns;
     cfg.capacity = a.capacity;
+    cfg.meta.voter = a.meta;
+    cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
+    cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed
     // must already stop the node gracefully.
     use tokio::signal::unix::{signal, SignalKind};
@@ -180,6 +255,9 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
         println!("listening on {addr}");
     }
     println!("data: {}", data.display());
+    if node.meta().is_voter() {
+        println!("metadata voter: node id {}", node.meta().node_id());
+    }
     tokio::select! {
         _ = int.recv() => {}
         _ = term.recv() => {}
@@ -206,22 +284,36 @@ async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
         bail!("{} is not a regular file", a.file.display());
     }
     let path = std::fs::canonicalize(&a.file).with_context(|| format!("{}", a.file.display()))?;
+    let dest = a.path.as_deref().map(|d| dest_path(d, &path));
     if !a.join.peers.is_empty() {
-        return light::put(&a.join, &path, a.name, &options).await;
+        return light::put(&a.join, &path, a.name, &options, dest).await;
     }
     let bar = progress::Bar::new("put", meta.len());
-    let req = Request::Put { path, name: a.name, options };
+    let req = Request::Put { path, name: a.name, options, dest };
     let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
     bar.finish();
     match ev {
-        Event::PutDone { id, size, fragments, min_copies, peers } => {
+        Event::PutDone { id, size, fragments, min_copies, peers, path, version } => {
             println!("{id}");
             eprintln!("stored {} in {fragments} fragment(s), {min_copies}+ copies each, on {peers} peer(s)", units::format_bytes(size));
+            if let (Some(p), Some(v)) = (path, version) {
+                eprintln!("recorded as {p}, version {v}");
+            }
             Ok(())
         }
         Event::Error(e) => bail!(e),
         other => bail!("unexpected answer from the node: {other:?}"),
     }
+}
+
+/// The namespace path a put goes to: absolute, and a trailing slash means
+/// "keep the file's name".
+fn dest_path(d: &str, file: &std::path::Path) -> String {
+    let mut p = if d.starts_with('/') { d.to_string() } else { format!("/{d}") };
+    if p.ends_with('/') {
+        p.push_str(&file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+    p
 }
 
 fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
@@ -236,13 +328,15 @@ fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
 }
 
 async fn get(data: PathBuf, a: GetArgs) -> Result<()> {
-    let id: crate::fragment::FragmentId = a.id.parse().map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
+    if !a.id.starts_with('/') {
+        a.id.parse::<crate::fragment::FragmentId>().map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
+    }
     let out = absolute_out(&a.out)?;
     if !a.join.peers.is_empty() {
-        return light::get(&a.join, &id, &out).await;
+        return light::get(&a.join, &a.id, &out).await;
     }
     let bar = progress::Bar::new("get", 0);
-    let req = Request::Get { id: id.to_hex(), out: out.clone() };
+    let req = Request::Get { id: a.id.clone(), out: out.clone() };
     let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
     bar.finish();
     match ev {

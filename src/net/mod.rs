@@ -233,6 +233,20 @@ pub fn peer_of(node: &NodeId) -> Option<PeerId> {
     PeerId::from_bytes(&node.0).ok()
 }
 
+/// The address other nodes should use for this one: the first listen
+/// address that is not loopback, else the first.
+pub fn advertised(addrs: &[Multiaddr]) -> Option<Multiaddr> {
+    use libp2p::multiaddr::Protocol;
+    let loopback = |a: &Multiaddr| {
+        a.iter().any(|p| match p {
+            Protocol::Ip4(ip) => ip.is_loopback() || ip.is_unspecified(),
+            Protocol::Ip6(ip) => ip.is_loopback() || ip.is_unspecified(),
+            _ => false,
+        })
+    };
+    addrs.iter().find(|a| !loopback(a)).or_else(|| addrs.first()).cloned()
+}
+
 /// The peer id an address ends with (`…/p2p/<peer id>`).
 pub fn peer_in(addr: &Multiaddr) -> Option<PeerId> {
     addr.iter().find_map(|p| match p {

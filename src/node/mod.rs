@@ -5,12 +5,14 @@
 //! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
 //! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600).
 
+pub mod files;
 pub mod localnet;
 mod serve;
 
 use crate::{
     client::{Client, ClientConfig},
     control,
+    meta::{Meta, MetaConfig, MetaError},
     net::{self, Multiaddr, Net, NetConfig, NetError, PeerId},
     store::{FragmentStore, StoreConfig, StoreError},
     task::Tasks,
@@ -35,6 +37,7 @@ pub struct NodeConfig {
     /// Serve the control socket in the data directory.
     pub control: bool,
     pub client: ClientConfig,
+    pub meta: MetaConfig,
 }
 
 impl NodeConfig {
@@ -46,6 +49,7 @@ impl NodeConfig {
             storage: true,
             control: true,
             client: ClientConfig::default(),
+            meta: MetaConfig::default(),
         }
     }
 
@@ -73,14 +77,17 @@ pub enum NodeError {
     Net(#[from] NetError),
     #[error("another node is already running on {0}")]
     AlreadyRunning(PathBuf),
+    #[error(transparent)]
+    Meta(#[from] MetaError),
     #[error("control socket {path}: {source}")]
     Control { path: PathBuf, source: std::io::Error },
 }
 
-pub(crate) struct Shared {
+pub struct Shared {
     pub net: Net,
     pub store: Option<Arc<FragmentStore>>,
     pub client: Client,
+    pub meta: Meta,
     pub cfg: NodeConfig,
     pub started: Instant,
     /// Test-only: serve fragments with one byte flipped.
@@ -115,10 +122,21 @@ impl Node {
         let tasks = Tasks::new();
         let mut net_cfg = cfg.net.clone();
         net_cfg.serve = cfg.storage;
+        net_cfg.meta = cfg.meta.voter;
         let (net, inbox) = Net::start(keypair, net_cfg, &tasks).await?;
         let inbound = inbox.fragments;
+        let meta = Meta::start(net.clone(), dir, cfg.meta.clone(), inbox.meta, &tasks).await?;
+        if cfg.meta.voter && cfg.net.bootstrap.is_empty() {
+            // A voter with nobody to join starts (or resumes) its own cluster.
+            let addrs = net.listen_addrs().await;
+            if let Some(addr) = net::advertised(&addrs) {
+                if meta.initialize_alone(&addr).await? {
+                    tracing::info!(node_id = meta.node_id(), "initialised a one-member metadata cluster");
+                }
+            }
+        }
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
-        let shared = Arc::new(Shared { net, store, client, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0) });
+        let shared = Arc::new(Shared { net, store, client, meta, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0) });
         tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));
         if shared.store.is_some() {
             tasks.spawn("announce-held", serve::announce_held(shared.clone()));
@@ -142,6 +160,20 @@ impl Node {
 
     pub fn client(&self) -> Client {
         self.shared.client.clone()
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.shared.meta
+    }
+
+    /// Records `manifest` as the newest version of `path` in the namespace.
+    pub async fn commit_at_path(&self, path: &str, manifest: crate::fragment::Manifest) -> Result<u64, MetaError> {
+        files::commit_at_path(&self.shared, path, manifest).await
+    }
+
+    /// The file id of the newest version at `path`.
+    pub async fn head_id(&self, path: &str) -> Result<crate::fragment::FragmentId, MetaError> {
+        files::head_id(&self.shared, path).await
     }
 
     pub fn net(&self) -> &Net {
@@ -188,6 +220,7 @@ impl Node {
     /// Stops every task, closes the network and the control socket. Returns
     /// whether every task ended within the deadline.
     pub async fn shutdown(self) -> bool {
+        self.shared.meta.shutdown().await;
         self.shared.net.shutdown().await;
         let clean = self.tasks.shutdown(Duration::from_secs(5)).await;
         if self.shared.cfg.control {

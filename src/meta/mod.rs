@@ -1,0 +1,21 @@
+//! The namespace: directories, inodes, attributes and file versions, as a
+//! deterministic state machine ([`Namespace`]) replicated by openraft.
+//!
+//! - `types`, `namespace`, `query`: pure data and logic; no IO.
+//! - `raft_types`, `store`, `network`, `rpc`: the openraft glue (only these
+//!   know openraft): redb storage, RPCs over the libp2p swarm.
+//! - `service`: what a node runs and what clients call ([`Meta`]).
+
+mod namespace;
+mod network;
+pub mod query;
+pub mod raft_types;
+pub mod rpc;
+pub mod service;
+pub mod store;
+mod types;
+
+pub use namespace::*;
+pub use query::{ListRow, Query, QueryReply};
+pub use service::{node_id_of, Meta, MetaConfig, MetaError, MetaStatus, ReadAnswer};
+pub use types::*;

@@ -1,0 +1,611 @@
+//! The filesystem namespace as a deterministic state machine.
+//!
+//! Owns the inode table: attributes, directory entries, symlink targets,
+//! extended attributes and the version chain of every regular file.
+//! [`Namespace::apply`] is a pure function of the state and a [`Command`]:
+//! it does no IO, reads no clock (commands carry their own `now`) and uses
+//! only ordered maps, so every Raft replica that applies the same log reaches
+//! the same state. A command that fails changes nothing: each one is checked
+//! in full before its first mutation. The whole [`Namespace`] serialises as
+//! the Raft snapshot.
+//!
+//! Permission checks on paths (search, write, sticky directories) belong to
+//! the mount layer; only the ownership rules of `chmod`/`chown` live here.
+
+use super::types::{
+    Attr, Caller, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version, XattrMode, LINK_MAX,
+    NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
+};
+use crate::fragment::Manifest;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+mod check;
+mod query;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+/// Permission bits a mode may carry (no file-type bits).
+const PERM_MASK: u16 = 0o7777;
+const S_ISUID: u16 = 0o4000;
+const S_ISGID: u16 = 0o2000;
+const S_IXGRP: u16 = 0o010;
+
+/// The namespace: every inode, keyed by number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Namespace {
+    inodes: BTreeMap<Ino, Inode>,
+    /// The number the next new inode gets; numbers are never reused.
+    next_ino: Ino,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Inode {
+    attr: Attr,
+    /// The directory entries naming this inode, as (directory, name): none
+    /// for the root, exactly one for any other directory (its parent), and
+    /// `nlink` of them for everything else.
+    links: BTreeSet<(Ino, String)>,
+    xattrs: BTreeMap<String, Vec<u8>>,
+    body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+enum Body {
+    /// A regular file and its versions, oldest first.
+    File { versions: Vec<Version> },
+    Dir { entries: BTreeMap<String, Ino> },
+    Symlink { target: String },
+    /// Fifo, socket or device node.
+    Special,
+}
+
+impl Inode {
+    fn is_dir(&self) -> bool {
+        matches!(self.body, Body::Dir { .. })
+    }
+
+    fn entries(&self) -> Result<&BTreeMap<String, Ino>, FsError> {
+        match &self.body {
+            Body::Dir { entries } => Ok(entries),
+            _ => Err(FsError::NotDir),
+        }
+    }
+
+    /// The directory holding this one (".."); the root is its own parent.
+    /// For a non-directory: the directory of one of its entries.
+    fn parent(&self) -> Ino {
+        self.links.first().map_or(ROOT, |(dir, _)| *dir)
+    }
+
+    /// An entry of this directory was added, removed or replaced.
+    fn touch(&mut self, now: Time) {
+        self.attr.mtime = now;
+        self.attr.ctime = now;
+    }
+}
+
+/// Checks a directory entry name.
+fn check_name(name: &str) -> Result<(), FsError> {
+    if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(FsError::Invalid);
+    }
+    if name.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// Checks a symlink target: Linux refuses an empty one with ENOENT.
+fn check_target(target: &str) -> Result<(), FsError> {
+    if target.is_empty() {
+        return Err(FsError::NotFound);
+    }
+    if target.len() > PATH_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+fn check_xattr_name(name: &str) -> Result<(), FsError> {
+    if name.is_empty() {
+        return Err(FsError::Invalid);
+    }
+    if name.len() > NAME_MAX {
+        return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// `perm` without setuid, and without setgid when group-exec is set (a
+/// setgid bit without group-exec means mandatory locking, which stays).
+fn kill_priv(perm: u16) -> u16 {
+    let mut p = perm & !S_ISUID;
+    if p & S_IXGRP != 0 {
+        p &= !S_ISGID;
+    }
+    p
+}
+
+/// What a new inode is, for [`Namespace::make`].
+struct NewInode {
+    kind: Kind,
+    perm: u16,
+    rdev: u64,
+    body: Body,
+}
+
+impl Namespace {
+    /// A namespace holding only the root directory, owned by `root_owner`.
+    pub fn new(root_owner: Caller, now: Time) -> Self {
+        let attr = Attr {
+            ino: ROOT,
+            kind: Kind::Dir,
+            perm: 0o755,
+            uid: root_owner.uid,
+            gid: root_owner.gid,
+            size: 0,
+            nlink: 2,
+            atime: now,
+            mtime: now,
+            ctime: now,
+            rdev: 0,
+        };
+        let root = Inode {
+            attr,
+            links: BTreeSet::new(),
+            xattrs: BTreeMap::new(),
+            body: Body::Dir { entries: BTreeMap::new() },
+        };
+        Namespace { inodes: BTreeMap::from([(ROOT, root)]), next_ino: ROOT + 1 }
+    }
+
+    /// Applies one command. On error the namespace is unchanged.
+    pub fn apply(&mut self, cmd: Command) -> Result<Reply, FsError> {
+        match cmd {
+            Command::Create { parent, name, perm, caller, now } => {
+                let new = NewInode { kind: Kind::File, perm, rdev: 0, body: Body::File { versions: Vec::new() } };
+                self.make(parent, name, new, caller, now)
+            }
+            Command::Mknod { parent, name, kind, perm, rdev, caller, now } => {
+                let (rdev, body) = match kind {
+                    Kind::File => (0, Body::File { versions: Vec::new() }),
+                    Kind::Fifo | Kind::Socket => (0, Body::Special),
+                    Kind::CharDev | Kind::BlockDev => (rdev, Body::Special),
+                    Kind::Dir | Kind::Symlink => return Err(FsError::Invalid),
+                };
+                self.make(parent, name, NewInode { kind, perm, rdev, body }, caller, now)
+            }
+            Command::Mkdir { parent, name, perm, caller, now } => {
+                let new = NewInode { kind: Kind::Dir, perm, rdev: 0, body: Body::Dir { entries: BTreeMap::new() } };
+                self.make(parent, name, new, caller, now)
+            }
+            Command::Symlink { parent, name, target, caller, now } => {
+                check_target(&target)?;
+                let new = NewInode { kind: Kind::Symlink, perm: 0o777, rdev: 0, body: Body::Symlink { target } };
+                self.make(parent, name, new, caller, now)
+            }
+            Command::Link { ino, new_parent, new_name, now } => self.link(ino, new_parent, new_name, now),
+            Command::Unlink { parent, name, now } => self.unlink(parent, &name, now),
+            Command::Rmdir { parent, name, now } => self.rmdir(parent, &name, now),
+            Command::Rename { parent, name, new_parent, new_name, flags, now } => {
+                self.rename(parent, name, new_parent, new_name, flags, now)
+            }
+            Command::SetAttr { ino, caller, perm, uid, gid, size, atime, mtime, now } => {
+                self.set_attr(ino, caller, SetAttr { perm, uid, gid, size, atime, mtime }, now)
+            }
+            Command::SetXattr { ino, name, value, mode, now } => self.set_xattr(ino, name, value, mode, now),
+            Command::RemoveXattr { ino, name, now } => self.remove_xattr(ino, &name, now),
+            Command::CommitVersion { ino, base, manifest, author, hlc, caller, now } => {
+                self.commit(ino, base, Commit { manifest, author, hlc }, caller, now)
+            }
+        }
+    }
+
+    fn node(&self, ino: Ino) -> Result<&Inode, FsError> {
+        self.inodes.get(&ino).ok_or(FsError::NotFound)
+    }
+
+    /// The inode `ino`, which the caller has already found with [`Self::node`].
+    fn node_mut(&mut self, ino: Ino) -> &mut Inode {
+        self.inodes.get_mut(&ino).expect("inode existence is checked before any mutation")
+    }
+
+    /// The entries of directory `ino`: NotFound if missing, NotDir if not a directory.
+    fn dir(&self, ino: Ino) -> Result<&BTreeMap<String, Ino>, FsError> {
+        self.node(ino)?.entries()
+    }
+
+    /// The entries of directory `ino`, which the caller has already checked with [`Self::dir`].
+    fn entries_mut(&mut self, ino: Ino) -> &mut BTreeMap<String, Ino> {
+        match &mut self.node_mut(ino).body {
+            Body::Dir { entries } => entries,
+            _ => panic!("inode {ino} was checked to be a directory before any mutation"),
+        }
+    }
+
+    /// Whether `ino` is `ancestor` or lies somewhere below it.
+    fn is_within(&self, ino: Ino, ancestor: Ino) -> bool {
+        let mut cur = ino;
+        // Bounded by the number of inodes, so a corrupt tree cannot hang us.
+        for _ in 0..=self.inodes.len() {
+            if cur == ancestor {
+                return true;
+            }
+            if cur == ROOT {
+                return false;
+            }
+            match self.inodes.get(&cur) {
+                Some(node) => cur = node.parent(),
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Creates a new inode named `name` in directory `parent`.
+    fn make(&mut self, parent: Ino, name: String, new: NewInode, caller: Caller, now: Time) -> Result<Reply, FsError> {
+        check_name(&name)?;
+        let dir = self.node(parent)?;
+        if dir.entries()?.contains_key(&name) {
+            return Err(FsError::Exists);
+        }
+        let is_dir = new.kind == Kind::Dir;
+        if is_dir && dir.attr.nlink >= LINK_MAX {
+            return Err(FsError::TooManyLinks);
+        }
+        let setgid_dir = dir.attr.perm & S_ISGID != 0;
+        let gid = if setgid_dir { dir.attr.gid } else { caller.gid };
+        let mut perm = new.perm & PERM_MASK;
+        if is_dir && setgid_dir {
+            perm |= S_ISGID;
+        }
+        let size = match &new.body {
+            Body::Symlink { target } => target.len() as u64,
+            _ => 0,
+        };
+
+        let ino = self.next_ino;
+        self.next_ino += 1;
+        let attr = Attr {
+            ino,
+            kind: new.kind,
+            perm,
+            uid: caller.uid,
+            gid,
+            size,
+            nlink: if is_dir { 2 } else { 1 },
+            atime: now,
+            mtime: now,
+            ctime: now,
+            rdev: new.rdev,
+        };
+        let links = BTreeSet::from([(parent, name.clone())]);
+        self.inodes.insert(ino, Inode { attr: attr.clone(), links, xattrs: BTreeMap::new(), body: new.body });
+        self.entries_mut(parent).insert(name, ino);
+        let dir = self.node_mut(parent);
+        if is_dir {
+            dir.attr.nlink += 1;
+        }
+        dir.touch(now);
+        Ok(Reply::Attr(attr))
+    }
+
+    fn link(&mut self, ino: Ino, new_parent: Ino, new_name: String, now: Time) -> Result<Reply, FsError> {
+        check_name(&new_name)?;
+        let node = self.node(ino)?;
+        if self.dir(new_parent)?.contains_key(&new_name) {
+            return Err(FsError::Exists);
+        }
+        if node.is_dir() {
+            return Err(FsError::NotPermitted);
+        }
+        if node.attr.nlink >= LINK_MAX {
+            return Err(FsError::TooManyLinks);
+        }
+
+        self.entries_mut(new_parent).insert(new_name.clone(), ino);
+        self.node_mut(new_parent).touch(now);
+        let node = self.node_mut(ino);
+        node.links.insert((new_parent, new_name));
+        node.attr.nlink += 1;
+        node.attr.ctime = now;
+        Ok(Reply::Attr(node.attr.clone()))
+    }
+
+    /// Removes the entry (`dir`, `name`) from a non-directory's links and
+    /// frees the inode when no entry names it any more. The directory side
+    /// of the entry is the caller's business.
+    fn drop_link(&mut self, ino: Ino, dir: Ino, name: &str, now: Time) {
+        let node = self.node_mut(ino);
+        node.links.remove(&(dir, name.to_owned()));
+        node.attr.nlink -= 1;
+        node.attr.ctime = now;
+        if node.attr.nlink == 0 {
+            self.inodes.remove(&ino);
+        }
+    }
+
+    fn unlink(&mut self, parent: Ino, name: &str, now: Time) -> Result<Reply, FsError> {
+        check_name(name)?;
+        let ino = *self.dir(parent)?.get(name).ok_or(FsError::NotFound)?;
+        if self.node(ino)?.is_dir() {
+            return Err(FsError::IsDir);
+        }
+
+        self.entries_mut(parent).remove(name);
+        self.node_mut(parent).touch(now);
+        self.drop_link(ino, parent, name, now);
+        Ok(Reply::Done)
+    }
+
+    fn rmdir(&mut self, parent: Ino, name: &str, now: Time) -> Result<Reply, FsError> {
+        check_name(name)?;
+        let ino = *self.dir(parent)?.get(name).ok_or(FsError::NotFound)?;
+        // The root is no directory's entry, so it cannot get here.
+        match &self.node(ino)?.body {
+            Body::Dir { entries } if !entries.is_empty() => return Err(FsError::NotEmpty),
+            Body::Dir { .. } => {}
+            _ => return Err(FsError::NotDir),
+        }
+
+        self.entries_mut(parent).remove(name);
+        let dir = self.node_mut(parent);
+        dir.attr.nlink -= 1;
+        dir.touch(now);
+        self.inodes.remove(&ino);
+        Ok(Reply::Done)
+    }
+
+    fn rename(
+        &mut self,
+        parent: Ino,
+        name: String,
+        new_parent: Ino,
+        new_name: String,
+        flags: RenameFlags,
+        now: Time,
+    ) -> Result<Reply, FsError> {
+        if flags.noreplace && flags.exchange {
+            return Err(FsError::Invalid);
+        }
+        check_name(&name)?;
+        check_name(&new_name)?;
+        let src = *self.dir(parent)?.get(&name).ok_or(FsError::NotFound)?;
+        let dst = self.dir(new_parent)?.get(&new_name).copied();
+        // Linux's order: lookups, then the flags, then the ancestry traps.
+        match dst {
+            None if flags.exchange => return Err(FsError::NotFound),
+            Some(_) if flags.noreplace => return Err(FsError::Exists),
+            _ => {}
+        }
+        let src_dir = self.node(src)?.is_dir();
+        if src_dir && self.is_within(new_parent, src) {
+            return Err(FsError::Invalid);
+        }
+        let dst_dir = match dst {
+            Some(dst) => self.node(dst)?.is_dir(),
+            None => false,
+        };
+        if let Some(dst) = dst.filter(|_| dst_dir) {
+            if self.is_within(parent, dst) {
+                // The target is an ancestor of the source.
+                return Err(if flags.exchange { FsError::Invalid } else { FsError::NotEmpty });
+            }
+        }
+        // The same entry, or two hard links to one inode: POSIX says do nothing.
+        if dst == Some(src) {
+            return Ok(Reply::Done);
+        }
+        let moves_across = parent != new_parent;
+        let full = |ino: Ino| self.node(ino).map(|n| n.attr.nlink >= LINK_MAX);
+
+        if let (true, Some(dst)) = (flags.exchange, dst) {
+            if moves_across && ((src_dir && !dst_dir && full(new_parent)?) || (dst_dir && !src_dir && full(parent)?)) {
+                return Err(FsError::TooManyLinks);
+            }
+            self.exchange((parent, name, src, src_dir), (new_parent, new_name, dst, dst_dir), now);
+            return Ok(Reply::Done);
+        }
+
+        match dst {
+            Some(dst) => match (src_dir, &self.node(dst)?.body) {
+                (true, Body::Dir { entries }) if !entries.is_empty() => return Err(FsError::NotEmpty),
+                (true, Body::Dir { .. }) => {}
+                (true, _) => return Err(FsError::NotDir),
+                (false, Body::Dir { .. }) => return Err(FsError::IsDir),
+                (false, _) => {}
+            },
+            None if src_dir && moves_across && full(new_parent)? => return Err(FsError::TooManyLinks),
+            None => {}
+        }
+
+        if let Some(dst) = dst {
+            self.entries_mut(new_parent).remove(&new_name);
+            if src_dir {
+                // An empty directory: it goes, and with it its ".." link.
+                self.inodes.remove(&dst);
+                self.node_mut(new_parent).attr.nlink -= 1;
+            } else {
+                self.drop_link(dst, new_parent, &new_name, now);
+            }
+        }
+        self.entries_mut(parent).remove(&name);
+        self.entries_mut(new_parent).insert(new_name.clone(), src);
+        let node = self.node_mut(src);
+        node.links.remove(&(parent, name));
+        node.links.insert((new_parent, new_name));
+        node.attr.ctime = now;
+        if src_dir && moves_across {
+            self.node_mut(parent).attr.nlink -= 1;
+            self.node_mut(new_parent).attr.nlink += 1;
+        }
+        self.node_mut(parent).touch(now);
+        self.node_mut(new_parent).touch(now);
+        Ok(Reply::Done)
+    }
+
+    /// Swaps two entries (directory, name, inode, is a directory), both checked.
+    fn exchange(&mut self, a: (Ino, String, Ino, bool), b: (Ino, String, Ino, bool), now: Time) {
+        let (a_parent, a_name, a_ino, a_dir) = a;
+        let (b_parent, b_name, b_ino, b_dir) = b;
+        self.entries_mut(a_parent).insert(a_name.clone(), b_ino);
+        self.entries_mut(b_parent).insert(b_name.clone(), a_ino);
+        let node = self.node_mut(a_ino);
+        node.links.remove(&(a_parent, a_name.clone()));
+        node.links.insert((b_parent, b_name.clone()));
+        node.attr.ctime = now;
+        let node = self.node_mut(b_ino);
+        node.links.remove(&(b_parent, b_name));
+        node.links.insert((a_parent, a_name));
+        node.attr.ctime = now;
+        if a_parent != b_parent && a_dir != b_dir {
+            let (loses, gains) = if a_dir { (a_parent, b_parent) } else { (b_parent, a_parent) };
+            self.node_mut(loses).attr.nlink -= 1;
+            self.node_mut(gains).attr.nlink += 1;
+        }
+        self.node_mut(a_parent).touch(now);
+        self.node_mut(b_parent).touch(now);
+    }
+
+    fn set_attr(&mut self, ino: Ino, caller: Caller, set: SetAttr, now: Time) -> Result<Reply, FsError> {
+        let node = self.node(ino)?;
+        let old = &node.attr;
+        if set.size.is_some() {
+            match old.kind {
+                Kind::File => {}
+                Kind::Dir => return Err(FsError::IsDir),
+                _ => return Err(FsError::Invalid),
+            }
+        }
+        let root = caller.uid == 0;
+        let owner = caller.uid == old.uid;
+        // The owner may "change" the owner to itself (chown to the same uid),
+        // and the group to the file's or its own group; root may do anything.
+        let uid_ok = set.uid.is_none_or(|uid| root || (owner && uid == old.uid));
+        let gid_ok = set.gid.is_none_or(|gid| root || (owner && (gid == old.gid || gid == caller.gid)));
+        let perm_ok = set.perm.is_none() || root || owner;
+        if !(uid_ok && gid_ok && perm_ok) {
+            return Err(FsError::NotPermitted);
+        }
+
+        let mut a = old.clone();
+        let chown = set.uid.is_some() || set.gid.is_some();
+        a.uid = set.uid.unwrap_or(a.uid);
+        a.gid = set.gid.unwrap_or(a.gid);
+        // Linux clears setuid on chown of a non-directory even when root does it.
+        if chown && a.kind != Kind::Dir {
+            a.perm = kill_priv(a.perm);
+        }
+        if let Some(size) = set.size {
+            a.size = size;
+            a.mtime = now;
+            if !root {
+                a.perm = kill_priv(a.perm);
+            }
+        }
+        // An explicit mode is applied last and wins over the clearing above.
+        if let Some(perm) = set.perm {
+            a.perm = perm & PERM_MASK;
+            if !root && caller.gid != a.gid {
+                a.perm &= !S_ISGID;
+            }
+        }
+        a.atime = set.atime.unwrap_or(a.atime);
+        a.mtime = set.mtime.unwrap_or(a.mtime);
+        if set.changes_anything() {
+            a.ctime = now;
+        }
+        self.node_mut(ino).attr = a.clone();
+        Ok(Reply::Attr(a))
+    }
+
+    fn set_xattr(
+        &mut self,
+        ino: Ino,
+        name: String,
+        value: Vec<u8>,
+        mode: XattrMode,
+        now: Time,
+    ) -> Result<Reply, FsError> {
+        check_xattr_name(&name)?;
+        if value.len() > XATTR_SIZE_MAX {
+            return Err(FsError::TooBig);
+        }
+        let present = self.node(ino)?.xattrs.contains_key(&name);
+        match mode {
+            XattrMode::Create if present => return Err(FsError::Exists),
+            XattrMode::Replace if !present => return Err(FsError::NoData),
+            _ => {}
+        }
+        let node = self.node_mut(ino);
+        node.xattrs.insert(name, value);
+        node.attr.ctime = now;
+        Ok(Reply::Done)
+    }
+
+    fn remove_xattr(&mut self, ino: Ino, name: &str, now: Time) -> Result<Reply, FsError> {
+        check_xattr_name(name)?;
+        if !self.node(ino)?.xattrs.contains_key(name) {
+            return Err(FsError::NoData);
+        }
+        let node = self.node_mut(ino);
+        node.xattrs.remove(name);
+        node.attr.ctime = now;
+        Ok(Reply::Done)
+    }
+
+    fn commit(&mut self, ino: Ino, base: Option<u64>, c: Commit, caller: Caller, now: Time) -> Result<Reply, FsError> {
+        let head = match &self.node(ino)?.body {
+            Body::File { versions } => versions.last().map(|v| v.id),
+            Body::Dir { .. } => return Err(FsError::IsDir),
+            _ => return Err(FsError::Invalid),
+        };
+        if base != head {
+            return Err(FsError::Conflict { head });
+        }
+
+        let id = head.map_or(1, |h| h + 1);
+        let node = self.node_mut(ino);
+        node.attr.size = c.manifest.size;
+        node.attr.mtime = now;
+        node.attr.ctime = now;
+        if caller.uid != 0 {
+            node.attr.perm = kill_priv(node.attr.perm);
+        }
+        if let Body::File { versions } = &mut node.body {
+            versions.push(Version { id, parent: base, manifest: c.manifest, author: c.author, hlc: c.hlc });
+        }
+        Ok(Reply::Committed { version: id, attr: node.attr.clone() })
+    }
+}
+
+/// The optional fields of [`Command::SetAttr`].
+struct SetAttr {
+    perm: Option<u16>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    size: Option<u64>,
+    atime: Option<Time>,
+    mtime: Option<Time>,
+}
+
+impl SetAttr {
+    fn changes_anything(&self) -> bool {
+        self.perm.is_some()
+            || self.uid.is_some()
+            || self.gid.is_some()
+            || self.size.is_some()
+            || self.atime.is_some()
+            || self.mtime.is_some()
+    }
+}
+
+/// The new version of [`Command::CommitVersion`].
+struct Commit {
+    manifest: Manifest,
+    author: String,
+    hlc: Hlc,
+}

@@ -1,0 +1,227 @@
+//! Random command sequences: the invariants hold after every step, a failed
+//! command changes nothing, and replaying a sequence gives the same state.
+
+use super::tests::{manifest, t, ALICE, BOB};
+use super::Namespace;
+use crate::meta::types::*;
+use proptest::prelude::*;
+
+fn name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "c", "d"]).prop_map(String::from)
+}
+
+/// An inode selector, made concrete by [`concretize`] against the state
+/// the command is applied to.
+fn ino() -> impl Strategy<Value = Ino> {
+    0..16u64
+}
+
+fn caller() -> impl Strategy<Value = Caller> {
+    prop::sample::select(vec![Caller::ROOT, ALICE, BOB, Caller { uid: BOB.uid, gid: ALICE.gid }])
+}
+
+fn perm() -> impl Strategy<Value = u16> {
+    prop_oneof![Just(0o755), Just(0o2775), Just(0o6755), Just(0o4744), any::<u16>()]
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    prop::sample::select(vec![
+        Kind::File,
+        Kind::Dir,
+        Kind::Symlink,
+        Kind::Fifo,
+        Kind::Socket,
+        Kind::CharDev,
+        Kind::BlockDev,
+    ])
+}
+
+fn target() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["a", "b", "/a", "/a/b", "../c", "a/b/", ".", "d/..", ""]).prop_map(String::from)
+}
+
+fn flags() -> impl Strategy<Value = RenameFlags> {
+    prop_oneof![
+        4 => Just(RenameFlags::default()),
+        2 => Just(RenameFlags { noreplace: true, exchange: false }),
+        2 => Just(RenameFlags { noreplace: false, exchange: true }),
+        1 => Just(RenameFlags { noreplace: true, exchange: true }),
+    ]
+}
+
+fn now() -> impl Strategy<Value = Time> {
+    (0..100i64).prop_map(t)
+}
+
+fn id() -> impl Strategy<Value = u32> {
+    prop_oneof![Just(0u32), Just(1000), Just(1001)]
+}
+
+fn set_attr() -> impl Strategy<Value = Command> {
+    let times = (prop::option::of(now()), prop::option::of(now()), now());
+    (ino(), caller(), prop::option::of(perm()), prop::option::of(id()), prop::option::of(id()), times)
+        .prop_flat_map(|(ino, caller, perm, uid, gid, (atime, mtime, now))| {
+            prop::option::of(0..200_000u64).prop_map(move |size| Command::SetAttr {
+                ino,
+                caller,
+                perm,
+                uid,
+                gid,
+                size,
+                atime,
+                mtime,
+                now,
+            })
+        })
+}
+
+fn xattr() -> impl Strategy<Value = Command> {
+    let name = prop::sample::select(vec!["user.a", "user.b", ""]);
+    let mode = prop::sample::select(vec![XattrMode::Any, XattrMode::Create, XattrMode::Replace]);
+    (ino(), name, prop::collection::vec(any::<u8>(), 0..4), mode, now())
+        .prop_map(|(ino, name, value, mode, now)| Command::SetXattr { ino, name: name.into(), value, mode, now })
+}
+
+fn commit() -> impl Strategy<Value = Command> {
+    let size = prop_oneof![Just(0u64), Just(1), Just(65_537)];
+    (ino(), prop::option::of(0..5u64), size, caller(), now()).prop_map(|(ino, base, size, caller, now)| {
+        let hlc = Hlc { wall_ms: now.secs as u64, logical: 0, node: 1 };
+        Command::CommitVersion { ino, base, manifest: manifest(size), author: "p".into(), hlc, caller, now }
+    })
+}
+
+fn command() -> impl Strategy<Value = Command> {
+    prop_oneof![
+        1 => (ino(), name(), perm(), caller(), now())
+            .prop_map(|(parent, name, perm, caller, now)| Command::Create { parent, name, perm, caller, now }),
+        1 => (ino(), name(), kind(), perm(), 0..3u64, caller(), now()).prop_map(
+            |(parent, name, kind, perm, rdev, caller, now)| Command::Mknod { parent, name, kind, perm, rdev, caller, now }
+        ),
+        3 => (ino(), name(), perm(), caller(), now())
+            .prop_map(|(parent, name, perm, caller, now)| Command::Mkdir { parent, name, perm, caller, now }),
+        1 => (ino(), name(), target(), caller(), now())
+            .prop_map(|(parent, name, target, caller, now)| Command::Symlink { parent, name, target, caller, now }),
+        1 => (ino(), ino(), name(), now())
+            .prop_map(|(ino, new_parent, new_name, now)| Command::Link { ino, new_parent, new_name, now }),
+        1 => (ino(), name(), now()).prop_map(|(parent, name, now)| Command::Unlink { parent, name, now }),
+        1 => (ino(), name(), now()).prop_map(|(parent, name, now)| Command::Rmdir { parent, name, now }),
+        4 => (ino(), name(), ino(), name(), flags(), now()).prop_map(
+            |(parent, name, new_parent, new_name, flags, now)| Command::Rename {
+                parent,
+                name,
+                new_parent,
+                new_name,
+                flags,
+                now,
+            }
+        ),
+        2 => set_attr(),
+        1 => xattr(),
+        1 => (ino(), prop::sample::select(vec!["user.a", "user.b"]), now())
+            .prop_map(|(ino, name, now)| Command::RemoveXattr { ino, name: name.into(), now }),
+        2 => commit(),
+    ]
+}
+
+/// Turns the selectors of a generated command into inode numbers, so that
+/// most commands name inodes that exist: selector `s` below 12 is the s-th
+/// directory (for parents), existing entry (for the source of unlink, rmdir
+/// and rename), regular file (for commits) or inode (for others), 12 and 13
+/// the s-th inode of any kind, anything else a number never allocated. A
+/// commit base of 4 means the file's current head.
+fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
+    let all: Vec<Ino> = ns.inodes.keys().copied().collect();
+    let dirs: Vec<Ino> = ns.inodes.iter().filter(|(_, n)| n.is_dir()).map(|(&i, _)| i).collect();
+    let files: Vec<Ino> = ns.inodes.iter().filter(|(_, n)| n.attr.kind == Kind::File).map(|(&i, _)| i).collect();
+    let entries: Vec<(Ino, String)> = ns.inodes.values().flat_map(|n| n.links.iter().cloned()).collect();
+    let pick = |sel: Ino, dirs_first: bool| match sel {
+        0..12 if dirs_first => dirs[sel as usize % dirs.len()],
+        0..14 => all[sel as usize % all.len()],
+        _ => 1000 + sel,
+    };
+    let pick_entry = |sel: Ino, name: &str| match sel {
+        0..12 if !entries.is_empty() => entries[sel as usize % entries.len()].clone(),
+        _ => (pick(sel, true), name.to_owned()),
+    };
+    match &mut cmd {
+        Command::Create { parent, .. }
+        | Command::Mknod { parent, .. }
+        | Command::Mkdir { parent, .. }
+        | Command::Symlink { parent, .. } => *parent = pick(*parent, true),
+        Command::Unlink { parent, name, .. } | Command::Rmdir { parent, name, .. } => {
+            (*parent, *name) = pick_entry(*parent, name)
+        }
+        Command::Link { ino, new_parent, .. } => {
+            *ino = pick(*ino, false);
+            *new_parent = pick(*new_parent, true);
+        }
+        Command::Rename { parent, name, new_parent, .. } => {
+            (*parent, *name) = pick_entry(*parent, name);
+            *new_parent = pick(*new_parent, true);
+        }
+        Command::SetAttr { ino, .. } | Command::SetXattr { ino, .. } | Command::RemoveXattr { ino, .. } => {
+            *ino = pick(*ino, false)
+        }
+        Command::CommitVersion { ino, base, .. } => {
+            *ino = match *ino {
+                sel @ 0..12 if !files.is_empty() => files[sel as usize % files.len()],
+                sel => pick(sel, false),
+            };
+            if *base == Some(4) {
+                *base = ns.head(*ino).ok().flatten().map(|v| v.id);
+            }
+        }
+    }
+    cmd
+}
+
+/// Checks the query side against the structure: every inode's path names it,
+/// and the walk lists every inode but the root.
+fn check_queries(ns: &Namespace) -> Result<(), TestCaseError> {
+    let walked = ns.walk();
+    for (path, attr) in &walked {
+        prop_assert_eq!(ns.resolve_nofollow(path), Ok(attr.ino));
+        let back = ns.path_of(attr.ino).expect("a walked inode has a path");
+        prop_assert_eq!(ns.resolve_nofollow(&back), Ok(attr.ino));
+        if attr.kind == Kind::Dir {
+            let subdirs = ns.readdir(attr.ino).map(|es| es.iter().filter(|e| e.kind == Kind::Dir).count());
+            prop_assert_eq!(subdirs, Ok(attr.nlink as usize - 2));
+        }
+    }
+    let distinct: std::collections::BTreeSet<Ino> = walked.iter().map(|(_, a)| a.ino).collect();
+    prop_assert_eq!(distinct.len() + 1, ns.len());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn t30_random_commands_keep_invariants_and_replay_identically(cmds in prop::collection::vec(command(), 1..60)) {
+        let mut ns = Namespace::new(Caller::ROOT, t(0));
+        let mut applied = Vec::new();
+        for cmd in cmds {
+            let cmd = concretize(&ns, cmd);
+            let before = ns.clone();
+            let result = ns.apply(cmd.clone());
+            if let Err(e) = ns.check_invariants() {
+                return Err(TestCaseError::fail(format!("{e} after {cmd:?} -> {result:?}")));
+            }
+            if result.is_err() {
+                prop_assert_eq!(&ns, &before, "failed command {:?} changed the namespace", cmd);
+            }
+            check_queries(&ns)?;
+            applied.push(cmd);
+        }
+        let mut again = Namespace::new(Caller::ROOT, t(0));
+        let mut twice = Namespace::new(Caller::ROOT, t(0));
+        for cmd in &applied {
+            prop_assert_eq!(again.apply(cmd.clone()), twice.apply(cmd.clone()));
+        }
+        prop_assert_eq!(&again, &ns);
+        prop_assert_eq!(&again, &twice);
+        let bytes = postcard::to_stdvec(&ns).expect("a namespace serialises");
+        let back: Namespace = postcard::from_bytes(&bytes).expect("a snapshot decodes");
+        prop_assert_eq!(back, ns);
+    }
+}

@@ -1,0 +1,94 @@
+//! Read-only questions to the namespace and their answers; pure.
+
+use super::{
+    namespace::Namespace,
+    types::{Attr, DirEntry, FsError, Ino, Version},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Query {
+    /// Attributes of the inode a path names (symlinks followed).
+    Stat { path: String },
+    /// A directory's entries with attributes and head versions; for a file,
+    /// the file itself.
+    List { path: String },
+    /// A file's attributes and every version.
+    History { path: String },
+    /// Paths whose last component contains `text` (case-insensitive).
+    Search { text: String, limit: usize },
+    Getattr { ino: Ino },
+    Lookup { parent: Ino, name: String },
+    Readdir { ino: Ino },
+    Readlink { ino: Ino },
+    Getxattr { ino: Ino, name: String },
+    Listxattr { ino: Ino },
+    /// Every path with its attributes.
+    Walk,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListRow {
+    pub name: String,
+    pub attr: Attr,
+    pub head: Option<Version>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueryReply {
+    Attr(Attr),
+    Listing(Vec<ListRow>),
+    History { attr: Attr, versions: Vec<Version> },
+    Paths(Vec<(String, Attr)>),
+    Entries(Vec<DirEntry>),
+    Target(String),
+    Value(Vec<u8>),
+    Names(Vec<String>),
+}
+
+fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
+    let head = ns.head(attr.ino).ok().flatten().cloned();
+    ListRow { name, attr, head }
+}
+
+/// Answers `q` from `ns`.
+pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
+    Ok(match q {
+        Query::Stat { path } => QueryReply::Attr(ns.getattr(ns.resolve(path)?)?),
+        Query::List { path } => {
+            let ino = ns.resolve(path)?;
+            let attr = ns.getattr(ino)?;
+            if attr.kind == super::types::Kind::Dir {
+                let mut rows = Vec::new();
+                for e in ns.readdir(ino)? {
+                    rows.push(row(ns, e.name, ns.getattr(e.ino)?));
+                }
+                QueryReply::Listing(rows)
+            } else {
+                let name = path.rsplit('/').next().unwrap_or("").to_string();
+                QueryReply::Listing(vec![row(ns, name, attr)])
+            }
+        }
+        Query::History { path } => {
+            let ino = ns.resolve(path)?;
+            QueryReply::History { attr: ns.getattr(ino)?, versions: ns.versions(ino)?.to_vec() }
+        }
+        Query::Search { text, limit } => {
+            let needle = text.to_lowercase();
+            let found = ns
+                .walk()
+                .into_iter()
+                .filter(|(p, _)| p.rsplit('/').next().is_some_and(|n| n.to_lowercase().contains(&needle)))
+                .take(*limit)
+                .collect();
+            QueryReply::Paths(found)
+        }
+        Query::Getattr { ino } => QueryReply::Attr(ns.getattr(*ino)?),
+        Query::Lookup { parent, name } => QueryReply::Attr(ns.lookup(*parent, name)?),
+        Query::Readdir { ino } => QueryReply::Entries(ns.readdir(*ino)?),
+        Query::Readlink { ino } => QueryReply::Target(ns.readlink(*ino)?),
+        Query::Getxattr { ino, name } => QueryReply::Value(ns.getxattr(*ino, name)?),
+        Query::Listxattr { ino } => QueryReply::Names(ns.listxattr(*ino)?),
+        Query::Walk => QueryReply::Paths(ns.walk()),
+    })
+}

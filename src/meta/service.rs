@@ -1,0 +1,463 @@
+//! The metadata service a node runs: the Raft member (on a voter), the
+//! handler for metadata RPCs, and the client API (`write`, `read`,
+//! membership) that forwards to the leader.
+//!
+//! Writes go through the leader and fail with [`MetaError::NoQuorum`] after
+//! the write deadline when no quorum is reachable. Reads are linearizable
+//! (the leader confirms its leadership first); when that cannot be done in
+//! time, a voter answers from its own replica and marks the answer stale.
+
+use super::{
+    namespace::Namespace,
+    network::NetworkFactory,
+    query::{answer, Query, QueryReply},
+    raft_types::{ApplyResult, NodeId, Raft},
+    rpc::{self, MetaRequest, MetaResponse, ServiceError},
+    store::{self, LogStore, StateMachine},
+    types::{Command, FsError, Reply},
+};
+use crate::{
+    net::{self, Multiaddr, Net, NetError, PeerId},
+    task::Tasks,
+};
+use openraft::{
+    error::{CheckIsLeaderError, ClientWriteError, RaftError},
+    BasicNode, ChangeMembers, SnapshotPolicy,
+};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+    sync::Arc,
+    time::Duration,
+};
+use tokio::sync::mpsc;
+
+#[derive(Clone, Debug)]
+pub struct MetaConfig {
+    /// Run a Raft member here.
+    pub voter: bool,
+    /// Deadline of a write (and of confirming leadership for a read).
+    pub write_timeout: Duration,
+    /// Take a snapshot (and compact the log) after this many entries.
+    pub snapshot_every: u64,
+    /// Log entries kept behind a snapshot for slow followers.
+    pub keep_logs: u64,
+    pub heartbeat: Duration,
+    pub election_min: Duration,
+}
+
+impl Default for MetaConfig {
+    fn default() -> Self {
+        MetaConfig {
+            voter: false,
+            write_timeout: Duration::from_secs(5),
+            snapshot_every: 10_000,
+            keep_logs: 1_000,
+            heartbeat: Duration::from_millis(250),
+            election_min: Duration::from_millis(1000),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetaError {
+    /// The request was carried out and the namespace said no.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    #[error("no metadata quorum reachable within {0:?}; try again when more metadata voters are up")]
+    NoQuorum(Duration),
+    #[error("no metadata voter is reachable")]
+    NoVoter,
+    #[error("cannot open the metadata store: {0}")]
+    Store(String),
+    #[error("metadata service: {0}")]
+    Other(String),
+}
+
+impl From<ServiceError> for MetaError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::NoQuorum(ms) => MetaError::NoQuorum(Duration::from_millis(ms)),
+            ServiceError::NotVoter => MetaError::NoVoter,
+            ServiceError::Other(s) => MetaError::Other(s),
+        }
+    }
+}
+
+impl MetaError {
+    fn to_service(&self) -> ServiceError {
+        match self {
+            MetaError::NoQuorum(d) => ServiceError::NoQuorum(d.as_millis() as u64),
+            MetaError::NoVoter => ServiceError::NotVoter,
+            other => ServiceError::Other(other.to_string()),
+        }
+    }
+}
+
+/// An answer to a read, and whether it came from a replica that could not
+/// confirm it is up to date.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadAnswer {
+    pub reply: QueryReply,
+    pub stale: bool,
+}
+
+/// What `fragfs meta status` shows.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MetaStatus {
+    pub node_id: u64,
+    pub voter: bool,
+    pub state: String,
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub last_applied: Option<u64>,
+    pub last_log: Option<u64>,
+    pub snapshot: Option<u64>,
+    /// Log entries up to here were compacted away.
+    pub purged: Option<u64>,
+    pub voters: Vec<(u64, String)>,
+    pub learners: Vec<(u64, String)>,
+    pub inodes: u64,
+}
+
+/// The node id a peer has in the metadata cluster (from its peer id, so it
+/// survives restarts).
+pub fn node_id_of(peer: &PeerId) -> NodeId {
+    let h = fragfs_hash::sha3_256(&peer.to_bytes());
+    u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
+}
+
+struct Inner {
+    net: Net,
+    node_id: NodeId,
+    raft: Option<Raft>,
+    sm: Option<StateMachine>,
+    cfg: MetaConfig,
+}
+
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Meta {
+    inner: Arc<Inner>,
+}
+
+impl Meta {
+    /// Starts the service; on a voter opens `DATA/meta/raft.redb` and the
+    /// Raft member. Spawns the RPC handler on `tasks`.
+    pub async fn start(
+        net: Net,
+        data_dir: &Path,
+        cfg: MetaConfig,
+        inbox: mpsc::Receiver<net::MetaInbound>,
+        tasks: &Tasks,
+    ) -> Result<Meta, MetaError> {
+        let node_id = node_id_of(&net.local_peer_id());
+        let (raft, sm) = if cfg.voter {
+            let db = store::open_db(&data_dir.join("meta").join("raft.redb")).map_err(MetaError::Store)?;
+            let log = LogStore::new(db.clone());
+            let sm = StateMachine::open(db).await.map_err(|e| MetaError::Store(e.to_string()))?;
+            let rc = openraft::Config {
+                cluster_name: "fragfs".into(),
+                heartbeat_interval: cfg.heartbeat.as_millis() as u64,
+                election_timeout_min: cfg.election_min.as_millis() as u64,
+                election_timeout_max: cfg.election_min.as_millis() as u64 * 2,
+                snapshot_policy: SnapshotPolicy::LogsSinceLast(cfg.snapshot_every),
+                max_in_snapshot_log_to_keep: cfg.keep_logs,
+                purge_batch_size: 64,
+                install_snapshot_timeout: 10_000,
+                ..Default::default()
+            }
+            .validate()
+            .map_err(|e| MetaError::Other(e.to_string()))?;
+            let raft = Raft::new(node_id, Arc::new(rc), NetworkFactory { net: net.clone() }, log, sm.clone())
+                .await
+                .map_err(|e| MetaError::Other(e.to_string()))?;
+            (Some(raft), Some(sm))
+        } else {
+            (None, None)
+        };
+        let meta = Meta { inner: Arc::new(Inner { net, node_id, raft, sm, cfg }) };
+        tasks.spawn("meta-rpc", meta.clone().serve(inbox, tasks.clone()));
+        Ok(meta)
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.inner.node_id
+    }
+
+    pub fn is_voter(&self) -> bool {
+        self.inner.raft.is_some()
+    }
+
+    /// Makes this voter a one-member cluster if it has never been part of
+    /// one. `addr` is how other nodes will reach it.
+    pub async fn initialize_alone(&self, addr: &Multiaddr) -> Result<bool, MetaError> {
+        let Some(raft) = &self.inner.raft else { return Err(MetaError::NoVoter) };
+        if raft.is_initialized().await.map_err(|e| MetaError::Other(e.to_string()))? {
+            return Ok(false);
+        }
+        let members = BTreeMap::from([(self.inner.node_id, BasicNode { addr: addr.to_string() })]);
+        raft.initialize(members).await.map_err(|e| MetaError::Other(e.to_string()))?;
+        Ok(true)
+    }
+
+    /// Stops the Raft member.
+    pub async fn shutdown(&self) {
+        if let Some(raft) = &self.inner.raft {
+            let _ = raft.shutdown().await;
+        }
+    }
+
+    async fn serve(self, mut inbox: mpsc::Receiver<net::MetaInbound>, tasks: Tasks) {
+        while let Some(req) = inbox.recv().await {
+            let me = self.clone();
+            tasks.spawn("meta-request", async move {
+                let resp = match rpc::decode::<MetaRequest>(&req.body) {
+                    Ok(r) => me.handle(r).await,
+                    Err(e) => {
+                        tracing::warn!(peer = %req.peer, error = %e, "rejected a malformed metadata request");
+                        MetaResponse::Malformed(e)
+                    }
+                };
+                req.reply.send(rpc::encode(&resp)).await;
+            });
+        }
+    }
+
+    async fn handle(&self, req: MetaRequest) -> MetaResponse {
+        let Some(raft) = &self.inner.raft else {
+            let e = ServiceError::NotVoter;
+            return match req {
+                MetaRequest::Read(_) => MetaResponse::Read(Err(e)),
+                MetaRequest::AddVoter { .. } | MetaRequest::RemoveVoter { .. } => MetaResponse::Membership(Err(e)),
+                _ => MetaResponse::Write(Err(e)),
+            };
+        };
+        match req {
+            MetaRequest::AppendEntries(r) => MetaResponse::AppendEntries(raft.append_entries(r).await),
+            MetaRequest::Vote(r) => MetaResponse::Vote(raft.vote(r).await),
+            MetaRequest::InstallSnapshot(r) => MetaResponse::InstallSnapshot(raft.install_snapshot(r).await),
+            MetaRequest::Write(cmd) => MetaResponse::Write(self.write_result(cmd).await.map_err(|e| e.to_service())),
+            MetaRequest::Read(q) => MetaResponse::Read(
+                self.read(q).await.map(|a| (Ok(a.reply), a.stale)).or_else(|e| match e {
+                    MetaError::Fs(fs) => Ok((Err(fs), false)),
+                    other => Err(other.to_service()),
+                }),
+            ),
+            MetaRequest::AddVoter { addr } => MetaResponse::Membership(self.add_voter_str(&addr).await.map_err(|e| e.to_service())),
+            MetaRequest::RemoveVoter { node_id } => MetaResponse::Membership(self.remove_voter(node_id).await.map_err(|e| e.to_service())),
+        }
+    }
+
+    async fn forward(&self, addr: &str, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
+        let ma: Multiaddr = addr.parse().map_err(|_| MetaError::Other(format!("bad node address {addr}")))?;
+        let peer = net::peer_in(&ma).ok_or_else(|| MetaError::Other(format!("address {addr} names no peer")))?;
+        self.forward_to(peer, Some(ma), req, deadline).await
+    }
+
+    async fn forward_to(&self, peer: PeerId, addr: Option<Multiaddr>, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
+        let body = rpc::encode(req);
+        match self.inner.net.meta_request(peer, addr, body, deadline).await {
+            Ok(b) => rpc::decode(&b).map_err(MetaError::Other),
+            Err(NetError::Timeout(..)) => Err(MetaError::NoQuorum(deadline)),
+            Err(e) => Err(MetaError::Other(e.to_string())),
+        }
+    }
+
+    /// Applies `cmd` through the leader: the reply, or the namespace's error.
+    pub async fn write(&self, cmd: Command) -> Result<Reply, MetaError> {
+        Ok(self.write_result(cmd).await??)
+    }
+
+    async fn write_result(&self, cmd: Command) -> Result<ApplyResult, MetaError> {
+        let deadline = self.inner.cfg.write_timeout;
+        match tokio::time::timeout(deadline, self.write_loop(cmd, deadline)).await {
+            Ok(r) => r,
+            Err(_) => Err(MetaError::NoQuorum(deadline)),
+        }
+    }
+
+    async fn write_loop(&self, cmd: Command, deadline: Duration) -> Result<ApplyResult, MetaError> {
+        loop {
+            let outcome = match &self.inner.raft {
+                Some(raft) => match raft.client_write(cmd.clone()).await {
+                    Ok(resp) => return Ok(resp.data),
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => match f.leader_node {
+                        Some(node) if f.leader_id != Some(self.inner.node_id) => {
+                            self.forward(&node.addr, &MetaRequest::Write(cmd.clone()), deadline).await
+                        }
+                        _ => Err(MetaError::NoQuorum(deadline)),
+                    },
+                    Err(e) => return Err(MetaError::Other(e.to_string())),
+                },
+                None => self.to_any_voter(&MetaRequest::Write(cmd.clone()), deadline).await,
+            };
+            match outcome {
+                Ok(MetaResponse::Write(Ok(r))) => return Ok(r),
+                Ok(MetaResponse::Write(Err(ServiceError::Other(e)))) => return Err(MetaError::Other(e)),
+                Ok(_) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    async fn to_any_voter(&self, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
+        let peers = self.inner.net.meta_peers().await;
+        let mut last = MetaError::NoVoter;
+        for p in peers {
+            match self.forward_to(p.peer_id, None, req, deadline).await {
+                Ok(r) => return Ok(r),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Answers `q`: linearizably when a leader confirms it, else (on a
+    /// voter) from the local replica, marked stale.
+    pub async fn read(&self, q: Query) -> Result<ReadAnswer, MetaError> {
+        let deadline = self.inner.cfg.write_timeout;
+        let Some(raft) = &self.inner.raft else {
+            return match self.to_any_voter(&MetaRequest::Read(q), deadline).await? {
+                MetaResponse::Read(Ok((Ok(reply), stale))) => Ok(ReadAnswer { reply, stale }),
+                MetaResponse::Read(Ok((Err(e), _))) => Err(MetaError::Fs(e)),
+                MetaResponse::Read(Err(e)) => Err(e.into()),
+                _ => Err(MetaError::Other("unexpected answer".into())),
+            };
+        };
+        let confirmed = tokio::time::timeout(deadline, raft.ensure_linearizable()).await;
+        match confirmed {
+            Ok(Ok(_)) => return self.local(&q, false),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
+                if let Some(node) = f.leader_node {
+                    if let Ok(MetaResponse::Read(Ok((r, stale)))) = self.forward(&node.addr, &MetaRequest::Read(q.clone()), deadline).await {
+                        return r.map(|reply| ReadAnswer { reply, stale }).map_err(MetaError::Fs);
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.local(&q, true)
+    }
+
+    fn local(&self, q: &Query, stale: bool) -> Result<ReadAnswer, MetaError> {
+        let sm = self.inner.sm.as_ref().ok_or(MetaError::NoVoter)?;
+        let st = sm.state.read().unwrap_or_else(|e| e.into_inner());
+        Ok(ReadAnswer { reply: answer(&st.ns, q)?, stale })
+    }
+
+    /// A copy of the local replica's namespace (voters only), for tests and
+    /// diagnostics.
+    pub fn local_namespace(&self) -> Option<Namespace> {
+        self.inner.sm.as_ref().map(|sm| sm.state.read().unwrap_or_else(|e| e.into_inner()).ns.clone())
+    }
+
+    pub async fn add_voter(&self, addr: &Multiaddr) -> Result<(), MetaError> {
+        self.add_voter_str(&addr.to_string()).await
+    }
+
+    async fn add_voter_str(&self, addr: &str) -> Result<(), MetaError> {
+        let ma: Multiaddr = addr.parse().map_err(|_| MetaError::Other(format!("bad address {addr}")))?;
+        let peer = net::peer_in(&ma).ok_or_else(|| MetaError::Other(format!("{addr} must end with /p2p/<peer id>")))?;
+        let id = node_id_of(&peer);
+        let Some(raft) = &self.inner.raft else {
+            return self.membership_via_voter(MetaRequest::AddVoter { addr: addr.to_string() }).await;
+        };
+        let node = BasicNode { addr: addr.to_string() };
+        match raft.add_learner(id, node, true).await {
+            Ok(_) => {}
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                return match f.leader_node {
+                    Some(l) => self.membership_at(&l.addr, MetaRequest::AddVoter { addr: addr.to_string() }).await,
+                    None => Err(MetaError::NoQuorum(self.inner.cfg.write_timeout)),
+                };
+            }
+            Err(e) => return Err(MetaError::Other(e.to_string())),
+        }
+        raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
+            .await
+            .map(|_| ())
+            .map_err(|e| MetaError::Other(e.to_string()))
+    }
+
+    pub async fn remove_voter(&self, node_id: NodeId) -> Result<(), MetaError> {
+        let Some(raft) = &self.inner.raft else {
+            return self.membership_via_voter(MetaRequest::RemoveVoter { node_id }).await;
+        };
+        match raft.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([node_id])), false).await {
+            Ok(_) => Ok(()),
+            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => match f.leader_node {
+                Some(l) => self.membership_at(&l.addr, MetaRequest::RemoveVoter { node_id }).await,
+                None => Err(MetaError::NoQuorum(self.inner.cfg.write_timeout)),
+            },
+            Err(e) => Err(MetaError::Other(e.to_string())),
+        }
+    }
+
+    async fn membership_at(&self, addr: &str, req: MetaRequest) -> Result<(), MetaError> {
+        match self.forward(addr, &req, self.inner.cfg.write_timeout * 6).await? {
+            MetaResponse::Membership(r) => r.map_err(Into::into),
+            _ => Err(MetaError::Other("unexpected answer".into())),
+        }
+    }
+
+    async fn membership_via_voter(&self, req: MetaRequest) -> Result<(), MetaError> {
+        match self.to_any_voter(&req, self.inner.cfg.write_timeout * 6).await? {
+            MetaResponse::Membership(r) => r.map_err(Into::into),
+            _ => Err(MetaError::Other("unexpected answer".into())),
+        }
+    }
+
+    pub fn status(&self) -> MetaStatus {
+        let Some(raft) = &self.inner.raft else {
+            return MetaStatus {
+                node_id: self.inner.node_id,
+                voter: false,
+                state: "not a voter".into(),
+                leader: None,
+                term: 0,
+                last_applied: None,
+                last_log: None,
+                snapshot: None,
+                purged: None,
+                voters: vec![],
+                learners: vec![],
+                inodes: 0,
+            };
+        };
+        let m = raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        let voters: Vec<(u64, String)> =
+            membership.voter_ids().map(|id| (id, membership.get_node(&id).map(|n| n.addr.clone()).unwrap_or_default())).collect();
+        let learners: Vec<(u64, String)> =
+            membership.learner_ids().map(|id| (id, membership.get_node(&id).map(|n| n.addr.clone()).unwrap_or_default())).collect();
+        MetaStatus {
+            node_id: self.inner.node_id,
+            voter: true,
+            state: format!("{:?}", m.state),
+            leader: m.current_leader,
+            term: m.current_term,
+            last_applied: m.last_applied.map(|l| l.index),
+            last_log: m.last_log_index,
+            snapshot: m.snapshot.map(|l| l.index),
+            purged: m.purged.map(|l| l.index),
+            voters,
+            learners,
+            inodes: self.local_namespace().map_or(0, |ns| ns.len() as u64),
+        }
+    }
+
+    /// Waits until this voter knows a leader, at most `deadline`.
+    pub async fn wait_for_leader(&self, deadline: Duration) -> Option<NodeId> {
+        let raft = self.inner.raft.as_ref()?;
+        let mut rx = raft.metrics();
+        let until = tokio::time::Instant::now() + deadline;
+        loop {
+            if let Some(l) = rx.borrow().current_leader {
+                return Some(l);
+            }
+            if tokio::time::timeout_at(until, rx.changed()).await.is_err() {
+                return None;
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The metadata service on real peers: a one-member cluster by default,
+//! voters added over libp2p, writes forwarded to the leader from any node,
+//! linearizable reads, and a clear error when no quorum is reachable.
+
+mod common;
+use common::*;
+use fragfs::{
+    meta::{Caller, Command, FsError, MetaError, Query, QueryReply, Reply, Time, ROOT},
+    node::{localnet::LocalNet, NodeConfig},
+};
+use std::time::Duration;
+
+fn voter(cfg: &mut NodeConfig) {
+    cfg.meta.voter = true;
+    cfg.meta.write_timeout = Duration::from_secs(3);
+}
+
+fn mkdir(parent: u64, name: &str) -> Command {
+    Command::Mkdir { parent, name: name.into(), perm: 0o755, caller: Caller::ROOT, now: Time { secs: 1, nanos: 0 } }
+}
+
+/// Starts `n` voters; peer 0 initialises the cluster and adds the others.
+pub async fn meta_cluster(base: &std::path::Path, n: usize) -> LocalNet {
+    init_tracing();
+    let net = LocalNet::start_with(base, n, voter).await.expect("peers start");
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    assert!(net.node(0).meta().wait_for_leader(Duration::from_secs(10)).await.is_some(), "peer 0 leads its own cluster");
+    for i in 1..n {
+        let addr = net.node(i).listen_addrs().await[0].clone();
+        net.node(0).meta().add_voter(&addr).await.unwrap_or_else(|e| panic!("add voter {i}: {e}"));
+    }
+    net
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_three_voters_replicate_and_forward() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = meta_cluster(tmp.path(), 3).await;
+    let st = net.node(0).meta().status();
+    assert_eq!(st.voters.len(), 3, "{st:?}");
+
+    // Writes through every node, including followers.
+    for i in 0..3 {
+        let r = net.node(i).meta().write(mkdir(ROOT, &format!("d{i}"))).await.expect("write");
+        assert!(matches!(r, Reply::Attr(_)));
+    }
+    // The namespace answers with its own errors through the leader.
+    let e = net.node(1).meta().write(mkdir(ROOT, "d0")).await.unwrap_err();
+    assert!(matches!(e, MetaError::Fs(FsError::Exists)), "{e}");
+
+    // A linearizable read on any node sees every write.
+    for i in 0..3 {
+        let a = net.node(i).meta().read(Query::List { path: "/".into() }).await.unwrap();
+        assert!(!a.stale);
+        let QueryReply::Listing(rows) = a.reply else { panic!() };
+        let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["d0", "d1", "d2"], "through node {i}");
+    }
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_writes_fail_fast_without_quorum_and_reads_are_marked_stale() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = meta_cluster(tmp.path(), 3).await;
+    net.node(2).meta().write(mkdir(ROOT, "before")).await.unwrap();
+    net.stop(0).await;
+    net.stop(1).await;
+    let started = std::time::Instant::now();
+    let e = net.node(2).meta().write(mkdir(ROOT, "after")).await.unwrap_err();
+    assert!(matches!(e, MetaError::NoQuorum(_)), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(10), "failed within its deadline");
+    let a = net.node(2).meta().read(Query::Stat { path: "/before".into() }).await.unwrap();
+    assert!(a.stale, "answered from the local replica, marked stale");
+    assert!(matches!(a.reply, QueryReply::Attr(_)));
+    net.shutdown().await;
+}
