@@ -7,6 +7,9 @@
 //! reports itself flushed only after its transaction committed (redb commits
 //! are durable: fsynced).
 
+// openraft's StorageError is large by design; it is what the traits return.
+#![allow(clippy::result_large_err)]
+
 use super::{
     namespace::Namespace,
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
