@@ -1,0 +1,186 @@
+//! The metadata cluster as real processes: three `fragfs node --meta`
+//! voters on 127.0.0.1, driven through the CLI. The leader is killed (-9),
+//! writes resume under a new leader, every survivor holds the same tree, and
+//! restarted voters catch up (through a snapshot when the log was compacted).
+
+mod common;
+use serde_json::Value;
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fragfs");
+
+/// A voter process; killed by its PID when dropped.
+struct Voter {
+    child: Option<Child>,
+    data: PathBuf,
+    addr: String,
+    node_id: u64,
+    snapshot_every: u64,
+}
+
+impl Drop for Voter {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl Voter {
+    fn start(data: &Path, listen: &str, peer: Option<&str>, snapshot_every: u64) -> Voter {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["node", "--meta", "--no-mdns", "--listen", listen, "--meta-snapshot-every", &snapshot_every.to_string(), "--data"])
+            .arg(data);
+        if let Some(p) = peer {
+            cmd.args(["--peer", p]);
+        }
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn voter");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let (mut addr, mut node_id) = (None, None);
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            if let Some(a) = line.strip_prefix("listening on ") {
+                addr.get_or_insert(a.to_string());
+            }
+            if let Some(id) = line.strip_prefix("metadata voter: node id ") {
+                node_id = Some(id.parse().unwrap());
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Voter { child: Some(child), data: data.to_path_buf(), addr: addr.expect("address"), node_id: node_id.expect("node id"), snapshot_every }
+    }
+
+    /// The same voter again, on the same data directory and port.
+    fn restart(&mut self, peer: &str) {
+        self.kill();
+        let listen = self.addr.split("/p2p/").next().unwrap().to_string();
+        let mut new = Voter::start(&self.data, &listen, Some(peer), self.snapshot_every);
+        assert_eq!(new.node_id, self.node_id, "identity survives a restart");
+        self.child = new.child.take();
+        self.addr = new.addr.clone();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN).args(args).arg("--data").arg(&self.data).output().expect("run fragfs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let o = self.cli(args);
+        assert!(o.status.success(), "fragfs {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn status(&self) -> Value {
+        serde_json::from_str(&self.ok(&["meta", "status", "--json"])).unwrap()
+    }
+
+    fn local_tree(&self) -> Vec<Value> {
+        let v: Value = serde_json::from_str(&self.ok(&["tree", "--local", "--json"])).unwrap();
+        v["paths"].as_array().unwrap().clone()
+    }
+}
+
+fn until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let end = Instant::now() + deadline;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn cluster(base: &Path, snapshot_every: u64) -> Vec<Voter> {
+    let a = Voter::start(&base.join("a"), "/ip4/127.0.0.1/tcp/0", None, snapshot_every);
+    let b = Voter::start(&base.join("b"), "/ip4/127.0.0.1/tcp/0", Some(&a.addr), snapshot_every);
+    let c = Voter::start(&base.join("c"), "/ip4/127.0.0.1/tcp/0", Some(&a.addr), snapshot_every);
+    until(Duration::from_secs(10), "a leader", || a.status()["leader"].as_u64());
+    a.ok(&["meta", "add", &b.addr]);
+    a.ok(&["meta", "add", &c.addr]);
+    let st = a.status();
+    assert_eq!(st["voters"].as_array().unwrap().len(), 3, "{st}");
+    vec![a, b, c]
+}
+
+/// Creates `n` directories in batches: /<prefix><i>/e<j>.
+fn build_tree(v: &Voter, prefix: &str, dirs: usize, per_dir: usize) {
+    for i in 0..dirs {
+        let paths: Vec<String> = (0..per_dir).map(|j| format!("/{prefix}{i}/e{j}")).collect();
+        let mut args = vec!["mkdir"];
+        args.extend(paths.iter().map(String::as_str));
+        v.ok(&args);
+    }
+}
+
+#[test]
+fn t10_leader_killed_new_leader_writes_resume_survivors_agree_restart_catches_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut voters = cluster(tmp.path(), 10_000);
+    // 40 directories with 24 entries each: 1,000 entries.
+    build_tree(&voters[0], "d", 40, 24);
+    let full = voters[0].local_tree();
+    assert_eq!(full.len(), 1000);
+
+    let leader_id = voters[0].status()["leader"].as_u64().unwrap();
+    let li = voters.iter().position(|v| v.node_id == leader_id).unwrap();
+    voters[li].kill();
+    let killed_at = Instant::now();
+    let survivors: Vec<usize> = (0..3).filter(|&i| i != li).collect();
+    // Writes resume through a survivor under a new leader.
+    until(Duration::from_secs(10), "a write after the leader died", || voters[survivors[0]].cli(&["mkdir", "/after"]).status.success().then_some(()));
+    let resumed = killed_at.elapsed();
+    assert!(resumed < Duration::from_secs(5), "writes resumed after {resumed:?}");
+    let new_leader = voters[survivors[0]].status()["leader"].as_u64().unwrap();
+    assert_ne!(new_leader, leader_id);
+
+    // Every survivor holds the same tree.
+    let expect = until(Duration::from_secs(10), "survivors to agree", || {
+        let t0 = voters[survivors[0]].local_tree();
+        let t1 = voters[survivors[1]].local_tree();
+        (t0 == t1 && t0.len() == 1001).then_some(t0)
+    });
+    for e in &full {
+        assert!(expect.contains(e), "{e} survived");
+    }
+
+    // The killed voter restarts and catches up.
+    let peer = voters[survivors[0]].addr.clone();
+    voters[li].restart(&peer);
+    until(Duration::from_secs(20), "the restarted voter to catch up", || (voters[li].local_tree() == expect).then_some(()));
+}
+
+#[test]
+fn t20_a_voter_behind_a_compacted_log_is_restored_by_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut voters = cluster(tmp.path(), 50);
+    build_tree(&voters[0], "x", 2, 5);
+    let leader_id = voters[0].status()["leader"].as_u64().unwrap();
+    // Stop a follower.
+    let fi = voters.iter().position(|v| v.node_id != leader_id).unwrap();
+    let li = voters.iter().position(|v| v.node_id == leader_id).unwrap();
+    let behind = until(Duration::from_secs(10), "the follower to apply", || voters[fi].status()["last_applied"].as_u64());
+    voters[fi].kill();
+    // Enough writes for the leader to snapshot and purge past the follower.
+    build_tree(&voters[li], "y", 10, 30);
+    let purged = until(Duration::from_secs(10), "the leader to compact its log", || {
+        voters[li].status()["purged"].as_u64().filter(|&p| p > behind)
+    });
+    let expect = voters[li].local_tree();
+    let peer = voters[li].addr.clone();
+    voters[fi].restart(&peer);
+    until(Duration::from_secs(20), "the follower to catch up", || (voters[fi].local_tree() == expect).then_some(()));
+    let snap = voters[fi].status()["snapshot"].as_u64().expect("the follower holds a snapshot");
+    assert!(snap >= purged, "restored from a snapshot at {snap}, leader purged up to {purged}");
+}
