@@ -184,3 +184,88 @@ fn t20_a_voter_behind_a_compacted_log_is_restored_by_snapshot() {
     let snap = voters[fi].status()["snapshot"].as_u64().expect("the follower holds a snapshot");
     assert!(snap >= purged, "restored from a snapshot at {snap}, leader purged up to {purged}");
 }
+
+/// A storage peer that is not a voter: its metadata requests go to the voters.
+struct Plain(Voter);
+
+fn start_plain(data: &Path, peer: &str) -> Plain {
+    let mut child = Command::new(BIN)
+        .args(["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--peer", peer, "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn node");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut addr = None;
+    for line in lines.by_ref() {
+        if let Some(a) = line.unwrap().strip_prefix("listening on ") {
+            addr = Some(a.to_string());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    Plain(Voter { child: Some(child), data: data.to_path_buf(), addr: addr.unwrap(), node_id: 0, snapshot_every: 0 })
+}
+
+#[test]
+fn t10_files_by_path_from_any_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let voters = cluster(tmp.path(), 10_000);
+    let plain = start_plain(&tmp.path().join("plain"), &voters[0].addr);
+    until(Duration::from_secs(20), "the plain node to see the voters", || {
+        let v: Value = serde_json::from_str(&plain.0.ok(&["peers", "--json"])).ok()?;
+        (v.as_array()?.iter().filter(|p| p["storage"] == true).count() >= 3).then_some(())
+    });
+
+    let data = common::random_bytes(2_500_000);
+    let src = tmp.path().join("report.bin");
+    std::fs::write(&src, &data).unwrap();
+    voters[1].ok(&["put", src.to_str().unwrap(), "/docs/2026/"]);
+    // A second version of the same path.
+    let data2 = common::random_bytes(1_000_000);
+    std::fs::write(&src, &data2).unwrap();
+    voters[2].ok(&["put", src.to_str().unwrap(), "/docs/2026/report.bin"]);
+
+    // ls from the plain node.
+    let v: Value = serde_json::from_str(&plain.0.ok(&["ls", "/docs/2026", "--json"])).unwrap();
+    let rows = v["entries"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["name"], "report.bin");
+    assert_eq!(rows[0]["size"], 1_000_000);
+    assert_eq!(rows[0]["versions"], 2);
+    assert!(rows[0]["status"].as_str().unwrap().starts_with("ok 3/3"), "{}", rows[0]);
+    assert_eq!(v["stale"], false);
+
+    // info names fragments, their holders and both versions.
+    let info: Value = serde_json::from_str(&voters[0].ok(&["info", "/docs/2026/report.bin", "--json"])).unwrap();
+    assert_eq!(info["fragments"].as_array().unwrap().len(), 1);
+    assert_eq!(info["fragments"][0]["holders"].as_array().unwrap().len(), 3);
+    let versions = info["versions"].as_array().unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0]["size"], 2_500_000);
+    assert_eq!(versions[1]["parent"], 1);
+
+    // search across the network, from every node.
+    for n in [&voters[0], &voters[2], &plain.0] {
+        let v: Value = serde_json::from_str(&n.ok(&["search", "REPORT", "--json"])).unwrap();
+        let found: Vec<&str> = v["found"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+        assert_eq!(found, ["/docs/2026/report.bin"]);
+    }
+
+    // get by path from the plain node returns the newest version.
+    let out = tmp.path().join("out.bin");
+    plain.0.ok(&["get", "/docs/2026/report.bin", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read(&out).unwrap(), data2);
+    // Errors name the path and the POSIX reason.
+    let o = plain.0.cli(&["get", "/docs/missing", out.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such file or directory"));
+    let o = voters[0].cli(&["ls", "/docs/2026/report.bin/x"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Membership: remove a voter, then the cluster has two.
+    let last = voters[2].node_id.to_string();
+    voters[0].ok(&["meta", "remove", &last]);
+    assert_eq!(voters[0].status()["voters"].as_array().unwrap().len(), 2);
+}

@@ -4,6 +4,7 @@
 //! light client for the length of the command.
 
 mod bench;
+mod bench_meta;
 mod demo;
 mod files;
 mod light;
@@ -28,7 +29,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "FRAGFS_DATA", default_value_os_t = default_data_dir())]
     pub data: PathBuf,
     /// Log filter (e.g. `info`, `fragfs=debug`); also RUST_LOG.
-    #[arg(long, global = true, default_value = "warn")]
+    #[arg(long, global = true, default_value = "warn,openraft=error")]
     pub log: String,
     #[command(subcommand)]
     pub command: Command,
@@ -65,6 +66,8 @@ pub enum Command {
     /// Measure put/get throughput across 3 local peers beside raw SHA3-256
     /// and a local file copy.
     Bench(bench::BenchArgs),
+    /// Measure metadata ops/s on 1 and 3 voters beside the local disk.
+    BenchMeta(bench_meta::BenchMetaArgs),
 }
 
 #[derive(Args, Debug)]
@@ -230,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Tree(a) => files::tree(cli.data, a).await,
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
+        Command::BenchMeta(a) => bench_meta::run(a).await,
     }
 }
 
