@@ -113,10 +113,14 @@ pub enum MetaCommand {
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
-    /// Be a metadata voter. Alone (no --peer) the node starts its own
-    /// one-member cluster; with --peer it waits for `fragfs meta add`.
+    /// Be a metadata voter. A node started without --peer is one by
+    /// default (a one-member cluster); with --peer it waits to be added with
+    /// `fragfs meta add`.
     #[arg(long)]
     pub meta: bool,
+    /// Do not be a metadata voter, even alone.
+    #[arg(long, conflicts_with = "meta")]
+    pub no_meta: bool,
     /// Snapshot the metadata and compact its log every N entries.
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub meta_snapshot_every: u64,
@@ -242,10 +246,10 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     if !a.listen.is_empty() {
         cfg.net.listen = a.listen;
     }
-    cfg.net.bootstrap = a.peers;
+    cfg.net.bootstrap = a.peers.clone();
     cfg.net.mdns = !a.no_mdns;
     cfg.capacity = a.capacity;
-    cfg.meta.voter = a.meta;
+    cfg.meta.voter = a.meta || (a.peers.is_empty() && !a.no_meta);
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed

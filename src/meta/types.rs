@@ -66,6 +66,23 @@ pub struct Hlc {
     pub node: u64,
 }
 
+impl Hlc {
+    /// The next reading after `self` on `node` when the wall clock says
+    /// `wall_ms`: never earlier than `self`, and strictly after it.
+    pub fn tick(self, wall_ms: u64, node: u64) -> Hlc {
+        if wall_ms > self.wall_ms {
+            Hlc { wall_ms, logical: 0, node }
+        } else {
+            Hlc { wall_ms: self.wall_ms, logical: self.logical.saturating_add(1), node }
+        }
+    }
+
+    /// The later of two readings (merging a clock seen from elsewhere).
+    pub fn max(self, other: Hlc) -> Hlc {
+        if other > self { other } else { self }
+    }
+}
+
 /// One version of a file's content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Version {
@@ -192,4 +209,23 @@ pub struct DirEntry {
     pub name: String,
     pub ino: Ino,
     pub kind: Kind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Hlc;
+
+    #[test]
+    fn t10_hlc_moves_forward_even_when_the_wall_clock_does_not() {
+        let a = Hlc { wall_ms: 100, logical: 0, node: 1 };
+        let b = a.tick(90, 1);
+        assert!(b > a);
+        assert_eq!(b, Hlc { wall_ms: 100, logical: 1, node: 1 });
+        let c = b.tick(200, 2);
+        assert_eq!(c, Hlc { wall_ms: 200, logical: 0, node: 2 });
+        // A reading from another node that is ahead wins the merge.
+        let remote = Hlc { wall_ms: 500, logical: 3, node: 9 };
+        let d = c.max(remote).tick(210, 2);
+        assert!(d > remote);
+    }
 }

@@ -16,9 +16,16 @@ pub fn now() -> Time {
     Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
 }
 
-fn hlc(shared: &Shared) -> Hlc {
+/// This node's hybrid logical clock: the next reading, after both the last
+/// one it gave and `seen` (the head version's reading), so a new version is
+/// always later than the one it replaces even if wall clocks disagree.
+fn hlc(shared: &Shared, seen: Option<Hlc>) -> Hlc {
     let t = now();
-    Hlc { wall_ms: t.secs as u64 * 1000 + t.nanos as u64 / 1_000_000, logical: 0, node: shared.meta.node_id() }
+    let wall = t.secs as u64 * 1000 + t.nanos as u64 / 1_000_000;
+    let mut last = shared.hlc.lock().unwrap_or_else(|e| e.into_inner());
+    let base = seen.map_or(*last, |s| last.max(s));
+    *last = base.tick(wall, shared.meta.node_id());
+    *last
 }
 
 /// Splits an absolute path into its parent and last component.
@@ -95,20 +102,20 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
     // commit: read the head again and retry (every version is kept).
     for _ in 0..5 {
         let existing = stat(shared, path).await;
-        let (ino, base) = match existing {
+        let (ino, base, seen) = match existing {
             Ok(a) if a.kind == Kind::File => {
                 let head = match shared.meta.read(Query::History { path: path.to_string() }).await?.reply {
-                    QueryReply::History { versions, .. } => versions.last().map(|v| v.id),
+                    QueryReply::History { versions, .. } => versions.last().map(|v| (v.id, v.hlc)),
                     _ => None,
                 };
-                (a.ino, head)
+                (a.ino, head.map(|h| h.0), head.map(|h| h.1))
             }
             Ok(a) if a.kind == Kind::Dir => return Err(MetaError::Fs(FsError::IsDir)),
             Ok(_) => return Err(MetaError::Fs(FsError::Invalid)),
             Err(MetaError::Fs(FsError::NotFound)) => {
                 let cmd = Command::Create { parent: dir, name: name.to_string(), perm: 0o644, caller, now: now() };
                 match shared.meta.write(cmd).await {
-                    Ok(Reply::Attr(a)) => (a.ino, None),
+                    Ok(Reply::Attr(a)) => (a.ino, None, None),
                     Err(MetaError::Fs(FsError::Exists)) => continue,
                     Ok(_) => return Err(MetaError::Other("unexpected answer".into())),
                     Err(e) => return Err(e),
@@ -116,7 +123,7 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
             }
             Err(e) => return Err(e),
         };
-        let cmd = Command::CommitVersion { ino, base, manifest: manifest.clone(), author: author.clone(), hlc: hlc(shared), caller, now: now() };
+        let cmd = Command::CommitVersion { ino, base, manifest: manifest.clone(), author: author.clone(), hlc: hlc(shared, seen), caller, now: now() };
         match shared.meta.write(cmd).await {
             Ok(Reply::Committed { version, .. }) => return Ok(version),
             Err(MetaError::Fs(FsError::Conflict { .. })) => continue,

@@ -92,6 +92,9 @@ pub struct Shared {
     pub started: Instant,
     /// Test-only: serve fragments with one byte flipped.
     pub lie: AtomicBool,
+    /// The last hybrid-logical-clock reading this node gave a version. A std
+    /// mutex: held for one comparison.
+    pub hlc: std::sync::Mutex<crate::meta::Hlc>,
     /// Test-only: milliseconds to wait before answering a `get`.
     pub stall_ms: AtomicU64,
 }
@@ -136,7 +139,7 @@ impl Node {
             }
         }
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
-        let shared = Arc::new(Shared { net, store, client, meta, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0) });
+        let shared = Arc::new(Shared { net, store, client, meta, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0), hlc: Default::default() });
         tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));
         if shared.store.is_some() {
             tasks.spawn("announce-held", serve::announce_held(shared.clone()));
