@@ -201,6 +201,14 @@ impl Namespace {
             Command::CommitVersion { ino, base, manifest, author, hlc, caller, now } => {
                 self.commit(ino, base, Commit { manifest, author, hlc }, caller, now)
             }
+            Command::Batch(cmds) => {
+                // Batches do not nest: a nested batch is refused, not applied.
+                let results = cmds
+                    .into_iter()
+                    .map(|c| if matches!(c, Command::Batch(_)) { Err(FsError::Invalid) } else { self.apply(c) })
+                    .collect();
+                Ok(Reply::Batch(results))
+            }
         }
     }
 

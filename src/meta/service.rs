@@ -30,7 +30,7 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone, Debug)]
 pub struct MetaConfig {
@@ -127,12 +127,21 @@ pub fn node_id_of(peer: &PeerId) -> NodeId {
     u64::from_be_bytes([h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]])
 }
 
+/// A write waiting for its batch, and where its result goes.
+type Pending = (Command, oneshot::Sender<Result<ApplyResult, MetaError>>);
+
+/// Most commands in one batched log entry.
+const MAX_BATCH: usize = 256;
+
 struct Inner {
     net: Net,
     node_id: NodeId,
     raft: Option<Raft>,
     sm: Option<StateMachine>,
     cfg: MetaConfig,
+    /// Writes on a voter go through the batcher: commands that arrive while
+    /// a batch is being committed share the next log entry (group commit).
+    batch_tx: Option<mpsc::Sender<Pending>>,
 }
 
 /// Cheap to clone.
@@ -176,8 +185,14 @@ impl Meta {
         } else {
             (None, None)
         };
-        let meta = Meta { inner: Arc::new(Inner { net, node_id, raft, sm, cfg }) };
+        let (batch_tx, batch_rx) = mpsc::channel(4 * MAX_BATCH);
+        let voter = raft.is_some();
+        let batch_tx = voter.then_some(batch_tx);
+        let meta = Meta { inner: Arc::new(Inner { net, node_id, raft, sm, cfg, batch_tx }) };
         tasks.spawn("meta-rpc", meta.clone().serve(inbox, tasks.clone()));
+        if voter {
+            tasks.spawn("meta-batcher", meta.clone().batcher(batch_rx));
+        }
         Ok(meta)
     }
 
@@ -270,6 +285,61 @@ impl Meta {
     }
 
     async fn write_result(&self, cmd: Command) -> Result<ApplyResult, MetaError> {
+        let deadline = self.inner.cfg.write_timeout;
+        let Some(tx) = self.inner.batch_tx.as_ref().filter(|_| !matches!(cmd, Command::Batch(_))) else {
+            return self.write_direct(cmd).await;
+        };
+        let (rtx, rrx) = oneshot::channel();
+        if tx.send((cmd, rtx)).await.is_err() {
+            return Err(MetaError::Other("the metadata service is stopping".into()));
+        }
+        match tokio::time::timeout(deadline + Duration::from_secs(1), rrx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(MetaError::Other("the metadata service is stopping".into())),
+            Err(_) => Err(MetaError::NoQuorum(deadline)),
+        }
+    }
+
+    /// Group commit: takes every write queued while the previous batch was
+    /// being committed and commits them as one log entry.
+    async fn batcher(self, mut rx: mpsc::Receiver<Pending>) {
+        while let Some(first) = rx.recv().await {
+            let mut items = vec![first];
+            while items.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(item) => items.push(item),
+                    Err(_) => break,
+                }
+            }
+            if items.len() == 1 {
+                let (cmd, tx) = items.remove(0);
+                let _ = tx.send(self.write_direct(cmd).await);
+                continue;
+            }
+            let (cmds, txs): (Vec<Command>, Vec<_>) = items.into_iter().unzip();
+            match self.write_direct(Command::Batch(cmds)).await {
+                Ok(Ok(Reply::Batch(results))) if results.len() == txs.len() => {
+                    for (tx, r) in txs.into_iter().zip(results) {
+                        let _ = tx.send(Ok(r));
+                    }
+                }
+                Ok(other) => {
+                    let e = format!("a batch was answered with {other:?}");
+                    for tx in txs {
+                        let _ = tx.send(Err(MetaError::Other(e.clone())));
+                    }
+                }
+                Err(e) => {
+                    let e = e.to_service();
+                    for tx in txs {
+                        let _ = tx.send(Err(MetaError::from(e.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    async fn write_direct(&self, cmd: Command) -> Result<ApplyResult, MetaError> {
         let deadline = self.inner.cfg.write_timeout;
         match tokio::time::timeout(deadline, self.write_loop(cmd, deadline)).await {
             Ok(r) => r,

@@ -158,6 +158,9 @@ pub enum Command {
     /// Makes `manifest` the new head version of regular file `ino`, if the
     /// head is still `base` (None: the file has no version yet).
     CommitVersion { ino: Ino, base: Option<u64>, manifest: Manifest, author: String, hlc: Hlc, caller: Caller, now: Time },
+    /// Several commands in one log entry, applied in order; each succeeds or
+    /// fails on its own (concurrent writers batched by the leader).
+    Batch(Vec<Command>),
 }
 
 /// What a successful command returns.
@@ -169,6 +172,8 @@ pub enum Reply {
     Committed { version: u64, attr: Attr },
     /// Done, nothing to return.
     Done,
+    /// One result per command of a [`Command::Batch`], in order.
+    Batch(Vec<Result<Reply, FsError>>),
 }
 
 /// Why a command or query failed: the POSIX error a local filesystem would

@@ -612,3 +612,20 @@ fn t20_conflict_commit_on_stale_base() {
     ns.apply(commit_cmd(f, Some(1), 0, ALICE)).unwrap();
     fails(&mut ns, commit_cmd(f, Some(1), 0, ALICE), FsError::Conflict { head: Some(2) });
 }
+
+#[test]
+fn t10_a_batch_applies_in_order_and_each_command_stands_alone() {
+    let mut n = ns();
+    let c = Caller::ROOT;
+    let mk = |name: &str| Command::Mkdir { parent: ROOT, name: name.into(), perm: 0o755, caller: c, now: t(5) };
+    let r = n.apply(Command::Batch(vec![mk("a"), mk("a"), Command::Batch(vec![mk("x")]), mk("b")])).unwrap();
+    let Reply::Batch(results) = r else { panic!("{r:?}") };
+    assert_eq!(results.len(), 4);
+    assert!(matches!(results[0], Ok(Reply::Attr(_))));
+    assert_eq!(results[1], Err(FsError::Exists));
+    assert_eq!(results[2], Err(FsError::Invalid), "batches do not nest");
+    assert!(matches!(results[3], Ok(Reply::Attr(_))));
+    let names: Vec<String> = n.readdir(ROOT).unwrap().into_iter().map(|e| e.name).collect();
+    assert_eq!(names, ["a", "b"]);
+    n.check_invariants().unwrap();
+}
