@@ -9,42 +9,9 @@ use fragfs::{
     net::FRAGMENT_PROTOCOL,
     wire,
 };
-use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, StreamExt};
-use libp2p::{
-    noise,
-    request_response::{self, ProtocolSupport},
-    swarm::SwarmEvent,
-    tcp, yamux, StreamProtocol, SwarmBuilder,
-};
-use std::{collections::HashMap, io, sync::atomic::Ordering, time::Duration};
-
-/// Sends its request bytes verbatim, whatever they are.
-#[derive(Clone, Default)]
-struct RawCodec;
-
-impl request_response::Codec for RawCodec {
-    type Protocol = StreamProtocol;
-    type Request = Vec<u8>;
-    type Response = Vec<u8>;
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>> {
-        Err(io::Error::other("outbound only"))
-    }
-    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
-        let mut v = Vec::new();
-        io.take(1 << 20).read_to_end(&mut v).await?;
-        if v.is_empty() {
-            // The node closed the stream without answering.
-            return Err(io::ErrorKind::UnexpectedEof.into());
-        }
-        Ok(v)
-    }
-    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()> {
-        io.write_all(&req).await
-    }
-    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T, _: Vec<u8>) -> io::Result<()> {
-        Err(io::Error::other("outbound only"))
-    }
-}
+use futures::StreamExt;
+use libp2p::{request_response, swarm::SwarmEvent};
+use std::{collections::HashMap, sync::atomic::Ordering, time::Duration};
 
 fn frame(body: &[u8]) -> Vec<u8> {
     let mut f = (body.len() as u32).to_be_bytes().to_vec();
@@ -71,21 +38,7 @@ async fn t20_malformed_and_oversize_messages_do_not_crash_a_node() {
         drop(s);
     }
 
-    let mut swarm = SwarmBuilder::with_new_identity()
-        .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
-        .unwrap()
-        .with_behaviour(|_| {
-            request_response::Behaviour::with_codec(
-                RawCodec,
-                [(StreamProtocol::new(FRAGMENT_PROTOCOL), ProtocolSupport::Outbound)],
-                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
-            )
-        })
-        .unwrap()
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
-        .build();
-    swarm.dial(addr).unwrap();
+    let mut swarm = raw_swarm(FRAGMENT_PROTOCOL, addr);
     let peer = target.peer_id();
 
     let id = FragmentId::of(HashAlgo::Sha3_256, b"the real bytes");

@@ -75,3 +75,38 @@ async fn t20_writes_fail_fast_without_quorum_and_reads_are_marked_stale() {
     assert!(matches!(a.reply, QueryReply::Attr(_)));
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_malformed_metadata_messages_are_refused_and_the_voter_keeps_going() {
+    use futures::StreamExt;
+    use libp2p::{request_response, swarm::SwarmEvent};
+    let tmp = tempfile::tempdir().unwrap();
+    let net = meta_cluster(tmp.path(), 1).await;
+    let addr = net.node(0).listen_addrs().await[0].clone();
+    let mut swarm = raw_swarm(fragfs::net::META_PROTOCOL, addr);
+    let peer = net.node(0).peer_id();
+    // Framed garbage (version 1, undecodable body), a framed unknown
+    // version, and a frame announcing 4 GiB.
+    let msgs = [vec![0u8, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff], vec![0, 0, 0, 3, 9, 1, 2], u32::MAX.to_be_bytes().to_vec()];
+    let mut answered = 0;
+    let mut failed = 0;
+    for m in &msgs {
+        swarm.behaviour_mut().send_request(&peer, m.clone());
+    }
+    while answered + failed < msgs.len() {
+        match tokio::time::timeout(Duration::from_secs(20), swarm.select_next_some()).await.expect("an outcome per message") {
+            SwarmEvent::Behaviour(request_response::Event::Message { message: request_response::Message::Response { response, .. }, .. }) => {
+                // A decodable frame with a bad body is answered "malformed".
+                let r: fragfs::meta::rpc::MetaResponse = fragfs::meta::rpc::decode(&response[4..]).unwrap();
+                assert!(matches!(r, fragfs::meta::rpc::MetaResponse::Malformed(_)), "{r:?}");
+                answered += 1;
+            }
+            SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => failed += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(answered, 2, "two well-framed bodies were answered as malformed");
+    assert_eq!(failed, 1, "the oversize frame was refused");
+    net.node(0).meta().write(mkdir(ROOT, "still-works")).await.unwrap();
+    net.shutdown().await;
+}

@@ -50,3 +50,59 @@ pub fn small_fragments(client: Client) -> Client {
     let cfg = ClientConfig { fragment_size: FragmentSize::new(64 * 1024).unwrap(), ..client.config().clone() };
     client.with_config(cfg)
 }
+
+/// A request/response codec that sends its request bytes verbatim, whatever
+/// they are: for feeding malformed messages to a node.
+#[derive(Clone, Default)]
+pub struct RawCodec;
+
+mod raw {
+    use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+    use libp2p::{request_response, StreamProtocol};
+    use std::io;
+
+    impl request_response::Codec for super::RawCodec {
+        type Protocol = StreamProtocol;
+        type Request = Vec<u8>;
+        type Response = Vec<u8>;
+        async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>> {
+            Err(io::Error::other("outbound only"))
+        }
+        async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
+            let mut v = Vec::new();
+            io.take(1 << 20).read_to_end(&mut v).await?;
+            if v.is_empty() {
+                // The node closed the stream without answering.
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            Ok(v)
+        }
+        async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()> {
+            io.write_all(&req).await
+        }
+        async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T, _: Vec<u8>) -> io::Result<()> {
+            Err(io::Error::other("outbound only"))
+        }
+    }
+}
+
+/// A bare swarm speaking `protocol` with [`RawCodec`], dialled to `addr`.
+pub fn raw_swarm(protocol: &'static str, addr: libp2p::Multiaddr) -> libp2p::Swarm<libp2p::request_response::Behaviour<RawCodec>> {
+    use libp2p::{noise, request_response, tcp, yamux, StreamProtocol, SwarmBuilder};
+    let mut swarm = SwarmBuilder::with_new_identity()
+        .with_tokio()
+        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .expect("tcp transport")
+        .with_behaviour(|_| {
+            request_response::Behaviour::with_codec(
+                RawCodec,
+                [(StreamProtocol::new(protocol), request_response::ProtocolSupport::Outbound)],
+                request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
+            )
+        })
+        .expect("behaviour")
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(30)))
+        .build();
+    swarm.dial(addr).expect("dial");
+    swarm
+}
