@@ -10,7 +10,7 @@
 use crate::{
     client::{ClientConfig, Progress},
     fragment::{FileHasher, HashAlgo},
-    node::{localnet::LocalNet, Node, NodeConfig},
+    node::localnet::LocalNet,
     units,
 };
 use anyhow::{bail, Context, Result};
@@ -52,20 +52,6 @@ fn local_copy(src: &Path, dst: &Path) -> Result<Duration> {
     std::fs::copy(src, dst)?;
     std::fs::File::open(dst)?.sync_all()?;
     Ok(t.elapsed())
-}
-
-async fn light_client(net: &LocalNet, dir: &Path, hash: HashAlgo) -> Result<Node> {
-    let mut cfg = NodeConfig::loopback(dir);
-    cfg.storage = false;
-    cfg.control = false;
-    cfg.net.listen = Vec::new();
-    cfg.net.bootstrap = net.addrs().await;
-    cfg.client = ClientConfig { hash, ..ClientConfig::default() };
-    let node = Node::start(cfg).await?;
-    if !node.wait_for_storage_peers(3, Duration::from_secs(15)).await {
-        bail!("the bench client did not find the 3 peers");
-    }
-    Ok(node)
 }
 
 pub async fn run(a: BenchArgs) -> Result<()> {
@@ -117,7 +103,8 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         if !net.wait_for_mesh(Duration::from_secs(15)).await {
             bail!("the peers did not find each other");
         }
-        let client = light_client(&net, &dir.join("client"), algo).await?;
+        let cfg = ClientConfig { hash: algo, ..ClientConfig::default() };
+        let client = net.light_client(&dir.join("client"), cfg, 3, Duration::from_secs(15)).await?;
         let t = Instant::now();
         let put = client.client().put_file(&src, None, Progress::new()).await?;
         row(&format!("fragfs put, {} ids, R=3", algo.name()), size, t.elapsed(), Some(base_mbps));

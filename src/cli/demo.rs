@@ -5,7 +5,7 @@
 use crate::{
     client::Progress,
     fragment::FileHasher,
-    node::{localnet::LocalNet, Node, NodeConfig},
+    node::localnet::LocalNet,
     units,
 };
 use anyhow::{bail, Context, Result};
@@ -29,19 +29,6 @@ fn sha3_of(path: &Path) -> Result<String> {
 fn short(p: &crate::net::PeerId) -> String {
     let s = p.to_string();
     format!("…{}", &s[s.len() - 6..])
-}
-
-async fn light_client(net: &LocalNet, dir: &Path) -> Result<Node> {
-    let mut cfg = NodeConfig::loopback(dir);
-    cfg.storage = false;
-    cfg.control = false;
-    cfg.net.listen = Vec::new();
-    cfg.net.bootstrap = net.addrs().await;
-    let node = Node::start(cfg).await?;
-    if !node.wait_for_storage_peers(net.addrs().await.len(), Duration::from_secs(10)).await {
-        bail!("the light client did not find the peers");
-    }
-    Ok(node)
 }
 
 pub async fn run(a: DemoArgs) -> Result<()> {
@@ -78,7 +65,7 @@ pub async fn run(a: DemoArgs) -> Result<()> {
         println!("   … {} fragments in all", put.manifest.fragments.len());
     }
 
-    let client = light_client(&net, &tmp.path().join("client")).await?;
+    let client = net.light_client(&tmp.path().join("client"), Default::default(), 3, Duration::from_secs(10)).await?;
     let out = tmp.path().join("fetched.bin");
     let t = Instant::now();
     let got = client.client().get_file(&put.id, &out, Progress::new()).await?;

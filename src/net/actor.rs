@@ -180,6 +180,16 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
     Ok((Net { tx, peer_id, counters }, Inbox { fragments: inbound_rx, meta: meta_rx }))
 }
 
+/// What a failed outbound request means to the caller.
+fn outbound_error(peer: PeerId, error: request_response::OutboundFailure, timeout: Duration) -> NetError {
+    use request_response::OutboundFailure;
+    match error {
+        OutboundFailure::Timeout => NetError::Timeout(peer, timeout),
+        OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => NetError::Protocol(peer, e.to_string()),
+        other => NetError::Unreachable(peer, other.to_string()),
+    }
+}
+
 impl Actor {
     async fn run(mut self) {
         loop {
@@ -402,7 +412,7 @@ impl Actor {
     }
 
     fn on_meta(&mut self, event: request_response::Event<bytes::Bytes, bytes::Bytes>) {
-        use request_response::{Event, Message, OutboundFailure};
+        use request_response::{Event, Message};
         match event {
             Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
                 let inbound = MetaInbound { peer, body: request, reply: MetaReply { channel, tx: self.tx.clone() } };
@@ -416,11 +426,7 @@ impl Actor {
                 }
             }
             Event::OutboundFailure { peer, request_id, error, .. } => {
-                let err = match error {
-                    OutboundFailure::Timeout => NetError::Timeout(peer, self.request_timeout),
-                    OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => NetError::Protocol(peer, e.to_string()),
-                    other => NetError::Unreachable(peer, other.to_string()),
-                };
+                let err = outbound_error(peer, error, self.request_timeout);
                 if let Some(tx) = self.meta_pending.remove(&request_id) {
                     let _ = tx.send(Err(err));
                 }
@@ -431,7 +437,7 @@ impl Actor {
     }
 
     fn on_frag(&mut self, event: request_response::Event<Request, Response>) {
-        use request_response::{Event, Message, OutboundFailure};
+        use request_response::{Event, Message};
         match event {
             Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
                 self.counters.requests_in.fetch_add(1, Ordering::Relaxed);
@@ -451,11 +457,7 @@ impl Actor {
             }
             Event::OutboundFailure { peer, request_id, error, .. } => {
                 self.counters.failures_out.fetch_add(1, Ordering::Relaxed);
-                let err = match error {
-                    OutboundFailure::Timeout => NetError::Timeout(peer, self.request_timeout),
-                    OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => NetError::Protocol(peer, e.to_string()),
-                    other => NetError::Unreachable(peer, other.to_string()),
-                };
+                let err = outbound_error(peer, error, self.request_timeout);
                 if let Some(tx) = self.pending.remove(&request_id) {
                     let _ = tx.send(Err(err));
                 }

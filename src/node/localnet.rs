@@ -88,6 +88,23 @@ impl LocalNet {
         out
     }
 
+    /// A light client (no store, no listener) joined to every running peer,
+    /// once it sees `expect` storage peers (within `deadline`).
+    pub async fn light_client(&self, dir: &Path, client: crate::client::ClientConfig, expect: usize, deadline: Duration) -> Result<Node, NodeError> {
+        let mut cfg = NodeConfig::loopback(dir);
+        cfg.storage = false;
+        cfg.control = false;
+        cfg.net.listen = Vec::new();
+        cfg.net.bootstrap = self.addrs().await;
+        cfg.client = client;
+        let node = Node::start(cfg).await?;
+        if !node.wait_for_storage_peers(expect, deadline).await {
+            node.shutdown().await;
+            return Err(NodeError::Lonely(expect));
+        }
+        Ok(node)
+    }
+
     /// Waits until every running peer sees every other running peer.
     pub async fn wait_for_mesh(&self, deadline: Duration) -> bool {
         let running = self.nodes.iter().flatten().count();

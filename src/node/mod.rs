@@ -79,6 +79,8 @@ pub enum NodeError {
     AlreadyRunning(PathBuf),
     #[error(transparent)]
     Meta(#[from] MetaError),
+    #[error("fewer than {0} storage peers found")]
+    Lonely(usize),
     #[error("control socket {path}: {source}")]
     Control { path: PathBuf, source: std::io::Error },
 }

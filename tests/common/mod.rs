@@ -5,7 +5,7 @@
 use fragfs::{
     client::{Client, ClientConfig},
     fragment::FragmentSize,
-    node::{localnet::LocalNet, Node, NodeConfig},
+    node::{localnet::LocalNet, Node},
 };
 use std::{path::Path, time::Duration};
 
@@ -35,14 +35,7 @@ pub async fn mesh(base: &Path, n: usize) -> LocalNet {
 /// A light client (no store, no listener) joined to every running peer of
 /// `net`, waiting until it sees `expect` storage peers.
 pub async fn light_client(net: &LocalNet, dir: &Path, expect: usize) -> Node {
-    let mut cfg = NodeConfig::loopback(dir);
-    cfg.storage = false;
-    cfg.control = false;
-    cfg.net.listen = Vec::new();
-    cfg.net.bootstrap = net.addrs().await;
-    let node = Node::start(cfg).await.expect("light client starts");
-    assert!(node.wait_for_storage_peers(expect, MESH_DEADLINE).await, "light client did not see {expect} peers");
-    node
+    net.light_client(dir, ClientConfig::default(), expect, MESH_DEADLINE).await.expect("light client joins")
 }
 
 /// `client` with 64 KiB fragments, so small files have many fragments.
