@@ -110,3 +110,25 @@ async fn t20_malformed_metadata_messages_are_refused_and_the_voter_keeps_going()
     net.node(0).meta().write(mkdir(ROOT, "still-works")).await.unwrap();
     net.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_a_voter_restarted_on_a_new_port_catches_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = meta_cluster(tmp.path(), 3).await;
+    net.node(0).meta().write(mkdir(ROOT, "one")).await.unwrap();
+    let old = net.node(2).listen_addrs().await[0].clone();
+    net.restart(2).await.unwrap();
+    let new = net.node(2).listen_addrs().await[0].clone();
+    assert_ne!(old, new, "a new random port");
+    net.node(0).meta().write(mkdir(ROOT, "two")).await.unwrap();
+    let until = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let names: Vec<String> = net.node(2).meta().local_namespace().unwrap().walk().into_iter().map(|(p, _)| p).collect();
+        if names == ["/one", "/two"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < until, "restarted voter did not catch up: {names:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    net.shutdown().await;
+}
