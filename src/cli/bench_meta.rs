@@ -108,6 +108,18 @@ async fn measure(meta: &Meta, a: &BenchMetaArgs) -> Result<Vec<Figure>> {
         .await;
     let mut lat: Vec<Duration> = lat.into_iter().collect::<Result<_>>()?;
     let create32 = figure(&mut lat, start.elapsed());
+    let start = Instant::now();
+    let lat: Vec<Result<Duration>> = futures::stream::iter(0..a.ops)
+        .map(|i| async move {
+            let t = Instant::now();
+            meta.read(Query::Lookup { parent: big, name: format!("e{:06}", i % a.dir_entries.max(1)) }).await?;
+            Ok(t.elapsed())
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let mut lat: Vec<Duration> = lat.into_iter().collect::<Result<_>>()?;
+    let stat32 = figure(&mut lat, start.elapsed());
     let readdir = timed(20, |_| async move {
         let r = meta.read(Query::Readdir { ino: big }).await?;
         match r.reply {
@@ -116,7 +128,7 @@ async fn measure(meta: &Meta, a: &BenchMetaArgs) -> Result<Vec<Figure>> {
         }
     })
     .await?;
-    Ok(vec![create, mkdir, stat, rename, create32, readdir])
+    Ok(vec![create, mkdir, stat, rename, create32, stat32, readdir])
 }
 
 fn measure_local(dir: &Path, a: &BenchMetaArgs) -> Result<Vec<Figure>> {
@@ -139,8 +151,9 @@ fn measure_local(dir: &Path, a: &BenchMetaArgs) -> Result<Vec<Figure>> {
     let stat = run(a.ops, Box::new(|i| std::fs::metadata(b.join(format!("f{i}"))).map(|_| ())))?;
     let rename = run(a.ops, Box::new(|i| std::fs::rename(b.join(format!("f{i}")), b.join(format!("g{i}")))))?;
     let create_big = run(a.dir_entries, Box::new(|i| std::fs::File::create(big.join(format!("e{i:06}"))).map(|_| ())))?;
+    let stat_big = run(a.ops, Box::new(|i| std::fs::metadata(big.join(format!("e{:06}", i % a.dir_entries.max(1)))).map(|_| ())))?;
     let readdir = run(20, Box::new(|_| std::fs::read_dir(&big)?.try_for_each(|e| e.map(|_| ()))))?;
-    Ok(vec![create, mkdir, stat, rename, create_big, readdir])
+    Ok(vec![create, mkdir, stat, rename, create_big, stat_big, readdir])
 }
 
 fn voter(cfg: &mut NodeConfig) {
@@ -173,7 +186,15 @@ pub async fn run(a: BenchMetaArgs) -> Result<()> {
     let three = cluster(&tmp.path().join("three"), 3).await?;
     let f3 = measure(three.node(0).meta(), &a).await?;
     three.shutdown().await;
-    let names = ["create", "mkdir", "stat (lookup)", "rename", "create, 32 in flight", "readdir of the big directory"];
+    let names = [
+        "create",
+        "mkdir",
+        "stat (lookup)",
+        "rename",
+        "create, 32 in flight",
+        "stat, 32 in flight (local: 1)",
+        "readdir of the big directory",
+    ];
     let rows: Vec<Row> = names.iter().enumerate().map(|(i, n)| Row { name: n, figs: vec![local[i], f1[i], f3[i]] }).collect();
     println!();
     println!("{:<30} {:>26} {:>26} {:>26}", "", "local disk (ext4)", "fragfs, 1 voter", "fragfs, 3 voters");

@@ -27,7 +27,10 @@ use openraft::{
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::Path,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -142,6 +145,13 @@ struct Inner {
     /// Writes on a voter go through the batcher: commands that arrive while
     /// a batch is being committed share the next log entry (group commit).
     batch_tx: Option<mpsc::Sender<Pending>>,
+    /// Read barriers: every read registers a ticket; one leadership
+    /// confirmation that starts after a ticket was taken serves it, so
+    /// concurrent reads share one quorum round trip.
+    read_tickets: AtomicU64,
+    read_confirmed: AtomicU64,
+    /// Serialises confirmations (a tokio mutex: held across the await).
+    read_lock: tokio::sync::Mutex<()>,
 }
 
 /// Cheap to clone.
@@ -188,7 +198,19 @@ impl Meta {
         let (batch_tx, batch_rx) = mpsc::channel(4 * MAX_BATCH);
         let voter = raft.is_some();
         let batch_tx = voter.then_some(batch_tx);
-        let meta = Meta { inner: Arc::new(Inner { net, node_id, raft, sm, cfg, batch_tx }) };
+        let meta = Meta {
+            inner: Arc::new(Inner {
+                net,
+                node_id,
+                raft,
+                sm,
+                cfg,
+                batch_tx,
+                read_tickets: AtomicU64::new(0),
+                read_confirmed: AtomicU64::new(0),
+                read_lock: tokio::sync::Mutex::new(()),
+            }),
+        };
         tasks.spawn("meta-rpc", meta.clone().serve(inbox, tasks.clone()));
         if voter {
             tasks.spawn("meta-batcher", meta.clone().batcher(batch_rx));
@@ -394,9 +416,9 @@ impl Meta {
                 _ => Err(MetaError::Other("unexpected answer".into())),
             };
         };
-        let confirmed = tokio::time::timeout(deadline, raft.ensure_linearizable()).await;
+        let confirmed = tokio::time::timeout(deadline, self.read_barrier(raft)).await;
         match confirmed {
-            Ok(Ok(_)) => return self.local(&q, false),
+            Ok(Ok(())) => return self.local(&q, false),
             Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
                 if let Some(node) = f.leader_node {
                     if let Ok(MetaResponse::Read(Ok((r, stale)))) = self.forward(&node.addr, &MetaRequest::Read(q.clone()), deadline).await {
@@ -407,6 +429,22 @@ impl Meta {
             _ => {}
         }
         self.local(&q, true)
+    }
+
+    /// Returns once a leadership confirmation that started after this call
+    /// has succeeded: after it, the local state machine holds every write
+    /// committed before the call (openraft waits for it to be applied).
+    async fn read_barrier(&self, raft: &Raft) -> Result<(), RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>> {
+        let inner = &self.inner;
+        let ticket = inner.read_tickets.fetch_add(1, Ordering::SeqCst) + 1;
+        let _turn = inner.read_lock.lock().await;
+        if inner.read_confirmed.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let covers = inner.read_tickets.load(Ordering::SeqCst);
+        raft.ensure_linearizable().await?;
+        inner.read_confirmed.fetch_max(covers, Ordering::SeqCst);
+        Ok(())
     }
 
     fn local(&self, q: &Query, stale: bool) -> Result<ReadAnswer, MetaError> {
