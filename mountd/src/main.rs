@@ -1,0 +1,122 @@
+//! `fragfs-mountd`: starts a fragfs node and mounts its namespace.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use fragfs::{
+    net::Multiaddr,
+    node::{Node, NodeConfig},
+    redundancy::Replicas,
+};
+use fragfs_mountd::{mount::is_mounted, MountConfig};
+use std::{path::PathBuf, time::Duration};
+
+/// Mount the fragfs namespace at MOUNTPOINT, served by a node embedded in
+/// this process.
+#[derive(Parser, Debug)]
+#[command(name = "fragfs-mountd", version)]
+struct Args {
+    /// The node's data directory (identity, fragment store, metadata).
+    #[arg(long, env = "FRAGFS_DATA", value_name = "DIR")]
+    data: PathBuf,
+    /// Where to mount.
+    mountpoint: PathBuf,
+    /// Address to listen on (repeatable). Default: TCP and QUIC on all
+    /// interfaces, random ports.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    listen: Vec<Multiaddr>,
+    /// A peer to join through (repeatable).
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    peers: Vec<Multiaddr>,
+    /// No LAN discovery.
+    #[arg(long)]
+    no_mdns: bool,
+    /// Copies of each fragment written. Default: 1 when started alone
+    /// (without --peer), else 3.
+    #[arg(long)]
+    replicas: Option<u8>,
+    /// Let every user use the mount (allow_other); permissions are checked
+    /// by the kernel against the files' modes.
+    #[arg(long)]
+    allow_other: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fragfs_mountd=info,fragfs=info,openraft=warn,fuser=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("fragfs-mountd").build()?;
+    rt.block_on(run(args))
+}
+
+async fn run(a: Args) -> Result<()> {
+    let mountpoint = std::fs::canonicalize(&a.mountpoint).with_context(|| format!("mount point {}", a.mountpoint.display()))?;
+    if !mountpoint.is_dir() {
+        bail!("mount point {} is not a directory", mountpoint.display());
+    }
+    let mut cfg = NodeConfig::new(&a.data);
+    if !a.listen.is_empty() {
+        cfg.net.listen = a.listen;
+    }
+    cfg.net.bootstrap = a.peers.clone();
+    cfg.net.mdns = !a.no_mdns;
+    cfg.meta.voter = a.peers.is_empty();
+    let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
+    cfg.client.replicas = Replicas::new(replicas)?;
+
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+
+    let node = Node::start(cfg).await.context("cannot start the node")?;
+    if node.meta().is_voter() && node.meta().wait_for_leader(Duration::from_secs(30)).await.is_none() {
+        node.shutdown().await;
+        bail!("no metadata leader within 30 s");
+    }
+    let mcfg = MountConfig { allow_other: a.allow_other, ..MountConfig::default() };
+    let session = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
+        Ok(s) => s,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(anyhow::Error::new(e).context(format!("cannot mount at {}", mountpoint.display())));
+        }
+    };
+    println!("peer id: {}", node.peer_id());
+    println!("mounted at {}", mountpoint.display());
+
+    // Until a signal, or until someone else unmounted us.
+    let mut check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = int.recv() => break,
+            _ = term.recv() => break,
+            _ = check.tick() => if session.guard.is_finished() {
+                tracing::info!("the mount went away");
+                break;
+            },
+        }
+    }
+    tracing::info!(mountpoint = %mountpoint.display(), "unmounting");
+    if is_mounted(&mountpoint) {
+        if let Err(e) = fragfs_mountd::unmount_lazy(&mountpoint) {
+            tracing::warn!(error = %e, "lazy unmount failed");
+        }
+    }
+    // The session ends once the kernel lets go of the mount; files still
+    // open elsewhere can delay that, so do not wait forever.
+    let joined = tokio::time::timeout(Duration::from_secs(10), tokio::task::spawn_blocking(move || session.join())).await;
+    match joined {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the FUSE session ended with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "the FUSE session thread failed"),
+        Err(_) => tracing::warn!("the FUSE session did not end within 10 s"),
+    }
+    if !node.shutdown().await {
+        tracing::warn!("some node tasks did not stop in time");
+    }
+    Ok(())
+}

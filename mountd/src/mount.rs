@@ -1,0 +1,74 @@
+//! Mounting the filesystem and taking it down.
+
+use crate::{core::Core, fs::FragFs};
+use fragfs::node::Node;
+use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+use std::{ffi::CString, io, os::unix::ffi::OsStrExt, path::Path, sync::Arc, time::Duration};
+
+#[derive(Clone, Debug)]
+pub struct MountConfig {
+    /// Deadline of a namespace operation (lookup, mkdir, getattr…).
+    pub meta_deadline: Duration,
+    /// Deadline of an operation that moves file content (open for writing,
+    /// read, flush, truncate).
+    pub data_deadline: Duration,
+    /// How long the kernel may cache attributes and directory entries.
+    pub ttl: Duration,
+    /// Most bytes of fragments kept in memory for reads.
+    pub cache_bytes: usize,
+    /// Let every user use the mount (`allow_other`), with the kernel
+    /// checking permissions against the namespace's modes.
+    pub allow_other: bool,
+}
+
+impl Default for MountConfig {
+    fn default() -> Self {
+        MountConfig {
+            meta_deadline: Duration::from_secs(30),
+            data_deadline: Duration::from_secs(120),
+            ttl: Duration::from_secs(1),
+            cache_bytes: 256 << 20,
+            allow_other: false,
+        }
+    }
+}
+
+/// Mounts `node`'s namespace at `mountpoint`, served from a background
+/// thread whose requests run on `rt`. Stop it with [`unmount_lazy`], then
+/// `join` the session.
+pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<BackgroundSession> {
+    let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
+    let fs = FragFs::new(core, rt, cfg.clone());
+    let mut options = Config::default();
+    options.mount_options = vec![MountOption::FSName("fragfs".into()), MountOption::Subtype("fragfs".into()), MountOption::DefaultPermissions];
+    if cfg.allow_other {
+        options.acl = SessionACL::All;
+    }
+    fuser::spawn_mount(fs, mountpoint, &options)
+}
+
+/// Detaches the mount at `mountpoint` now (`umount2(MNT_DETACH)`); the
+/// kernel ends the session once nothing uses it any more. fuser 0.18's own
+/// unmount can hang, so this is the way down.
+pub fn unmount_lazy(mountpoint: &Path) -> io::Result<()> {
+    let c = CString::new(mountpoint.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EPERM) {
+        // Not root: ask fusermount3, which may unmount what this user mounted.
+        let status = std::process::Command::new("fusermount3").arg("-u").arg("-z").arg(mountpoint).status()?;
+        return if status.success() { Ok(()) } else { Err(io::Error::other(format!("fusermount3 -u -z failed: {status}"))) };
+    }
+    Err(e)
+}
+
+/// Whether `mountpoint` is a mount point now (per `/proc/self/mountinfo`).
+pub fn is_mounted(mountpoint: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = mountpoint.to_string_lossy().replace(' ', "\\040");
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}

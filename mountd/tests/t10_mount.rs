@@ -1,0 +1,237 @@
+//! The mount end to end: a real `fragfs-mountd` process, a real FUSE mount,
+//! plain `std::fs` calls against it.
+
+use rand::RngCore;
+use std::{
+    fs,
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    thread::sleep,
+    time::{Duration, Instant},
+};
+
+const MIB: usize = 1 << 20;
+
+fn is_mounted(mnt: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let want = mnt.to_string_lossy().replace(' ', "\\040");
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// A running `fragfs-mountd`. Dropping it stops the process (SIGTERM, then
+/// SIGKILL) and lazily unmounts the mount point if it is still mounted.
+struct Mount {
+    child: Child,
+    mnt: PathBuf,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl Mount {
+    fn start() -> Mount {
+        let data = tempfile::tempdir().expect("data dir");
+        let mnt_dir = tempfile::tempdir().expect("mount point");
+        let mnt = mnt_dir.path().canonicalize().expect("canonical mount point");
+        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
+            .arg("--data")
+            .arg(data.path())
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .arg(&mnt)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start fragfs-mountd");
+        let mut m = Mount { child, mnt, _dirs: (data, mnt_dir) };
+        let until = Instant::now() + Duration::from_secs(60);
+        while !is_mounted(&m.mnt) {
+            if let Some(status) = m.child.try_wait().expect("child status") {
+                panic!("fragfs-mountd exited before mounting: {status}");
+            }
+            assert!(Instant::now() < until, "not mounted within 60 s");
+            sleep(Duration::from_millis(50));
+        }
+        m
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+
+    /// Stops the process and waits for it; returns whether it exited by itself
+    /// within the deadline.
+    fn stop(&mut self) -> bool {
+        // SAFETY: kill(2) on the pid of the child this guard started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return false;
+            }
+            sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+        if is_mounted(&self.mnt) {
+            let _ = Command::new("fusermount3").arg("-u").arg("-z").arg(&self.mnt).status();
+        }
+    }
+}
+
+fn random(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
+    let mut m = Mount::start();
+    let sizes = [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 5];
+    let mut written = Vec::new();
+    for size in sizes {
+        let data = random(size);
+        let p = m.path(&format!("f{size}"));
+        fs::write(&p, &data).unwrap_or_else(|e| panic!("write {size}: {e}"));
+        written.push((p, data));
+    }
+    for (p, data) in &written {
+        let back = fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()));
+        assert_eq!(back.len(), data.len(), "{}", p.display());
+        assert!(back == *data, "{}: bytes differ", p.display());
+        assert_eq!(fs::metadata(p).expect("stat").len(), data.len() as u64);
+    }
+    let mut want: Vec<String> = sizes.iter().map(|s| format!("f{s}")).collect();
+    want.sort();
+    assert_eq!(names(&m.mnt), want);
+    assert!(m.stop(), "fragfs-mountd stops on SIGTERM");
+    assert!(!is_mounted(&m.mnt), "unmounted after SIGTERM");
+}
+
+#[test]
+fn t20_namespace_operations() {
+    let m = Mount::start();
+    // mkdir -p of a deep tree.
+    let deep = m.path("a/b/c/d/e/f/g/h");
+    fs::create_dir_all(&deep).expect("mkdir -p");
+    assert!(fs::metadata(&deep).expect("stat deep").is_dir());
+    assert_eq!(names(&m.path("a/b/c")), vec!["d".to_string()]);
+
+    // rename a file over another: the target takes the source's bytes.
+    let (x, y) = (m.path("a/x"), m.path("a/y"));
+    fs::write(&x, b"the x bytes").expect("write x");
+    fs::write(&y, b"the y bytes, longer").expect("write y");
+    fs::rename(&x, &y).expect("rename over");
+    assert_eq!(fs::read(&y).expect("read y"), b"the x bytes");
+    assert!(fs::metadata(&x).is_err(), "x is gone");
+    assert_eq!(names(&m.path("a")), vec!["b".to_string(), "y".to_string()]);
+
+    // unlink.
+    fs::remove_file(&y).expect("unlink");
+    assert_eq!(fs::metadata(&y).expect_err("y gone").raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(names(&m.path("a")), vec!["b".to_string()]);
+
+    // rmdir: refused on a non-empty directory, then done bottom-up.
+    assert_eq!(fs::remove_dir(m.path("a/b/c/d/e/f/g")).expect_err("not empty").raw_os_error(), Some(libc::ENOTEMPTY));
+    fs::remove_dir(&deep).expect("rmdir h");
+    assert_eq!(names(&m.path("a/b/c/d/e/f/g")), Vec::<String>::new());
+    fs::remove_dir(m.path("a/b/c/d/e/f/g")).expect("rmdir g");
+    assert_eq!(names(&m.path("a/b/c/d/e/f")), Vec::<String>::new());
+
+    // symlink + readlink, and following it.
+    fs::write(m.path("target.txt"), b"pointed at").expect("write target");
+    std::os::unix::fs::symlink("target.txt", m.path("link")).expect("symlink");
+    assert_eq!(fs::read_link(m.path("link")).expect("readlink"), PathBuf::from("target.txt"));
+    assert!(fs::symlink_metadata(m.path("link")).expect("lstat").file_type().is_symlink());
+    assert_eq!(fs::read(m.path("link")).expect("read through link"), b"pointed at");
+
+    // chmod is seen by stat.
+    fs::set_permissions(m.path("target.txt"), fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert_eq!(fs::metadata(m.path("target.txt")).expect("stat").permissions().mode() & 0o7777, 0o600);
+    fs::set_permissions(m.path("a"), fs::Permissions::from_mode(0o751)).expect("chmod dir");
+    assert_eq!(fs::metadata(m.path("a")).expect("stat").permissions().mode() & 0o7777, 0o751);
+
+    // hard link: same bytes, two links.
+    fs::hard_link(m.path("target.txt"), m.path("hard")).expect("link");
+    assert_eq!(fs::read(m.path("hard")).expect("read hard link"), b"pointed at");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(fs::metadata(m.path("hard")).expect("stat").nlink(), 2);
+
+    // ls of the root.
+    assert_eq!(names(&m.mnt), vec!["a", "hard", "link", "target.txt"]);
+}
+
+#[test]
+fn t30_rewrites_are_seen_by_a_fresh_open() {
+    use std::io::{Seek, SeekFrom, Write};
+    let m = Mount::start();
+    let p = m.path("doc");
+    let first = random(MIB + 10);
+    fs::write(&p, &first).expect("first write");
+    assert!(fs::read(&p).expect("read first") == first);
+
+    // Overwrite with shorter content (O_TRUNC).
+    let second = random(1000);
+    fs::write(&p, &second).expect("second write");
+    assert!(fs::read(&p).expect("read second") == second);
+
+    // Write into the middle of the existing content, without truncating.
+    let mut f = fs::OpenOptions::new().write(true).open(&p).expect("open for writing");
+    f.seek(SeekFrom::Start(10)).expect("seek");
+    f.write_all(b"MIDDLE").expect("write middle");
+    drop(f);
+    let mut want = second.clone();
+    want[10..16].copy_from_slice(b"MIDDLE");
+    assert!(fs::read(&p).expect("read third") == want);
+
+    // Append.
+    let mut f = fs::OpenOptions::new().append(true).open(&p).expect("open for append");
+    f.write_all(b"TAIL").expect("append");
+    drop(f);
+    want.extend_from_slice(b"TAIL");
+    assert!(fs::read(&p).expect("read fourth") == want);
+    assert_eq!(fs::metadata(&p).expect("stat").len(), want.len() as u64);
+
+    // truncate(2) by path: shorter, then longer (zero-filled).
+    let f = fs::OpenOptions::new().write(true).open(&p).expect("open");
+    f.set_len(7).expect("ftruncate shorter");
+    drop(f);
+    assert_eq!(fs::read(&p).expect("read truncated"), want[..7].to_vec());
+    let f = fs::OpenOptions::new().write(true).open(&p).expect("open");
+    f.set_len(20).expect("ftruncate longer");
+    drop(f);
+    let mut longer = want[..7].to_vec();
+    longer.resize(20, 0);
+    assert_eq!(fs::read(&p).expect("read extended"), longer);
+
+    // Extended attributes round-trip; unknown names are ENODATA.
+    let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path");
+    let (name, value) = (c"user.colour", b"blue");
+    // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+    let rc = unsafe { libc::setxattr(c.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
+    let mut buf = [0u8; 64];
+    // SAFETY: as above.
+    let n = unsafe { libc::getxattr(c.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(n, value.len() as isize);
+    assert_eq!(&buf[..value.len()], value);
+    // SAFETY: as above.
+    let n = unsafe { libc::getxattr(c.as_ptr(), c"user.nothing".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(n, -1);
+    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA));
+}
