@@ -323,8 +323,8 @@ impl Core {
     }
 
     /// Stores `data` on the network; returns its manifest.
-    async fn store(&self, ino: Ino, data: Vec<u8>) -> Result<Manifest, OpError> {
-        let len = data.len() as u64;
+    async fn store(&self, ino: Ino, data: impl AsRef<[u8]> + Send + 'static) -> Result<Manifest, OpError> {
+        let len = data.as_ref().len() as u64;
         let report = self.shared.client.put_reader(std::io::Cursor::new(data), len, format!("ino-{ino}"), Progress::new()).await?;
         Ok(report.manifest)
     }
@@ -404,10 +404,23 @@ impl Core {
         if !buf.dirty {
             return Ok(());
         }
-        let manifest = self.store(of.ino, buf.data.clone()).await?;
-        let (version, hlc, _) = files::commit_ino(&self.shared, of.ino, buf.base, manifest, of.caller).await?;
-        tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
-        buf.base = Some((version, hlc));
+        // Lend the buffer to the put without copying it; take it back after.
+        let bytes = Bytes::from(std::mem::take(&mut buf.data));
+        let stored = self.store(of.ino, bytes.clone()).await;
+        buf.data = Vec::from(bytes);
+        let committed = files::commit_ino(&self.shared, of.ino, buf.base, stored?, of.caller).await;
+        match committed {
+            Ok((version, hlc, _)) => {
+                tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
+                buf.base = Some((version, hlc));
+            }
+            // Unlinked while open: nobody can reach this content any more,
+            // and close must not fail because of it.
+            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
+                tracing::debug!(ino = of.ino, "file was removed while open; its last writes are dropped");
+            }
+            Err(e) => return Err(e.into()),
+        }
         buf.dirty = false;
         w.dirty.store(false, Ordering::Release);
         Ok(())

@@ -29,6 +29,10 @@ struct Mount {
 
 impl Mount {
     fn start() -> Mount {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Mount {
         let data = tempfile::tempdir().expect("data dir");
         let mnt_dir = tempfile::tempdir().expect("mount point");
         let mnt = mnt_dir.path().canonicalize().expect("canonical mount point");
@@ -36,6 +40,7 @@ impl Mount {
             .arg("--data")
             .arg(data.path())
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .args(extra)
             .arg(&mnt)
             .stdout(Stdio::null())
             .spawn()
@@ -172,8 +177,82 @@ fn t20_namespace_operations() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(m.path("hard")).expect("stat").nlink(), 2);
 
+    // rename with RENAME_NOREPLACE refuses to replace; RENAME_EXCHANGE swaps.
+    fs::write(m.path("p"), b"P").expect("write p");
+    fs::write(m.path("q"), b"Q").expect("write q");
+    let (cp, cq) = (cstr(&m.path("p")), cstr(&m.path("q")));
+    // SAFETY: valid NUL-terminated paths, AT_FDCWD directories.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, cp.as_ptr(), libc::AT_FDCWD, cq.as_ptr(), libc::RENAME_NOREPLACE) };
+    assert_eq!((rc, std::io::Error::last_os_error().raw_os_error()), (-1, Some(libc::EEXIST)));
+    // SAFETY: as above.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, cp.as_ptr(), libc::AT_FDCWD, cq.as_ptr(), libc::RENAME_EXCHANGE) };
+    assert_eq!(rc, 0, "exchange: {}", std::io::Error::last_os_error());
+    assert_eq!((fs::read(m.path("p")).expect("p"), fs::read(m.path("q")).expect("q")), (b"Q".to_vec(), b"P".to_vec()));
+    fs::remove_file(m.path("p")).expect("rm p");
+    fs::remove_file(m.path("q")).expect("rm q");
+
+    // A fifo made with mknod.
+    let fifo = cstr(&m.path("pipe"));
+    // SAFETY: valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o640) }, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    use std::os::unix::fs::FileTypeExt;
+    let meta = fs::symlink_metadata(m.path("pipe")).expect("stat fifo");
+    assert!(meta.file_type().is_fifo());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+    fs::remove_file(m.path("pipe")).expect("rm fifo");
+
+    // A file written and unlinked while open: close still succeeds.
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(m.path("scratch")).expect("create scratch");
+        f.write_all(b"soon gone").expect("write scratch");
+        fs::remove_file(m.path("scratch")).expect("unlink while open");
+        f.sync_all().expect("fsync after unlink");
+    }
+
     // ls of the root.
     assert_eq!(names(&m.mnt), vec!["a", "hard", "link", "target.txt"]);
+}
+
+fn cstr(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
+}
+
+#[test]
+fn t40_new_files_belong_to_the_caller_and_modes_are_enforced() {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root to act as another user");
+        return;
+    }
+    let m = Mount::start_with(&["--allow-other"]);
+    let shared = m.path("shared");
+    fs::create_dir(&shared).expect("mkdir shared");
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod 777");
+    fs::create_dir(m.path("private")).expect("mkdir private");
+    fs::set_permissions(m.path("private"), fs::Permissions::from_mode(0o700)).expect("chmod 700");
+    let as_user = |script: &str| {
+        Command::new("setpriv")
+            .args(["--reuid=4242", "--regid=4343", "--clear-groups", "sh", "-c", script])
+            .env("M", &m.mnt)
+            .status()
+            .expect("run setpriv")
+    };
+    let st = as_user("umask 022 && echo hello > \"$M/shared/f\" && mkdir \"$M/shared/d\" && ln -s f \"$M/shared/l\"");
+    assert!(st.success(), "user writes in a 0777 directory");
+    for name in ["f", "d"] {
+        let meta = fs::metadata(shared.join(name)).expect("stat");
+        assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{name}");
+    }
+    assert_eq!(fs::symlink_metadata(shared.join("l")).expect("lstat").uid(), 4242);
+    assert_eq!(fs::metadata(shared.join("f")).expect("stat").permissions().mode() & 0o7777, 0o644);
+    assert_eq!(fs::metadata(shared.join("d")).expect("stat").permissions().mode() & 0o7777, 0o755);
+    assert_eq!(fs::read(shared.join("f")).expect("read"), b"hello\n");
+    // Refused by the modes: another user's private directory, a root-owned file.
+    assert!(!as_user("exec 2>/dev/null; echo x > \"$M/private/g\"").success(), "0700 directory of root");
+    assert!(!as_user("exec 2>/dev/null; chmod 666 \"$M/private\"").success(), "chmod of root's directory");
+    assert_eq!(fs::metadata(m.path("private")).expect("stat").permissions().mode() & 0o7777, 0o700);
 }
 
 #[test]
