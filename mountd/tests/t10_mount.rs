@@ -33,7 +33,11 @@ impl Mount {
     }
 
     fn start_with(extra: &[&str]) -> Mount {
-        let data = tempfile::tempdir().expect("data dir");
+        Self::start_on(tempfile::tempdir().expect("data dir"), extra)
+    }
+
+    /// Starts on an existing data directory.
+    fn start_on(data: tempfile::TempDir, extra: &[&str]) -> Mount {
         let mnt_dir = tempfile::tempdir().expect("mount point");
         let mnt = mnt_dir.path().canonicalize().expect("canonical mount point");
         let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
@@ -55,6 +59,13 @@ impl Mount {
             sleep(Duration::from_millis(50));
         }
         m
+    }
+
+    /// Stops the process and hands back its data directory.
+    fn into_data(mut self) -> tempfile::TempDir {
+        assert!(self.stop(), "fragfs-mountd stops on SIGTERM");
+        let dirs = std::mem::replace(&mut self._dirs, (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir")));
+        dirs.0
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -313,4 +324,18 @@ fn t30_rewrites_are_seen_by_a_fresh_open() {
     let n = unsafe { libc::getxattr(c.as_ptr(), c"user.nothing".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     assert_eq!(n, -1);
     assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA));
+}
+
+#[test]
+fn t50_files_survive_a_restart_on_the_same_data_directory() {
+    let m = Mount::start();
+    let data = random(2 * MIB + 3);
+    fs::create_dir_all(m.path("keep/this")).expect("mkdir -p");
+    fs::write(m.path("keep/this/file"), &data).expect("write");
+    std::os::unix::fs::symlink("this/file", m.path("keep/link")).expect("symlink");
+    let dir = m.into_data();
+    let m = Mount::start_on(dir, &[]);
+    assert!(fs::read(m.path("keep/this/file")).expect("read after restart") == data);
+    assert!(fs::read(m.path("keep/link")).expect("read through link after restart") == data);
+    assert_eq!(names(&m.path("keep")), vec!["link".to_string(), "this".to_string()]);
 }
