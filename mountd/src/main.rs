@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fragfs::{
+    meta::{Query, ROOT},
     net::Multiaddr,
     node::{Node, NodeConfig},
     redundancy::Replicas,
@@ -73,9 +74,9 @@ async fn run(a: Args) -> Result<()> {
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
     let node = Node::start(cfg).await.context("cannot start the node")?;
-    if node.meta().is_voter() && node.meta().wait_for_leader(Duration::from_secs(30)).await.is_none() {
+    if let Err(e) = wait_for_namespace(&node, Duration::from_secs(30)).await {
         node.shutdown().await;
-        bail!("no metadata leader within 30 s");
+        return Err(e);
     }
     let mcfg = MountConfig { allow_other: a.allow_other, ..MountConfig::default() };
     let session = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
@@ -86,6 +87,9 @@ async fn run(a: Args) -> Result<()> {
         }
     };
     println!("peer id: {}", node.peer_id());
+    for addr in node.listen_addrs().await {
+        println!("listening on {addr}");
+    }
     println!("mounted at {}", mountpoint.display());
 
     // Until a signal, or until someone else unmounted us.
@@ -119,4 +123,21 @@ async fn run(a: Args) -> Result<()> {
         tracing::warn!("some node tasks did not stop in time");
     }
     Ok(())
+}
+
+/// Waits until the namespace answers (a leader is known, or reachable through
+/// the peers), so the first operations on the mount do not fail.
+async fn wait_for_namespace(node: &Node, deadline: Duration) -> Result<()> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let last = match node.meta().read(Query::Getattr { ino: ROOT }).await {
+            Ok(a) if !a.stale => return Ok(()),
+            Ok(_) => "only a possibly stale replica answered".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() >= until {
+            bail!("the namespace did not answer within {deadline:?}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

@@ -38,6 +38,15 @@ impl Mount {
 
     /// Starts on an existing data directory.
     fn start_on(data: tempfile::TempDir, extra: &[&str]) -> Mount {
+        Self::spawn(data, extra, Stdio::null())
+    }
+
+    /// Starts with the process's standard output readable from `child`.
+    fn start_piped(data: tempfile::TempDir, extra: &[&str]) -> Mount {
+        Self::spawn(data, extra, Stdio::piped())
+    }
+
+    fn spawn(data: tempfile::TempDir, extra: &[&str], stdout: Stdio) -> Mount {
         let mnt_dir = tempfile::tempdir().expect("mount point");
         let mnt = mnt_dir.path().canonicalize().expect("canonical mount point");
         let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
@@ -46,7 +55,7 @@ impl Mount {
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
             .args(extra)
             .arg(&mnt)
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .spawn()
             .expect("start fragfs-mountd");
         let mut m = Mount { child, mnt, _dirs: (data, mnt_dir) };
@@ -338,4 +347,44 @@ fn t50_files_survive_a_restart_on_the_same_data_directory() {
     assert!(fs::read(m.path("keep/this/file")).expect("read after restart") == data);
     assert!(fs::read(m.path("keep/link")).expect("read through link after restart") == data);
     assert_eq!(names(&m.path("keep")), vec!["link".to_string(), "this".to_string()]);
+}
+
+/// A second mount whose node joins the first through `--peer` (not a
+/// metadata voter: it forwards to the first): what one writes, the other
+/// reads.
+#[test]
+fn t60_two_mounts_on_two_nodes_share_one_namespace() {
+    use std::io::{BufRead, BufReader};
+    let mut a = Mount::start_piped(tempfile::tempdir().expect("data"), &["--replicas", "1"]);
+    let out = a.child.stdout.take().expect("stdout");
+    // Read up to the last line it prints, so it never writes to a closed pipe.
+    let mut addr = None;
+    for line in BufReader::new(out).lines().map_while(Result::ok) {
+        if let Some(a) = line.strip_prefix("listening on ") {
+            addr.get_or_insert_with(|| a.to_string());
+        }
+        if line.starts_with("mounted at ") {
+            break;
+        }
+    }
+    let addr = addr.expect("first mount prints its address");
+    let b = Mount::start_with(&["--peer", &addr, "--replicas", "2"]);
+
+    let data = random(MIB + 77);
+    fs::write(b.path("from-b"), &data).expect("write through b");
+    fs::create_dir(a.path("dir-from-a")).expect("mkdir through a");
+    // Directory entries are cached for up to the TTL (1 s).
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        match fs::read(a.path("from-b")) {
+            Ok(back) => {
+                assert!(back == data, "bytes written through b read through a");
+                break;
+            }
+            Err(e) => assert!(Instant::now() < until, "a never saw b's file: {e}"),
+        }
+        sleep(Duration::from_millis(200));
+    }
+    assert!(fs::metadata(b.path("dir-from-a")).expect("b sees a's directory").is_dir());
+    assert_eq!(names(&a.mnt), names(&b.mnt));
 }
