@@ -388,3 +388,39 @@ fn t60_two_mounts_on_two_nodes_share_one_namespace() {
     assert!(fs::metadata(b.path("dir-from-a")).expect("b sees a's directory").is_dir());
     assert_eq!(names(&a.mnt), names(&b.mnt));
 }
+
+/// When the metadata voter is gone, calls on a mount that relied on it fail
+/// with an error in bounded time instead of hanging.
+#[test]
+fn t70_calls_fail_in_bounded_time_when_the_voter_is_gone() {
+    use std::io::{BufRead, BufReader};
+    let mut a = Mount::start_piped(tempfile::tempdir().expect("data"), &[]);
+    let out = a.child.stdout.take().expect("stdout");
+    let mut addr = None;
+    for line in BufReader::new(out).lines().map_while(Result::ok) {
+        if let Some(x) = line.strip_prefix("listening on ") {
+            addr.get_or_insert_with(|| x.to_string());
+        }
+        if line.starts_with("mounted at ") {
+            break;
+        }
+    }
+    let addr = addr.expect("first mount prints its address");
+    let b = Mount::start_with(&["--peer", &addr, "--replicas", "1"]);
+    fs::write(b.path("before"), b"ok").expect("write while the voter is up");
+
+    // The voter dies without warning.
+    a.child.kill().expect("kill the voter");
+    a.child.wait().expect("reap the voter");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (mkdir_at, stat_at) = (b.path("after"), b.path("never-looked-up"));
+    std::thread::spawn(move || {
+        let mkdir = fs::create_dir(&mkdir_at).map_err(|e| e.raw_os_error());
+        let stat = fs::metadata(&stat_at).map(|_| ()).map_err(|e| e.raw_os_error());
+        let _ = tx.send((mkdir, stat));
+    });
+    let (mkdir, stat) = rx.recv_timeout(Duration::from_secs(120)).expect("the calls returned within their deadlines");
+    assert!(matches!(mkdir, Err(Some(libc::EIO | libc::ETIMEDOUT))), "mkdir without a voter: {mkdir:?}");
+    assert!(matches!(stat, Err(Some(libc::EIO | libc::ETIMEDOUT))), "lookup without a voter: {stat:?}");
+}
