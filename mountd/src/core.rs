@@ -426,6 +426,22 @@ impl Core {
         Ok(())
     }
 
+    /// Commits the unsaved writes of every open file (before unmounting).
+    /// Returns how many files were committed; logs the ones that failed.
+    pub async fn flush_all(&self) -> usize {
+        let open: Vec<Arc<OpenFile>> = self.handles.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut done = 0;
+        for of in open {
+            if of.writer.as_ref().is_some_and(|w| w.dirty.load(Ordering::Acquire)) {
+                match self.commit(&of).await {
+                    Ok(()) => done += 1,
+                    Err(e) => tracing::warn!(ino = of.ino, error = %e, "unsaved writes could not be committed"),
+                }
+            }
+        }
+        done
+    }
+
     /// The last close of a handle: commits what is left and forgets it.
     /// The handle leaves the table first, so a commit that misses its
     /// deadline cannot leave it behind.

@@ -26,4 +26,4 @@ pub mod fs;
 pub mod mount;
 pub mod plan;
 
-pub use mount::{mount, unmount_lazy, MountConfig};
+pub use mount::{mount, unmount_lazy, MountConfig, Mounted};

@@ -8,7 +8,7 @@ use fragfs::{
     node::{Node, NodeConfig},
     redundancy::Replicas,
 };
-use fragfs_mountd::{mount::is_mounted, MountConfig};
+use fragfs_mountd::MountConfig;
 use std::{path::PathBuf, time::Duration};
 
 /// Mount the fragfs namespace at MOUNTPOINT, served by a node embedded in
@@ -51,7 +51,10 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("fragfs-mountd").build()?;
-    rt.block_on(run(args))
+    let res = rt.block_on(run(args));
+    // Do not wait for threads stuck on a mount still held open elsewhere.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    res
 }
 
 async fn run(a: Args) -> Result<()> {
@@ -79,7 +82,7 @@ async fn run(a: Args) -> Result<()> {
         return Err(e);
     }
     let mcfg = MountConfig { allow_other: a.allow_other, ..MountConfig::default() };
-    let session = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
+    let mounted = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
         Ok(s) => s,
         Err(e) => {
             node.shutdown().await;
@@ -98,26 +101,15 @@ async fn run(a: Args) -> Result<()> {
         tokio::select! {
             _ = int.recv() => break,
             _ = term.recv() => break,
-            _ = check.tick() => if session.guard.is_finished() {
+            _ = check.tick() => if !mounted.is_alive() {
                 tracing::info!("the mount went away");
                 break;
             },
         }
     }
     tracing::info!(mountpoint = %mountpoint.display(), "unmounting");
-    if is_mounted(&mountpoint) {
-        if let Err(e) = fragfs_mountd::unmount_lazy(&mountpoint) {
-            tracing::warn!(error = %e, "lazy unmount failed");
-        }
-    }
-    // The session ends once the kernel lets go of the mount; files still
-    // open elsewhere can delay that, so do not wait forever.
-    let joined = tokio::time::timeout(Duration::from_secs(10), tokio::task::spawn_blocking(move || session.join())).await;
-    match joined {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "the FUSE session ended with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "the FUSE session thread failed"),
-        Err(_) => tracing::warn!("the FUSE session did not end within 10 s"),
+    if let Err(e) = mounted.unmount(Duration::from_secs(5)).await {
+        tracing::warn!(error = %e, "unmount");
     }
     if !node.shutdown().await {
         tracing::warn!("some node tasks did not stop in time");

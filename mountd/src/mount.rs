@@ -3,7 +3,14 @@
 use crate::{core::Core, fs::FragFs};
 use fragfs::node::Node;
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
-use std::{ffi::CString, io, os::unix::ffi::OsStrExt, path::Path, sync::Arc, time::Duration};
+use std::{
+    ffi::CString,
+    io,
+    os::unix::ffi::OsStrExt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 #[derive(Clone, Debug)]
 pub struct MountConfig {
@@ -33,18 +40,58 @@ impl Default for MountConfig {
     }
 }
 
+/// A live mount. Stop it with [`Mounted::unmount`].
+pub struct Mounted {
+    session: BackgroundSession,
+    core: Arc<Core>,
+    mountpoint: PathBuf,
+}
+
+impl Mounted {
+    /// Whether the FUSE session still runs (false once someone unmounted it).
+    pub fn is_alive(&self) -> bool {
+        !self.session.guard.is_finished()
+    }
+
+    /// Commits the unsaved writes of files still open, detaches the mount
+    /// (lazily: processes using it keep it until they let go) and waits at
+    /// most `wait` for the session to end.
+    pub async fn unmount(self, wait: Duration) -> io::Result<()> {
+        let saved = self.core.flush_all().await;
+        if saved > 0 {
+            tracing::info!(files = saved, "committed the unsaved writes of open files");
+        }
+        if is_mounted(&self.mountpoint) {
+            unmount_lazy(&self.mountpoint)?;
+        }
+        // A plain thread, not the runtime's blocking pool: the runtime waits
+        // for its blocking tasks when it shuts down, and this one may never
+        // end while files stay open on the detached mount.
+        let session = self.session;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new().name("fuse-join".into()).spawn(move || {
+            let _ = tx.send(session.join());
+        })?;
+        match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(io::Error::other("the FUSE session thread failed")),
+            Err(_) => Err(io::Error::other(format!("the FUSE session did not end within {wait:?}; files are still open on it"))),
+        }
+    }
+}
+
 /// Mounts `node`'s namespace at `mountpoint`, served from a background
-/// thread whose requests run on `rt`. Stop it with [`unmount_lazy`], then
-/// `join` the session.
-pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<BackgroundSession> {
+/// thread whose requests run on `rt`.
+pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<Mounted> {
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
-    let fs = FragFs::new(core, rt, cfg.clone());
+    let fs = FragFs::new(core.clone(), rt, cfg.clone());
     let mut options = Config::default();
     options.mount_options = vec![MountOption::FSName("fragfs".into()), MountOption::Subtype("fragfs".into()), MountOption::DefaultPermissions];
     if cfg.allow_other {
         options.acl = SessionACL::All;
     }
-    fuser::spawn_mount(fs, mountpoint, &options)
+    let session = fuser::spawn_mount(fs, mountpoint, &options)?;
+    Ok(Mounted { session, core, mountpoint: mountpoint.to_path_buf() })
 }
 
 /// Detaches the mount at `mountpoint` now (`umount2(MNT_DETACH)`); the

@@ -424,3 +424,17 @@ fn t70_calls_fail_in_bounded_time_when_the_voter_is_gone() {
     assert!(matches!(mkdir, Err(Some(libc::EIO | libc::ETIMEDOUT))), "mkdir without a voter: {mkdir:?}");
     assert!(matches!(stat, Err(Some(libc::EIO | libc::ETIMEDOUT))), "lookup without a voter: {stat:?}");
 }
+
+/// Stopping the mount commits what files still open have written.
+#[test]
+fn t80_stopping_commits_the_writes_of_files_still_open() {
+    use std::io::Write;
+    let m = Mount::start();
+    let data = random(MIB + 9);
+    let mut f = fs::File::create(m.path("unsaved")).expect("create");
+    f.write_all(&data).expect("write without closing");
+    let dir = m.into_data();
+    drop(f); // the mount is gone: this close reaches nobody
+    let m = Mount::start_on(dir, &[]);
+    assert!(fs::read(m.path("unsaved")).expect("read after restart") == data);
+}
