@@ -7,7 +7,7 @@
 //! Knows nothing of fuser's request and reply types; errors are
 //! [`OpError`]s, turned into errno values by the caller.
 //!
-//! Locks: `handles` (std mutex) is held for one map operation; a writer's
+//! Locks: `handles` and `dirs` (std mutexes) are held for one map operation; a writer's
 //! `buf` (tokio mutex) is held across storing and committing so writes to
 //! the same handle wait for the commit. Never both at once.
 
@@ -86,12 +86,21 @@ pub struct Core {
     shared: Arc<Shared>,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
+    /// Open directories: the listing read at opendir, paged by readdir so a
+    /// long listing is read once and stays stable while it is walked.
+    dirs: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
     next_fh: AtomicU64,
 }
 
 impl Core {
     pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
-        Core { shared, cache: FragmentCache::new(cache_bytes), handles: Mutex::new(HashMap::new()), next_fh: AtomicU64::new(1) }
+        Core {
+            shared,
+            cache: FragmentCache::new(cache_bytes),
+            handles: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
+            next_fh: AtomicU64::new(1),
+        }
     }
 
     // ---- metadata helpers ----
@@ -164,6 +173,23 @@ impl Core {
             QueryReply::Entries(e) => Ok(e),
             _ => Err(unexpected("readdir")),
         }
+    }
+
+    /// Reads directory `ino`'s listing once and keeps it under a handle.
+    pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
+        let entries = Arc::new(self.readdir(ino).await?);
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, entries);
+        Ok(fh)
+    }
+
+    /// The listing kept by [`Core::opendir`].
+    pub fn dir_listing(&self, fh: u64) -> Option<Arc<Vec<DirEntry>>> {
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).cloned()
+    }
+
+    pub fn releasedir(&self, fh: u64) {
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
     }
 
     pub async fn readlink(&self, ino: Ino) -> Result<String, OpError> {

@@ -12,6 +12,7 @@ use crate::{
 use fragfs::{
     meta::{Caller, Kind, RenameFlags, XattrMode},
     node::files,
+    task::Tasks,
 };
 use fuser::{
     AccessFlags, BsdFileFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
@@ -19,11 +20,12 @@ use fuser::{
     ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::{ffi::OsStr, future::Future, io, path::Path, sync::Arc, time::{Duration, SystemTime}};
-use tracing::Instrument;
 
 pub struct FragFs {
     core: Arc<Core>,
     rt: tokio::runtime::Handle,
+    /// Every operation in flight, cancelled when the mount stops.
+    tasks: Tasks,
     cfg: MountConfig,
 }
 
@@ -49,8 +51,8 @@ fn answer_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
 }
 
 impl FragFs {
-    pub fn new(core: Arc<Core>, rt: tokio::runtime::Handle, cfg: MountConfig) -> Self {
-        FragFs { core, rt, cfg }
+    pub fn new(core: Arc<Core>, rt: tokio::runtime::Handle, tasks: Tasks, cfg: MountConfig) -> Self {
+        FragFs { core, rt, tasks, cfg }
     }
 
     /// Runs `fut` on the runtime with `deadline`, then `answer`s with its
@@ -75,7 +77,11 @@ impl FragFs {
                 errno(&e)
             }));
         };
-        self.rt.spawn(task.instrument(tracing::debug_span!("fuse", op)));
+        // Callbacks run on fuser's thread, outside the runtime: enter it to
+        // spawn. A task cancelled at shutdown drops its reply: fuser then
+        // answers EIO.
+        let _rt = self.rt.enter();
+        self.tasks.spawn(op, task);
     }
 
     fn meta<T, F, A>(&self, op: &'static str, fut: F, answer: A)
@@ -104,6 +110,19 @@ impl FragFs {
             Err(e) => reply.error(e),
         }
     }
+}
+
+/// Answers a readdir from a listing: "." and ".." first; an entry's offset
+/// is the position after it.
+fn fill_dir(mut reply: ReplyDirectory, ino: INodeNo, entries: &[fragfs::meta::DirEntry], offset: u64) {
+    let dots = [(ino.0, FileType::Directory, "."), (ino.0, FileType::Directory, "..")];
+    let all = dots.into_iter().chain(entries.iter().map(|e| (e.ino, file_type(e.kind), e.name.as_str())));
+    for (i, (ino, kind, name)) in all.enumerate().skip(offset as usize) {
+        if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
+            break;
+        }
+    }
+    reply.ok();
 }
 
 fn empty(reply: ReplyEmpty) -> impl FnOnce(Result<(), Errno>) + Send + 'static {
@@ -339,22 +358,25 @@ impl Filesystem for FragFs {
         self.data("fsync", async move { core.flush(fh.0).await }, empty(reply));
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, _fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         let core = self.core.clone();
-        self.meta("readdir", async move { core.readdir(ino.0).await }, move |r| match r {
-            Ok(entries) => {
-                // "." and ".." first; an entry's offset is the position after it.
-                let dots = [(ino.0, FileType::Directory, ".".to_string()), (ino.0, FileType::Directory, "..".to_string())];
-                let all = dots.into_iter().chain(entries.into_iter().map(|e| (e.ino, file_type(e.kind), e.name)));
-                for (i, (ino, kind, name)) in all.enumerate().skip(offset as usize) {
-                    if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
-                        break;
-                    }
-                }
-                reply.ok();
-            }
+        self.meta("opendir", async move { core.opendir(ino.0).await }, move |r| match r {
+            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
             Err(e) => reply.error(e),
         });
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, reply: ReplyDirectory) {
+        // The listing was read at opendir: answer at once, from memory.
+        match self.core.dir_listing(fh.0) {
+            Some(entries) => fill_dir(reply, ino, &entries, offset),
+            None => reply.error(Errno::EBADF),
+        }
+    }
+
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        self.core.releasedir(fh.0);
+        reply.ok();
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

@@ -1,7 +1,7 @@
 //! Mounting the filesystem and taking it down.
 
 use crate::{core::Core, fs::FragFs};
-use fragfs::node::Node;
+use fragfs::{node::Node, task::Tasks};
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use std::{
     ffi::CString,
@@ -44,6 +44,7 @@ impl Default for MountConfig {
 pub struct Mounted {
     session: BackgroundSession,
     core: Arc<Core>,
+    tasks: Tasks,
     mountpoint: PathBuf,
 }
 
@@ -72,11 +73,15 @@ impl Mounted {
         std::thread::Builder::new().name("fuse-join".into()).spawn(move || {
             let _ = tx.send(session.join());
         })?;
-        match tokio::time::timeout(wait, rx).await {
+        let ended = match tokio::time::timeout(wait, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(io::Error::other("the FUSE session thread failed")),
             Err(_) => Err(io::Error::other(format!("the FUSE session did not end within {wait:?}; files are still open on it"))),
+        };
+        if !self.tasks.shutdown(Duration::from_secs(5)).await {
+            tracing::warn!(live = self.tasks.live(), "some FUSE operations did not stop in time");
         }
+        ended
     }
 }
 
@@ -84,14 +89,15 @@ impl Mounted {
 /// thread whose requests run on `rt`.
 pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<Mounted> {
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
-    let fs = FragFs::new(core.clone(), rt, cfg.clone());
+    let tasks = Tasks::new();
+    let fs = FragFs::new(core.clone(), rt, tasks.clone(), cfg.clone());
     let mut options = Config::default();
     options.mount_options = vec![MountOption::FSName("fragfs".into()), MountOption::Subtype("fragfs".into()), MountOption::DefaultPermissions];
     if cfg.allow_other {
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
-    Ok(Mounted { session, core, mountpoint: mountpoint.to_path_buf() })
+    Ok(Mounted { session, core, tasks, mountpoint: mountpoint.to_path_buf() })
 }
 
 /// Detaches the mount at `mountpoint` now (`umount2(MNT_DETACH)`); the

@@ -230,6 +230,19 @@ fn t20_namespace_operations() {
         f.sync_all().expect("fsync after unlink");
     }
 
+    // A listing longer than one readdir reply.
+    fs::create_dir(m.path("many")).expect("mkdir many");
+    let mut want: Vec<String> = (0..400).map(|i| format!("entry-with-a-longish-name-{i:04}")).collect();
+    for n in &want {
+        fs::File::create(m.path("many").join(n)).expect("create entry");
+    }
+    want.sort();
+    assert_eq!(names(&m.path("many")), want);
+    for n in &want {
+        fs::remove_file(m.path("many").join(n)).expect("remove entry");
+    }
+    fs::remove_dir(m.path("many")).expect("rmdir many");
+
     // ls of the root.
     assert_eq!(names(&m.mnt), vec!["a", "hard", "link", "target.txt"]);
 }
