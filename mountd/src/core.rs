@@ -7,15 +7,17 @@
 //! Knows nothing of fuser's request and reply types; errors are
 //! [`OpError`]s, turned into errno values by the caller.
 //!
-//! Locks: `handles` and `dirs` (std mutexes) are held for one map operation; a writer's
-//! `buf` (tokio mutex) is held across storing and committing so writes to
-//! the same handle wait for the commit. Never both at once.
+//! Locks: `handles`, `dirs` and `inflight` (std mutexes) are held for one
+//! map operation, never across `.await`. A fragment's gate (tokio mutex) is
+//! held while that fragment is fetched; a writer's `buf` (tokio mutex) is
+//! held across storing and committing so writes to the same handle wait for
+//! the commit. No code path holds a gate and a `buf` together.
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
 use bytes::Bytes;
 use fragfs::{
     client::Progress,
-    fragment::Manifest,
+    fragment::{FragmentEntry, FragmentId, Manifest},
     meta::{Attr, Caller, Command, DirEntry, Hlc, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time, Version, XattrMode},
     node::{files, Shared},
 };
@@ -86,6 +88,9 @@ pub struct Core {
     shared: Arc<Shared>,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
+    /// One gate per fragment being fetched, so parallel reads of the same
+    /// fragment (kernel readahead) fetch and verify it once.
+    inflight: Mutex<HashMap<FragmentId, Arc<tokio::sync::Mutex<()>>>>,
     /// Open directories: the listing read at opendir, paged by readdir so a
     /// long listing is read once and stays stable while it is walked.
     dirs: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
@@ -99,6 +104,7 @@ impl Core {
             cache: FragmentCache::new(cache_bytes),
             handles: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
         }
     }
@@ -318,6 +324,22 @@ impl Core {
         if let Some(b) = self.cache.get(&f.id) {
             return Ok(b);
         }
+        let gate = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).entry(f.id).or_default().clone();
+        let turn = gate.lock().await;
+        let res = match self.cache.get(&f.id) {
+            Some(b) => Ok(b),
+            None => self.fetch_into_cache(f, index).await,
+        };
+        drop(turn);
+        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        // Nobody else holds or waits for this gate (the map's copy and ours).
+        if Arc::strong_count(&gate) <= 2 && inflight.get(&f.id).is_some_and(|g| Arc::ptr_eq(g, &gate)) {
+            inflight.remove(&f.id);
+        }
+        res
+    }
+
+    async fn fetch_into_cache(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
         let b = self.shared.client.fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default()).await?;
         if b.len() != f.len as usize {
             return Err(OpError::Bug(format!("fragment {index} has {} bytes, the manifest says {}", b.len(), f.len)));
