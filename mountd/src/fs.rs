@@ -380,10 +380,18 @@ impl Filesystem for FragFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        // The network's capacity is not known here: report a large, mostly
-        // free filesystem so programs do not refuse to write.
-        let blocks = 1u64 << 32;
-        reply.statfs(blocks, blocks / 2, blocks / 2, 1 << 32, 1 << 31, 4096, fragfs::meta::NAME_MAX as u32, 4096);
+        // What this node's store holds and may hold; the network as a whole
+        // is not measured here. Inodes are not limited: report plenty.
+        const BSIZE: u64 = 4096;
+        let (used, capacity) = self.core.store_usage().unwrap_or((0, 1 << 44));
+        let blocks = capacity / BSIZE;
+        let free = capacity.saturating_sub(used) / BSIZE;
+        reply.statfs(blocks, free, free, 1 << 32, 1 << 31, BSIZE as u32, fragfs::meta::NAME_MAX as u32, BSIZE as u32);
+    }
+
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        // Namespace changes are committed (replicated) before they are answered.
+        reply.ok();
     }
 
     fn setxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, value: &[u8], flags: i32, _position: u32, reply: ReplyEmpty) {

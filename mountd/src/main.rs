@@ -35,6 +35,9 @@ struct Args {
     /// (without --peer), else 3.
     #[arg(long)]
     replicas: Option<u8>,
+    /// Most bytes of fragments this node keeps, e.g. 500G.
+    #[arg(long, default_value = "100G", value_parser = fragfs::units::parse_bytes)]
+    capacity: u64,
     /// Let every user use the mount (allow_other); permissions are checked
     /// by the kernel against the files' modes.
     #[arg(long)]
@@ -68,6 +71,7 @@ async fn run(a: Args) -> Result<()> {
     }
     cfg.net.bootstrap = a.peers.clone();
     cfg.net.mdns = !a.no_mdns;
+    cfg.capacity = a.capacity;
     cfg.meta.voter = a.peers.is_empty();
     let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
     cfg.client.replicas = Replicas::new(replicas)?;

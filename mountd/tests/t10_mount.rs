@@ -126,7 +126,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
-    let mut m = Mount::start();
+    let mut m = Mount::start_with(&["--capacity", "64M"]);
     let sizes = [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 5];
     let mut written = Vec::new();
     for size in sizes {
@@ -141,6 +141,15 @@ fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
         assert!(back == *data, "{}: bytes differ", p.display());
         assert_eq!(fs::metadata(p).expect("stat").len(), data.len() as u64);
     }
+    // statfs reports the node's store: its capacity (--capacity) and what
+    // the files above took of it.
+    let vfs = statvfs(&m.mnt);
+    let total = vfs.f_blocks * vfs.f_frsize;
+    let free = vfs.f_bfree * vfs.f_frsize;
+    let stored: u64 = sizes.iter().map(|&s| s as u64).sum();
+    assert_eq!(total, 64 << 20, "capacity");
+    assert!(total - free >= stored, "used {} < stored {stored}", total - free);
+
     let mut want: Vec<String> = sizes.iter().map(|s| format!("f{s}")).collect();
     want.sort();
     assert_eq!(names(&m.mnt), want);
@@ -245,6 +254,15 @@ fn t20_namespace_operations() {
 
     // ls of the root.
     assert_eq!(names(&m.mnt), vec!["a", "hard", "link", "target.txt"]);
+}
+
+fn statvfs(p: &Path) -> libc::statvfs {
+    let c = cstr(p);
+    // SAFETY: a valid path and a zeroed out-struct the call fills.
+    let mut out: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut out) }, 0, "statvfs: {}", std::io::Error::last_os_error());
+    out
 }
 
 fn cstr(p: &Path) -> std::ffi::CString {
