@@ -9,6 +9,7 @@ mod demo;
 mod files;
 mod light;
 mod progress;
+mod up;
 
 use crate::{
     control::{self, Event, PutOptions, Request},
@@ -57,6 +58,9 @@ pub enum Command {
     Mkdir { paths: Vec<String> },
     /// Print every path in the namespace.
     Tree(TreeArgs),
+    /// Mount the namespace at MOUNTPOINT (default ~/fragfs) with a node
+    /// embedded in the mount (runs fragfs-mountd).
+    Up(up::UpArgs),
     /// Show and change the metadata cluster's membership.
     #[command(subcommand)]
     Meta(MetaCommand),
@@ -235,6 +239,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Meta(c) => files::meta(cli.data, c).await,
         Command::Mkdir { paths } => files::mkdir(cli.data, paths).await,
         Command::Tree(a) => files::tree(cli.data, a).await,
+        Command::Up(a) => up::run(cli.data, a),
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
         Command::BenchMeta(a) => bench_meta::run(a).await,

@@ -25,6 +25,8 @@ pub enum Query {
     Listxattr { ino: Ino },
     /// Every path with its attributes.
     Walk,
+    /// An inode's attributes and, for a regular file, its head version.
+    Head { ino: Ino },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +46,9 @@ pub enum QueryReply {
     Target(String),
     Value(Vec<u8>),
     Names(Vec<String>),
+    /// Answer to [`Query::Head`]: `head` is None for a file with no version
+    /// yet and for anything that is not a regular file.
+    Head { attr: Attr, head: Option<Version> },
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -90,5 +95,10 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
         Query::Getxattr { ino, name } => QueryReply::Value(ns.getxattr(*ino, name)?),
         Query::Listxattr { ino } => QueryReply::Names(ns.listxattr(*ino)?),
         Query::Walk => QueryReply::Paths(ns.walk()),
+        Query::Head { ino } => {
+            let attr = ns.getattr(*ino)?;
+            let head = if attr.kind == super::types::Kind::File { ns.head(*ino)?.cloned() } else { None };
+            QueryReply::Head { attr, head }
+        }
     })
 }

@@ -5,7 +5,7 @@
 use super::Shared;
 use crate::{
     fragment::{FragmentId, Manifest},
-    meta::{Attr, Caller, Command, FsError, Hlc, Kind, MetaError, Query, QueryReply, Reply, Time, Version, ROOT},
+    meta::{Attr, Caller, Command, FsError, Hlc, Ino, Kind, MetaError, Query, QueryReply, Reply, Time, Version, ROOT},
     net,
 };
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,51 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
         }
     }
     Err(MetaError::Fs(FsError::Conflict { head: None }))
+}
+
+/// The attributes of inode `ino` and, for a regular file, its head version
+/// (None before the first commit).
+pub async fn head_of(shared: &Shared, ino: Ino) -> Result<(Attr, Option<Version>), MetaError> {
+    match shared.meta.read(Query::Head { ino }).await?.reply {
+        QueryReply::Head { attr, head } => Ok((attr, head)),
+        _ => Err(MetaError::Other("unexpected answer".into())),
+    }
+}
+
+/// Makes `manifest` the new head version of regular file `ino`, written on
+/// top of `base` (the head the writer started from: its id and clock
+/// reading). If another version was committed since, the new one goes on top
+/// of that one instead (the last writer wins; every version is kept).
+/// Returns the new version number, its clock reading and the file's
+/// attributes.
+pub async fn commit_ino(
+    shared: &Shared,
+    ino: Ino,
+    base: Option<(u64, Hlc)>,
+    manifest: Manifest,
+    caller: Caller,
+) -> Result<(u64, Hlc, Attr), MetaError> {
+    let author = format!("{}", shared.net.local_peer_id());
+    let mut base = base;
+    for _ in 0..5 {
+        let reading = hlc(shared, base.map(|b| b.1));
+        let cmd = Command::CommitVersion {
+            ino,
+            base: base.map(|b| b.0),
+            manifest: manifest.clone(),
+            author: author.clone(),
+            hlc: reading,
+            caller,
+            now: now(),
+        };
+        match shared.meta.write(cmd).await {
+            Ok(Reply::Committed { version, attr }) => return Ok((version, reading, attr)),
+            Err(MetaError::Fs(FsError::Conflict { .. })) => base = head_of(shared, ino).await?.1.map(|v| (v.id, v.hlc)),
+            Ok(_) => return Err(MetaError::Other("unexpected answer".into())),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(MetaError::Fs(FsError::Conflict { head: base.map(|b| b.0) }))
 }
 
 /// The file id (manifest id) of the head version at `path`.

@@ -171,6 +171,12 @@ impl Node {
         &self.shared.meta
     }
 
+    /// The node's shared state (network, store, client, metadata, clock),
+    /// for components embedded in the same process such as the mount.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
     /// Records `manifest` as the newest version of `path` in the namespace.
     pub async fn commit_at_path(&self, path: &str, manifest: crate::fragment::Manifest) -> Result<u64, MetaError> {
         files::commit_at_path(&self.shared, path, manifest).await

@@ -342,6 +342,23 @@ fn t10_commit_versions_chain() {
 }
 
 #[test]
+fn t10_head_query_by_inode() {
+    use crate::meta::query::{answer, Query, QueryReply};
+    let mut ns = ns();
+    let f = create(&mut ns, ROOT, "f");
+    let head = |ns: &Namespace, ino| match answer(ns, &Query::Head { ino }) {
+        Ok(QueryReply::Head { attr, head }) => (attr.ino, head.map(|v| (v.id, v.manifest.size))),
+        other => panic!("unexpected answer {other:?}"),
+    };
+    assert_eq!(head(&ns, f), (f, None));
+    ns.apply(commit_cmd(f, None, 5, ALICE)).unwrap();
+    ns.apply(commit_cmd(f, Some(1), 70_000, ALICE)).unwrap();
+    assert_eq!(head(&ns, f), (f, Some((2, 70_000))));
+    assert_eq!(head(&ns, ROOT), (ROOT, None), "a directory has no head version");
+    assert_eq!(answer(&ns, &Query::Head { ino: 999 }), Err(FsError::NotFound));
+}
+
+#[test]
 fn t10_xattrs_set_replace_list_remove() {
     let mut ns = ns();
     let f = create(&mut ns, ROOT, "f");

@@ -1,0 +1,521 @@
+//! The operations of the mount, as async functions on the embedded node:
+//! namespace operations become metadata commands and queries; reads fetch
+//! verified fragments of the version a handle opened; writes go to a
+//! whole-file buffer per open handle that a flush stores as a new version
+//! (fragments first, the version commit second).
+//!
+//! Knows nothing of fuser's request and reply types; errors are
+//! [`OpError`]s, turned into errno values by the caller.
+//!
+//! Locks: `handles`, `dirs` and `inflight` (std mutexes) are held for one
+//! map operation, never across `.await`. A fragment's gate (tokio mutex) is
+//! held while that fragment is fetched; a writer's `buf` (tokio mutex) is
+//! held across storing and committing so writes to the same handle wait for
+//! the commit. No code path holds a gate and a `buf` together.
+
+use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
+use bytes::Bytes;
+use fragfs::{
+    client::Progress,
+    fragment::{FragmentEntry, FragmentId, Manifest},
+    meta::{Attr, Caller, Command, DirEntry, Hlc, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time, Version, XattrMode},
+    node::{files, Shared},
+};
+use fuser::Errno;
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
+
+/// Attribute changes asked by `setattr`.
+#[derive(Clone, Debug, Default)]
+pub struct SetAttrs {
+    pub perm: Option<u16>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<Time>,
+    pub mtime: Option<Time>,
+}
+
+/// One open file.
+pub struct OpenFile {
+    pub ino: Ino,
+    /// Who opened it: the owner of the versions it commits.
+    caller: Caller,
+    /// The head version when it was opened: what a read-only handle reads.
+    head: Option<Version>,
+    /// Present on a handle opened for writing.
+    writer: Option<Writer>,
+}
+
+struct Writer {
+    buf: tokio::sync::Mutex<Buffer>,
+    /// Mirrors of `Buffer::dirty` and its length, read by `getattr` without
+    /// waiting for a flush in progress.
+    dirty: AtomicBool,
+    len: AtomicU64,
+}
+
+struct Buffer {
+    /// The whole content of the file as this handle sees it.
+    data: Vec<u8>,
+    /// Changed since the last commit.
+    dirty: bool,
+    /// The version this handle's content is based on (id, clock reading).
+    base: Option<(u64, Hlc)>,
+}
+
+impl Writer {
+    fn new(data: Vec<u8>, dirty: bool, base: Option<(u64, Hlc)>) -> Self {
+        let len = data.len() as u64;
+        Writer { buf: tokio::sync::Mutex::new(Buffer { data, dirty, base }), dirty: AtomicBool::new(dirty), len: AtomicU64::new(len) }
+    }
+}
+
+fn base_of(v: &Option<Version>) -> Option<(u64, Hlc)> {
+    v.as_ref().map(|v| (v.id, v.hlc))
+}
+
+fn unexpected(what: &str) -> OpError {
+    OpError::Bug(format!("unexpected answer to {what}"))
+}
+
+pub struct Core {
+    shared: Arc<Shared>,
+    cache: FragmentCache,
+    handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
+    /// One gate per fragment being fetched, so parallel reads of the same
+    /// fragment (kernel readahead) fetch and verify it once.
+    inflight: Mutex<HashMap<FragmentId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Open directories: the listing read at opendir, paged by readdir so a
+    /// long listing is read once and stays stable while it is walked.
+    dirs: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
+    next_fh: AtomicU64,
+}
+
+impl Core {
+    pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
+        Core {
+            shared,
+            cache: FragmentCache::new(cache_bytes),
+            handles: Mutex::new(HashMap::new()),
+            dirs: Mutex::new(HashMap::new()),
+            inflight: Mutex::new(HashMap::new()),
+            next_fh: AtomicU64::new(1),
+        }
+    }
+
+    // ---- metadata helpers ----
+
+    async fn query(&self, q: Query) -> Result<QueryReply, OpError> {
+        Ok(self.shared.meta.read(q).await?.reply)
+    }
+
+    async fn command(&self, cmd: Command) -> Result<Reply, OpError> {
+        Ok(self.shared.meta.write(cmd).await?)
+    }
+
+    async fn command_attr(&self, cmd: Command) -> Result<Attr, OpError> {
+        match self.command(cmd).await? {
+            Reply::Attr(a) => Ok(a),
+            _ => Err(unexpected("a command")),
+        }
+    }
+
+    /// `a` with the size of a file's uncommitted writes, if any.
+    fn overlay(&self, mut a: Attr) -> Attr {
+        if a.kind != Kind::File {
+            return a;
+        }
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        for of in handles.values().filter(|of| of.ino == a.ino) {
+            if let Some(w) = &of.writer {
+                if w.dirty.load(Ordering::Acquire) {
+                    a.size = w.len.load(Ordering::Acquire);
+                }
+            }
+        }
+        a
+    }
+
+    fn handle(&self, fh: u64) -> Result<Arc<OpenFile>, OpError> {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        handles.get(&fh).cloned().ok_or(OpError::refused(Errno::EBADF, "no such open file"))
+    }
+
+    fn add_handle(&self, of: OpenFile) -> u64 {
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.handles.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(of));
+        fh
+    }
+
+    /// This node's fragment store: (bytes used, capacity), if it stores.
+    pub fn store_usage(&self) -> Option<(u64, u64)> {
+        self.shared.store.as_ref().map(|s| {
+            let u = s.usage();
+            (u.used, u.capacity)
+        })
+    }
+
+    /// Open handles (for tests and status).
+    pub fn open_handles(&self) -> usize {
+        self.handles.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    // ---- namespace ----
+
+    pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {
+        match self.query(Query::Lookup { parent, name }).await? {
+            QueryReply::Attr(a) => Ok(self.overlay(a)),
+            _ => Err(unexpected("lookup")),
+        }
+    }
+
+    pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
+        match self.query(Query::Getattr { ino }).await? {
+            QueryReply::Attr(a) => Ok(self.overlay(a)),
+            _ => Err(unexpected("getattr")),
+        }
+    }
+
+    pub async fn readdir(&self, ino: Ino) -> Result<Vec<DirEntry>, OpError> {
+        match self.query(Query::Readdir { ino }).await? {
+            QueryReply::Entries(e) => Ok(e),
+            _ => Err(unexpected("readdir")),
+        }
+    }
+
+    /// Reads directory `ino`'s listing once and keeps it under a handle.
+    pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
+        let entries = Arc::new(self.readdir(ino).await?);
+        let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, entries);
+        Ok(fh)
+    }
+
+    /// The listing kept by [`Core::opendir`].
+    pub fn dir_listing(&self, fh: u64) -> Option<Arc<Vec<DirEntry>>> {
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).cloned()
+    }
+
+    pub fn releasedir(&self, fh: u64) {
+        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+    }
+
+    pub async fn readlink(&self, ino: Ino) -> Result<String, OpError> {
+        match self.query(Query::Readlink { ino }).await? {
+            QueryReply::Target(t) => Ok(t),
+            _ => Err(unexpected("readlink")),
+        }
+    }
+
+    pub async fn mknod(&self, parent: Ino, name: String, kind: Kind, perm: u16, rdev: u64, caller: Caller) -> Result<Attr, OpError> {
+        self.command_attr(Command::Mknod { parent, name, kind, perm, rdev, caller, now: files::now() }).await
+    }
+
+    pub async fn mkdir(&self, parent: Ino, name: String, perm: u16, caller: Caller) -> Result<Attr, OpError> {
+        self.command_attr(Command::Mkdir { parent, name, perm, caller, now: files::now() }).await
+    }
+
+    pub async fn symlink(&self, parent: Ino, name: String, target: String, caller: Caller) -> Result<Attr, OpError> {
+        self.command_attr(Command::Symlink { parent, name, target, caller, now: files::now() }).await
+    }
+
+    pub async fn link(&self, ino: Ino, new_parent: Ino, new_name: String) -> Result<Attr, OpError> {
+        let a = self.command_attr(Command::Link { ino, new_parent, new_name, now: files::now() }).await?;
+        Ok(self.overlay(a))
+    }
+
+    pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
+        self.command(Command::Unlink { parent, name, now: files::now() }).await.map(drop)
+    }
+
+    pub async fn rmdir(&self, parent: Ino, name: String) -> Result<(), OpError> {
+        self.command(Command::Rmdir { parent, name, now: files::now() }).await.map(drop)
+    }
+
+    pub async fn rename(&self, parent: Ino, name: String, new_parent: Ino, new_name: String, flags: RenameFlags) -> Result<(), OpError> {
+        self.command(Command::Rename { parent, name, new_parent, new_name, flags, now: files::now() }).await.map(drop)
+    }
+
+    pub async fn setattr(&self, ino: Ino, fh: Option<u64>, set: SetAttrs, caller: Caller) -> Result<Attr, OpError> {
+        let mut attr = None;
+        if let Some(size) = set.size {
+            let writer = match fh {
+                Some(fh) => self.handle(fh).ok().filter(|of| of.ino == ino && of.writer.is_some()),
+                None => None,
+            };
+            match writer {
+                // ftruncate on a handle open for writing: its buffer changes,
+                // the flush commits it.
+                Some(of) => {
+                    let w = of.writer.as_ref().ok_or(OpError::Bug("writer vanished".into()))?;
+                    let mut buf = w.buf.lock().await;
+                    buf.data.resize(size as usize, 0);
+                    buf.dirty = true;
+                    w.len.store(size, Ordering::Release);
+                    w.dirty.store(true, Ordering::Release);
+                }
+                None => attr = Some(self.truncate(ino, size, caller).await?),
+            }
+        }
+        let rest = SetAttrs { size: None, ..set };
+        if rest.perm.is_some() || rest.uid.is_some() || rest.gid.is_some() || rest.atime.is_some() || rest.mtime.is_some() {
+            let cmd = Command::SetAttr {
+                ino,
+                caller,
+                perm: rest.perm,
+                uid: rest.uid,
+                gid: rest.gid,
+                size: None,
+                atime: rest.atime,
+                mtime: rest.mtime,
+                now: files::now(),
+            };
+            attr = Some(self.command_attr(cmd).await?);
+        }
+        match attr {
+            Some(a) => Ok(self.overlay(a)),
+            None => self.getattr(ino).await,
+        }
+    }
+
+    /// `truncate(2)`: a new version holding the head's content cut or
+    /// zero-extended to `size`.
+    async fn truncate(&self, ino: Ino, size: u64, caller: Caller) -> Result<Attr, OpError> {
+        let (attr, head) = files::head_of(&self.shared, ino).await?;
+        match attr.kind {
+            Kind::File => {}
+            Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
+            _ => return Err(fragfs::meta::FsError::Invalid.into_op()),
+        }
+        let mut data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
+        data.resize(size as usize, 0);
+        let manifest = self.store(ino, data).await?;
+        let (_, _, attr) = files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
+        Ok(attr)
+    }
+
+    // ---- extended attributes ----
+
+    pub async fn getxattr(&self, ino: Ino, name: String) -> Result<Vec<u8>, OpError> {
+        match self.query(Query::Getxattr { ino, name }).await? {
+            QueryReply::Value(v) => Ok(v),
+            _ => Err(unexpected("getxattr")),
+        }
+    }
+
+    pub async fn listxattr(&self, ino: Ino) -> Result<Vec<String>, OpError> {
+        match self.query(Query::Listxattr { ino }).await? {
+            QueryReply::Names(n) => Ok(n),
+            _ => Err(unexpected("listxattr")),
+        }
+    }
+
+    pub async fn setxattr(&self, ino: Ino, name: String, value: Vec<u8>, mode: XattrMode) -> Result<(), OpError> {
+        self.command(Command::SetXattr { ino, name, value, mode, now: files::now() }).await.map(drop)
+    }
+
+    pub async fn removexattr(&self, ino: Ino, name: String) -> Result<(), OpError> {
+        self.command(Command::RemoveXattr { ino, name, now: files::now() }).await.map(drop)
+    }
+
+    // ---- bytes ----
+
+    /// One fragment of `m`, from the cache or fetched and verified.
+    async fn fragment(&self, m: &Manifest, index: u64) -> Result<Bytes, OpError> {
+        let f = m.fragments.get(index as usize).ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
+        if let Some(b) = self.cache.get(&f.id) {
+            return Ok(b);
+        }
+        let gate = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).entry(f.id).or_default().clone();
+        let turn = gate.lock().await;
+        let res = match self.cache.get(&f.id) {
+            Some(b) => Ok(b),
+            None => self.fetch_into_cache(f, index).await,
+        };
+        drop(turn);
+        let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        // Nobody else holds or waits for this gate (the map's copy and ours).
+        if Arc::strong_count(&gate) <= 2 && inflight.get(&f.id).is_some_and(|g| Arc::ptr_eq(g, &gate)) {
+            inflight.remove(&f.id);
+        }
+        res
+    }
+
+    async fn fetch_into_cache(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
+        let b = self.shared.client.fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default()).await?;
+        if b.len() != f.len as usize {
+            return Err(OpError::Bug(format!("fragment {index} has {} bytes, the manifest says {}", b.len(), f.len)));
+        }
+        self.cache.insert(f.id, b.clone());
+        Ok(b)
+    }
+
+    /// Bytes `offset..offset + len` of the version `m` (short at the end).
+    async fn read_version(&self, m: &Manifest, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+        let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
+        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
+        for p in pieces {
+            let frag = self.fragment(m, p.index).await?;
+            out.extend_from_slice(&frag[p.start..p.end]);
+        }
+        Ok(out)
+    }
+
+    /// The whole content of a version (empty for none).
+    async fn load(&self, m: Option<&Manifest>) -> Result<Vec<u8>, OpError> {
+        match m {
+            None => Ok(Vec::new()),
+            Some(m) => {
+                let len = u32::try_from(m.size).map_err(|_| OpError::refused(Errno::EFBIG, "file too large to rewrite in memory"))?;
+                self.read_version(m, 0, len).await
+            }
+        }
+    }
+
+    /// Stores `data` on the network; returns its manifest.
+    async fn store(&self, ino: Ino, data: impl AsRef<[u8]> + Send + 'static) -> Result<Manifest, OpError> {
+        let len = data.as_ref().len() as u64;
+        let report = self.shared.client.put_reader(std::io::Cursor::new(data), len, format!("ino-{ino}"), Progress::new()).await?;
+        Ok(report.manifest)
+    }
+
+    // ---- open files ----
+
+    /// Opens file `ino`. A handle opened for writing holds the whole content
+    /// in memory (loaded now unless `O_TRUNC`).
+    pub async fn open(&self, ino: Ino, flags: i32, caller: Caller) -> Result<u64, OpError> {
+        let (attr, head) = files::head_of(&self.shared, ino).await?;
+        match attr.kind {
+            Kind::File => {}
+            Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
+            _ => return Err(OpError::refused(Errno::ENXIO, "not a regular file")),
+        }
+        let writable = flags & libc::O_ACCMODE != libc::O_RDONLY;
+        let writer = if !writable {
+            None
+        } else if flags & libc::O_TRUNC != 0 {
+            Some(Writer::new(Vec::new(), attr.size > 0, base_of(&head)))
+        } else {
+            let data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
+            Some(Writer::new(data, false, base_of(&head)))
+        };
+        Ok(self.add_handle(OpenFile { ino, caller, head, writer }))
+    }
+
+    /// Creates and opens an empty regular file.
+    pub async fn create(&self, parent: Ino, name: String, perm: u16, flags: i32, caller: Caller) -> Result<(Attr, u64), OpError> {
+        let attr = self.command_attr(Command::Create { parent, name, perm, caller, now: files::now() }).await?;
+        let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY).then(|| Writer::new(Vec::new(), false, None));
+        let fh = self.add_handle(OpenFile { ino: attr.ino, caller, head: None, writer });
+        Ok((attr, fh))
+    }
+
+    pub async fn read(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+        let of = self.handle(fh)?;
+        if let Some(w) = &of.writer {
+            let buf = w.buf.lock().await;
+            let start = (offset.min(buf.data.len() as u64)) as usize;
+            let end = (offset.saturating_add(u64::from(len)).min(buf.data.len() as u64)) as usize;
+            return Ok(buf.data[start..end].to_vec());
+        }
+        match &of.head {
+            Some(v) => self.read_version(&v.manifest, offset, len).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
+    pub async fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, OpError> {
+        let of = self.handle(fh)?;
+        let w = of.writer.as_ref().ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
+        let end = offset
+            .checked_add(data.len() as u64)
+            .and_then(|e| usize::try_from(e).ok())
+            .ok_or(OpError::refused(Errno::EFBIG, "write past the largest offset"))?;
+        let mut buf = w.buf.lock().await;
+        if buf.data.len() < end {
+            buf.data.resize(end, 0);
+        }
+        buf.data[offset as usize..end].copy_from_slice(&data);
+        buf.dirty = true;
+        w.len.store(buf.data.len() as u64, Ordering::Release);
+        w.dirty.store(true, Ordering::Release);
+        Ok(data.len() as u32)
+    }
+
+    /// Stores a handle's changed content as the file's new version.
+    pub async fn flush(&self, fh: u64) -> Result<(), OpError> {
+        let of = self.handle(fh)?;
+        self.commit(&of).await
+    }
+
+    async fn commit(&self, of: &OpenFile) -> Result<(), OpError> {
+        let Some(w) = &of.writer else { return Ok(()) };
+        let mut buf = w.buf.lock().await;
+        if !buf.dirty {
+            return Ok(());
+        }
+        // Lend the buffer to the put without copying it; take it back after.
+        let bytes = Bytes::from(std::mem::take(&mut buf.data));
+        let stored = self.store(of.ino, bytes.clone()).await;
+        buf.data = Vec::from(bytes);
+        let committed = files::commit_ino(&self.shared, of.ino, buf.base, stored?, of.caller).await;
+        match committed {
+            Ok((version, hlc, _)) => {
+                tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
+                buf.base = Some((version, hlc));
+            }
+            // Unlinked while open: nobody can reach this content any more,
+            // and close must not fail because of it.
+            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
+                tracing::debug!(ino = of.ino, "file was removed while open; its last writes are dropped");
+            }
+            Err(e) => return Err(e.into()),
+        }
+        buf.dirty = false;
+        w.dirty.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Commits the unsaved writes of every open file (before unmounting).
+    /// Returns how many files were committed; logs the ones that failed.
+    pub async fn flush_all(&self) -> usize {
+        let open: Vec<Arc<OpenFile>> = self.handles.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let mut done = 0;
+        for of in open {
+            if of.writer.as_ref().is_some_and(|w| w.dirty.load(Ordering::Acquire)) {
+                match self.commit(&of).await {
+                    Ok(()) => done += 1,
+                    Err(e) => tracing::warn!(ino = of.ino, error = %e, "unsaved writes could not be committed"),
+                }
+            }
+        }
+        done
+    }
+
+    /// The last close of a handle: commits what is left and forgets it.
+    /// The handle leaves the table first, so a commit that misses its
+    /// deadline cannot leave it behind.
+    pub async fn release(&self, fh: u64) -> Result<(), OpError> {
+        let of = self.handles.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        match of {
+            Some(of) => self.commit(&of).await,
+            None => Err(OpError::refused(Errno::EBADF, "no such open file")),
+        }
+    }
+}
+
+trait IntoOp {
+    fn into_op(self) -> OpError;
+}
+
+impl IntoOp for fragfs::meta::FsError {
+    fn into_op(self) -> OpError {
+        OpError::Meta(self.into())
+    }
+}

@@ -1,0 +1,467 @@
+//! The `fuser::Filesystem` callbacks. Each copies its arguments, moves its
+//! `Reply*` into a task on the tokio runtime and returns at once; the task
+//! runs the operation (see [`crate::core`]) under a deadline and answers.
+//! Nothing here blocks the FUSE thread or waits on the runtime.
+
+use crate::{
+    attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
+    core::{Core, SetAttrs},
+    errno::{errno, is_system_error, OpError},
+    mount::MountConfig,
+};
+use fragfs::{
+    meta::{Caller, Kind, RenameFlags, XattrMode},
+    node::files,
+    task::Tasks,
+};
+use fuser::{
+    AccessFlags, BsdFileFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
+    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+};
+use std::{ffi::OsStr, future::Future, io, path::Path, sync::Arc, time::{Duration, SystemTime}};
+
+pub struct FragFs {
+    core: Arc<Core>,
+    rt: tokio::runtime::Handle,
+    /// Every operation in flight, cancelled when the mount stops.
+    tasks: Tasks,
+    cfg: MountConfig,
+}
+
+fn caller(req: &Request) -> Caller {
+    Caller { uid: req.uid(), gid: req.gid() }
+}
+
+/// A name from the kernel as the namespace's UTF-8 string.
+fn name_of(name: &OsStr) -> Result<String, Errno> {
+    name.to_str().map(str::to_string).ok_or(Errno::EINVAL)
+}
+
+/// Answers a getxattr/listxattr: the size when asked for it, ERANGE when
+/// the caller's buffer is too small.
+fn answer_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
+    if size == 0 {
+        reply.size(data.len() as u32);
+    } else if data.len() > size as usize {
+        reply.error(Errno::ERANGE);
+    } else {
+        reply.data(data);
+    }
+}
+
+impl FragFs {
+    pub fn new(core: Arc<Core>, rt: tokio::runtime::Handle, tasks: Tasks, cfg: MountConfig) -> Self {
+        FragFs { core, rt, tasks, cfg }
+    }
+
+    /// Runs `fut` on the runtime with `deadline`, then `answer`s with its
+    /// result or the errno of its failure (EIO when the deadline passed).
+    fn spawn<T, F, A>(&self, op: &'static str, deadline: Duration, fut: F, answer: A)
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, OpError>> + Send + 'static,
+        A: FnOnce(Result<T, Errno>) + Send + 'static,
+    {
+        let task = async move {
+            let res = match tokio::time::timeout(deadline, fut).await {
+                Ok(r) => r,
+                Err(_) => Err(OpError::Timeout(deadline)),
+            };
+            answer(res.map_err(|e| {
+                if is_system_error(&e) {
+                    tracing::warn!(op, error = %e, "operation failed");
+                } else {
+                    tracing::debug!(op, error = %e, "refused");
+                }
+                errno(&e)
+            }));
+        };
+        // Callbacks run on fuser's thread, outside the runtime: enter it to
+        // spawn. A task cancelled at shutdown drops its reply: fuser then
+        // answers EIO.
+        let _rt = self.rt.enter();
+        self.tasks.spawn(op, task);
+    }
+
+    fn meta<T, F, A>(&self, op: &'static str, fut: F, answer: A)
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, OpError>> + Send + 'static,
+        A: FnOnce(Result<T, Errno>) + Send + 'static,
+    {
+        self.spawn(op, self.cfg.meta_deadline, fut, answer)
+    }
+
+    fn data<T, F, A>(&self, op: &'static str, fut: F, answer: A)
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, OpError>> + Send + 'static,
+        A: FnOnce(Result<T, Errno>) + Send + 'static,
+    {
+        self.spawn(op, self.cfg.data_deadline, fut, answer)
+    }
+
+    /// Answers an entry (lookup, mkdir, …) from an attribute result.
+    fn entry(&self, reply: ReplyEntry) -> impl FnOnce(Result<fragfs::meta::Attr, Errno>) + Send + 'static {
+        let ttl = self.cfg.ttl;
+        move |r| match r {
+            Ok(a) => reply.entry(&ttl, &file_attr(&a), Generation(0)),
+            Err(e) => reply.error(e),
+        }
+    }
+}
+
+/// Answers a readdir from a listing: "." and ".." first; an entry's offset
+/// is the position after it.
+fn fill_dir(mut reply: ReplyDirectory, ino: INodeNo, entries: &[fragfs::meta::DirEntry], offset: u64) {
+    let dots = [(ino.0, FileType::Directory, "."), (ino.0, FileType::Directory, "..")];
+    let all = dots.into_iter().chain(entries.iter().map(|e| (e.ino, file_type(e.kind), e.name.as_str())));
+    for (i, (ino, kind, name)) in all.enumerate().skip(offset as usize) {
+        if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
+            break;
+        }
+    }
+    reply.ok();
+}
+
+fn empty(reply: ReplyEmpty) -> impl FnOnce(Result<(), Errno>) + Send + 'static {
+    move |r| match r {
+        Ok(()) => reply.ok(),
+        Err(e) => reply.error(e),
+    }
+}
+
+impl Filesystem for FragFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
+        // O_TRUNC comes with open, not as a separate truncate first.
+        if let Err(missing) = config.add_capabilities(InitFlags::FUSE_ATOMIC_O_TRUNC) {
+            tracing::info!(?missing, "kernel lacks atomic O_TRUNC");
+        }
+        let _ = config.set_max_write(1 << 20);
+        Ok(())
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let core = self.core.clone();
+        self.meta("lookup", async move { core.lookup(parent.0, name).await }, self.entry(reply));
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        let (core, ttl) = (self.core.clone(), self.cfg.ttl);
+        self.meta("getattr", async move { core.getattr(ino.0).await }, move |r| match r {
+            Ok(a) => reply.attr(&ttl, &file_attr(&a)),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn setattr(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let now = files::now();
+        let set = SetAttrs {
+            perm: mode.map(|m| (m & 0o7777) as u16),
+            uid,
+            gid,
+            size,
+            atime: atime.map(|t| time_or_now(t, now)),
+            mtime: mtime.map(|t| time_or_now(t, now)),
+        };
+        let (core, ttl, who) = (self.core.clone(), self.cfg.ttl, caller(req));
+        let fh = fh.map(|f| f.0);
+        let work = async move { core.setattr(ino.0, fh, set, who).await };
+        let answer = move |r: Result<fragfs::meta::Attr, Errno>| match r {
+            Ok(a) => reply.attr(&ttl, &file_attr(&a)),
+            Err(e) => reply.error(e),
+        };
+        if size.is_some() {
+            self.data("setattr", work, answer);
+        } else {
+            self.meta("setattr", work, answer);
+        }
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        let core = self.core.clone();
+        self.meta("readlink", async move { core.readlink(ino.0).await }, move |r| match r {
+            Ok(t) => reply.data(t.as_bytes()),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
+        let (name, kind) = match (name_of(name), kind_of_mode(mode)) {
+            (Ok(n), Some(k)) => (n, k),
+            (Err(e), _) => return reply.error(e),
+            (_, None) => return reply.error(Errno::EINVAL),
+        };
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
+        self.meta("mknod", async move { core.mknod(parent.0, name, kind, perm, u64::from(rdev), who).await }, self.entry(reply));
+    }
+
+    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
+        self.meta("mkdir", async move { core.mkdir(parent.0, name, perm, who).await }, self.entry(reply));
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let core = self.core.clone();
+        self.meta("unlink", async move { core.unlink(parent.0, name).await }, empty(reply));
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let core = self.core.clone();
+        self.meta("rmdir", async move { core.rmdir(parent.0, name).await }, empty(reply));
+    }
+
+    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
+        let (name, target) = match (name_of(link_name), name_of(target.as_os_str())) {
+            (Ok(n), Ok(t)) => (n, t),
+            (Err(e), _) | (_, Err(e)) => return reply.error(e),
+        };
+        let (core, who) = (self.core.clone(), caller(req));
+        self.meta("symlink", async move { core.symlink(parent.0, name, target, who).await }, self.entry(reply));
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: fuser::RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let (name, newname) = match (name_of(name), name_of(newname)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => return reply.error(e),
+        };
+        let known = fuser::RenameFlags::RENAME_NOREPLACE | fuser::RenameFlags::RENAME_EXCHANGE;
+        if !known.contains(flags) {
+            return reply.error(Errno::EINVAL);
+        }
+        let flags = RenameFlags {
+            noreplace: flags.contains(fuser::RenameFlags::RENAME_NOREPLACE),
+            exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
+        };
+        let core = self.core.clone();
+        self.meta("rename", async move { core.rename(parent.0, name, newparent.0, newname, flags).await }, empty(reply));
+    }
+
+    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+        let name = match name_of(newname) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let core = self.core.clone();
+        self.meta("link", async move { core.link(ino.0, newparent.0, name).await }, self.entry(reply));
+    }
+
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let (core, who) = (self.core.clone(), caller(req));
+        self.data("open", async move { core.open(ino.0, flags.0, who).await }, move |r| match r {
+            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let core = self.core.clone();
+        self.data("read", async move { core.read(fh.0, offset, size).await }, move |r| match r {
+            Ok(d) => reply.data(&d),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _write_flags: WriteFlags,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        let (core, data) = (self.core.clone(), data.to_vec());
+        self.data("write", async move { core.write(fh.0, offset, data).await }, move |r| match r {
+            Ok(n) => reply.written(n),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
+        let core = self.core.clone();
+        self.data("flush", async move { core.flush(fh.0).await }, empty(reply));
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let core = self.core.clone();
+        self.data("release", async move { core.release(fh.0).await }, empty(reply));
+    }
+
+    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        let core = self.core.clone();
+        self.data("fsync", async move { core.flush(fh.0).await }, empty(reply));
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        let core = self.core.clone();
+        self.meta("opendir", async move { core.opendir(ino.0).await }, move |r| match r {
+            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, reply: ReplyDirectory) {
+        // The listing was read at opendir: answer at once, from memory.
+        match self.core.dir_listing(fh.0) {
+            Some(entries) => fill_dir(reply, ino, &entries, offset),
+            None => reply.error(Errno::EBADF),
+        }
+    }
+
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        self.core.releasedir(fh.0);
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        // What this node's store holds and may hold; the network as a whole
+        // is not measured here. Inodes are not limited: report plenty.
+        const BSIZE: u64 = 4096;
+        let (used, capacity) = self.core.store_usage().unwrap_or((0, 1 << 44));
+        let blocks = capacity / BSIZE;
+        let free = capacity.saturating_sub(used) / BSIZE;
+        reply.statfs(blocks, free, free, 1 << 32, 1 << 31, BSIZE as u32, fragfs::meta::NAME_MAX as u32, BSIZE as u32);
+    }
+
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        // Namespace changes are committed (replicated) before they are answered.
+        reply.ok();
+    }
+
+    fn setxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, value: &[u8], flags: i32, _position: u32, reply: ReplyEmpty) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        let mode = match flags {
+            0 => XattrMode::Any,
+            libc::XATTR_CREATE => XattrMode::Create,
+            libc::XATTR_REPLACE => XattrMode::Replace,
+            _ => return reply.error(Errno::EINVAL),
+        };
+        let (core, value) = (self.core.clone(), value.to_vec());
+        self.meta("setxattr", async move { core.setxattr(ino.0, name, value, mode).await }, empty(reply));
+    }
+
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(_) => return reply.error(Errno::ENODATA),
+        };
+        let core = self.core.clone();
+        self.meta("getxattr", async move { core.getxattr(ino.0, name).await }, move |r| match r {
+            Ok(v) => answer_xattr(reply, size, &v),
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        let core = self.core.clone();
+        self.meta("listxattr", async move { core.listxattr(ino.0).await }, move |r| match r {
+            Ok(names) => {
+                let mut list = Vec::new();
+                for n in names {
+                    list.extend_from_slice(n.as_bytes());
+                    list.push(0);
+                }
+                answer_xattr(reply, size, &list)
+            }
+            Err(e) => reply.error(e),
+        });
+    }
+
+    fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(_) => return reply.error(Errno::ENODATA),
+        };
+        let core = self.core.clone();
+        self.meta("removexattr", async move { core.removexattr(ino.0, name).await }, empty(reply));
+    }
+
+    fn access(&self, _req: &Request, _ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
+        // The kernel checks permissions itself (default_permissions).
+        reply.ok();
+    }
+
+    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+        let name = match name_of(name) {
+            Ok(n) => n,
+            Err(e) => return reply.error(e),
+        };
+        if kind_of_mode(mode) != Some(Kind::File) {
+            return reply.error(Errno::EINVAL);
+        }
+        let (core, who, perm, ttl) = (self.core.clone(), caller(req), perm_of(mode, umask), self.cfg.ttl);
+        self.meta("create", async move { core.create(parent.0, name, perm, flags, who).await }, move |r| match r {
+            Ok((a, fh)) => reply.created(&ttl, &file_attr(&a), Generation(0), FileHandle(fh), FopenFlags::empty()),
+            Err(e) => reply.error(e),
+        });
+    }
+}

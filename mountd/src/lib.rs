@@ -1,0 +1,29 @@
+//! fragfs-mountd: the fragfs namespace as a local filesystem through FUSE.
+//!
+//! A mount embeds a whole fragfs node (store, network, metadata voter) and
+//! answers the kernel's FUSE requests from it: namespace operations become
+//! metadata commands and queries, reads fetch verified fragments of the head
+//! version, and writes are buffered per open file and stored as a new
+//! version when the file is flushed (close, fsync).
+//!
+//! **Architecture invariant:** only this crate knows fuser and errno. The
+//! single mapping from fragfs errors to errno values is [`errno::errno`].
+//!
+//! - [`errno`]: the error type of one FUSE operation and its errno.
+//! - [`attr`]: namespace attributes and times ↔ FUSE attributes (pure).
+//! - [`plan`]: which fragment bytes a read needs (pure).
+//! - [`cache`]: verified fragments kept in memory, bounded in bytes.
+//! - [`core`]: the operations themselves, async, on the embedded node.
+//! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
+//!   operation on the runtime with a deadline, answer from there.
+//! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
+
+pub mod attr;
+pub mod cache;
+pub mod core;
+pub mod errno;
+pub mod fs;
+pub mod mount;
+pub mod plan;
+
+pub use mount::{mount, unmount_lazy, MountConfig, Mounted};

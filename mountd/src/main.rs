@@ -1,0 +1,139 @@
+//! `fragfs-mountd`: starts a fragfs node and mounts its namespace.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use fragfs::{
+    meta::{Query, ROOT},
+    net::Multiaddr,
+    node::{Node, NodeConfig},
+    redundancy::Replicas,
+};
+use fragfs_mountd::MountConfig;
+use std::{path::PathBuf, time::Duration};
+
+/// Mount the fragfs namespace at MOUNTPOINT, served by a node embedded in
+/// this process.
+#[derive(Parser, Debug)]
+#[command(name = "fragfs-mountd", version)]
+struct Args {
+    /// The node's data directory (identity, fragment store, metadata).
+    #[arg(long, env = "FRAGFS_DATA", value_name = "DIR")]
+    data: PathBuf,
+    /// Where to mount.
+    mountpoint: PathBuf,
+    /// Address to listen on (repeatable). Default: TCP and QUIC on all
+    /// interfaces, random ports.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    listen: Vec<Multiaddr>,
+    /// A peer to join through (repeatable).
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    peers: Vec<Multiaddr>,
+    /// No LAN discovery.
+    #[arg(long)]
+    no_mdns: bool,
+    /// Copies of each fragment written. Default: 1 when started alone
+    /// (without --peer), else 3.
+    #[arg(long)]
+    replicas: Option<u8>,
+    /// Most bytes of fragments this node keeps, e.g. 500G.
+    #[arg(long, default_value = "100G", value_parser = fragfs::units::parse_bytes)]
+    capacity: u64,
+    /// Let every user use the mount (allow_other); permissions are checked
+    /// by the kernel against the files' modes.
+    #[arg(long)]
+    allow_other: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fragfs_mountd=info,fragfs=info,openraft=warn,fuser=error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("fragfs-mountd").build()?;
+    let res = rt.block_on(run(args));
+    // Do not wait for threads stuck on a mount still held open elsewhere.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    res
+}
+
+async fn run(a: Args) -> Result<()> {
+    let mountpoint = std::fs::canonicalize(&a.mountpoint).with_context(|| format!("mount point {}", a.mountpoint.display()))?;
+    if !mountpoint.is_dir() {
+        bail!("mount point {} is not a directory", mountpoint.display());
+    }
+    let mut cfg = NodeConfig::new(&a.data);
+    if !a.listen.is_empty() {
+        cfg.net.listen = a.listen;
+    }
+    cfg.net.bootstrap = a.peers.clone();
+    cfg.net.mdns = !a.no_mdns;
+    cfg.capacity = a.capacity;
+    cfg.meta.voter = a.peers.is_empty();
+    let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
+    cfg.client.replicas = Replicas::new(replicas)?;
+
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
+
+    let node = Node::start(cfg).await.context("cannot start the node")?;
+    if let Err(e) = wait_for_namespace(&node, Duration::from_secs(30)).await {
+        node.shutdown().await;
+        return Err(e);
+    }
+    let mcfg = MountConfig { allow_other: a.allow_other, ..MountConfig::default() };
+    let mounted = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
+        Ok(s) => s,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(anyhow::Error::new(e).context(format!("cannot mount at {}", mountpoint.display())));
+        }
+    };
+    println!("peer id: {}", node.peer_id());
+    for addr in node.listen_addrs().await {
+        println!("listening on {addr}");
+    }
+    println!("mounted at {}", mountpoint.display());
+
+    // Until a signal, or until someone else unmounted us.
+    let mut check = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = int.recv() => break,
+            _ = term.recv() => break,
+            _ = check.tick() => if !mounted.is_alive() {
+                tracing::info!("the mount went away");
+                break;
+            },
+        }
+    }
+    tracing::info!(mountpoint = %mountpoint.display(), "unmounting");
+    if let Err(e) = mounted.unmount(Duration::from_secs(5)).await {
+        tracing::warn!(error = %e, "unmount");
+    }
+    if !node.shutdown().await {
+        tracing::warn!("some node tasks did not stop in time");
+    }
+    Ok(())
+}
+
+/// Waits until the namespace answers (a leader is known, or reachable through
+/// the peers), so the first operations on the mount do not fail.
+async fn wait_for_namespace(node: &Node, deadline: Duration) -> Result<()> {
+    let until = tokio::time::Instant::now() + deadline;
+    loop {
+        let last = match node.meta().read(Query::Getattr { ino: ROOT }).await {
+            Ok(a) if !a.stale => return Ok(()),
+            Ok(_) => "only a possibly stale replica answered".to_string(),
+            Err(e) => e.to_string(),
+        };
+        if tokio::time::Instant::now() >= until {
+            bail!("the namespace did not answer within {deadline:?}: {last}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

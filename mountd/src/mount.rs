@@ -1,0 +1,127 @@
+//! Mounting the filesystem and taking it down.
+
+use crate::{core::Core, fs::FragFs};
+use fragfs::{node::Node, task::Tasks};
+use fuser::{BackgroundSession, Config, MountOption, SessionACL};
+use std::{
+    ffi::CString,
+    io,
+    os::unix::ffi::OsStrExt,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
+
+#[derive(Clone, Debug)]
+pub struct MountConfig {
+    /// Deadline of a namespace operation (lookup, mkdir, getattr…).
+    pub meta_deadline: Duration,
+    /// Deadline of an operation that moves file content (open for writing,
+    /// read, flush, truncate).
+    pub data_deadline: Duration,
+    /// How long the kernel may cache attributes and directory entries.
+    pub ttl: Duration,
+    /// Most bytes of fragments kept in memory for reads.
+    pub cache_bytes: usize,
+    /// Let every user use the mount (`allow_other`), with the kernel
+    /// checking permissions against the namespace's modes.
+    pub allow_other: bool,
+}
+
+impl Default for MountConfig {
+    fn default() -> Self {
+        MountConfig {
+            meta_deadline: Duration::from_secs(30),
+            data_deadline: Duration::from_secs(120),
+            ttl: Duration::from_secs(1),
+            cache_bytes: 256 << 20,
+            allow_other: false,
+        }
+    }
+}
+
+/// A live mount. Stop it with [`Mounted::unmount`].
+pub struct Mounted {
+    session: BackgroundSession,
+    core: Arc<Core>,
+    tasks: Tasks,
+    mountpoint: PathBuf,
+}
+
+impl Mounted {
+    /// Whether the FUSE session still runs (false once someone unmounted it).
+    pub fn is_alive(&self) -> bool {
+        !self.session.guard.is_finished()
+    }
+
+    /// Commits the unsaved writes of files still open, detaches the mount
+    /// (lazily: processes using it keep it until they let go) and waits at
+    /// most `wait` for the session to end.
+    pub async fn unmount(self, wait: Duration) -> io::Result<()> {
+        let saved = self.core.flush_all().await;
+        if saved > 0 {
+            tracing::info!(files = saved, "committed the unsaved writes of open files");
+        }
+        if is_mounted(&self.mountpoint) {
+            unmount_lazy(&self.mountpoint)?;
+        }
+        // A plain thread, not the runtime's blocking pool: the runtime waits
+        // for its blocking tasks when it shuts down, and this one may never
+        // end while files stay open on the detached mount.
+        let session = self.session;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new().name("fuse-join".into()).spawn(move || {
+            let _ = tx.send(session.join());
+        })?;
+        let ended = match tokio::time::timeout(wait, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(io::Error::other("the FUSE session thread failed")),
+            Err(_) => Err(io::Error::other(format!("the FUSE session did not end within {wait:?}; files are still open on it"))),
+        };
+        if !self.tasks.shutdown(Duration::from_secs(5)).await {
+            tracing::warn!(live = self.tasks.live(), "some FUSE operations did not stop in time");
+        }
+        ended
+    }
+}
+
+/// Mounts `node`'s namespace at `mountpoint`, served from a background
+/// thread whose requests run on `rt`.
+pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<Mounted> {
+    let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
+    let tasks = Tasks::new();
+    let fs = FragFs::new(core.clone(), rt, tasks.clone(), cfg.clone());
+    let mut options = Config::default();
+    options.mount_options = vec![MountOption::FSName("fragfs".into()), MountOption::Subtype("fragfs".into()), MountOption::DefaultPermissions];
+    if cfg.allow_other {
+        options.acl = SessionACL::All;
+    }
+    let session = fuser::spawn_mount(fs, mountpoint, &options)?;
+    Ok(Mounted { session, core, tasks, mountpoint: mountpoint.to_path_buf() })
+}
+
+/// Detaches the mount at `mountpoint` now (`umount2(MNT_DETACH)`); the
+/// kernel ends the session once nothing uses it any more. fuser 0.18's own
+/// unmount can hang, so this is the way down.
+pub fn unmount_lazy(mountpoint: &Path) -> io::Result<()> {
+    let c = CString::new(mountpoint.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: `c` is a valid NUL-terminated path that outlives the call.
+    let rc = unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EPERM) {
+        // Not root: ask fusermount3, which may unmount what this user mounted.
+        let status = std::process::Command::new("fusermount3").arg("-u").arg("-z").arg(mountpoint).status()?;
+        return if status.success() { Ok(()) } else { Err(io::Error::other(format!("fusermount3 -u -z failed: {status}"))) };
+    }
+    Err(e)
+}
+
+/// Whether `mountpoint` is a mount point now (per `/proc/self/mountinfo`).
+pub fn is_mounted(mountpoint: &Path) -> bool {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = mountpoint.to_string_lossy().replace(' ', "\\040");
+    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
