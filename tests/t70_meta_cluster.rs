@@ -64,6 +64,13 @@ async fn t20_writes_fail_fast_without_quorum_and_reads_are_marked_stale() {
     let tmp = tempfile::tempdir().unwrap();
     let mut net = meta_cluster(tmp.path(), 3).await;
     net.node(2).meta().write(mkdir(ROOT, "before")).await.unwrap();
+    // The write is committed once a majority has it; wait until node 2's
+    // own replica has applied it too before its peers go away.
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    while net.node(2).meta().local_namespace().unwrap().resolve("/before").is_err() {
+        assert!(tokio::time::Instant::now() < until, "node 2 never applied the write");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     net.stop(0).await;
     net.stop(1).await;
     let started = std::time::Instant::now();
