@@ -460,10 +460,11 @@ impl Core {
         if !buf.dirty {
             return Ok(());
         }
-        // Lend the buffer to the put without copying it; take it back after.
-        let bytes = Bytes::from(std::mem::take(&mut buf.data));
-        let stored = self.store(of.ino, bytes.clone()).await;
-        buf.data = Vec::from(bytes);
+        // Lend the buffer to the put without copying it; it comes back when
+        // `lent` drops, also if this future is cancelled at its deadline.
+        let lent = Lent::new(&mut buf.data);
+        let stored = self.store(of.ino, lent.bytes.clone()).await;
+        drop(lent);
         let committed = files::commit_ino(&self.shared, of.ino, buf.base, stored?, of.caller).await;
         match committed {
             Ok((version, hlc, _)) => {
@@ -510,6 +511,26 @@ impl Core {
     }
 }
 
+/// A buffer lent out as `Bytes`; dropping it puts the bytes back (without a
+/// copy when nobody else holds them any more).
+struct Lent<'a> {
+    home: &'a mut Vec<u8>,
+    bytes: Bytes,
+}
+
+impl<'a> Lent<'a> {
+    fn new(home: &'a mut Vec<u8>) -> Self {
+        let bytes = Bytes::from(std::mem::take(home));
+        Lent { home, bytes }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        *self.home = Vec::from(std::mem::take(&mut self.bytes));
+    }
+}
+
 trait IntoOp {
     fn into_op(self) -> OpError;
 }
@@ -517,5 +538,33 @@ trait IntoOp {
 impl IntoOp for fragfs::meta::FsError {
     fn into_op(self) -> OpError {
         OpError::Meta(self.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lent;
+
+    #[test]
+    fn t10_a_lent_buffer_comes_back_even_if_the_borrower_is_dropped_early() {
+        let mut data = vec![7u8; 1000];
+        let held = {
+            let lent = Lent::new(&mut data);
+            let copy = lent.bytes.clone();
+            drop(lent); // as when a commit is cancelled while the put holds `copy`
+            copy
+        };
+        assert_eq!(data, vec![7u8; 1000]);
+        assert_eq!(held.len(), 1000);
+        // Cancelled at a deadline while lent out, as a commit can be.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        let timed_out = rt.block_on(tokio::time::timeout(std::time::Duration::from_millis(5), async {
+            let lent = Lent::new(&mut data);
+            let _in_flight = lent.bytes.clone();
+            std::future::pending::<()>().await;
+            drop(lent);
+        }));
+        assert!(timed_out.is_err());
+        assert_eq!(data, vec![7u8; 1000]);
     }
 }
