@@ -558,12 +558,13 @@ mod tests {
         assert_eq!(held.len(), 1000);
         // Cancelled at a deadline while lent out, as a commit can be.
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
-        let timed_out = rt.block_on(tokio::time::timeout(std::time::Duration::from_millis(5), async {
+        let work = async {
             let lent = Lent::new(&mut data);
             let _in_flight = lent.bytes.clone();
             std::future::pending::<()>().await;
             drop(lent);
-        }));
+        };
+        let timed_out = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(5), work).await });
         assert!(timed_out.is_err());
         assert_eq!(data, vec![7u8; 1000]);
     }
