@@ -84,8 +84,35 @@ fn unexpected(what: &str) -> OpError {
     OpError::Bug(format!("unexpected answer to {what}"))
 }
 
+/// What the mount did since it started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+    /// Versions committed by flush, fsync, release, truncate.
+    pub commits: AtomicU64,
+    pub fragments_from_cache: AtomicU64,
+    pub fragments_fetched: AtomicU64,
+}
+
+impl std::fmt::Display for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        write!(
+            f,
+            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched",
+            n(&self.bytes_read),
+            n(&self.bytes_written),
+            n(&self.commits),
+            n(&self.fragments_from_cache),
+            n(&self.fragments_fetched)
+        )
+    }
+}
+
 pub struct Core {
     shared: Arc<Shared>,
+    pub counters: Counters,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
     /// One gate per fragment being fetched, so parallel reads of the same
@@ -101,6 +128,7 @@ impl Core {
     pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
         Core {
             shared,
+            counters: Counters::default(),
             cache: FragmentCache::new(cache_bytes),
             handles: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
@@ -297,6 +325,7 @@ impl Core {
         data.resize(size as usize, 0);
         let manifest = self.store(ino, data).await?;
         let (_, _, attr) = files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
+        self.counters.commits.fetch_add(1, Ordering::Relaxed);
         Ok(attr)
     }
 
@@ -330,12 +359,16 @@ impl Core {
     async fn fragment(&self, m: &Manifest, index: u64) -> Result<Bytes, OpError> {
         let f = m.fragments.get(index as usize).ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
         if let Some(b) = self.cache.get(&f.id) {
+            self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
             return Ok(b);
         }
         let gate = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).entry(f.id).or_default().clone();
         let turn = gate.lock().await;
         let res = match self.cache.get(&f.id) {
-            Some(b) => Ok(b),
+            Some(b) => {
+                self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
+                Ok(b)
+            }
             None => self.fetch_into_cache(f, index).await,
         };
         drop(turn);
@@ -352,6 +385,7 @@ impl Core {
         if b.len() != f.len as usize {
             return Err(OpError::Bug(format!("fragment {index} has {} bytes, the manifest says {}", b.len(), f.len)));
         }
+        self.counters.fragments_fetched.fetch_add(1, Ordering::Relaxed);
         self.cache.insert(f.id, b.clone());
         Ok(b)
     }
@@ -417,6 +451,12 @@ impl Core {
     }
 
     pub async fn read(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+        let data = self.read_handle(fh, offset, len).await?;
+        self.counters.bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data)
+    }
+
+    async fn read_handle(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
         let of = self.handle(fh)?;
         if let Some(w) = &of.writer {
             let buf = w.buf.lock().await;
@@ -445,6 +485,7 @@ impl Core {
         buf.dirty = true;
         w.len.store(buf.data.len() as u64, Ordering::Release);
         w.dirty.store(true, Ordering::Release);
+        self.counters.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(data.len() as u32)
     }
 
@@ -469,6 +510,7 @@ impl Core {
         match committed {
             Ok((version, hlc, _)) => {
                 tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
                 buf.base = Some((version, hlc));
             }
             // Unlinked while open: nobody can reach this content any more,
