@@ -84,8 +84,35 @@ fn unexpected(what: &str) -> OpError {
     OpError::Bug(format!("unexpected answer to {what}"))
 }
 
+/// What the mount did since it started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub bytes_read: AtomicU64,
+    pub bytes_written: AtomicU64,
+    /// Versions committed by flush, fsync, release, truncate.
+    pub commits: AtomicU64,
+    pub fragments_from_cache: AtomicU64,
+    pub fragments_fetched: AtomicU64,
+}
+
+impl std::fmt::Display for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        write!(
+            f,
+            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched",
+            n(&self.bytes_read),
+            n(&self.bytes_written),
+            n(&self.commits),
+            n(&self.fragments_from_cache),
+            n(&self.fragments_fetched)
+        )
+    }
+}
+
 pub struct Core {
     shared: Arc<Shared>,
+    pub counters: Counters,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
     /// One gate per fragment being fetched, so parallel reads of the same
@@ -101,6 +128,7 @@ impl Core {
     pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
         Core {
             shared,
+            counters: Counters::default(),
             cache: FragmentCache::new(cache_bytes),
             handles: Mutex::new(HashMap::new()),
             dirs: Mutex::new(HashMap::new()),
@@ -297,6 +325,7 @@ impl Core {
         data.resize(size as usize, 0);
         let manifest = self.store(ino, data).await?;
         let (_, _, attr) = files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
+        self.counters.commits.fetch_add(1, Ordering::Relaxed);
         Ok(attr)
     }
 
@@ -330,12 +359,16 @@ impl Core {
     async fn fragment(&self, m: &Manifest, index: u64) -> Result<Bytes, OpError> {
         let f = m.fragments.get(index as usize).ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
         if let Some(b) = self.cache.get(&f.id) {
+            self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
             return Ok(b);
         }
         let gate = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).entry(f.id).or_default().clone();
         let turn = gate.lock().await;
         let res = match self.cache.get(&f.id) {
-            Some(b) => Ok(b),
+            Some(b) => {
+                self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
+                Ok(b)
+            }
             None => self.fetch_into_cache(f, index).await,
         };
         drop(turn);
@@ -352,6 +385,7 @@ impl Core {
         if b.len() != f.len as usize {
             return Err(OpError::Bug(format!("fragment {index} has {} bytes, the manifest says {}", b.len(), f.len)));
         }
+        self.counters.fragments_fetched.fetch_add(1, Ordering::Relaxed);
         self.cache.insert(f.id, b.clone());
         Ok(b)
     }
@@ -417,6 +451,12 @@ impl Core {
     }
 
     pub async fn read(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+        let data = self.read_handle(fh, offset, len).await?;
+        self.counters.bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        Ok(data)
+    }
+
+    async fn read_handle(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
         let of = self.handle(fh)?;
         if let Some(w) = &of.writer {
             let buf = w.buf.lock().await;
@@ -445,6 +485,7 @@ impl Core {
         buf.dirty = true;
         w.len.store(buf.data.len() as u64, Ordering::Release);
         w.dirty.store(true, Ordering::Release);
+        self.counters.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(data.len() as u32)
     }
 
@@ -460,14 +501,16 @@ impl Core {
         if !buf.dirty {
             return Ok(());
         }
-        // Lend the buffer to the put without copying it; take it back after.
-        let bytes = Bytes::from(std::mem::take(&mut buf.data));
-        let stored = self.store(of.ino, bytes.clone()).await;
-        buf.data = Vec::from(bytes);
+        // Lend the buffer to the put without copying it; it comes back when
+        // `lent` drops, also if this future is cancelled at its deadline.
+        let lent = Lent::new(&mut buf.data);
+        let stored = self.store(of.ino, lent.bytes.clone()).await;
+        drop(lent);
         let committed = files::commit_ino(&self.shared, of.ino, buf.base, stored?, of.caller).await;
         match committed {
             Ok((version, hlc, _)) => {
                 tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
                 buf.base = Some((version, hlc));
             }
             // Unlinked while open: nobody can reach this content any more,
@@ -510,6 +553,26 @@ impl Core {
     }
 }
 
+/// A buffer lent out as `Bytes`; dropping it puts the bytes back (without a
+/// copy when nobody else holds them any more).
+struct Lent<'a> {
+    home: &'a mut Vec<u8>,
+    bytes: Bytes,
+}
+
+impl<'a> Lent<'a> {
+    fn new(home: &'a mut Vec<u8>) -> Self {
+        let bytes = Bytes::from(std::mem::take(home));
+        Lent { home, bytes }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        *self.home = Vec::from(std::mem::take(&mut self.bytes));
+    }
+}
+
 trait IntoOp {
     fn into_op(self) -> OpError;
 }
@@ -517,5 +580,34 @@ trait IntoOp {
 impl IntoOp for fragfs::meta::FsError {
     fn into_op(self) -> OpError {
         OpError::Meta(self.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lent;
+
+    #[test]
+    fn t10_a_lent_buffer_comes_back_even_if_the_borrower_is_dropped_early() {
+        let mut data = vec![7u8; 1000];
+        let held = {
+            let lent = Lent::new(&mut data);
+            let copy = lent.bytes.clone();
+            drop(lent); // as when a commit is cancelled while the put holds `copy`
+            copy
+        };
+        assert_eq!(data, vec![7u8; 1000]);
+        assert_eq!(held.len(), 1000);
+        // Cancelled at a deadline while lent out, as a commit can be.
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        let work = async {
+            let lent = Lent::new(&mut data);
+            let _in_flight = lent.bytes.clone();
+            std::future::pending::<()>().await;
+            drop(lent);
+        };
+        let timed_out = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(5), work).await });
+        assert!(timed_out.is_err());
+        assert_eq!(data, vec![7u8; 1000]);
     }
 }

@@ -81,6 +81,7 @@ impl Mounted {
         if !self.tasks.shutdown(Duration::from_secs(5)).await {
             tracing::warn!(live = self.tasks.live(), "some FUSE operations did not stop in time");
         }
+        tracing::info!(counters = %self.core.counters, "mount stopped");
         ended
     }
 }

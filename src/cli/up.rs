@@ -26,6 +26,9 @@ pub struct UpArgs {
     /// Copies of each fragment written (default: 1 alone, 3 with --peer).
     #[arg(long)]
     pub replicas: Option<u8>,
+    /// Most bytes of fragments the node keeps, e.g. 500G (default 100G).
+    #[arg(long, value_parser = crate::units::parse_bytes)]
+    pub capacity: Option<u64>,
     /// Let every user use the mount.
     #[arg(long)]
     pub allow_other: bool,
@@ -64,6 +67,9 @@ pub fn mountd_args(data: &Path, a: &UpArgs) -> Vec<OsString> {
     if let Some(r) = a.replicas {
         v.extend(["--replicas".into(), r.to_string().into()]);
     }
+    if let Some(c) = a.capacity {
+        v.extend(["--capacity".into(), c.to_string().into()]);
+    }
     if a.allow_other {
         v.push("--allow-other".into());
     }
@@ -93,9 +99,11 @@ mod tests {
             peers: vec![],
             no_mdns: true,
             replicas: Some(2),
+            capacity: Some(64 << 20),
             allow_other: false,
         };
         let got: Vec<String> = mountd_args(Path::new("/srv/d"), &a).into_iter().map(|s| s.into_string().expect("utf-8")).collect();
-        assert_eq!(got, ["--data", "/srv/d", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--replicas", "2", "/mnt/f"]);
+        let want = ["--data", "/srv/d", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--replicas", "2", "--capacity", "67108864", "/mnt/f"];
+        assert_eq!(got, want);
     }
 }
