@@ -48,22 +48,44 @@ pub struct PutOptions {
 pub enum Request {
     /// Store the file at `path`; with `dest`, as the newest version of
     /// that path in the namespace.
-    Put { path: PathBuf, name: Option<String>, options: PutOptions, dest: Option<String> },
+    Put {
+        path: PathBuf,
+        name: Option<String>,
+        options: PutOptions,
+        dest: Option<String>,
+    },
     /// `id` is a file id or an absolute path in the namespace.
-    Get { id: String, out: PathBuf },
+    Get {
+        id: String,
+        out: PathBuf,
+    },
     Peers,
     Status,
-    Ls { path: String },
-    Info { path: String },
-    Search { text: String },
+    Ls {
+        path: String,
+    },
+    Info {
+        path: String,
+    },
+    Search {
+        text: String,
+    },
     MetaStatus,
     /// Create directories (and missing parents).
-    Mkdir { paths: Vec<String> },
+    Mkdir {
+        paths: Vec<String>,
+    },
     /// Every path under the root with kind and size; `local` answers from
     /// this node's replica without asking the leader.
-    Tree { local: bool },
-    MetaAdd { addr: String },
-    MetaRemove { node_id: u64 },
+    Tree {
+        local: bool,
+    },
+    MetaAdd {
+        addr: String,
+    },
+    MetaRemove {
+        node_id: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,15 +115,41 @@ pub struct StatusReport {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    Progress { done: u64, total: u64, peers: u32 },
-    PutDone { id: String, size: u64, fragments: u64, min_copies: u32, peers: u32, path: Option<String>, version: Option<u64> },
-    GetDone { size: u64, fragments: u64, peers: u32, retries: u64 },
+    Progress {
+        done: u64,
+        total: u64,
+        peers: u32,
+    },
+    PutDone {
+        id: String,
+        size: u64,
+        fragments: u64,
+        min_copies: u32,
+        peers: u32,
+        path: Option<String>,
+        version: Option<u64>,
+    },
+    GetDone {
+        size: u64,
+        fragments: u64,
+        peers: u32,
+        retries: u64,
+    },
     Peers(Vec<PeerRow>),
     Status(StatusReport),
-    Listing { rows: Vec<files::LsRow>, stale: bool },
+    Listing {
+        rows: Vec<files::LsRow>,
+        stale: bool,
+    },
     Info(files::InfoReport),
-    Found { rows: Vec<(String, String, u64)>, stale: bool },
-    Tree { rows: Vec<(String, String, u64)>, stale: bool },
+    Found {
+        rows: Vec<(String, String, u64)>,
+        stale: bool,
+    },
+    Tree {
+        rows: Vec<(String, String, u64)>,
+        stale: bool,
+    },
     MetaStatus(MetaStatus),
     Done(String),
     Error(String),
@@ -125,12 +173,21 @@ async fn write_msg<T: Serialize>(s: &mut UnixStream, msg: &T) -> io::Result<()> 
 async fn read_msg<T: DeserializeOwned>(s: &mut UnixStream) -> io::Result<T> {
     let len = s.read_u32().await? as usize;
     if len == 0 || len > MAX_CONTROL_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("control frame of {len} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("control frame of {len} bytes"),
+        ));
     }
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).await?;
     if body[0] != CONTROL_VERSION {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("control protocol version {} (expected {CONTROL_VERSION})", body[0])));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "control protocol version {} (expected {CONTROL_VERSION})",
+                body[0]
+            ),
+        ));
     }
     postcard::from_bytes(&body[1..]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
@@ -166,10 +223,17 @@ pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener, tasks: Ta
 async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
     let req: Request = match read_msg(&mut s).await {
         Ok(r) => r,
-        Err(e) => return write_msg(&mut s, &Event::Error(format!("bad control request: {e}"))).await,
+        Err(e) => {
+            return write_msg(&mut s, &Event::Error(format!("bad control request: {e}"))).await
+        }
     };
     let event = match req {
-        Request::Put { path, name, options, dest } => match client_config(&shared.client.config().clone(), &options) {
+        Request::Put {
+            path,
+            name,
+            options,
+            dest,
+        } => match client_config(&shared.client.config().clone(), &options) {
             Err(e) => Event::Error(e),
             Ok(cfg) => {
                 let client = shared.client.with_config(cfg);
@@ -179,7 +243,9 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
                 match with_progress(&mut s, &progress, fut).await? {
                     Ok(r) => {
                         let committed = match &dest {
-                            Some(d) => files::commit_at_path(&shared, d, r.manifest.clone()).await.map(Some),
+                            Some(d) => files::commit_at_path(&shared, d, r.manifest.clone())
+                                .await
+                                .map(Some),
                             None => Ok(None),
                         };
                         match committed {
@@ -192,7 +258,11 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
                                 path: dest,
                                 version,
                             },
-                            Err(e) => Event::Error(format!("stored as {} but not recorded at {}: {e}", r.id, dest.unwrap_or_default())),
+                            Err(e) => Event::Error(format!(
+                                "stored as {} but not recorded at {}: {e}",
+                                r.id,
+                                dest.unwrap_or_default()
+                            )),
                         }
                     }
                     Err(e) => Event::Error(e.to_string()),
@@ -246,7 +316,10 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
             }
             match err {
                 Some(e) => Event::Error(e),
-                None => Event::Done(format!("{made} director{} present", if made == 1 { "y" } else { "ies" })),
+                None => Event::Done(format!(
+                    "{made} director{} present",
+                    if made == 1 { "y" } else { "ies" }
+                )),
             }
         }
         Request::Tree { local } => match files::tree(&shared, local).await {
@@ -271,14 +344,20 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
 /// A file id, or the head version of an absolute path.
 async fn resolve_id(shared: &Shared, id: &str) -> Result<FragmentId, String> {
     if id.starts_with('/') {
-        files::head_id(shared, id).await.map_err(|e| format!("{id}: {e}"))
+        files::head_id(shared, id)
+            .await
+            .map_err(|e| format!("{id}: {e}"))
     } else {
         id.parse::<FragmentId>().map_err(|e| format!("{id}: {e}"))
     }
 }
 
 /// Runs `fut`, sending a progress event every 200 ms while it runs.
-async fn with_progress<T>(s: &mut UnixStream, progress: &Progress, fut: impl Future<Output = T>) -> io::Result<T> {
+async fn with_progress<T>(
+    s: &mut UnixStream,
+    progress: &Progress,
+    fut: impl Future<Output = T>,
+) -> io::Result<T> {
     tokio::pin!(fut);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
     loop {
@@ -294,9 +373,19 @@ async fn with_progress<T>(s: &mut UnixStream, progress: &Progress, fut: impl Fut
 
 fn client_config(base: &ClientConfig, o: &PutOptions) -> Result<ClientConfig, String> {
     let replicas = Replicas::new(o.replicas).map_err(|e| e.to_string())?;
-    let quorum = o.quorum.map(|q| WriteQuorum::new(q, replicas)).transpose().map_err(|e| e.to_string())?;
+    let quorum = o
+        .quorum
+        .map(|q| WriteQuorum::new(q, replicas))
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let fragment_size = FragmentSize::new(o.fragment_size).map_err(|e| e.to_string())?;
-    Ok(ClientConfig { replicas, quorum, fragment_size, hash: o.hash, ..base.clone() })
+    Ok(ClientConfig {
+        replicas,
+        quorum,
+        fragment_size,
+        hash: o.hash,
+        ..base.clone()
+    })
 }
 
 async fn peer_rows(shared: &Shared) -> Vec<PeerRow> {
@@ -322,14 +411,23 @@ async fn status(shared: &Shared) -> StatusReport {
     let c = &shared.net.counters;
     StatusReport {
         peer_id: shared.net.local_peer_id().to_string(),
-        listen: shared.net.listen_addrs().await.iter().map(|a| a.to_string()).collect(),
+        listen: shared
+            .net
+            .listen_addrs()
+            .await
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
         uptime_secs: shared.started.elapsed().as_secs(),
         peers: peers.len() as u32,
         storage_peers: peers.iter().filter(|p| p.storage).count() as u32,
         store_used: usage.map_or(0, |u| u.used),
         store_capacity: usage.map_or(0, |u| u.capacity),
         store_fragments: usage.map_or(0, |u| u.fragments),
-        corrupt_found: shared.store.as_ref().map_or(0, |s| s.counters.corrupt_found.load(Ordering::Relaxed)),
+        corrupt_found: shared
+            .store
+            .as_ref()
+            .map_or(0, |s| s.counters.corrupt_found.load(Ordering::Relaxed)),
         requests_in: c.requests_in.load(Ordering::Relaxed),
         requests_out: c.requests_out.load(Ordering::Relaxed),
         failures_out: c.failures_out.load(Ordering::Relaxed),
@@ -339,14 +437,26 @@ async fn status(shared: &Shared) -> StatusReport {
 
 /// The CLI side: sends one request and feeds every event to `on_event`
 /// until the final one, which it returns.
-pub async fn call(data_dir: &Path, req: &Request, mut on_event: impl FnMut(&Event)) -> Result<Event, String> {
+pub async fn call(
+    data_dir: &Path,
+    req: &Request,
+    mut on_event: impl FnMut(&Event),
+) -> Result<Event, String> {
     let path = socket_path(data_dir);
     let mut s = UnixStream::connect(&path).await.map_err(|e| {
-        format!("no node is running on {} ({e}); start one with `fragfs node --data {}`", data_dir.display(), data_dir.display())
+        format!(
+            "no node is running on {} ({e}); start one with `fragfs node --data {}`",
+            data_dir.display(),
+            data_dir.display()
+        )
     })?;
-    write_msg(&mut s, req).await.map_err(|e| format!("cannot talk to the node: {e}"))?;
+    write_msg(&mut s, req)
+        .await
+        .map_err(|e| format!("cannot talk to the node: {e}"))?;
     loop {
-        let ev: Event = read_msg(&mut s).await.map_err(|e| format!("the node closed the connection: {e}"))?;
+        let ev: Event = read_msg(&mut s)
+            .await
+            .map_err(|e| format!("the node closed the connection: {e}"))?;
         if ev.is_final() {
             return Ok(ev);
         }

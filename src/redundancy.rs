@@ -104,7 +104,10 @@ impl WriteQuorum {
     pub fn new(n: u8, replicas: Replicas) -> Result<Self, RedundancyError> {
         match NonZeroU8::new(n) {
             Some(v) if (n as usize) <= replicas.get() => Ok(WriteQuorum(v)),
-            _ => Err(RedundancyError::Quorum { quorum: n, replicas: replicas.get() as u8 }),
+            _ => Err(RedundancyError::Quorum {
+                quorum: n,
+                replicas: replicas.get() as u8,
+            }),
         }
     }
 
@@ -158,7 +161,10 @@ mod tests {
     fn cand(n: u8) -> Candidate {
         let mut key = [0u8; 32];
         key[0] = n;
-        Candidate { node: NodeId(vec![n]), key }
+        Candidate {
+            node: NodeId(vec![n]),
+            key,
+        }
     }
 
     #[test]
@@ -174,7 +180,10 @@ mod tests {
 
     #[test]
     fn t10_ranking_is_by_xor_distance() {
-        let cands: Vec<_> = [0b0001u8, 0b0100, 0b0110, 0b1000].iter().map(|&n| cand(n)).collect();
+        let cands: Vec<_> = [0b0001u8, 0b0100, 0b0110, 0b1000]
+            .iter()
+            .map(|&n| cand(n))
+            .collect();
         let mut target = [0u8; 32];
         target[0] = 0b0101;
         let ranked = rank_by_closeness(&target, &cands);

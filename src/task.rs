@@ -48,7 +48,9 @@ impl Tasks {
     pub async fn shutdown(&self, deadline: Duration) -> bool {
         self.cancel.cancel();
         self.tracker.close();
-        tokio::time::timeout(deadline, self.tracker.wait()).await.is_ok()
+        tokio::time::timeout(deadline, self.tracker.wait())
+            .await
+            .is_ok()
     }
 
     /// Number of tasks still alive.

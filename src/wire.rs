@@ -34,18 +34,26 @@ pub enum Request {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Response {
-    Data { data: Bytes },
+    Data {
+        data: Bytes,
+    },
     Stored,
     NotFound,
-    Has { present: Vec<bool> },
+    Has {
+        present: Vec<bool>,
+    },
     /// The peer's store is at capacity.
     Full,
     /// The request was understood but refused (bad hash, too large, ...).
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
     /// The peer's copy failed verification and was moved aside.
     Corrupt,
     /// The peer failed internally (disk error, shutting down).
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -92,15 +100,22 @@ fn encode(header: &impl Serialize, payload: &[u8]) -> Vec<u8> {
 }
 
 /// Splits a frame body into its header and the payload the header announces.
-fn decode<'a, H: Deserialize<'a>>(body: &'a Bytes, payload_len: impl Fn(&H) -> usize) -> Result<(H, Bytes), WireError> {
+fn decode<'a, H: Deserialize<'a>>(
+    body: &'a Bytes,
+    payload_len: impl Fn(&H) -> usize,
+) -> Result<(H, Bytes), WireError> {
     let (&version, rest) = body.split_first().ok_or(WireError::Empty)?;
     if version != WIRE_VERSION {
         return Err(WireError::Version(version));
     }
-    let (header, tail) = postcard::take_from_bytes::<H>(rest).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let (header, tail) =
+        postcard::take_from_bytes::<H>(rest).map_err(|e| WireError::Malformed(e.to_string()))?;
     let want = payload_len(&header);
     if tail.len() != want {
-        return Err(WireError::Malformed(format!("payload is {} bytes, header says {want}", tail.len())));
+        return Err(WireError::Malformed(format!(
+            "payload is {} bytes, header says {want}",
+            tail.len()
+        )));
     }
     let start = body.len() - tail.len();
     Ok((header, body.slice(start..)))
@@ -111,7 +126,13 @@ impl Request {
     pub fn to_frame(&self) -> Vec<u8> {
         match self {
             Request::Get { id } => encode(&RequestHeader::Get { id: *id }, &[]),
-            Request::Put { id, data } => encode(&RequestHeader::Put { id: *id, len: data.len() as u32 }, data),
+            Request::Put { id, data } => encode(
+                &RequestHeader::Put {
+                    id: *id,
+                    len: data.len() as u32,
+                },
+                data,
+            ),
             Request::Has { ids } => encode(&RequestHeader::Has { ids: ids.clone() }, &[]),
         }
     }
@@ -132,7 +153,10 @@ impl Request {
             }
             RequestHeader::Has { ids } => {
                 if ids.len() > MAX_HAS_IDS {
-                    return Err(WireError::Malformed(format!("has-query of {} ids (max {MAX_HAS_IDS})", ids.len())));
+                    return Err(WireError::Malformed(format!(
+                        "has-query of {} ids (max {MAX_HAS_IDS})",
+                        ids.len()
+                    )));
                 }
                 Request::Has { ids }
             }
@@ -143,14 +167,34 @@ impl Request {
 impl Response {
     pub fn to_frame(&self) -> Vec<u8> {
         match self {
-            Response::Data { data } => encode(&ResponseHeader::Data { len: data.len() as u32 }, data),
+            Response::Data { data } => encode(
+                &ResponseHeader::Data {
+                    len: data.len() as u32,
+                },
+                data,
+            ),
             Response::Stored => encode(&ResponseHeader::Stored, &[]),
             Response::NotFound => encode(&ResponseHeader::NotFound, &[]),
-            Response::Has { present } => encode(&ResponseHeader::Has { present: present.clone() }, &[]),
+            Response::Has { present } => encode(
+                &ResponseHeader::Has {
+                    present: present.clone(),
+                },
+                &[],
+            ),
             Response::Full => encode(&ResponseHeader::Full, &[]),
-            Response::Rejected { reason } => encode(&ResponseHeader::Rejected { reason: reason.clone() }, &[]),
+            Response::Rejected { reason } => encode(
+                &ResponseHeader::Rejected {
+                    reason: reason.clone(),
+                },
+                &[],
+            ),
             Response::Corrupt => encode(&ResponseHeader::Corrupt, &[]),
-            Response::Failed { reason } => encode(&ResponseHeader::Failed { reason: reason.clone() }, &[]),
+            Response::Failed { reason } => encode(
+                &ResponseHeader::Failed {
+                    reason: reason.clone(),
+                },
+                &[],
+            ),
         }
     }
 
@@ -192,7 +236,9 @@ pub fn body_of(frame: &[u8]) -> Result<Bytes, WireError> {
     }
     let len = check_frame_len([frame[0], frame[1], frame[2], frame[3]])?;
     if frame.len() - 4 != len {
-        return Err(WireError::Malformed("frame length does not match its prefix".into()));
+        return Err(WireError::Malformed(
+            "frame length does not match its prefix".into(),
+        ));
     }
     Ok(BytesMut::from(&frame[4..]).freeze())
 }
@@ -209,31 +255,50 @@ mod tests {
     fn all_requests() -> Vec<Request> {
         vec![
             Request::Get { id: id() },
-            Request::Put { id: id(), data: Bytes::from_static(b"abc") },
-            Request::Has { ids: vec![id(), FragmentId::of(HashAlgo::Blake3, b"b")] },
+            Request::Put {
+                id: id(),
+                data: Bytes::from_static(b"abc"),
+            },
+            Request::Has {
+                ids: vec![id(), FragmentId::of(HashAlgo::Blake3, b"b")],
+            },
         ]
     }
 
     fn all_responses() -> Vec<Response> {
         vec![
-            Response::Data { data: Bytes::from_static(b"xyz") },
+            Response::Data {
+                data: Bytes::from_static(b"xyz"),
+            },
             Response::Stored,
             Response::NotFound,
-            Response::Has { present: vec![true, false] },
+            Response::Has {
+                present: vec![true, false],
+            },
             Response::Full,
-            Response::Rejected { reason: "no".into() },
+            Response::Rejected {
+                reason: "no".into(),
+            },
             Response::Corrupt,
-            Response::Failed { reason: "disk".into() },
+            Response::Failed {
+                reason: "disk".into(),
+            },
         ]
     }
 
     #[test]
     fn t10_round_trip() {
         for r in all_requests() {
-            assert_eq!(Request::from_body(body_of(&r.to_frame()).unwrap()).unwrap(), r);
+            assert_eq!(
+                Request::from_body(body_of(&r.to_frame()).unwrap()).unwrap(),
+                r
+            );
         }
         for r in all_responses() {
-            assert_eq!(Response::from_body(body_of(&r.to_frame()).unwrap()).unwrap(), r);
+            assert_eq!(
+                Response::from_body(body_of(&r.to_frame()).unwrap()).unwrap(),
+                r
+            );
         }
     }
 
@@ -253,15 +318,34 @@ mod tests {
 
     #[test]
     fn t20_malformed_bodies_are_errors_not_panics() {
-        assert_eq!(check_frame_len((MAX_FRAME as u32 + 1).to_be_bytes()), Err(WireError::TooLarge(MAX_FRAME + 1)));
+        assert_eq!(
+            check_frame_len((MAX_FRAME as u32 + 1).to_be_bytes()),
+            Err(WireError::TooLarge(MAX_FRAME + 1))
+        );
         assert_eq!(check_frame_len([0; 4]), Err(WireError::Empty));
-        assert!(matches!(Request::from_body(Bytes::from_static(&[2, 0])), Err(WireError::Version(2))));
-        assert!(matches!(Request::from_body(Bytes::from_static(&[1, 9])), Err(WireError::Malformed(_))));
-        assert!(matches!(Request::from_body(Bytes::new()), Err(WireError::Empty)));
+        assert!(matches!(
+            Request::from_body(Bytes::from_static(&[2, 0])),
+            Err(WireError::Version(2))
+        ));
+        assert!(matches!(
+            Request::from_body(Bytes::from_static(&[1, 9])),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            Request::from_body(Bytes::new()),
+            Err(WireError::Empty)
+        ));
         // A put whose header claims more payload than follows.
-        let mut f = Request::Put { id: id(), data: Bytes::from_static(b"abc") }.to_frame();
+        let mut f = Request::Put {
+            id: id(),
+            data: Bytes::from_static(b"abc"),
+        }
+        .to_frame();
         f.pop();
-        assert!(matches!(Request::from_body(Bytes::from(f[4..].to_vec())), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            Request::from_body(Bytes::from(f[4..].to_vec())),
+            Err(WireError::Malformed(_))
+        ));
     }
 
     proptest::proptest! {

@@ -14,7 +14,12 @@ async fn t10_five_peers_survive_two_holders_stopping() {
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
 
-    let put = net.node(0).client().put_file(&src, None, Progress::new()).await.expect("put");
+    let put = net
+        .node(0)
+        .client()
+        .put_file(&src, None, Progress::new())
+        .await
+        .expect("put");
     assert_eq!(put.manifest.size, data.len() as u64);
     assert_eq!(put.manifest.fragments.len(), 50);
     assert_eq!(put.min_copies, 3);
@@ -23,7 +28,9 @@ async fn t10_five_peers_survive_two_holders_stopping() {
         assert_eq!(distinct.len(), 3, "each fragment on 3 distinct peers");
         // Every named holder really has it on disk.
         for h in &f.holders {
-            let i = (0..5).find(|&i| net::node_id(&net.node(i).peer_id()) == *h).expect("holder is one of the peers");
+            let i = (0..5)
+                .find(|&i| net::node_id(&net.node(i).peer_id()) == *h)
+                .expect("holder is one of the peers");
             assert!(net.node(i).store().unwrap().has(&f.id));
         }
     }
@@ -31,16 +38,29 @@ async fn t10_five_peers_survive_two_holders_stopping() {
     // Stop two peers (not the getter, peer 2) that hold fragments of it.
     let holders_of = |i: usize| {
         let id = net::node_id(&net.node(i).peer_id());
-        put.manifest.fragments.iter().filter(|f| f.holders.contains(&id)).count()
+        put.manifest
+            .fragments
+            .iter()
+            .filter(|f| f.holders.contains(&id))
+            .count()
     };
-    let victims: Vec<usize> = [0, 1, 3, 4].into_iter().filter(|&i| holders_of(i) > 0).take(2).collect();
+    let victims: Vec<usize> = [0, 1, 3, 4]
+        .into_iter()
+        .filter(|&i| holders_of(i) > 0)
+        .take(2)
+        .collect();
     assert_eq!(victims.len(), 2);
     for &v in &victims {
         net.stop(v).await;
     }
 
     let out = tmp.path().join("out.bin");
-    let report = net.node(2).client().get_file(&put.id, &out, Progress::new()).await.expect("get with 2 peers down");
+    let report = net
+        .node(2)
+        .client()
+        .get_file(&put.id, &out, Progress::new())
+        .await
+        .expect("get with 2 peers down");
     assert_eq!(std::fs::read(&out).unwrap(), data, "bytes identical");
     assert_eq!(report.manifest, put.manifest);
     net.shutdown().await;
@@ -56,13 +76,21 @@ async fn t10_placement_is_deterministic_and_spread() {
     let client = small_fragments(net.node(0).client());
     let a = client.put_file(&src, None, Progress::new()).await.unwrap();
     // The same file written again through another peer lands on the same peers.
-    let b = small_fragments(net.node(3).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let b = small_fragments(net.node(3).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
     assert_eq!(a.id, b.id);
     assert_eq!(a.manifest, b.manifest);
     // 48 fragments × 3 copies over 5 peers: every peer holds some.
     for i in 0..5 {
         let id = net::node_id(&net.node(i).peer_id());
-        let n = a.manifest.fragments.iter().filter(|f| f.holders.contains(&id)).count();
+        let n = a
+            .manifest
+            .fragments
+            .iter()
+            .filter(|f| f.holders.contains(&id))
+            .count();
         assert!(n > 0, "peer {i} holds no fragment");
     }
     net.shutdown().await;
@@ -75,19 +103,33 @@ async fn t10_get_by_id_works_from_any_peer_and_a_light_client() {
     let data = random_bytes(700_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = small_fragments(net.node(1).client()).put_file(&src, Some("named.bin".into()), Progress::new()).await.unwrap();
+    let put = small_fragments(net.node(1).client())
+        .put_file(&src, Some("named.bin".into()), Progress::new())
+        .await
+        .unwrap();
     assert_eq!(put.manifest.name, "named.bin");
     for i in 0..4 {
         let out = tmp.path().join(format!("out-{i}.bin"));
-        net.node(i).client().get_file(&put.id, &out, Progress::new()).await.unwrap();
+        net.node(i)
+            .client()
+            .get_file(&put.id, &out, Progress::new())
+            .await
+            .unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), data, "through peer {i}");
     }
     let client = light_client(&net, &tmp.path().join("light"), 4).await;
     let out = tmp.path().join("out-light.bin");
     let progress = Progress::new();
-    client.client().get_file(&put.id, &out, progress.clone()).await.unwrap();
+    client
+        .client()
+        .get_file(&put.id, &out, progress.clone())
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), data);
-    assert!(progress.peer_count() >= 2, "fragments came from several peers");
+    assert!(
+        progress.peer_count() >= 2,
+        "fragments came from several peers"
+    );
     assert!(client.shutdown().await, "light client stopped cleanly");
     net.shutdown().await;
 }
@@ -100,19 +142,30 @@ fn quic_only(cfg: &mut fragfs::node::NodeConfig) {
 async fn t10_peers_talk_over_quic() {
     init_tracing();
     let tmp = tempfile::tempdir().unwrap();
-    let net = fragfs::node::localnet::LocalNet::start_with(tmp.path(), 3, quic_only).await.unwrap();
+    let net = fragfs::node::localnet::LocalNet::start_with(tmp.path(), 3, quic_only)
+        .await
+        .unwrap();
     assert!(net.wait_for_mesh(MESH_DEADLINE).await);
     let addr = net.node(0).listen_addrs().await[0].to_string();
     assert!(addr.contains("/quic-v1/"), "{addr}");
     let data = random_bytes(2_000_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = net.node(0).client().put_file(&src, None, Progress::new()).await.unwrap();
+    let put = net
+        .node(0)
+        .client()
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
     assert_eq!(put.min_copies, 3);
     // A light client fetches everything over QUIC.
     let client = light_client(&net, &tmp.path().join("light"), 3).await;
     let out = tmp.path().join("out.bin");
-    client.client().get_file(&put.id, &out, Progress::new()).await.unwrap();
+    client
+        .client()
+        .get_file(&put.id, &out, Progress::new())
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(&out).unwrap(), data);
     client.shutdown().await;
     net.shutdown().await;

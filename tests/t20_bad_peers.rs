@@ -17,14 +17,19 @@ async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
     let data = random_bytes(600_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let put = small_fragments(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
 
     // Flip one byte of fragment 4 on the holder the light client asks first
     // (a fetch of fragment i starts at holder i mod #holders).
     let index = 4;
     let frag = &put.manifest.fragments[index];
     let first = &frag.holders[index % frag.holders.len()];
-    let bad = (0..3).find(|&i| net::node_id(&net.node(i).peer_id()) == *first).unwrap();
+    let bad = (0..3)
+        .find(|&i| net::node_id(&net.node(i).peer_id()) == *first)
+        .unwrap();
     let store = net.node(bad).store().unwrap().clone();
     let path = store.path_for_test(&frag.id);
     let mut bytes = std::fs::read(&path).unwrap();
@@ -34,18 +39,28 @@ async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
     let client = light_client(&net, &tmp.path().join("light"), 3).await;
     let out = tmp.path().join("out.bin");
     let progress = Progress::new();
-    client.client().get_file(&put.id, &out, progress.clone()).await.expect("download succeeds from another holder");
+    client
+        .client()
+        .get_file(&put.id, &out, progress.clone())
+        .await
+        .expect("download succeeds from another holder");
     assert_eq!(std::fs::read(&out).unwrap(), data);
     assert!(progress.retries.load(Ordering::Relaxed) >= 1);
 
     // The bad copy was found, reported, moved aside and is no longer served.
     assert_eq!(store.counters.corrupt_found.load(Ordering::Relaxed), 1);
     assert!(!store.has(&frag.id));
-    let quarantined: Vec<_> = std::fs::read_dir(store.root().join("corrupt")).unwrap().collect();
+    let quarantined: Vec<_> = std::fs::read_dir(store.root().join("corrupt"))
+        .unwrap()
+        .collect();
     assert_eq!(quarantined.len(), 1);
     let answer = client
         .net()
-        .request(net.node(bad).peer_id(), Request::Get { id: frag.id }, Duration::from_secs(10))
+        .request(
+            net.node(bad).peer_id(),
+            Request::Get { id: frag.id },
+            Duration::from_secs(10),
+        )
         .await
         .unwrap();
     assert_eq!(answer, Response::NotFound);
@@ -60,15 +75,25 @@ async fn t20_lying_peer_never_corrupts_a_download() {
     let data = random_bytes(1_000_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let put = small_fragments(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
     net.node(1).set_lying(true);
 
     let client = light_client(&net, &tmp.path().join("light"), 3).await;
     let out = tmp.path().join("out.bin");
     let progress = Progress::new();
-    client.client().get_file(&put.id, &out, progress.clone()).await.expect("download succeeds");
+    client
+        .client()
+        .get_file(&put.id, &out, progress.clone())
+        .await
+        .expect("download succeeds");
     assert_eq!(std::fs::read(&out).unwrap(), data);
-    assert!(progress.corrupt.load(Ordering::Relaxed) >= 1, "the liar was asked and caught");
+    assert!(
+        progress.corrupt.load(Ordering::Relaxed) >= 1,
+        "the liar was asked and caught"
+    );
     client.shutdown().await;
     net.shutdown().await;
 }
@@ -80,18 +105,29 @@ async fn t20_when_every_holder_lies_the_get_fails_and_leaves_no_file() {
     let data = random_bytes(200_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let put = small_fragments(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
     let client = light_client(&net, &tmp.path().join("light"), 3).await;
     // Fetch the manifest while everyone is honest, then all start lying.
     for i in 0..3 {
         net.node(i).set_lying(true);
     }
     let out = tmp.path().join("out.bin");
-    let err = client.client().get_file(&put.id, &out, Progress::new()).await.unwrap_err();
+    let err = client
+        .client()
+        .get_file(&put.id, &out, Progress::new())
+        .await
+        .unwrap_err();
     assert!(matches!(err, ClientError::Unavailable { .. }), "{err}");
     assert!(err.to_string().contains("do not match"), "{err}");
     assert!(!out.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("fragfs-part")).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("fragfs-part"))
+        .collect();
     assert!(leftovers.is_empty(), "no partial file left behind");
     client.shutdown().await;
     net.shutdown().await;
@@ -104,7 +140,10 @@ async fn t20_a_stalled_holder_is_hedged_around() {
     let data = random_bytes(800_000);
     let src = tmp.path().join("src.bin");
     std::fs::write(&src, &data).unwrap();
-    let put = small_fragments(net.node(0).client()).put_file(&src, None, Progress::new()).await.unwrap();
+    let put = small_fragments(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
     // Peer 1 holds everything but answers nothing for a minute.
     net.node(1).set_stall(Duration::from_secs(60));
     let client = light_client(&net, &tmp.path().join("light"), 3).await;
@@ -118,7 +157,12 @@ async fn t20_a_stalled_holder_is_hedged_around() {
     };
     let out = tmp.path().join("out.bin");
     let started = std::time::Instant::now();
-    client.client().with_config(cfg).get_file(&put.id, &out, Progress::new()).await.expect("hedged download");
+    client
+        .client()
+        .with_config(cfg)
+        .get_file(&put.id, &out, Progress::new())
+        .await
+        .expect("hedged download");
     assert_eq!(std::fs::read(&out).unwrap(), data);
     assert!(started.elapsed() < Duration::from_secs(10));
     net.node(1).set_stall(Duration::ZERO);

@@ -28,11 +28,22 @@ impl Drop for NodeProc {
 
 fn start_node(data: &Path, peer: Option<&str>) -> NodeProc {
     let mut cmd = Command::new(BIN);
-    cmd.args(["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--data"]).arg(data);
+    cmd.args([
+        "node",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--no-mdns",
+        "--data",
+    ])
+    .arg(data);
     if let Some(p) = peer {
         cmd.args(["--peer", p]);
     }
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn node");
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn node");
     let stdout = child.stdout.take().unwrap();
     let mut lines = BufReader::new(stdout).lines();
     let mut addr = None;
@@ -51,12 +62,24 @@ fn start_node(data: &Path, peer: Option<&str>) -> NodeProc {
     std::thread::spawn(move || for _ in lines {});
     let addr = addr.expect("node printed its address");
     let peer_id = peer_id.expect("node printed its peer id");
-    assert!(addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.ends_with(&format!("/p2p/{peer_id}")), "{addr}");
-    NodeProc { child, data: data.to_path_buf(), addr }
+    assert!(
+        addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.ends_with(&format!("/p2p/{peer_id}")),
+        "{addr}"
+    );
+    NodeProc {
+        child,
+        data: data.to_path_buf(),
+        addr,
+    }
 }
 
 fn fragfs(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN).args(args).arg("--data").arg(data).output().expect("run fragfs")
+    Command::new(BIN)
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .expect("run fragfs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -73,7 +96,13 @@ fn wait_for_peers(node: &NodeProc, n: usize) {
         let o = fragfs(&["peers", "--json"], &node.data);
         if o.status.success() {
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-            if v.as_array().unwrap().iter().filter(|p| p["storage"] == true).count() >= n {
+            if v.as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["storage"] == true)
+                .count()
+                >= n
+            {
                 return;
             }
         }
@@ -115,14 +144,20 @@ fn t10_put_get_peers_status_through_real_processes() {
 
     // A light client that only knows peer b.
     let out2 = tmp.path().join("out2.bin");
-    let o = Command::new(BIN).args(["get", &id, out2.to_str().unwrap(), "--peer", &b.addr]).output().unwrap();
+    let o = Command::new(BIN)
+        .args(["get", &id, out2.to_str().unwrap(), "--peer", &b.addr])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "light get: {}", stderr(&o));
     assert_eq!(std::fs::read(&out2).unwrap(), data);
 
     let o = fragfs(&["status", "--json"], &b.data);
     assert!(o.status.success());
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(s["store"]["fragments"], 5, "4 data fragments + the manifest: {s}");
+    assert_eq!(
+        s["store"]["fragments"], 5,
+        "4 data fragments + the manifest: {s}"
+    );
     assert_eq!(s["storage_peers"], 2);
 
     let o = fragfs(&["peers"], &a.data);
@@ -134,17 +169,42 @@ fn t20_bad_input_gives_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let none = tmp.path().join("no-node");
     assert_one_line_error(&fragfs(&["peers"], &none), "no node is running");
-    assert_one_line_error(&fragfs(&["get", "not-an-id", "/tmp/x"], &none), "not a fragment id");
-    assert_one_line_error(&fragfs(&["put", "/nonexistent/file"], &none), "/nonexistent/file");
-    assert_one_line_error(&fragfs(&["put", "/etc/hostname", "--replicas", "0"], &none), "replica count 0");
-    assert_one_line_error(&fragfs(&["put", "/etc/hostname", "--fragment-size", "1K"], &none), "fragment size");
+    assert_one_line_error(
+        &fragfs(&["get", "not-an-id", "/tmp/x"], &none),
+        "not a fragment id",
+    );
+    assert_one_line_error(
+        &fragfs(&["put", "/nonexistent/file"], &none),
+        "/nonexistent/file",
+    );
+    assert_one_line_error(
+        &fragfs(&["put", "/etc/hostname", "--replicas", "0"], &none),
+        "replica count 0",
+    );
+    assert_one_line_error(
+        &fragfs(&["put", "/etc/hostname", "--fragment-size", "1K"], &none),
+        "fragment size",
+    );
 
     let a = start_node(&tmp.path().join("a"), None);
     let missing = "1620".to_string() + &"ab".repeat(32);
-    let o = fragfs(&["get", &missing, tmp.path().join("o").to_str().unwrap()], &a.data);
+    let o = fragfs(
+        &["get", &missing, tmp.path().join("o").to_str().unwrap()],
+        &a.data,
+    );
     assert_one_line_error(&o, "unavailable");
     // A second node on the same data directory is refused.
-    let o = Command::new(BIN).args(["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--data"]).arg(&a.data).output().unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "node",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--data",
+        ])
+        .arg(&a.data)
+        .output()
+        .unwrap();
     assert_one_line_error(&o, "already running");
 }
 
@@ -153,7 +213,11 @@ fn t10_sigterm_stops_a_node_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let mut a = start_node(&tmp.path().join("a"), None);
     assert!(a.data.join("control.sock").exists());
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(a.child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(a.child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let status = a.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!a.data.join("control.sock").exists());

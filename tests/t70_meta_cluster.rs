@@ -16,18 +16,37 @@ fn voter(cfg: &mut NodeConfig) {
 }
 
 fn mkdir(parent: u64, name: &str) -> Command {
-    Command::Mkdir { parent, name: name.into(), perm: 0o755, caller: Caller::ROOT, now: Time { secs: 1, nanos: 0 } }
+    Command::Mkdir {
+        parent,
+        name: name.into(),
+        perm: 0o755,
+        caller: Caller::ROOT,
+        now: Time { secs: 1, nanos: 0 },
+    }
 }
 
 /// Starts `n` voters; peer 0 initialises the cluster and adds the others.
 pub async fn meta_cluster(base: &std::path::Path, n: usize) -> LocalNet {
     init_tracing();
-    let net = LocalNet::start_with(base, n, voter).await.expect("peers start");
+    let net = LocalNet::start_with(base, n, voter)
+        .await
+        .expect("peers start");
     assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    assert!(net.node(0).meta().wait_for_leader(Duration::from_secs(10)).await.is_some(), "peer 0 leads its own cluster");
+    assert!(
+        net.node(0)
+            .meta()
+            .wait_for_leader(Duration::from_secs(10))
+            .await
+            .is_some(),
+        "peer 0 leads its own cluster"
+    );
     for i in 1..n {
         let addr = net.node(i).listen_addrs().await[0].clone();
-        net.node(0).meta().add_voter(&addr).await.unwrap_or_else(|e| panic!("add voter {i}: {e}"));
+        net.node(0)
+            .meta()
+            .add_voter(&addr)
+            .await
+            .unwrap_or_else(|e| panic!("add voter {i}: {e}"));
     }
     net
 }
@@ -41,18 +60,35 @@ async fn t10_three_voters_replicate_and_forward() {
 
     // Writes through every node, including followers.
     for i in 0..3 {
-        let r = net.node(i).meta().write(mkdir(ROOT, &format!("d{i}"))).await.expect("write");
+        let r = net
+            .node(i)
+            .meta()
+            .write(mkdir(ROOT, &format!("d{i}")))
+            .await
+            .expect("write");
         assert!(matches!(r, Reply::Attr(_)));
     }
     // The namespace answers with its own errors through the leader.
-    let e = net.node(1).meta().write(mkdir(ROOT, "d0")).await.unwrap_err();
+    let e = net
+        .node(1)
+        .meta()
+        .write(mkdir(ROOT, "d0"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, MetaError::Fs(FsError::Exists)), "{e}");
 
     // A linearizable read on any node sees every write.
     for i in 0..3 {
-        let a = net.node(i).meta().read(Query::List { path: "/".into() }).await.unwrap();
+        let a = net
+            .node(i)
+            .meta()
+            .read(Query::List { path: "/".into() })
+            .await
+            .unwrap();
         assert!(!a.stale);
-        let QueryReply::Listing(rows) = a.reply else { panic!() };
+        let QueryReply::Listing(rows) = a.reply else {
+            panic!()
+        };
         let names: Vec<_> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(names, ["d0", "d1", "d2"], "through node {i}");
     }
@@ -63,21 +99,50 @@ async fn t10_three_voters_replicate_and_forward() {
 async fn t20_writes_fail_fast_without_quorum_and_reads_are_marked_stale() {
     let tmp = tempfile::tempdir().unwrap();
     let mut net = meta_cluster(tmp.path(), 3).await;
-    net.node(2).meta().write(mkdir(ROOT, "before")).await.unwrap();
+    net.node(2)
+        .meta()
+        .write(mkdir(ROOT, "before"))
+        .await
+        .unwrap();
     // The write is committed once a majority has it; wait until node 2's
     // own replica has applied it too before its peers go away.
     let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    while net.node(2).meta().local_namespace().unwrap().resolve("/before").is_err() {
-        assert!(tokio::time::Instant::now() < until, "node 2 never applied the write");
+    while net
+        .node(2)
+        .meta()
+        .local_namespace()
+        .unwrap()
+        .resolve("/before")
+        .is_err()
+    {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "node 2 never applied the write"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     net.stop(0).await;
     net.stop(1).await;
     let started = std::time::Instant::now();
-    let e = net.node(2).meta().write(mkdir(ROOT, "after")).await.unwrap_err();
+    let e = net
+        .node(2)
+        .meta()
+        .write(mkdir(ROOT, "after"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, MetaError::NoQuorum(_)), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(10), "failed within its deadline");
-    let a = net.node(2).meta().read(Query::Stat { path: "/before".into() }).await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed within its deadline"
+    );
+    let a = net
+        .node(2)
+        .meta()
+        .read(Query::Stat {
+            path: "/before".into(),
+        })
+        .await
+        .unwrap();
     assert!(a.stale, "answered from the local replica, marked stale");
     assert!(matches!(a.reply, QueryReply::Attr(_)));
     net.shutdown().await;
@@ -94,27 +159,48 @@ async fn t20_malformed_metadata_messages_are_refused_and_the_voter_keeps_going()
     let peer = net.node(0).peer_id();
     // Framed garbage (version 1, undecodable body), a framed unknown
     // version, and a frame announcing 4 GiB.
-    let msgs = [vec![0u8, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff], vec![0, 0, 0, 3, 9, 1, 2], u32::MAX.to_be_bytes().to_vec()];
+    let msgs = [
+        vec![0u8, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff],
+        vec![0, 0, 0, 3, 9, 1, 2],
+        u32::MAX.to_be_bytes().to_vec(),
+    ];
     let mut answered = 0;
     let mut failed = 0;
     for m in &msgs {
         swarm.behaviour_mut().send_request(&peer, m.clone());
     }
     while answered + failed < msgs.len() {
-        match tokio::time::timeout(Duration::from_secs(20), swarm.select_next_some()).await.expect("an outcome per message") {
-            SwarmEvent::Behaviour(request_response::Event::Message { message: request_response::Message::Response { response, .. }, .. }) => {
+        match tokio::time::timeout(Duration::from_secs(20), swarm.select_next_some())
+            .await
+            .expect("an outcome per message")
+        {
+            SwarmEvent::Behaviour(request_response::Event::Message {
+                message: request_response::Message::Response { response, .. },
+                ..
+            }) => {
                 // A decodable frame with a bad body is answered "malformed".
-                let r: fragfs::meta::rpc::MetaResponse = fragfs::meta::rpc::decode(&response[4..]).unwrap();
-                assert!(matches!(r, fragfs::meta::rpc::MetaResponse::Malformed(_)), "{r:?}");
+                let r: fragfs::meta::rpc::MetaResponse =
+                    fragfs::meta::rpc::decode(&response[4..]).unwrap();
+                assert!(
+                    matches!(r, fragfs::meta::rpc::MetaResponse::Malformed(_)),
+                    "{r:?}"
+                );
                 answered += 1;
             }
             SwarmEvent::Behaviour(request_response::Event::OutboundFailure { .. }) => failed += 1,
             _ => {}
         }
     }
-    assert_eq!(answered, 2, "two well-framed bodies were answered as malformed");
+    assert_eq!(
+        answered, 2,
+        "two well-framed bodies were answered as malformed"
+    );
     assert_eq!(failed, 1, "the oversize frame was refused");
-    net.node(0).meta().write(mkdir(ROOT, "still-works")).await.unwrap();
+    net.node(0)
+        .meta()
+        .write(mkdir(ROOT, "still-works"))
+        .await
+        .unwrap();
     net.shutdown().await;
 }
 
@@ -130,11 +216,22 @@ async fn t10_a_voter_restarted_on_a_new_port_catches_up() {
     net.node(0).meta().write(mkdir(ROOT, "two")).await.unwrap();
     let until = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let names: Vec<String> = net.node(2).meta().local_namespace().unwrap().walk().into_iter().map(|(p, _)| p).collect();
+        let names: Vec<String> = net
+            .node(2)
+            .meta()
+            .local_namespace()
+            .unwrap()
+            .walk()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         if names == ["/one", "/two"] {
             break;
         }
-        assert!(tokio::time::Instant::now() < until, "restarted voter did not catch up: {names:?}");
+        assert!(
+            tokio::time::Instant::now() < until,
+            "restarted voter did not catch up: {names:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     net.shutdown().await;

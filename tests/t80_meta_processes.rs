@@ -32,12 +32,25 @@ impl Drop for Voter {
 impl Voter {
     fn start(data: &Path, listen: &str, peer: Option<&str>, snapshot_every: u64) -> Voter {
         let mut cmd = Command::new(BIN);
-        cmd.args(["node", "--meta", "--no-mdns", "--listen", listen, "--meta-snapshot-every", &snapshot_every.to_string(), "--data"])
-            .arg(data);
+        cmd.args([
+            "node",
+            "--meta",
+            "--no-mdns",
+            "--listen",
+            listen,
+            "--meta-snapshot-every",
+            &snapshot_every.to_string(),
+            "--data",
+        ])
+        .arg(data);
         if let Some(p) = peer {
             cmd.args(["--peer", p]);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn voter");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn voter");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let (mut addr, mut node_id) = (None, None);
         for line in lines.by_ref() {
@@ -51,7 +64,13 @@ impl Voter {
             }
         }
         std::thread::spawn(move || for _ in lines {});
-        Voter { child: Some(child), data: data.to_path_buf(), addr: addr.expect("address"), node_id: node_id.expect("node id"), snapshot_every }
+        Voter {
+            child: Some(child),
+            data: data.to_path_buf(),
+            addr: addr.expect("address"),
+            node_id: node_id.expect("node id"),
+            snapshot_every,
+        }
     }
 
     /// The same voter again, on the same data directory and port.
@@ -72,12 +91,21 @@ impl Voter {
     }
 
     fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN).args(args).arg("--data").arg(&self.data).output().expect("run fragfs")
+        Command::new(BIN)
+            .args(args)
+            .arg("--data")
+            .arg(&self.data)
+            .output()
+            .expect("run fragfs")
     }
 
     fn ok(&self, args: &[&str]) -> String {
         let o = self.cli(args);
-        assert!(o.status.success(), "fragfs {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "fragfs {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -103,10 +131,27 @@ fn until<T>(deadline: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
 }
 
 fn cluster(base: &Path, snapshot_every: u64) -> Vec<Voter> {
-    let a = Voter::start(&base.join("a"), "/ip4/127.0.0.1/tcp/0", None, snapshot_every);
-    let b = Voter::start(&base.join("b"), "/ip4/127.0.0.1/tcp/0", Some(&a.addr), snapshot_every);
-    let c = Voter::start(&base.join("c"), "/ip4/127.0.0.1/tcp/0", Some(&a.addr), snapshot_every);
-    until(Duration::from_secs(10), "a leader", || a.status()["leader"].as_u64());
+    let a = Voter::start(
+        &base.join("a"),
+        "/ip4/127.0.0.1/tcp/0",
+        None,
+        snapshot_every,
+    );
+    let b = Voter::start(
+        &base.join("b"),
+        "/ip4/127.0.0.1/tcp/0",
+        Some(&a.addr),
+        snapshot_every,
+    );
+    let c = Voter::start(
+        &base.join("c"),
+        "/ip4/127.0.0.1/tcp/0",
+        Some(&a.addr),
+        snapshot_every,
+    );
+    until(Duration::from_secs(10), "a leader", || {
+        a.status()["leader"].as_u64()
+    });
     a.ok(&["meta", "add", &b.addr]);
     a.ok(&["meta", "add", &c.addr]);
     let st = a.status();
@@ -139,9 +184,22 @@ fn t10_leader_killed_new_leader_writes_resume_survivors_agree_restart_catches_up
     let killed_at = Instant::now();
     let survivors: Vec<usize> = (0..3).filter(|&i| i != li).collect();
     // Writes resume through a survivor under a new leader.
-    until(Duration::from_secs(10), "a write after the leader died", || voters[survivors[0]].cli(&["mkdir", "/after"]).status.success().then_some(()));
+    until(
+        Duration::from_secs(10),
+        "a write after the leader died",
+        || {
+            voters[survivors[0]]
+                .cli(&["mkdir", "/after"])
+                .status
+                .success()
+                .then_some(())
+        },
+    );
     let resumed = killed_at.elapsed();
-    assert!(resumed < Duration::from_secs(5), "writes resumed after {resumed:?}");
+    assert!(
+        resumed < Duration::from_secs(5),
+        "writes resumed after {resumed:?}"
+    );
     let new_leader = voters[survivors[0]].status()["leader"].as_u64().unwrap();
     assert_ne!(new_leader, leader_id);
 
@@ -158,7 +216,11 @@ fn t10_leader_killed_new_leader_writes_resume_survivors_agree_restart_catches_up
     // The killed voter restarts and catches up.
     let peer = voters[survivors[0]].addr.clone();
     voters[li].restart(&peer);
-    until(Duration::from_secs(20), "the restarted voter to catch up", || (voters[li].local_tree() == expect).then_some(()));
+    until(
+        Duration::from_secs(20),
+        "the restarted voter to catch up",
+        || (voters[li].local_tree() == expect).then_some(()),
+    );
 }
 
 #[test]
@@ -170,19 +232,34 @@ fn t20_a_voter_behind_a_compacted_log_is_restored_by_snapshot() {
     // Stop a follower.
     let fi = voters.iter().position(|v| v.node_id != leader_id).unwrap();
     let li = voters.iter().position(|v| v.node_id == leader_id).unwrap();
-    let behind = until(Duration::from_secs(10), "the follower to apply", || voters[fi].status()["last_applied"].as_u64());
+    let behind = until(Duration::from_secs(10), "the follower to apply", || {
+        voters[fi].status()["last_applied"].as_u64()
+    });
     voters[fi].kill();
     // Enough writes for the leader to snapshot and purge past the follower.
     build_tree(&voters[li], "y", 10, 30);
-    let purged = until(Duration::from_secs(10), "the leader to compact its log", || {
-        voters[li].status()["purged"].as_u64().filter(|&p| p > behind)
-    });
+    let purged = until(
+        Duration::from_secs(10),
+        "the leader to compact its log",
+        || {
+            voters[li].status()["purged"]
+                .as_u64()
+                .filter(|&p| p > behind)
+        },
+    );
     let expect = voters[li].local_tree();
     let peer = voters[li].addr.clone();
     voters[fi].restart(&peer);
-    until(Duration::from_secs(20), "the follower to catch up", || (voters[fi].local_tree() == expect).then_some(()));
-    let snap = voters[fi].status()["snapshot"].as_u64().expect("the follower holds a snapshot");
-    assert!(snap >= purged, "restored from a snapshot at {snap}, leader purged up to {purged}");
+    until(Duration::from_secs(20), "the follower to catch up", || {
+        (voters[fi].local_tree() == expect).then_some(())
+    });
+    let snap = voters[fi].status()["snapshot"]
+        .as_u64()
+        .expect("the follower holds a snapshot");
+    assert!(
+        snap >= purged,
+        "restored from a snapshot at {snap}, leader purged up to {purged}"
+    );
 }
 
 /// A storage peer that is not a voter: its metadata requests go to the voters.
@@ -190,7 +267,15 @@ struct Plain(Voter);
 
 fn start_plain(data: &Path, peer: &str) -> Plain {
     let mut child = Command::new(BIN)
-        .args(["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0", "--peer", peer, "--data"])
+        .args([
+            "node",
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--peer",
+            peer,
+            "--data",
+        ])
         .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -205,7 +290,13 @@ fn start_plain(data: &Path, peer: &str) -> Plain {
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    Plain(Voter { child: Some(child), data: data.to_path_buf(), addr: addr.unwrap(), node_id: 0, snapshot_every: 0 })
+    Plain(Voter {
+        child: Some(child),
+        data: data.to_path_buf(),
+        addr: addr.unwrap(),
+        node_id: 0,
+        snapshot_every: 0,
+    })
 }
 
 #[test]
@@ -213,10 +304,19 @@ fn t10_files_by_path_from_any_node() {
     let tmp = tempfile::tempdir().unwrap();
     let voters = cluster(tmp.path(), 10_000);
     let plain = start_plain(&tmp.path().join("plain"), &voters[0].addr);
-    until(Duration::from_secs(20), "the plain node to see the voters", || {
-        let v: Value = serde_json::from_str(&plain.0.ok(&["peers", "--json"])).ok()?;
-        (v.as_array()?.iter().filter(|p| p["storage"] == true).count() >= 3).then_some(())
-    });
+    until(
+        Duration::from_secs(20),
+        "the plain node to see the voters",
+        || {
+            let v: Value = serde_json::from_str(&plain.0.ok(&["peers", "--json"])).ok()?;
+            (v.as_array()?
+                .iter()
+                .filter(|p| p["storage"] == true)
+                .count()
+                >= 3)
+                .then_some(())
+        },
+    );
 
     let data = common::random_bytes(2_500_000);
     let src = tmp.path().join("report.bin");
@@ -234,11 +334,16 @@ fn t10_files_by_path_from_any_node() {
     assert_eq!(rows[0]["name"], "report.bin");
     assert_eq!(rows[0]["size"], 1_000_000);
     assert_eq!(rows[0]["versions"], 2);
-    assert!(rows[0]["status"].as_str().unwrap().starts_with("ok 3/3"), "{}", rows[0]);
+    assert!(
+        rows[0]["status"].as_str().unwrap().starts_with("ok 3/3"),
+        "{}",
+        rows[0]
+    );
     assert_eq!(v["stale"], false);
 
     // info names fragments, their holders and both versions.
-    let info: Value = serde_json::from_str(&voters[0].ok(&["info", "/docs/2026/report.bin", "--json"])).unwrap();
+    let info: Value =
+        serde_json::from_str(&voters[0].ok(&["info", "/docs/2026/report.bin", "--json"])).unwrap();
     assert_eq!(info["fragments"].as_array().unwrap().len(), 1);
     assert_eq!(info["fragments"][0]["holders"].as_array().unwrap().len(), 3);
     let versions = info["versions"].as_array().unwrap();
@@ -249,20 +354,33 @@ fn t10_files_by_path_from_any_node() {
     // search across the network, from every node.
     for n in [&voters[0], &voters[2], &plain.0] {
         let v: Value = serde_json::from_str(&n.ok(&["search", "REPORT", "--json"])).unwrap();
-        let found: Vec<&str> = v["found"].as_array().unwrap().iter().map(|f| f["path"].as_str().unwrap()).collect();
+        let found: Vec<&str> = v["found"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
         assert_eq!(found, ["/docs/2026/report.bin"]);
     }
 
     // get by path from the plain node returns the newest version.
     let out = tmp.path().join("out.bin");
-    plain.0.ok(&["get", "/docs/2026/report.bin", out.to_str().unwrap()]);
+    plain
+        .0
+        .ok(&["get", "/docs/2026/report.bin", out.to_str().unwrap()]);
     assert_eq!(std::fs::read(&out).unwrap(), data2);
     // Errors name the path and the POSIX reason.
-    let o = plain.0.cli(&["get", "/docs/missing", out.to_str().unwrap()]);
+    let o = plain
+        .0
+        .cli(&["get", "/docs/missing", out.to_str().unwrap()]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such file or directory"));
     let o = voters[0].cli(&["ls", "/docs/2026/report.bin/x"]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not a directory"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a directory"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 
     // Membership: remove a voter, then the cluster has two.
     let last = voters[2].node_id.to_string();

@@ -38,19 +38,32 @@ pub fn perm_of(mode: u32, umask: u32) -> u16 {
 
 pub fn system_time(t: Time) -> SystemTime {
     let d = Duration::new(t.secs.unsigned_abs(), 0);
-    let whole = if t.secs >= 0 { UNIX_EPOCH + d } else { UNIX_EPOCH - d };
+    let whole = if t.secs >= 0 {
+        UNIX_EPOCH + d
+    } else {
+        UNIX_EPOCH - d
+    };
     whole + Duration::from_nanos(u64::from(t.nanos.min(999_999_999)))
 }
 
 pub fn time_of(t: SystemTime) -> Time {
     match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() },
+        Ok(d) => Time {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        },
         Err(e) => {
             let d = e.duration();
             if d.subsec_nanos() == 0 {
-                Time { secs: -(d.as_secs() as i64), nanos: 0 }
+                Time {
+                    secs: -(d.as_secs() as i64),
+                    nanos: 0,
+                }
             } else {
-                Time { secs: -(d.as_secs() as i64) - 1, nanos: 1_000_000_000 - d.subsec_nanos() }
+                Time {
+                    secs: -(d.as_secs() as i64) - 1,
+                    nanos: 1_000_000_000 - d.subsec_nanos(),
+                }
             }
         }
     }
@@ -89,7 +102,17 @@ mod tests {
 
     #[test]
     fn t10_times_round_trip_before_and_after_the_epoch() {
-        for t in [Time { secs: 0, nanos: 0 }, Time { secs: 1_700_000_000, nanos: 123 }, Time { secs: -5, nanos: 250_000_000 }] {
+        for t in [
+            Time { secs: 0, nanos: 0 },
+            Time {
+                secs: 1_700_000_000,
+                nanos: 123,
+            },
+            Time {
+                secs: -5,
+                nanos: 250_000_000,
+            },
+        ] {
             assert_eq!(time_of(system_time(t)), t);
         }
     }

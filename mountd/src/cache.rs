@@ -19,11 +19,22 @@ struct Inner {
 
 impl FragmentCache {
     pub fn new(capacity: usize) -> Self {
-        FragmentCache { inner: Mutex::new(Inner { map: LruCache::unbounded(), bytes: 0 }), capacity }
+        FragmentCache {
+            inner: Mutex::new(Inner {
+                map: LruCache::unbounded(),
+                bytes: 0,
+            }),
+            capacity,
+        }
     }
 
     pub fn get(&self, id: &FragmentId) -> Option<Bytes> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner()).map.get(id).cloned()
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .get(id)
+            .cloned()
     }
 
     /// Keeps `data` (already verified against `id`), dropping the least

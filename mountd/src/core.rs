@@ -18,7 +18,10 @@ use bytes::Bytes;
 use fragfs::{
     client::Progress,
     fragment::{FragmentEntry, FragmentId, Manifest},
-    meta::{Attr, Caller, Command, DirEntry, Hlc, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time, Version, XattrMode},
+    meta::{
+        Attr, Caller, Command, DirEntry, Hlc, Ino, Kind, Query, QueryReply, RenameFlags, Reply,
+        Time, Version, XattrMode,
+    },
     node::{files, Shared},
 };
 use fuser::Errno;
@@ -72,7 +75,11 @@ struct Buffer {
 impl Writer {
     fn new(data: Vec<u8>, dirty: bool, base: Option<(u64, Hlc)>) -> Self {
         let len = data.len() as u64;
-        Writer { buf: tokio::sync::Mutex::new(Buffer { data, dirty, base }), dirty: AtomicBool::new(dirty), len: AtomicU64::new(len) }
+        Writer {
+            buf: tokio::sync::Mutex::new(Buffer { data, dirty, base }),
+            dirty: AtomicBool::new(dirty),
+            len: AtomicU64::new(len),
+        }
     }
 }
 
@@ -172,12 +179,18 @@ impl Core {
 
     fn handle(&self, fh: u64) -> Result<Arc<OpenFile>, OpError> {
         let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        handles.get(&fh).cloned().ok_or(OpError::refused(Errno::EBADF, "no such open file"))
+        handles
+            .get(&fh)
+            .cloned()
+            .ok_or(OpError::refused(Errno::EBADF, "no such open file"))
     }
 
     fn add_handle(&self, of: OpenFile) -> u64 {
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.handles.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, Arc::new(of));
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fh, Arc::new(of));
         fh
     }
 
@@ -221,17 +234,27 @@ impl Core {
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
         let entries = Arc::new(self.readdir(ino).await?);
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
-        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).insert(fh, entries);
+        self.dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(fh, entries);
         Ok(fh)
     }
 
     /// The listing kept by [`Core::opendir`].
     pub fn dir_listing(&self, fh: u64) -> Option<Arc<Vec<DirEntry>>> {
-        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).get(&fh).cloned()
+        self.dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&fh)
+            .cloned()
     }
 
     pub fn releasedir(&self, fh: u64) {
-        self.dirs.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        self.dirs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&fh);
     }
 
     pub async fn readlink(&self, ino: Ino) -> Result<String, OpError> {
@@ -241,47 +264,137 @@ impl Core {
         }
     }
 
-    pub async fn mknod(&self, parent: Ino, name: String, kind: Kind, perm: u16, rdev: u64, caller: Caller) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mknod { parent, name, kind, perm, rdev, caller, now: files::now() }).await
+    pub async fn mknod(
+        &self,
+        parent: Ino,
+        name: String,
+        kind: Kind,
+        perm: u16,
+        rdev: u64,
+        caller: Caller,
+    ) -> Result<Attr, OpError> {
+        self.command_attr(Command::Mknod {
+            parent,
+            name,
+            kind,
+            perm,
+            rdev,
+            caller,
+            now: files::now(),
+        })
+        .await
     }
 
-    pub async fn mkdir(&self, parent: Ino, name: String, perm: u16, caller: Caller) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mkdir { parent, name, perm, caller, now: files::now() }).await
+    pub async fn mkdir(
+        &self,
+        parent: Ino,
+        name: String,
+        perm: u16,
+        caller: Caller,
+    ) -> Result<Attr, OpError> {
+        self.command_attr(Command::Mkdir {
+            parent,
+            name,
+            perm,
+            caller,
+            now: files::now(),
+        })
+        .await
     }
 
-    pub async fn symlink(&self, parent: Ino, name: String, target: String, caller: Caller) -> Result<Attr, OpError> {
-        self.command_attr(Command::Symlink { parent, name, target, caller, now: files::now() }).await
+    pub async fn symlink(
+        &self,
+        parent: Ino,
+        name: String,
+        target: String,
+        caller: Caller,
+    ) -> Result<Attr, OpError> {
+        self.command_attr(Command::Symlink {
+            parent,
+            name,
+            target,
+            caller,
+            now: files::now(),
+        })
+        .await
     }
 
     pub async fn link(&self, ino: Ino, new_parent: Ino, new_name: String) -> Result<Attr, OpError> {
-        let a = self.command_attr(Command::Link { ino, new_parent, new_name, now: files::now() }).await?;
+        let a = self
+            .command_attr(Command::Link {
+                ino,
+                new_parent,
+                new_name,
+                now: files::now(),
+            })
+            .await?;
         Ok(self.overlay(a))
     }
 
     pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::Unlink { parent, name, now: files::now() }).await.map(drop)
+        self.command(Command::Unlink {
+            parent,
+            name,
+            now: files::now(),
+        })
+        .await
+        .map(drop)
     }
 
     pub async fn rmdir(&self, parent: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::Rmdir { parent, name, now: files::now() }).await.map(drop)
+        self.command(Command::Rmdir {
+            parent,
+            name,
+            now: files::now(),
+        })
+        .await
+        .map(drop)
     }
 
-    pub async fn rename(&self, parent: Ino, name: String, new_parent: Ino, new_name: String, flags: RenameFlags) -> Result<(), OpError> {
-        self.command(Command::Rename { parent, name, new_parent, new_name, flags, now: files::now() }).await.map(drop)
+    pub async fn rename(
+        &self,
+        parent: Ino,
+        name: String,
+        new_parent: Ino,
+        new_name: String,
+        flags: RenameFlags,
+    ) -> Result<(), OpError> {
+        self.command(Command::Rename {
+            parent,
+            name,
+            new_parent,
+            new_name,
+            flags,
+            now: files::now(),
+        })
+        .await
+        .map(drop)
     }
 
-    pub async fn setattr(&self, ino: Ino, fh: Option<u64>, set: SetAttrs, caller: Caller) -> Result<Attr, OpError> {
+    pub async fn setattr(
+        &self,
+        ino: Ino,
+        fh: Option<u64>,
+        set: SetAttrs,
+        caller: Caller,
+    ) -> Result<Attr, OpError> {
         let mut attr = None;
         if let Some(size) = set.size {
             let writer = match fh {
-                Some(fh) => self.handle(fh).ok().filter(|of| of.ino == ino && of.writer.is_some()),
+                Some(fh) => self
+                    .handle(fh)
+                    .ok()
+                    .filter(|of| of.ino == ino && of.writer.is_some()),
                 None => None,
             };
             match writer {
                 // ftruncate on a handle open for writing: its buffer changes,
                 // the flush commits it.
                 Some(of) => {
-                    let w = of.writer.as_ref().ok_or(OpError::Bug("writer vanished".into()))?;
+                    let w = of
+                        .writer
+                        .as_ref()
+                        .ok_or(OpError::Bug("writer vanished".into()))?;
                     let mut buf = w.buf.lock().await;
                     buf.data.resize(size as usize, 0);
                     buf.dirty = true;
@@ -292,7 +405,12 @@ impl Core {
             }
         }
         let rest = SetAttrs { size: None, ..set };
-        if rest.perm.is_some() || rest.uid.is_some() || rest.gid.is_some() || rest.atime.is_some() || rest.mtime.is_some() {
+        if rest.perm.is_some()
+            || rest.uid.is_some()
+            || rest.gid.is_some()
+            || rest.atime.is_some()
+            || rest.mtime.is_some()
+        {
             let cmd = Command::SetAttr {
                 ino,
                 caller,
@@ -324,7 +442,8 @@ impl Core {
         let mut data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
         data.resize(size as usize, 0);
         let manifest = self.store(ino, data).await?;
-        let (_, _, attr) = files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
+        let (_, _, attr) =
+            files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
         self.counters.commits.fetch_add(1, Ordering::Relaxed);
         Ok(attr)
     }
@@ -345,28 +464,61 @@ impl Core {
         }
     }
 
-    pub async fn setxattr(&self, ino: Ino, name: String, value: Vec<u8>, mode: XattrMode) -> Result<(), OpError> {
-        self.command(Command::SetXattr { ino, name, value, mode, now: files::now() }).await.map(drop)
+    pub async fn setxattr(
+        &self,
+        ino: Ino,
+        name: String,
+        value: Vec<u8>,
+        mode: XattrMode,
+    ) -> Result<(), OpError> {
+        self.command(Command::SetXattr {
+            ino,
+            name,
+            value,
+            mode,
+            now: files::now(),
+        })
+        .await
+        .map(drop)
     }
 
     pub async fn removexattr(&self, ino: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::RemoveXattr { ino, name, now: files::now() }).await.map(drop)
+        self.command(Command::RemoveXattr {
+            ino,
+            name,
+            now: files::now(),
+        })
+        .await
+        .map(drop)
     }
 
     // ---- bytes ----
 
     /// One fragment of `m`, from the cache or fetched and verified.
     async fn fragment(&self, m: &Manifest, index: u64) -> Result<Bytes, OpError> {
-        let f = m.fragments.get(index as usize).ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
+        let f = m
+            .fragments
+            .get(index as usize)
+            .ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
         if let Some(b) = self.cache.get(&f.id) {
-            self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
+            self.counters
+                .fragments_from_cache
+                .fetch_add(1, Ordering::Relaxed);
             return Ok(b);
         }
-        let gate = self.inflight.lock().unwrap_or_else(|e| e.into_inner()).entry(f.id).or_default().clone();
+        let gate = self
+            .inflight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(f.id)
+            .or_default()
+            .clone();
         let turn = gate.lock().await;
         let res = match self.cache.get(&f.id) {
             Some(b) => {
-                self.counters.fragments_from_cache.fetch_add(1, Ordering::Relaxed);
+                self.counters
+                    .fragments_from_cache
+                    .fetch_add(1, Ordering::Relaxed);
                 Ok(b)
             }
             None => self.fetch_into_cache(f, index).await,
@@ -374,18 +526,30 @@ impl Core {
         drop(turn);
         let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         // Nobody else holds or waits for this gate (the map's copy and ours).
-        if Arc::strong_count(&gate) <= 2 && inflight.get(&f.id).is_some_and(|g| Arc::ptr_eq(g, &gate)) {
+        if Arc::strong_count(&gate) <= 2
+            && inflight.get(&f.id).is_some_and(|g| Arc::ptr_eq(g, &gate))
+        {
             inflight.remove(&f.id);
         }
         res
     }
 
     async fn fetch_into_cache(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
-        let b = self.shared.client.fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default()).await?;
+        let b = self
+            .shared
+            .client
+            .fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default())
+            .await?;
         if b.len() != f.len as usize {
-            return Err(OpError::Bug(format!("fragment {index} has {} bytes, the manifest says {}", b.len(), f.len)));
+            return Err(OpError::Bug(format!(
+                "fragment {index} has {} bytes, the manifest says {}",
+                b.len(),
+                f.len
+            )));
         }
-        self.counters.fragments_fetched.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .fragments_fetched
+            .fetch_add(1, Ordering::Relaxed);
         self.cache.insert(f.id, b.clone());
         Ok(b)
     }
@@ -406,16 +570,31 @@ impl Core {
         match m {
             None => Ok(Vec::new()),
             Some(m) => {
-                let len = u32::try_from(m.size).map_err(|_| OpError::refused(Errno::EFBIG, "file too large to rewrite in memory"))?;
+                let len = u32::try_from(m.size).map_err(|_| {
+                    OpError::refused(Errno::EFBIG, "file too large to rewrite in memory")
+                })?;
                 self.read_version(m, 0, len).await
             }
         }
     }
 
     /// Stores `data` on the network; returns its manifest.
-    async fn store(&self, ino: Ino, data: impl AsRef<[u8]> + Send + 'static) -> Result<Manifest, OpError> {
+    async fn store(
+        &self,
+        ino: Ino,
+        data: impl AsRef<[u8]> + Send + 'static,
+    ) -> Result<Manifest, OpError> {
         let len = data.as_ref().len() as u64;
-        let report = self.shared.client.put_reader(std::io::Cursor::new(data), len, format!("ino-{ino}"), Progress::new()).await?;
+        let report = self
+            .shared
+            .client
+            .put_reader(
+                std::io::Cursor::new(data),
+                len,
+                format!("ino-{ino}"),
+                Progress::new(),
+            )
+            .await?;
         Ok(report.manifest)
     }
 
@@ -439,20 +618,48 @@ impl Core {
             let data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
             Some(Writer::new(data, false, base_of(&head)))
         };
-        Ok(self.add_handle(OpenFile { ino, caller, head, writer }))
+        Ok(self.add_handle(OpenFile {
+            ino,
+            caller,
+            head,
+            writer,
+        }))
     }
 
     /// Creates and opens an empty regular file.
-    pub async fn create(&self, parent: Ino, name: String, perm: u16, flags: i32, caller: Caller) -> Result<(Attr, u64), OpError> {
-        let attr = self.command_attr(Command::Create { parent, name, perm, caller, now: files::now() }).await?;
-        let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY).then(|| Writer::new(Vec::new(), false, None));
-        let fh = self.add_handle(OpenFile { ino: attr.ino, caller, head: None, writer });
+    pub async fn create(
+        &self,
+        parent: Ino,
+        name: String,
+        perm: u16,
+        flags: i32,
+        caller: Caller,
+    ) -> Result<(Attr, u64), OpError> {
+        let attr = self
+            .command_attr(Command::Create {
+                parent,
+                name,
+                perm,
+                caller,
+                now: files::now(),
+            })
+            .await?;
+        let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
+            .then(|| Writer::new(Vec::new(), false, None));
+        let fh = self.add_handle(OpenFile {
+            ino: attr.ino,
+            caller,
+            head: None,
+            writer,
+        });
         Ok((attr, fh))
     }
 
     pub async fn read(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
         let data = self.read_handle(fh, offset, len).await?;
-        self.counters.bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes_read
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(data)
     }
 
@@ -461,7 +668,9 @@ impl Core {
         if let Some(w) = &of.writer {
             let buf = w.buf.lock().await;
             let start = (offset.min(buf.data.len() as u64)) as usize;
-            let end = (offset.saturating_add(u64::from(len)).min(buf.data.len() as u64)) as usize;
+            let end = (offset
+                .saturating_add(u64::from(len))
+                .min(buf.data.len() as u64)) as usize;
             return Ok(buf.data[start..end].to_vec());
         }
         match &of.head {
@@ -472,11 +681,17 @@ impl Core {
 
     pub async fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, OpError> {
         let of = self.handle(fh)?;
-        let w = of.writer.as_ref().ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
+        let w = of
+            .writer
+            .as_ref()
+            .ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
         let end = offset
             .checked_add(data.len() as u64)
             .and_then(|e| usize::try_from(e).ok())
-            .ok_or(OpError::refused(Errno::EFBIG, "write past the largest offset"))?;
+            .ok_or(OpError::refused(
+                Errno::EFBIG,
+                "write past the largest offset",
+            ))?;
         let mut buf = w.buf.lock().await;
         if buf.data.len() < end {
             buf.data.resize(end, 0);
@@ -485,7 +700,9 @@ impl Core {
         buf.dirty = true;
         w.len.store(buf.data.len() as u64, Ordering::Release);
         w.dirty.store(true, Ordering::Release);
-        self.counters.bytes_written.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes_written
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(data.len() as u32)
     }
 
@@ -516,7 +733,10 @@ impl Core {
             // Unlinked while open: nobody can reach this content any more,
             // and close must not fail because of it.
             Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
-                tracing::debug!(ino = of.ino, "file was removed while open; its last writes are dropped");
+                tracing::debug!(
+                    ino = of.ino,
+                    "file was removed while open; its last writes are dropped"
+                );
             }
             Err(e) => return Err(e.into()),
         }
@@ -528,13 +748,25 @@ impl Core {
     /// Commits the unsaved writes of every open file (before unmounting).
     /// Returns how many files were committed; logs the ones that failed.
     pub async fn flush_all(&self) -> usize {
-        let open: Vec<Arc<OpenFile>> = self.handles.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        let open: Vec<Arc<OpenFile>> = self
+            .handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
         let mut done = 0;
         for of in open {
-            if of.writer.as_ref().is_some_and(|w| w.dirty.load(Ordering::Acquire)) {
+            if of
+                .writer
+                .as_ref()
+                .is_some_and(|w| w.dirty.load(Ordering::Acquire))
+            {
                 match self.commit(&of).await {
                     Ok(()) => done += 1,
-                    Err(e) => tracing::warn!(ino = of.ino, error = %e, "unsaved writes could not be committed"),
+                    Err(e) => {
+                        tracing::warn!(ino = of.ino, error = %e, "unsaved writes could not be committed")
+                    }
                 }
             }
         }
@@ -545,7 +777,11 @@ impl Core {
     /// The handle leaves the table first, so a commit that misses its
     /// deadline cannot leave it behind.
     pub async fn release(&self, fh: u64) -> Result<(), OpError> {
-        let of = self.handles.lock().unwrap_or_else(|e| e.into_inner()).remove(&fh);
+        let of = self
+            .handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&fh);
         match of {
             Some(of) => self.commit(&of).await,
             None => Err(OpError::refused(Errno::EBADF, "no such open file")),
@@ -599,14 +835,19 @@ mod tests {
         assert_eq!(data, vec![7u8; 1000]);
         assert_eq!(held.len(), 1000);
         // Cancelled at a deadline while lent out, as a commit can be.
-        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
         let work = async {
             let lent = Lent::new(&mut data);
             let _in_flight = lent.bytes.clone();
             std::future::pending::<()>().await;
             drop(lent);
         };
-        let timed_out = rt.block_on(async { tokio::time::timeout(std::time::Duration::from_millis(5), work).await });
+        let timed_out = rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_millis(5), work).await
+        });
         assert!(timed_out.is_err());
         assert_eq!(data, vec![7u8; 1000]);
     }

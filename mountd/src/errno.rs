@@ -92,10 +92,20 @@ mod tests {
             (FsError::Conflict { head: Some(3) }, libc::EIO),
         ];
         for (fs, want) in cases {
-            assert_eq!(errno(&OpError::Meta(MetaError::Fs(fs.clone()))), Errno::from_i32(want), "{fs:?}");
+            assert_eq!(
+                errno(&OpError::Meta(MetaError::Fs(fs.clone()))),
+                Errno::from_i32(want),
+                "{fs:?}"
+            );
         }
-        assert_eq!(errno(&OpError::Meta(MetaError::NoQuorum(Duration::from_secs(5)))), Errno::ETIMEDOUT);
+        assert_eq!(
+            errno(&OpError::Meta(MetaError::NoQuorum(Duration::from_secs(5)))),
+            Errno::ETIMEDOUT
+        );
         assert_eq!(errno(&OpError::Meta(MetaError::NoVoter)), Errno::EIO);
-        assert_eq!(errno(&OpError::Timeout(Duration::from_secs(30))), Errno::EIO);
+        assert_eq!(
+            errno(&OpError::Timeout(Duration::from_secs(30))),
+            Errno::EIO
+        );
     }
 }

@@ -15,11 +15,19 @@ use fragfs::{
     task::Tasks,
 };
 use fuser::{
-    AccessFlags, BsdFileFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
-    KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry,
-    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    AccessFlags, BsdFileFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation,
+    INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+    Request, TimeOrNow, WriteFlags,
 };
-use std::{ffi::OsStr, future::Future, io, path::Path, sync::Arc, time::{Duration, SystemTime}};
+use std::{
+    ffi::OsStr,
+    future::Future,
+    io,
+    path::Path,
+    sync::Arc,
+    time::{Duration, SystemTime},
+};
 
 pub struct FragFs {
     core: Arc<Core>,
@@ -30,7 +38,10 @@ pub struct FragFs {
 }
 
 fn caller(req: &Request) -> Caller {
-    Caller { uid: req.uid(), gid: req.gid() }
+    Caller {
+        uid: req.uid(),
+        gid: req.gid(),
+    }
 }
 
 /// A name from the kernel as the namespace's UTF-8 string.
@@ -51,8 +62,18 @@ fn answer_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
 }
 
 impl FragFs {
-    pub fn new(core: Arc<Core>, rt: tokio::runtime::Handle, tasks: Tasks, cfg: MountConfig) -> Self {
-        FragFs { core, rt, tasks, cfg }
+    pub fn new(
+        core: Arc<Core>,
+        rt: tokio::runtime::Handle,
+        tasks: Tasks,
+        cfg: MountConfig,
+    ) -> Self {
+        FragFs {
+            core,
+            rt,
+            tasks,
+            cfg,
+        }
     }
 
     /// Runs `fut` on the runtime with `deadline`, then `answer`s with its
@@ -103,7 +124,10 @@ impl FragFs {
     }
 
     /// Answers an entry (lookup, mkdir, …) from an attribute result.
-    fn entry(&self, reply: ReplyEntry) -> impl FnOnce(Result<fragfs::meta::Attr, Errno>) + Send + 'static {
+    fn entry(
+        &self,
+        reply: ReplyEntry,
+    ) -> impl FnOnce(Result<fragfs::meta::Attr, Errno>) + Send + 'static {
         let ttl = self.cfg.ttl;
         move |r| match r {
             Ok(a) => reply.entry(&ttl, &file_attr(&a), Generation(0)),
@@ -114,9 +138,21 @@ impl FragFs {
 
 /// Answers a readdir from a listing: "." and ".." first; an entry's offset
 /// is the position after it.
-fn fill_dir(mut reply: ReplyDirectory, ino: INodeNo, entries: &[fragfs::meta::DirEntry], offset: u64) {
-    let dots = [(ino.0, FileType::Directory, "."), (ino.0, FileType::Directory, "..")];
-    let all = dots.into_iter().chain(entries.iter().map(|e| (e.ino, file_type(e.kind), e.name.as_str())));
+fn fill_dir(
+    mut reply: ReplyDirectory,
+    ino: INodeNo,
+    entries: &[fragfs::meta::DirEntry],
+    offset: u64,
+) {
+    let dots = [
+        (ino.0, FileType::Directory, "."),
+        (ino.0, FileType::Directory, ".."),
+    ];
+    let all = dots.into_iter().chain(
+        entries
+            .iter()
+            .map(|e| (e.ino, file_type(e.kind), e.name.as_str())),
+    );
     for (i, (ino, kind, name)) in all.enumerate().skip(offset as usize) {
         if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
             break;
@@ -148,15 +184,23 @@ impl Filesystem for FragFs {
             Err(e) => return reply.error(e),
         };
         let core = self.core.clone();
-        self.meta("lookup", async move { core.lookup(parent.0, name).await }, self.entry(reply));
+        self.meta(
+            "lookup",
+            async move { core.lookup(parent.0, name).await },
+            self.entry(reply),
+        );
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let (core, ttl) = (self.core.clone(), self.cfg.ttl);
-        self.meta("getattr", async move { core.getattr(ino.0).await }, move |r| match r {
-            Ok(a) => reply.attr(&ttl, &file_attr(&a)),
-            Err(e) => reply.error(e),
-        });
+        self.meta(
+            "getattr",
+            async move { core.getattr(ino.0).await },
+            move |r| match r {
+                Ok(a) => reply.attr(&ttl, &file_attr(&a)),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn setattr(
@@ -202,29 +246,61 @@ impl Filesystem for FragFs {
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
         let core = self.core.clone();
-        self.meta("readlink", async move { core.readlink(ino.0).await }, move |r| match r {
-            Ok(t) => reply.data(t.as_bytes()),
-            Err(e) => reply.error(e),
-        });
+        self.meta(
+            "readlink",
+            async move { core.readlink(ino.0).await },
+            move |r| match r {
+                Ok(t) => reply.data(t.as_bytes()),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
-    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, rdev: u32, reply: ReplyEntry) {
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
         let (name, kind) = match (name_of(name), kind_of_mode(mode)) {
             (Ok(n), Some(k)) => (n, k),
             (Err(e), _) => return reply.error(e),
             (_, None) => return reply.error(Errno::EINVAL),
         };
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        self.meta("mknod", async move { core.mknod(parent.0, name, kind, perm, u64::from(rdev), who).await }, self.entry(reply));
+        self.meta(
+            "mknod",
+            async move {
+                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who)
+                    .await
+            },
+            self.entry(reply),
+        );
     }
 
-    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        reply: ReplyEntry,
+    ) {
         let name = match name_of(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        self.meta("mkdir", async move { core.mkdir(parent.0, name, perm, who).await }, self.entry(reply));
+        self.meta(
+            "mkdir",
+            async move { core.mkdir(parent.0, name, perm, who).await },
+            self.entry(reply),
+        );
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -233,7 +309,11 @@ impl Filesystem for FragFs {
             Err(e) => return reply.error(e),
         };
         let core = self.core.clone();
-        self.meta("unlink", async move { core.unlink(parent.0, name).await }, empty(reply));
+        self.meta(
+            "unlink",
+            async move { core.unlink(parent.0, name).await },
+            empty(reply),
+        );
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -242,16 +322,31 @@ impl Filesystem for FragFs {
             Err(e) => return reply.error(e),
         };
         let core = self.core.clone();
-        self.meta("rmdir", async move { core.rmdir(parent.0, name).await }, empty(reply));
+        self.meta(
+            "rmdir",
+            async move { core.rmdir(parent.0, name).await },
+            empty(reply),
+        );
     }
 
-    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
         let (name, target) = match (name_of(link_name), name_of(target.as_os_str())) {
             (Ok(n), Ok(t)) => (n, t),
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
         let (core, who) = (self.core.clone(), caller(req));
-        self.meta("symlink", async move { core.symlink(parent.0, name, target, who).await }, self.entry(reply));
+        self.meta(
+            "symlink",
+            async move { core.symlink(parent.0, name, target, who).await },
+            self.entry(reply),
+        );
     }
 
     fn rename(
@@ -277,24 +372,46 @@ impl Filesystem for FragFs {
             exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
         };
         let core = self.core.clone();
-        self.meta("rename", async move { core.rename(parent.0, name, newparent.0, newname, flags).await }, empty(reply));
+        self.meta(
+            "rename",
+            async move {
+                core.rename(parent.0, name, newparent.0, newname, flags)
+                    .await
+            },
+            empty(reply),
+        );
     }
 
-    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
         let name = match name_of(newname) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
         let core = self.core.clone();
-        self.meta("link", async move { core.link(ino.0, newparent.0, name).await }, self.entry(reply));
+        self.meta(
+            "link",
+            async move { core.link(ino.0, newparent.0, name).await },
+            self.entry(reply),
+        );
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         let (core, who) = (self.core.clone(), caller(req));
-        self.data("open", async move { core.open(ino.0, flags.0, who).await }, move |r| match r {
-            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
-            Err(e) => reply.error(e),
-        });
+        self.data(
+            "open",
+            async move { core.open(ino.0, flags.0, who).await },
+            move |r| match r {
+                Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn read(
@@ -309,10 +426,14 @@ impl Filesystem for FragFs {
         reply: ReplyData,
     ) {
         let core = self.core.clone();
-        self.data("read", async move { core.read(fh.0, offset, size).await }, move |r| match r {
-            Ok(d) => reply.data(&d),
-            Err(e) => reply.error(e),
-        });
+        self.data(
+            "read",
+            async move { core.read(fh.0, offset, size).await },
+            move |r| match r {
+                Ok(d) => reply.data(&d),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn write(
@@ -328,13 +449,24 @@ impl Filesystem for FragFs {
         reply: ReplyWrite,
     ) {
         let (core, data) = (self.core.clone(), data.to_vec());
-        self.data("write", async move { core.write(fh.0, offset, data).await }, move |r| match r {
-            Ok(n) => reply.written(n),
-            Err(e) => reply.error(e),
-        });
+        self.data(
+            "write",
+            async move { core.write(fh.0, offset, data).await },
+            move |r| match r {
+                Ok(n) => reply.written(n),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _lock_owner: LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
         let core = self.core.clone();
         self.data("flush", async move { core.flush(fh.0).await }, empty(reply));
     }
@@ -350,23 +482,45 @@ impl Filesystem for FragFs {
         reply: ReplyEmpty,
     ) {
         let core = self.core.clone();
-        self.data("release", async move { core.release(fh.0).await }, empty(reply));
+        self.data(
+            "release",
+            async move { core.release(fh.0).await },
+            empty(reply),
+        );
     }
 
-    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         let core = self.core.clone();
         self.data("fsync", async move { core.flush(fh.0).await }, empty(reply));
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         let core = self.core.clone();
-        self.meta("opendir", async move { core.opendir(ino.0).await }, move |r| match r {
-            Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
-            Err(e) => reply.error(e),
-        });
+        self.meta(
+            "opendir",
+            async move { core.opendir(ino.0).await },
+            move |r| match r {
+                Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectory,
+    ) {
         // The listing was read at opendir: answer at once, from memory.
         match self.core.dir_listing(fh.0) {
             Some(entries) => fill_dir(reply, ino, &entries, offset),
@@ -374,7 +528,14 @@ impl Filesystem for FragFs {
         }
     }
 
-    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
         self.core.releasedir(fh.0);
         reply.ok();
     }
@@ -386,15 +547,40 @@ impl Filesystem for FragFs {
         let (used, capacity) = self.core.store_usage().unwrap_or((0, 1 << 44));
         let blocks = capacity / BSIZE;
         let free = capacity.saturating_sub(used) / BSIZE;
-        reply.statfs(blocks, free, free, 1 << 32, 1 << 31, BSIZE as u32, fragfs::meta::NAME_MAX as u32, BSIZE as u32);
+        reply.statfs(
+            blocks,
+            free,
+            free,
+            1 << 32,
+            1 << 31,
+            BSIZE as u32,
+            fragfs::meta::NAME_MAX as u32,
+            BSIZE as u32,
+        );
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         // Namespace changes are committed (replicated) before they are answered.
         reply.ok();
     }
 
-    fn setxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, value: &[u8], flags: i32, _position: u32, reply: ReplyEmpty) {
+    fn setxattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
         let name = match name_of(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
@@ -406,7 +592,11 @@ impl Filesystem for FragFs {
             _ => return reply.error(Errno::EINVAL),
         };
         let (core, value) = (self.core.clone(), value.to_vec());
-        self.meta("setxattr", async move { core.setxattr(ino.0, name, value, mode).await }, empty(reply));
+        self.meta(
+            "setxattr",
+            async move { core.setxattr(ino.0, name, value, mode).await },
+            empty(reply),
+        );
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
@@ -415,25 +605,33 @@ impl Filesystem for FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
-        self.meta("getxattr", async move { core.getxattr(ino.0, name).await }, move |r| match r {
-            Ok(v) => answer_xattr(reply, size, &v),
-            Err(e) => reply.error(e),
-        });
+        self.meta(
+            "getxattr",
+            async move { core.getxattr(ino.0, name).await },
+            move |r| match r {
+                Ok(v) => answer_xattr(reply, size, &v),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         let core = self.core.clone();
-        self.meta("listxattr", async move { core.listxattr(ino.0).await }, move |r| match r {
-            Ok(names) => {
-                let mut list = Vec::new();
-                for n in names {
-                    list.extend_from_slice(n.as_bytes());
-                    list.push(0);
+        self.meta(
+            "listxattr",
+            async move { core.listxattr(ino.0).await },
+            move |r| match r {
+                Ok(names) => {
+                    let mut list = Vec::new();
+                    for n in names {
+                        list.extend_from_slice(n.as_bytes());
+                        list.push(0);
+                    }
+                    answer_xattr(reply, size, &list)
                 }
-                answer_xattr(reply, size, &list)
-            }
-            Err(e) => reply.error(e),
-        });
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -442,7 +640,11 @@ impl Filesystem for FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
-        self.meta("removexattr", async move { core.removexattr(ino.0, name).await }, empty(reply));
+        self.meta(
+            "removexattr",
+            async move { core.removexattr(ino.0, name).await },
+            empty(reply),
+        );
     }
 
     fn access(&self, _req: &Request, _ino: INodeNo, _mask: AccessFlags, reply: ReplyEmpty) {
@@ -450,7 +652,16 @@ impl Filesystem for FragFs {
         reply.ok();
     }
 
-    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, flags: i32, reply: ReplyCreate) {
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
         let name = match name_of(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
@@ -458,10 +669,25 @@ impl Filesystem for FragFs {
         if kind_of_mode(mode) != Some(Kind::File) {
             return reply.error(Errno::EINVAL);
         }
-        let (core, who, perm, ttl) = (self.core.clone(), caller(req), perm_of(mode, umask), self.cfg.ttl);
-        self.meta("create", async move { core.create(parent.0, name, perm, flags, who).await }, move |r| match r {
-            Ok((a, fh)) => reply.created(&ttl, &file_attr(&a), Generation(0), FileHandle(fh), FopenFlags::empty()),
-            Err(e) => reply.error(e),
-        });
+        let (core, who, perm, ttl) = (
+            self.core.clone(),
+            caller(req),
+            perm_of(mode, umask),
+            self.cfg.ttl,
+        );
+        self.meta(
+            "create",
+            async move { core.create(parent.0, name, perm, flags, who).await },
+            move |r| match r {
+                Ok((a, fh)) => reply.created(
+                    &ttl,
+                    &file_attr(&a),
+                    Generation(0),
+                    FileHandle(fh),
+                    FopenFlags::empty(),
+                ),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 }

@@ -48,12 +48,18 @@ fn main() -> Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,fragfs_mountd=info,fragfs=info,openraft=warn,fuser=error")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,fragfs_mountd=info,fragfs=info,openraft=warn,fuser=error",
+                )
+            }),
         )
         .with_writer(std::io::stderr)
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("fragfs-mountd").build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("fragfs-mountd")
+        .build()?;
     let res = rt.block_on(run(args));
     // Do not wait for threads stuck on a mount still held open elsewhere.
     rt.shutdown_timeout(Duration::from_secs(2));
@@ -61,7 +67,8 @@ fn main() -> Result<()> {
 }
 
 async fn run(a: Args) -> Result<()> {
-    let mountpoint = std::fs::canonicalize(&a.mountpoint).with_context(|| format!("mount point {}", a.mountpoint.display()))?;
+    let mountpoint = std::fs::canonicalize(&a.mountpoint)
+        .with_context(|| format!("mount point {}", a.mountpoint.display()))?;
     if !mountpoint.is_dir() {
         bail!("mount point {} is not a directory", mountpoint.display());
     }
@@ -85,14 +92,19 @@ async fn run(a: Args) -> Result<()> {
         node.shutdown().await;
         return Err(e);
     }
-    let mcfg = MountConfig { allow_other: a.allow_other, ..MountConfig::default() };
-    let mounted = match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
-        Ok(s) => s,
-        Err(e) => {
-            node.shutdown().await;
-            return Err(anyhow::Error::new(e).context(format!("cannot mount at {}", mountpoint.display())));
-        }
+    let mcfg = MountConfig {
+        allow_other: a.allow_other,
+        ..MountConfig::default()
     };
+    let mounted =
+        match fragfs_mountd::mount(&node, tokio::runtime::Handle::current(), &mountpoint, mcfg) {
+            Ok(s) => s,
+            Err(e) => {
+                node.shutdown().await;
+                return Err(anyhow::Error::new(e)
+                    .context(format!("cannot mount at {}", mountpoint.display())));
+            }
+        };
     println!("peer id: {}", node.peer_id());
     for addr in node.listen_addrs().await {
         println!("listening on {addr}");

@@ -70,16 +70,23 @@ impl Mounted {
         // end while files stay open on the detached mount.
         let session = self.session;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        std::thread::Builder::new().name("fuse-join".into()).spawn(move || {
-            let _ = tx.send(session.join());
-        })?;
+        std::thread::Builder::new()
+            .name("fuse-join".into())
+            .spawn(move || {
+                let _ = tx.send(session.join());
+            })?;
         let ended = match tokio::time::timeout(wait, rx).await {
             Ok(Ok(r)) => r,
             Ok(Err(_)) => Err(io::Error::other("the FUSE session thread failed")),
-            Err(_) => Err(io::Error::other(format!("the FUSE session did not end within {wait:?}; files are still open on it"))),
+            Err(_) => Err(io::Error::other(format!(
+                "the FUSE session did not end within {wait:?}; files are still open on it"
+            ))),
         };
         if !self.tasks.shutdown(Duration::from_secs(5)).await {
-            tracing::warn!(live = self.tasks.live(), "some FUSE operations did not stop in time");
+            tracing::warn!(
+                live = self.tasks.live(),
+                "some FUSE operations did not stop in time"
+            );
         }
         tracing::info!(counters = %self.core.counters, "mount stopped");
         ended
@@ -88,17 +95,31 @@ impl Mounted {
 
 /// Mounts `node`'s namespace at `mountpoint`, served from a background
 /// thread whose requests run on `rt`.
-pub fn mount(node: &Node, rt: tokio::runtime::Handle, mountpoint: &Path, cfg: MountConfig) -> io::Result<Mounted> {
+pub fn mount(
+    node: &Node,
+    rt: tokio::runtime::Handle,
+    mountpoint: &Path,
+    cfg: MountConfig,
+) -> io::Result<Mounted> {
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
     let tasks = Tasks::new();
     let fs = FragFs::new(core.clone(), rt, tasks.clone(), cfg.clone());
     let mut options = Config::default();
-    options.mount_options = vec![MountOption::FSName("fragfs".into()), MountOption::Subtype("fragfs".into()), MountOption::DefaultPermissions];
+    options.mount_options = vec![
+        MountOption::FSName("fragfs".into()),
+        MountOption::Subtype("fragfs".into()),
+        MountOption::DefaultPermissions,
+    ];
     if cfg.allow_other {
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
-    Ok(Mounted { session, core, tasks, mountpoint: mountpoint.to_path_buf() })
+    Ok(Mounted {
+        session,
+        core,
+        tasks,
+        mountpoint: mountpoint.to_path_buf(),
+    })
 }
 
 /// Detaches the mount at `mountpoint` now (`umount2(MNT_DETACH)`); the
@@ -114,15 +135,28 @@ pub fn unmount_lazy(mountpoint: &Path) -> io::Result<()> {
     let e = io::Error::last_os_error();
     if e.raw_os_error() == Some(libc::EPERM) {
         // Not root: ask fusermount3, which may unmount what this user mounted.
-        let status = std::process::Command::new("fusermount3").arg("-u").arg("-z").arg(mountpoint).status()?;
-        return if status.success() { Ok(()) } else { Err(io::Error::other(format!("fusermount3 -u -z failed: {status}"))) };
+        let status = std::process::Command::new("fusermount3")
+            .arg("-u")
+            .arg("-z")
+            .arg(mountpoint)
+            .status()?;
+        return if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "fusermount3 -u -z failed: {status}"
+            )))
+        };
     }
     Err(e)
 }
 
 /// Whether `mountpoint` is a mount point now (per `/proc/self/mountinfo`).
 pub fn is_mounted(mountpoint: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
     let want = mountpoint.to_string_lossy().replace(' ', "\\040");
-    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
 }

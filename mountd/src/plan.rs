@@ -20,7 +20,11 @@ pub fn plan_read(file_size: u64, fragment_size: u32, offset: u64, len: u32) -> V
         let index = pos / fsz;
         let frag_start = index * fsz;
         let frag_end = (frag_start + fsz).min(end);
-        out.push(Piece { index, start: (pos - frag_start) as usize, end: (frag_end - frag_start) as usize });
+        out.push(Piece {
+            index,
+            start: (pos - frag_start) as usize,
+            end: (frag_end - frag_start) as usize,
+        });
         pos = frag_end;
     }
     out
@@ -38,8 +42,22 @@ mod tests {
 
     #[test]
     fn t10_reads_inside_one_fragment() {
-        assert_eq!(plan_read(4000, F, 10, 100), vec![Piece { index: 0, start: 10, end: 110 }]);
-        assert_eq!(plan_read(4000, F, 1024, 1024), vec![Piece { index: 1, start: 0, end: 1024 }]);
+        assert_eq!(
+            plan_read(4000, F, 10, 100),
+            vec![Piece {
+                index: 0,
+                start: 10,
+                end: 110
+            }]
+        );
+        assert_eq!(
+            plan_read(4000, F, 1024, 1024),
+            vec![Piece {
+                index: 1,
+                start: 0,
+                end: 1024
+            }]
+        );
     }
 
     #[test]
@@ -48,9 +66,21 @@ mod tests {
         assert_eq!(
             p,
             vec![
-                Piece { index: 0, start: 1000, end: 1024 },
-                Piece { index: 1, start: 0, end: 1024 },
-                Piece { index: 2, start: 0, end: 952 },
+                Piece {
+                    index: 0,
+                    start: 1000,
+                    end: 1024
+                },
+                Piece {
+                    index: 1,
+                    start: 0,
+                    end: 1024
+                },
+                Piece {
+                    index: 2,
+                    start: 0,
+                    end: 952
+                },
             ]
         );
         assert_eq!(total(&p), 2000);
@@ -59,9 +89,30 @@ mod tests {
     #[test]
     fn t20_reads_at_and_past_the_end_are_cut_short() {
         assert_eq!(plan_read(0, F, 0, 4096), vec![]);
-        assert_eq!(plan_read(1, F, 0, 4096), vec![Piece { index: 0, start: 0, end: 1 }]);
+        assert_eq!(
+            plan_read(1, F, 0, 4096),
+            vec![Piece {
+                index: 0,
+                start: 0,
+                end: 1
+            }]
+        );
         assert_eq!(plan_read(1024, F, 1024, 10), vec![]);
-        assert_eq!(plan_read(1025, F, 1000, 4096), vec![Piece { index: 0, start: 1000, end: 1024 }, Piece { index: 1, start: 0, end: 1 }]);
+        assert_eq!(
+            plan_read(1025, F, 1000, 4096),
+            vec![
+                Piece {
+                    index: 0,
+                    start: 1000,
+                    end: 1024
+                },
+                Piece {
+                    index: 1,
+                    start: 0,
+                    end: 1
+                }
+            ]
+        );
         assert_eq!(plan_read(100, F, u64::MAX - 1, 10), vec![]);
     }
 

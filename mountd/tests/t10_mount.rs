@@ -16,7 +16,8 @@ const MIB: usize = 1 << 20;
 fn is_mounted(mnt: &Path) -> bool {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let want = mnt.to_string_lossy().replace(' ', "\\040");
-    info.lines().any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
 }
 
 /// A running `fragfs-mountd`. Dropping it stops the process (SIGTERM, then
@@ -48,7 +49,10 @@ impl Mount {
 
     fn spawn(data: tempfile::TempDir, extra: &[&str], stdout: Stdio) -> Mount {
         let mnt_dir = tempfile::tempdir().expect("mount point");
-        let mnt = mnt_dir.path().canonicalize().expect("canonical mount point");
+        let mnt = mnt_dir
+            .path()
+            .canonicalize()
+            .expect("canonical mount point");
         let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
             .arg("--data")
             .arg(data.path())
@@ -58,7 +62,11 @@ impl Mount {
             .stdout(stdout)
             .spawn()
             .expect("start fragfs-mountd");
-        let mut m = Mount { child, mnt, _dirs: (data, mnt_dir) };
+        let mut m = Mount {
+            child,
+            mnt,
+            _dirs: (data, mnt_dir),
+        };
         let until = Instant::now() + Duration::from_secs(60);
         while !is_mounted(&m.mnt) {
             if let Some(status) = m.child.try_wait().expect("child status") {
@@ -73,7 +81,13 @@ impl Mount {
     /// Stops the process and hands back its data directory.
     fn into_data(mut self) -> tempfile::TempDir {
         assert!(self.stop(), "fragfs-mountd stops on SIGTERM");
-        let dirs = std::mem::replace(&mut self._dirs, (tempfile::tempdir().expect("dir"), tempfile::tempdir().expect("dir")));
+        let dirs = std::mem::replace(
+            &mut self._dirs,
+            (
+                tempfile::tempdir().expect("dir"),
+                tempfile::tempdir().expect("dir"),
+            ),
+        );
         dirs.0
     }
 
@@ -107,7 +121,11 @@ impl Drop for Mount {
             self.stop();
         }
         if is_mounted(&self.mnt) {
-            let _ = Command::new("fusermount3").arg("-u").arg("-z").arg(&self.mnt).status();
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg("-z")
+                .arg(&self.mnt)
+                .status();
         }
     }
 }
@@ -119,7 +137,10 @@ fn random(n: usize) -> Vec<u8> {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(dir).expect("read_dir").map(|e| e.expect("entry").file_name().into_string().expect("utf-8")).collect();
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
     v.sort();
     v
 }
@@ -148,7 +169,11 @@ fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
     let free = vfs.f_bfree * vfs.f_frsize;
     let stored: u64 = sizes.iter().map(|&s| s as u64).sum();
     assert_eq!(total, 64 << 20, "capacity");
-    assert!(total - free >= stored, "used {} < stored {stored}", total - free);
+    assert!(
+        total - free >= stored,
+        "used {} < stored {stored}",
+        total - free
+    );
 
     let mut want: Vec<String> = sizes.iter().map(|s| format!("f{s}")).collect();
     want.sort();
@@ -177,11 +202,19 @@ fn t20_namespace_operations() {
 
     // unlink.
     fs::remove_file(&y).expect("unlink");
-    assert_eq!(fs::metadata(&y).expect_err("y gone").raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(
+        fs::metadata(&y).expect_err("y gone").raw_os_error(),
+        Some(libc::ENOENT)
+    );
     assert_eq!(names(&m.path("a")), vec!["b".to_string()]);
 
     // rmdir: refused on a non-empty directory, then done bottom-up.
-    assert_eq!(fs::remove_dir(m.path("a/b/c/d/e/f/g")).expect_err("not empty").raw_os_error(), Some(libc::ENOTEMPTY));
+    assert_eq!(
+        fs::remove_dir(m.path("a/b/c/d/e/f/g"))
+            .expect_err("not empty")
+            .raw_os_error(),
+        Some(libc::ENOTEMPTY)
+    );
     fs::remove_dir(&deep).expect("rmdir h");
     assert_eq!(names(&m.path("a/b/c/d/e/f/g")), Vec::<String>::new());
     fs::remove_dir(m.path("a/b/c/d/e/f/g")).expect("rmdir g");
@@ -190,19 +223,45 @@ fn t20_namespace_operations() {
     // symlink + readlink, and following it.
     fs::write(m.path("target.txt"), b"pointed at").expect("write target");
     std::os::unix::fs::symlink("target.txt", m.path("link")).expect("symlink");
-    assert_eq!(fs::read_link(m.path("link")).expect("readlink"), PathBuf::from("target.txt"));
-    assert!(fs::symlink_metadata(m.path("link")).expect("lstat").file_type().is_symlink());
-    assert_eq!(fs::read(m.path("link")).expect("read through link"), b"pointed at");
+    assert_eq!(
+        fs::read_link(m.path("link")).expect("readlink"),
+        PathBuf::from("target.txt")
+    );
+    assert!(fs::symlink_metadata(m.path("link"))
+        .expect("lstat")
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read(m.path("link")).expect("read through link"),
+        b"pointed at"
+    );
 
     // chmod is seen by stat.
     fs::set_permissions(m.path("target.txt"), fs::Permissions::from_mode(0o600)).expect("chmod");
-    assert_eq!(fs::metadata(m.path("target.txt")).expect("stat").permissions().mode() & 0o7777, 0o600);
+    assert_eq!(
+        fs::metadata(m.path("target.txt"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o600
+    );
     fs::set_permissions(m.path("a"), fs::Permissions::from_mode(0o751)).expect("chmod dir");
-    assert_eq!(fs::metadata(m.path("a")).expect("stat").permissions().mode() & 0o7777, 0o751);
+    assert_eq!(
+        fs::metadata(m.path("a"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o751
+    );
 
     // hard link: same bytes, two links.
     fs::hard_link(m.path("target.txt"), m.path("hard")).expect("link");
-    assert_eq!(fs::read(m.path("hard")).expect("read hard link"), b"pointed at");
+    assert_eq!(
+        fs::read(m.path("hard")).expect("read hard link"),
+        b"pointed at"
+    );
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(m.path("hard")).expect("stat").nlink(), 2);
 
@@ -211,19 +270,49 @@ fn t20_namespace_operations() {
     fs::write(m.path("q"), b"Q").expect("write q");
     let (cp, cq) = (cstr(&m.path("p")), cstr(&m.path("q")));
     // SAFETY: valid NUL-terminated paths, AT_FDCWD directories.
-    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, cp.as_ptr(), libc::AT_FDCWD, cq.as_ptr(), libc::RENAME_NOREPLACE) };
-    assert_eq!((rc, std::io::Error::last_os_error().raw_os_error()), (-1, Some(libc::EEXIST)));
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cp.as_ptr(),
+            libc::AT_FDCWD,
+            cq.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    assert_eq!(
+        (rc, std::io::Error::last_os_error().raw_os_error()),
+        (-1, Some(libc::EEXIST))
+    );
     // SAFETY: as above.
-    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, cp.as_ptr(), libc::AT_FDCWD, cq.as_ptr(), libc::RENAME_EXCHANGE) };
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cp.as_ptr(),
+            libc::AT_FDCWD,
+            cq.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
     assert_eq!(rc, 0, "exchange: {}", std::io::Error::last_os_error());
-    assert_eq!((fs::read(m.path("p")).expect("p"), fs::read(m.path("q")).expect("q")), (b"Q".to_vec(), b"P".to_vec()));
+    assert_eq!(
+        (
+            fs::read(m.path("p")).expect("p"),
+            fs::read(m.path("q")).expect("q")
+        ),
+        (b"Q".to_vec(), b"P".to_vec())
+    );
     fs::remove_file(m.path("p")).expect("rm p");
     fs::remove_file(m.path("q")).expect("rm q");
 
     // A fifo made with mknod.
     let fifo = cstr(&m.path("pipe"));
     // SAFETY: valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o640) }, 0, "mkfifo: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        unsafe { libc::mkfifo(fifo.as_ptr(), 0o640) },
+        0,
+        "mkfifo: {}",
+        std::io::Error::last_os_error()
+    );
     use std::os::unix::fs::FileTypeExt;
     let meta = fs::symlink_metadata(m.path("pipe")).expect("stat fifo");
     assert!(meta.file_type().is_fifo());
@@ -241,7 +330,9 @@ fn t20_namespace_operations() {
 
     // A listing longer than one readdir reply.
     fs::create_dir(m.path("many")).expect("mkdir many");
-    let mut want: Vec<String> = (0..400).map(|i| format!("entry-with-a-longish-name-{i:04}")).collect();
+    let mut want: Vec<String> = (0..400)
+        .map(|i| format!("entry-with-a-longish-name-{i:04}"))
+        .collect();
     for n in &want {
         fs::File::create(m.path("many").join(n)).expect("create entry");
     }
@@ -261,7 +352,12 @@ fn statvfs(p: &Path) -> libc::statvfs {
     // SAFETY: a valid path and a zeroed out-struct the call fills.
     let mut out: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
-    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut out) }, 0, "statvfs: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        unsafe { libc::statvfs(c.as_ptr(), &mut out) },
+        0,
+        "statvfs: {}",
+        std::io::Error::last_os_error()
+    );
     out
 }
 
@@ -285,7 +381,14 @@ fn t40_new_files_belong_to_the_caller_and_modes_are_enforced() {
     fs::set_permissions(m.path("private"), fs::Permissions::from_mode(0o700)).expect("chmod 700");
     let as_user = |script: &str| {
         Command::new("setpriv")
-            .args(["--reuid=4242", "--regid=4343", "--clear-groups", "sh", "-c", script])
+            .args([
+                "--reuid=4242",
+                "--regid=4343",
+                "--clear-groups",
+                "sh",
+                "-c",
+                script,
+            ])
             .env("M", &m.mnt)
             .status()
             .expect("run setpriv")
@@ -296,14 +399,44 @@ fn t40_new_files_belong_to_the_caller_and_modes_are_enforced() {
         let meta = fs::metadata(shared.join(name)).expect("stat");
         assert_eq!((meta.uid(), meta.gid()), (4242, 4343), "{name}");
     }
-    assert_eq!(fs::symlink_metadata(shared.join("l")).expect("lstat").uid(), 4242);
-    assert_eq!(fs::metadata(shared.join("f")).expect("stat").permissions().mode() & 0o7777, 0o644);
-    assert_eq!(fs::metadata(shared.join("d")).expect("stat").permissions().mode() & 0o7777, 0o755);
+    assert_eq!(
+        fs::symlink_metadata(shared.join("l")).expect("lstat").uid(),
+        4242
+    );
+    assert_eq!(
+        fs::metadata(shared.join("f"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o644
+    );
+    assert_eq!(
+        fs::metadata(shared.join("d"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o755
+    );
     assert_eq!(fs::read(shared.join("f")).expect("read"), b"hello\n");
     // Refused by the modes: another user's private directory, a root-owned file.
-    assert!(!as_user("exec 2>/dev/null; echo x > \"$M/private/g\"").success(), "0700 directory of root");
-    assert!(!as_user("exec 2>/dev/null; chmod 666 \"$M/private\"").success(), "chmod of root's directory");
-    assert_eq!(fs::metadata(m.path("private")).expect("stat").permissions().mode() & 0o7777, 0o700);
+    assert!(
+        !as_user("exec 2>/dev/null; echo x > \"$M/private/g\"").success(),
+        "0700 directory of root"
+    );
+    assert!(
+        !as_user("exec 2>/dev/null; chmod 666 \"$M/private\"").success(),
+        "chmod of root's directory"
+    );
+    assert_eq!(
+        fs::metadata(m.path("private"))
+            .expect("stat")
+            .permissions()
+            .mode()
+            & 0o7777,
+        0o700
+    );
 }
 
 #[test]
@@ -321,7 +454,10 @@ fn t30_rewrites_are_seen_by_a_fresh_open() {
     assert!(fs::read(&p).expect("read second") == second);
 
     // Write into the middle of the existing content, without truncating.
-    let mut f = fs::OpenOptions::new().write(true).open(&p).expect("open for writing");
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .expect("open for writing");
     f.seek(SeekFrom::Start(10)).expect("seek");
     f.write_all(b"MIDDLE").expect("write middle");
     drop(f);
@@ -330,7 +466,10 @@ fn t30_rewrites_are_seen_by_a_fresh_open() {
     assert!(fs::read(&p).expect("read third") == want);
 
     // Append.
-    let mut f = fs::OpenOptions::new().append(true).open(&p).expect("open for append");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(&p)
+        .expect("open for append");
     f.write_all(b"TAIL").expect("append");
     drop(f);
     want.extend_from_slice(b"TAIL");
@@ -353,17 +492,42 @@ fn t30_rewrites_are_seen_by_a_fresh_open() {
     let c = std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path");
     let (name, value) = (c"user.colour", b"blue");
     // SAFETY: valid NUL-terminated strings and a buffer of the given length.
-    let rc = unsafe { libc::setxattr(c.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), 0) };
+    let rc = unsafe {
+        libc::setxattr(
+            c.as_ptr(),
+            name.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
     assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
     let mut buf = [0u8; 64];
     // SAFETY: as above.
-    let n = unsafe { libc::getxattr(c.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     assert_eq!(n, value.len() as isize);
     assert_eq!(&buf[..value.len()], value);
     // SAFETY: as above.
-    let n = unsafe { libc::getxattr(c.as_ptr(), c"user.nothing".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::getxattr(
+            c.as_ptr(),
+            c"user.nothing".as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     assert_eq!(n, -1);
-    assert_eq!(std::io::Error::last_os_error().raw_os_error(), Some(libc::ENODATA));
+    assert_eq!(
+        std::io::Error::last_os_error().raw_os_error(),
+        Some(libc::ENODATA)
+    );
 }
 
 #[test]
@@ -377,7 +541,10 @@ fn t50_files_survive_a_restart_on_the_same_data_directory() {
     let m = Mount::start_on(dir, &[]);
     assert!(fs::read(m.path("keep/this/file")).expect("read after restart") == data);
     assert!(fs::read(m.path("keep/link")).expect("read through link after restart") == data);
-    assert_eq!(names(&m.path("keep")), vec!["link".to_string(), "this".to_string()]);
+    assert_eq!(
+        names(&m.path("keep")),
+        vec!["link".to_string(), "this".to_string()]
+    );
 }
 
 /// A second mount whose node joins the first through `--peer` (not a
@@ -416,7 +583,9 @@ fn t60_two_mounts_on_two_nodes_share_one_namespace() {
         }
         sleep(Duration::from_millis(200));
     }
-    assert!(fs::metadata(b.path("dir-from-a")).expect("b sees a's directory").is_dir());
+    assert!(fs::metadata(b.path("dir-from-a"))
+        .expect("b sees a's directory")
+        .is_dir());
     assert_eq!(names(&a.mnt), names(&b.mnt));
 }
 
@@ -448,12 +617,22 @@ fn t70_calls_fail_in_bounded_time_when_the_voter_is_gone() {
     let (mkdir_at, stat_at) = (b.path("after"), b.path("never-looked-up"));
     std::thread::spawn(move || {
         let mkdir = fs::create_dir(&mkdir_at).map_err(|e| e.raw_os_error());
-        let stat = fs::metadata(&stat_at).map(|_| ()).map_err(|e| e.raw_os_error());
+        let stat = fs::metadata(&stat_at)
+            .map(|_| ())
+            .map_err(|e| e.raw_os_error());
         let _ = tx.send((mkdir, stat));
     });
-    let (mkdir, stat) = rx.recv_timeout(Duration::from_secs(120)).expect("the calls returned within their deadlines");
-    assert!(matches!(mkdir, Err(Some(libc::EIO | libc::ETIMEDOUT))), "mkdir without a voter: {mkdir:?}");
-    assert!(matches!(stat, Err(Some(libc::EIO | libc::ETIMEDOUT))), "lookup without a voter: {stat:?}");
+    let (mkdir, stat) = rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the calls returned within their deadlines");
+    assert!(
+        matches!(mkdir, Err(Some(libc::EIO | libc::ETIMEDOUT))),
+        "mkdir without a voter: {mkdir:?}"
+    );
+    assert!(
+        matches!(stat, Err(Some(libc::EIO | libc::ETIMEDOUT))),
+        "lookup without a voter: {stat:?}"
+    );
 }
 
 /// Stopping the mount commits what files still open have written.

@@ -41,8 +41,15 @@ fn mbps(bytes: u64, d: Duration) -> f64 {
 fn row(what: &str, bytes: u64, d: Duration, base: Option<f64>) -> f64 {
     let v = mbps(bytes, d);
     match base {
-        Some(b) => println!("{what:<44} {v:>9.1} MB/s  {:>6.2}x local copy  ({:.2} s)", v / b, d.as_secs_f64()),
-        None => println!("{what:<44} {v:>9.1} MB/s                   ({:.2} s)", d.as_secs_f64()),
+        Some(b) => println!(
+            "{what:<44} {v:>9.1} MB/s  {:>6.2}x local copy  ({:.2} s)",
+            v / b,
+            d.as_secs_f64()
+        ),
+        None => println!(
+            "{what:<44} {v:>9.1} MB/s                   ({:.2} s)",
+            d.as_secs_f64()
+        ),
     }
     v
 }
@@ -63,8 +70,16 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         other => vec![other.parse().map_err(anyhow::Error::msg)?],
     };
     let size = a.size;
-    println!("fragfs bench: {} file, 1 MiB fragments, 3 peers on 127.0.0.1, 3 replicas", units::format_bytes(size));
-    println!("(cores: {})", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "fragfs bench: {} file, 1 MiB fragments, 3 peers on 127.0.0.1, 3 replicas",
+        units::format_bytes(size)
+    );
+    println!(
+        "(cores: {})",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
 
     let src = base.join("bench-src.bin");
     {
@@ -93,7 +108,12 @@ pub async fn run(a: BenchArgs) -> Result<()> {
             std::hint::black_box(fragfs_hash::blake3(&data));
         }
         std::hint::black_box(h.finish());
-        row(&format!("raw {} hash, one core", algo.name()), size, t.elapsed(), Some(base_mbps));
+        row(
+            &format!("raw {} hash, one core", algo.name()),
+            size,
+            t.elapsed(),
+            Some(base_mbps),
+        );
     }
     drop(data);
 
@@ -103,15 +123,36 @@ pub async fn run(a: BenchArgs) -> Result<()> {
         if !net.wait_for_mesh(Duration::from_secs(15)).await {
             bail!("the peers did not find each other");
         }
-        let cfg = ClientConfig { hash: algo, ..ClientConfig::default() };
-        let client = net.light_client(&dir.join("client"), cfg, 3, Duration::from_secs(15)).await?;
+        let cfg = ClientConfig {
+            hash: algo,
+            ..ClientConfig::default()
+        };
+        let client = net
+            .light_client(&dir.join("client"), cfg, 3, Duration::from_secs(15))
+            .await?;
         let t = Instant::now();
-        let put = client.client().put_file(&src, None, Progress::new()).await?;
-        row(&format!("fragfs put, {} ids, R=3", algo.name()), size, t.elapsed(), Some(base_mbps));
+        let put = client
+            .client()
+            .put_file(&src, None, Progress::new())
+            .await?;
+        row(
+            &format!("fragfs put, {} ids, R=3", algo.name()),
+            size,
+            t.elapsed(),
+            Some(base_mbps),
+        );
         let out = dir.join("bench-out.bin");
         let t = Instant::now();
-        client.client().get_file(&put.id, &out, Progress::new()).await?;
-        row(&format!("fragfs get, {} ids, verified", algo.name()), size, t.elapsed(), Some(base_mbps));
+        client
+            .client()
+            .get_file(&put.id, &out, Progress::new())
+            .await?;
+        row(
+            &format!("fragfs get, {} ids, verified", algo.name()),
+            size,
+            t.elapsed(),
+            Some(base_mbps),
+        );
         if std::fs::read(&out)? != std::fs::read(&src)? {
             bail!("fetched bytes differ from the source");
         }

@@ -9,7 +9,9 @@ use anyhow::{bail, Result};
 use std::path::PathBuf;
 
 async fn ask(data: &std::path::Path, req: Request) -> Result<Event> {
-    let ev = control::call(data, &req, |_| {}).await.map_err(anyhow::Error::msg)?;
+    let ev = control::call(data, &req, |_| {})
+        .await
+        .map_err(anyhow::Error::msg)?;
     if let Event::Error(e) = ev {
         bail!(e);
     }
@@ -17,7 +19,11 @@ async fn ask(data: &std::path::Path, req: Request) -> Result<Event> {
 }
 
 fn abs(p: &str) -> String {
-    if p.starts_with('/') { p.to_string() } else { format!("/{p}") }
+    if p.starts_with('/') {
+        p.to_string()
+    } else {
+        format!("/{p}")
+    }
 }
 
 fn stale_note(stale: bool) {
@@ -27,16 +33,29 @@ fn stale_note(stale: bool) {
 }
 
 fn short_peer(p: &str) -> String {
-    if p.len() > 10 { format!("…{}", &p[p.len() - 8..]) } else { p.to_string() }
+    if p.len() > 10 {
+        format!("…{}", &p[p.len() - 8..])
+    } else {
+        p.to_string()
+    }
 }
 
 pub async fn ls(data: PathBuf, a: LsArgs) -> Result<()> {
-    let Event::Listing { rows, stale } = ask(&data, Request::Ls { path: abs(&a.path) }).await? else { bail!("unexpected answer") };
+    let Event::Listing { rows, stale } = ask(&data, Request::Ls { path: abs(&a.path) }).await?
+    else {
+        bail!("unexpected answer")
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "entries": rows, "stale": stale }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "entries": rows, "stale": stale }))?
+        );
         return Ok(());
     }
-    println!("{:<10} {:>10} {:>4} {:<16} {:>5}  NAME", "MODE", "SIZE", "VER", "STATUS", "PEERS");
+    println!(
+        "{:<10} {:>10} {:>4} {:<16} {:>5}  NAME",
+        "MODE", "SIZE", "VER", "STATUS", "PEERS"
+    );
     for r in rows {
         let kind = match r.kind.as_str() {
             "dir" => 'd',
@@ -47,29 +66,60 @@ pub async fn ls(data: PathBuf, a: LsArgs) -> Result<()> {
             "blockdev" => 'b',
             _ => '-',
         };
-        println!("{kind}{:04o}      {:>10} {:>4} {:<16} {:>5}  {}", r.perm, units::format_bytes(r.size), r.versions, r.status, r.peers, r.name);
+        println!(
+            "{kind}{:04o}      {:>10} {:>4} {:<16} {:>5}  {}",
+            r.perm,
+            units::format_bytes(r.size),
+            r.versions,
+            r.status,
+            r.peers,
+            r.name
+        );
     }
     stale_note(stale);
     Ok(())
 }
 
 pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
-    let Event::Info(r) = ask(&data, Request::Info { path: abs(&a.path) }).await? else { bail!("unexpected answer") };
+    let Event::Info(r) = ask(&data, Request::Info { path: abs(&a.path) }).await? else {
+        bail!("unexpected answer")
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
     println!("path:       {}", r.path);
-    println!("kind:       {}  mode {:04o}  uid {}  gid {}  links {}", r.kind, r.perm, r.uid, r.gid, r.nlink);
-    println!("size:       {} ({} bytes)", units::format_bytes(r.size), r.size);
+    println!(
+        "kind:       {}  mode {:04o}  uid {}  gid {}  links {}",
+        r.kind, r.perm, r.uid, r.gid, r.nlink
+    );
+    println!(
+        "size:       {} ({} bytes)",
+        units::format_bytes(r.size),
+        r.size
+    );
     if !r.fragments.is_empty() || !r.versions.is_empty() {
         println!("status:     {}", r.status);
-        println!("fragments:  {} × {} ({})", r.fragments.len(), units::format_bytes(r.fragment_size as u64), r.hash);
+        println!(
+            "fragments:  {} × {} ({})",
+            r.fragments.len(),
+            units::format_bytes(r.fragment_size as u64),
+            r.hash
+        );
     }
     for f in &r.fragments {
-        let holders: Vec<String> =
-            f.holders.iter().map(|(p, up)| format!("{}{}", short_peer(p), if *up { "" } else { " (down)" })).collect();
-        println!("  #{:<5} {}… {:>9}  {}", f.index, &f.id[4..16], units::format_bytes(f.len as u64), holders.join(", "));
+        let holders: Vec<String> = f
+            .holders
+            .iter()
+            .map(|(p, up)| format!("{}{}", short_peer(p), if *up { "" } else { " (down)" }))
+            .collect();
+        println!(
+            "  #{:<5} {}… {:>9}  {}",
+            f.index,
+            &f.id[4..16],
+            units::format_bytes(f.len as u64),
+            holders.join(", ")
+        );
     }
     if !r.versions.is_empty() {
         println!("versions:");
@@ -89,10 +139,25 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
 }
 
 pub async fn search(data: PathBuf, a: SearchArgs) -> Result<()> {
-    let Event::Found { rows, stale } = ask(&data, Request::Search { text: a.text.clone() }).await? else { bail!("unexpected answer") };
+    let Event::Found { rows, stale } = ask(
+        &data,
+        Request::Search {
+            text: a.text.clone(),
+        },
+    )
+    .await?
+    else {
+        bail!("unexpected answer")
+    };
     if a.json {
-        let v: Vec<_> = rows.iter().map(|(p, k, s)| serde_json::json!({"path": p, "kind": k, "size": s})).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "found": v, "stale": stale }))?);
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(p, k, s)| serde_json::json!({"path": p, "kind": k, "size": s}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "found": v, "stale": stale }))?
+        );
         return Ok(());
     }
     if rows.is_empty() {
@@ -108,15 +173,28 @@ pub async fn search(data: PathBuf, a: SearchArgs) -> Result<()> {
 pub async fn meta(data: PathBuf, c: MetaCommand) -> Result<()> {
     match c {
         MetaCommand::Status(JsonArg { json }) => {
-            let Event::MetaStatus(s) = ask(&data, Request::MetaStatus).await? else { bail!("unexpected answer") };
+            let Event::MetaStatus(s) = ask(&data, Request::MetaStatus).await? else {
+                bail!("unexpected answer")
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
                 return Ok(());
             }
-            println!("node id:  {}{}", s.node_id, if s.voter { " (voter)" } else { " (not a voter)" });
+            println!(
+                "node id:  {}{}",
+                s.node_id,
+                if s.voter {
+                    " (voter)"
+                } else {
+                    " (not a voter)"
+                }
+            );
             if s.voter {
                 println!("state:    {}  term {}", s.state, s.term);
-                println!("leader:   {}", s.leader.map_or("none".to_string(), |l| l.to_string()));
+                println!(
+                    "leader:   {}",
+                    s.leader.map_or("none".to_string(), |l| l.to_string())
+                );
                 println!(
                     "log:      applied {}  last {}  snapshot {}",
                     s.last_applied.map_or("-".into(), |v| v.to_string()),
@@ -125,7 +203,14 @@ pub async fn meta(data: PathBuf, c: MetaCommand) -> Result<()> {
                 );
                 println!("inodes:   {}", s.inodes);
                 for (id, addr) in &s.voters {
-                    println!("voter     {id:<20} {addr}{}", if Some(*id) == s.leader { "  (leader)" } else { "" });
+                    println!(
+                        "voter     {id:<20} {addr}{}",
+                        if Some(*id) == s.leader {
+                            "  (leader)"
+                        } else {
+                            ""
+                        }
+                    );
                 }
                 for (id, addr) in &s.learners {
                     println!("learner   {id:<20} {addr}");
@@ -134,12 +219,16 @@ pub async fn meta(data: PathBuf, c: MetaCommand) -> Result<()> {
             Ok(())
         }
         MetaCommand::Add { addr } => {
-            let Event::Done(m) = ask(&data, Request::MetaAdd { addr }).await? else { bail!("unexpected answer") };
+            let Event::Done(m) = ask(&data, Request::MetaAdd { addr }).await? else {
+                bail!("unexpected answer")
+            };
             println!("{m}");
             Ok(())
         }
         MetaCommand::Remove { node_id } => {
-            let Event::Done(m) = ask(&data, Request::MetaRemove { node_id }).await? else { bail!("unexpected answer") };
+            let Event::Done(m) = ask(&data, Request::MetaRemove { node_id }).await? else {
+                bail!("unexpected answer")
+            };
             println!("{m}");
             Ok(())
         }
@@ -151,15 +240,25 @@ pub async fn mkdir(data: PathBuf, paths: Vec<String>) -> Result<()> {
         bail!("give at least one path");
     }
     let paths = paths.iter().map(|p| abs(p)).collect();
-    let Event::Done(_) = ask(&data, Request::Mkdir { paths }).await? else { bail!("unexpected answer") };
+    let Event::Done(_) = ask(&data, Request::Mkdir { paths }).await? else {
+        bail!("unexpected answer")
+    };
     Ok(())
 }
 
 pub async fn tree(data: PathBuf, a: TreeArgs) -> Result<()> {
-    let Event::Tree { rows, stale } = ask(&data, Request::Tree { local: a.local }).await? else { bail!("unexpected answer") };
+    let Event::Tree { rows, stale } = ask(&data, Request::Tree { local: a.local }).await? else {
+        bail!("unexpected answer")
+    };
     if a.json {
-        let v: Vec<_> = rows.iter().map(|(p, k, s)| serde_json::json!({"path": p, "kind": k, "size": s})).collect();
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "paths": v, "stale": stale }))?);
+        let v: Vec<_> = rows
+            .iter()
+            .map(|(p, k, s)| serde_json::json!({"path": p, "kind": k, "size": s}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "paths": v, "stale": stale }))?
+        );
         return Ok(());
     }
     for (p, k, s) in rows {

@@ -24,14 +24,28 @@ async fn join(join: &JoinArgs, client: ClientConfig) -> Result<(Node, tempfile::
     cfg.net.bootstrap = join.peers.clone();
     cfg.client = client;
     let node = Node::start(cfg).await.context("cannot join the network")?;
-    if !node.wait_for_storage_peers(1, Duration::from_secs(10)).await {
+    if !node
+        .wait_for_storage_peers(1, Duration::from_secs(10))
+        .await
+    {
         node.shutdown().await;
-        bail!("cannot reach any storage peer through {}", join.peers.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", "));
+        bail!(
+            "cannot reach any storage peer through {}",
+            join.peers
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     Ok((node, dir))
 }
 
-async fn with_bar<T>(what: &'static str, progress: Arc<Progress>, fut: impl Future<Output = T>) -> T {
+async fn with_bar<T>(
+    what: &'static str,
+    progress: Arc<Progress>,
+    fut: impl Future<Output = T>,
+) -> T {
     let bar = Bar::new(what, progress.total());
     tokio::pin!(fut);
     let mut tick = tokio::time::interval(Duration::from_millis(200));
@@ -45,11 +59,20 @@ async fn with_bar<T>(what: &'static str, progress: Arc<Progress>, fut: impl Futu
     out
 }
 
-pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions, dest: Option<String>) -> Result<()> {
+pub async fn put(
+    j: &JoinArgs,
+    path: &Path,
+    name: Option<String>,
+    o: &PutOptions,
+    dest: Option<String>,
+) -> Result<()> {
     let replicas = Replicas::new(o.replicas)?;
     let cfg = ClientConfig {
         replicas,
-        quorum: o.quorum.map(|q| WriteQuorum::new(q, replicas)).transpose()?,
+        quorum: o
+            .quorum
+            .map(|q| WriteQuorum::new(q, replicas))
+            .transpose()?,
         fragment_size: FragmentSize::new(o.fragment_size)?,
         hash: o.hash,
         ..ClientConfig::default()
@@ -57,7 +80,12 @@ pub async fn put(j: &JoinArgs, path: &Path, name: Option<String>, o: &PutOptions
     let (node, _dir) = join(j, cfg).await?;
     let progress = Progress::new();
     let client = node.client();
-    let r = with_bar("put", progress.clone(), client.put_file(path, name, progress.clone())).await;
+    let r = with_bar(
+        "put",
+        progress.clone(),
+        client.put_file(path, name, progress.clone()),
+    )
+    .await;
     let committed = match (&r, &dest) {
         (Ok(r), Some(d)) => Some(node.commit_at_path(d, r.manifest.clone()).await),
         _ => None,
@@ -95,7 +123,12 @@ pub async fn get(j: &JoinArgs, id: &str, out: &Path) -> Result<()> {
     let id = &id;
     let progress = Progress::new();
     let client = node.client();
-    let r = with_bar("get", progress.clone(), client.get_file(id, out, progress.clone())).await;
+    let r = with_bar(
+        "get",
+        progress.clone(),
+        client.get_file(id, out, progress.clone()),
+    )
+    .await;
     node.shutdown().await;
     let r = r?;
     eprintln!(

@@ -24,7 +24,11 @@ use clap::{Args, Parser, Subcommand};
 use std::{path::PathBuf, process::ExitCode};
 
 #[derive(Parser, Debug)]
-#[command(name = "fragfs", version, about = "A filesystem whose bytes live on a peer-to-peer network")]
+#[command(
+    name = "fragfs",
+    version,
+    about = "A filesystem whose bytes live on a peer-to-peer network"
+)]
 pub struct Cli {
     /// The node's data directory (identity, fragment store, control socket).
     #[arg(long, global = true, env = "FRAGFS_DATA", default_value_os_t = default_data_dir())]
@@ -203,10 +207,15 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("fragfs: error: cannot start the runtime: {e}");
@@ -285,9 +294,15 @@ fn put_options(a: &PutArgs) -> Result<PutOptions> {
     if let Some(q) = a.quorum {
         crate::redundancy::WriteQuorum::new(q, replicas)?;
     }
-    let fs = u32::try_from(a.fragment_size).map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
+    let fs = u32::try_from(a.fragment_size)
+        .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
     FragmentSize::new(fs)?;
-    Ok(PutOptions { replicas: a.replicas, quorum: a.quorum, fragment_size: fs, hash: a.hash })
+    Ok(PutOptions {
+        replicas: a.replicas,
+        quorum: a.quorum,
+        fragment_size: fs,
+        hash: a.hash,
+    })
 }
 
 async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
@@ -302,11 +317,26 @@ async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
         return light::put(&a.join, &path, a.name, &options, dest).await;
     }
     let bar = progress::Bar::new("put", meta.len());
-    let req = Request::Put { path, name: a.name, options, dest };
-    let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
+    let req = Request::Put {
+        path,
+        name: a.name,
+        options,
+        dest,
+    };
+    let ev = control::call(&data, &req, |ev| bar.update(ev))
+        .await
+        .map_err(anyhow::Error::msg)?;
     bar.finish();
     match ev {
-        Event::PutDone { id, size, fragments, min_copies, peers, path, version } => {
+        Event::PutDone {
+            id,
+            size,
+            fragments,
+            min_copies,
+            peers,
+            path,
+            version,
+        } => {
             println!("{id}");
             eprintln!("stored {} in {fragments} fragment(s), {min_copies}+ copies each, on {peers} peer(s)", units::format_bytes(size));
             if let (Some(p), Some(v)) = (path, version) {
@@ -322,15 +352,28 @@ async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
 /// The namespace path a put goes to: absolute, and a trailing slash means
 /// "keep the file's name".
 fn dest_path(d: &str, file: &std::path::Path) -> String {
-    let mut p = if d.starts_with('/') { d.to_string() } else { format!("/{d}") };
+    let mut p = if d.starts_with('/') {
+        d.to_string()
+    } else {
+        format!("/{d}")
+    };
     if p.ends_with('/') {
-        p.push_str(&file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        p.push_str(
+            &file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
     }
     p
 }
 
 fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
-    let out = if out.is_absolute() { out.to_path_buf() } else { std::env::current_dir()?.join(out) };
+    let out = if out.is_absolute() {
+        out.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(out)
+    };
     if out.is_dir() {
         bail!("{} is a directory; give a file name", out.display());
     }
@@ -342,18 +385,29 @@ fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
 
 async fn get(data: PathBuf, a: GetArgs) -> Result<()> {
     if !a.id.starts_with('/') {
-        a.id.parse::<crate::fragment::FragmentId>().map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
+        a.id.parse::<crate::fragment::FragmentId>()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
     }
     let out = absolute_out(&a.out)?;
     if !a.join.peers.is_empty() {
         return light::get(&a.join, &a.id, &out).await;
     }
     let bar = progress::Bar::new("get", 0);
-    let req = Request::Get { id: a.id.clone(), out: out.clone() };
-    let ev = control::call(&data, &req, |ev| bar.update(ev)).await.map_err(anyhow::Error::msg)?;
+    let req = Request::Get {
+        id: a.id.clone(),
+        out: out.clone(),
+    };
+    let ev = control::call(&data, &req, |ev| bar.update(ev))
+        .await
+        .map_err(anyhow::Error::msg)?;
     bar.finish();
     match ev {
-        Event::GetDone { size, fragments, peers, retries } => {
+        Event::GetDone {
+            size,
+            fragments,
+            peers,
+            retries,
+        } => {
             eprintln!(
                 "fetched {} ({fragments} fragment(s)) from {peers} peer(s), {retries} retries; verified, written to {}",
                 units::format_bytes(size),
@@ -367,8 +421,12 @@ async fn get(data: PathBuf, a: GetArgs) -> Result<()> {
 }
 
 async fn peers(data: PathBuf, a: JsonArg) -> Result<()> {
-    let ev = control::call(&data, &Request::Peers, |_| {}).await.map_err(anyhow::Error::msg)?;
-    let Event::Peers(rows) = ev else { bail!("unexpected answer from the node: {ev:?}") };
+    let ev = control::call(&data, &Request::Peers, |_| {})
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let Event::Peers(rows) = ev else {
+        bail!("unexpected answer from the node: {ev:?}")
+    };
     if a.json {
         let v: Vec<_> = rows
             .iter()
@@ -383,14 +441,24 @@ async fn peers(data: PathBuf, a: JsonArg) -> Result<()> {
     println!("{:<54} {:<8} {:<14} ADDRESS", "PEER", "ROLE", "AGENT");
     for r in rows {
         let role = if r.storage { "storage" } else { "client" };
-        println!("{:<54} {:<8} {:<14} {}", r.peer_id, role, r.agent, r.addrs.first().map(String::as_str).unwrap_or("-"));
+        println!(
+            "{:<54} {:<8} {:<14} {}",
+            r.peer_id,
+            role,
+            r.agent,
+            r.addrs.first().map(String::as_str).unwrap_or("-")
+        );
     }
     Ok(())
 }
 
 async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
-    let ev = control::call(&data, &Request::Status, |_| {}).await.map_err(anyhow::Error::msg)?;
-    let Event::Status(s) = ev else { bail!("unexpected answer from the node: {ev:?}") };
+    let ev = control::call(&data, &Request::Status, |_| {})
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let Event::Status(s) = ev else {
+        bail!("unexpected answer from the node: {ev:?}")
+    };
     if a.json {
         println!(
             "{}",

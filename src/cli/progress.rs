@@ -28,7 +28,11 @@ impl Bar {
             b.set_prefix(what);
             b
         });
-        Bar { what, bar, last: Mutex::new((Instant::now(), 0)) }
+        Bar {
+            what,
+            bar,
+            last: Mutex::new((Instant::now(), 0)),
+        }
     }
 
     pub fn set(&self, done: u64, total: u64, peers: u32) {
@@ -41,7 +45,12 @@ impl Bar {
             None => {
                 let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
                 if last.0.elapsed() >= Duration::from_secs(2) && done != last.1 {
-                    eprintln!("{}: {} of {} via {peers} peer(s)", self.what, units::format_bytes(done), units::format_bytes(total));
+                    eprintln!(
+                        "{}: {} of {} via {peers} peer(s)",
+                        self.what,
+                        units::format_bytes(done),
+                        units::format_bytes(total)
+                    );
                     *last = (Instant::now(), done);
                 }
             }

@@ -40,7 +40,10 @@ fn mountd_program() -> PathBuf {
     if let Some(p) = std::env::var_os("FRAGFS_MOUNTD") {
         return p.into();
     }
-    if let Some(beside) = std::env::current_exe().ok().and_then(|e| e.parent().map(|d| d.join("fragfs-mountd"))) {
+    if let Some(beside) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("fragfs-mountd")))
+    {
         if beside.is_file() {
             return beside;
         }
@@ -49,7 +52,10 @@ fn mountd_program() -> PathBuf {
 }
 
 fn default_mountpoint() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/")).join("fragfs")
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+        .join("fragfs")
 }
 
 /// The arguments `fragfs-mountd` is given.
@@ -73,7 +79,12 @@ pub fn mountd_args(data: &Path, a: &UpArgs) -> Vec<OsString> {
     if a.allow_other {
         v.push("--allow-other".into());
     }
-    v.push(a.mountpoint.clone().unwrap_or_else(default_mountpoint).into());
+    v.push(
+        a.mountpoint
+            .clone()
+            .unwrap_or_else(default_mountpoint)
+            .into(),
+    );
     v
 }
 
@@ -81,10 +92,18 @@ pub fn mountd_args(data: &Path, a: &UpArgs) -> Vec<OsString> {
 pub fn run(data: PathBuf, a: UpArgs) -> Result<()> {
     use std::os::unix::process::CommandExt;
     let mnt = a.mountpoint.clone().unwrap_or_else(default_mountpoint);
-    std::fs::create_dir_all(&mnt).with_context(|| format!("cannot create mount point {}", mnt.display()))?;
+    std::fs::create_dir_all(&mnt)
+        .with_context(|| format!("cannot create mount point {}", mnt.display()))?;
     let program = mountd_program();
-    let err = std::process::Command::new(&program).args(mountd_args(&data, &a)).exec();
-    Err(err).with_context(|| format!("cannot run {} (set FRAGFS_MOUNTD or install fragfs-mountd)", program.display()))
+    let err = std::process::Command::new(&program)
+        .args(mountd_args(&data, &a))
+        .exec();
+    Err(err).with_context(|| {
+        format!(
+            "cannot run {} (set FRAGFS_MOUNTD or install fragfs-mountd)",
+            program.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -102,8 +121,22 @@ mod tests {
             capacity: Some(64 << 20),
             allow_other: false,
         };
-        let got: Vec<String> = mountd_args(Path::new("/srv/d"), &a).into_iter().map(|s| s.into_string().expect("utf-8")).collect();
-        let want = ["--data", "/srv/d", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns", "--replicas", "2", "--capacity", "67108864", "/mnt/f"];
+        let got: Vec<String> = mountd_args(Path::new("/srv/d"), &a)
+            .into_iter()
+            .map(|s| s.into_string().expect("utf-8"))
+            .collect();
+        let want = [
+            "--data",
+            "/srv/d",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--no-mdns",
+            "--replicas",
+            "2",
+            "--capacity",
+            "67108864",
+            "/mnt/f",
+        ];
         assert_eq!(got, want);
     }
 }

@@ -32,7 +32,11 @@ pub struct GetReport {
 
 impl Client {
     /// Fetches and decodes the manifest stored under `id`.
-    pub async fn fetch_manifest(&self, id: &FragmentId, progress: &Progress) -> Result<Manifest, ClientError> {
+    pub async fn fetch_manifest(
+        &self,
+        id: &FragmentId,
+        progress: &Progress,
+    ) -> Result<Manifest, ClientError> {
         let bytes = self.fetch_fragment(id, &[], 0, progress).await?;
         Manifest::decode(&bytes).map_err(|e| ClientError::NotAManifest(*id, e))
     }
@@ -40,7 +44,12 @@ impl Client {
     /// Gets the file whose manifest id is `id` into `out`. The bytes are
     /// written to a temporary name beside `out` and renamed only once the
     /// whole-file hash matched.
-    pub async fn get_file(&self, id: &FragmentId, out: &Path, progress: Arc<Progress>) -> Result<GetReport, ClientError> {
+    pub async fn get_file(
+        &self,
+        id: &FragmentId,
+        out: &Path,
+        progress: Arc<Progress>,
+    ) -> Result<GetReport, ClientError> {
         let manifest = self.fetch_manifest(id, &progress).await?;
         progress.total.store(manifest.size, Ordering::Relaxed);
         let part = part_path(out);
@@ -56,10 +65,19 @@ impl Client {
             return Err(e);
         }
         tokio::fs::rename(&part, out).await.map_err(io_at(out))?;
-        Ok(GetReport { manifest, peers: progress.peer_count(), retries: progress.retries.load(Ordering::Relaxed) })
+        Ok(GetReport {
+            manifest,
+            peers: progress.peer_count(),
+            retries: progress.retries.load(Ordering::Relaxed),
+        })
     }
 
-    async fn fetch_into(&self, m: &Manifest, file: &mut tokio::fs::File, progress: &Arc<Progress>) -> Result<(), ClientError> {
+    async fn fetch_into(
+        &self,
+        m: &Manifest,
+        file: &mut tokio::fs::File,
+        progress: &Arc<Progress>,
+    ) -> Result<(), ClientError> {
         let (hash_tx, mut hash_rx) = mpsc::channel::<Bytes>(self.cfg.concurrency * 2);
         let hasher = tokio::task::spawn_blocking(move || {
             let mut h = FileHasher::new();
@@ -78,9 +96,16 @@ impl Client {
         let mut written = 0u64;
         while let Some(data) = fragments.next().await {
             let data = data?;
-            file.write_all(&data).await.map_err(|source| ClientError::Io { path: "output".into(), source })?;
+            file.write_all(&data)
+                .await
+                .map_err(|source| ClientError::Io {
+                    path: "output".into(),
+                    source,
+                })?;
             written += data.len() as u64;
-            progress.done.fetch_add(data.len() as u64, Ordering::Relaxed);
+            progress
+                .done
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
             if hash_tx.send(data).await.is_err() {
                 break;
             }
@@ -89,10 +114,16 @@ impl Client {
         drop(hash_tx);
         let got = hasher.await.map_err(|e| ClientError::Bug(e.to_string()))?;
         if written != m.size {
-            return Err(ClientError::Bug(format!("wrote {written} bytes, manifest says {}", m.size)));
+            return Err(ClientError::Bug(format!(
+                "wrote {written} bytes, manifest says {}",
+                m.size
+            )));
         }
         if got != m.file_sha3 {
-            return Err(ClientError::FileHash { expected: hex::encode(m.file_sha3), got: hex::encode(got) });
+            return Err(ClientError::FileHash {
+                expected: hex::encode(m.file_sha3),
+                got: hex::encode(got),
+            });
         }
         Ok(())
     }
@@ -103,18 +134,30 @@ impl Client {
     /// connected storage peers. A holder that has
     /// not answered after `hedge_after` gets company from the next one; a
     /// copy that fails its hash is discarded and the next holder is asked.
-    pub async fn fetch_fragment(&self, id: &FragmentId, holders: &[NodeId], rotate: usize, progress: &Progress) -> Result<Bytes, ClientError> {
+    pub async fn fetch_fragment(
+        &self,
+        id: &FragmentId,
+        holders: &[NodeId],
+        rotate: usize,
+        progress: &Progress,
+    ) -> Result<Bytes, ClientError> {
         if let Some(store) = self.store.clone() {
             if store.has(id) {
                 let id = *id;
                 match blocking(move || store.get(&id)).await? {
                     Ok(data) => return Ok(Bytes::from(data)),
-                    Err(e) => tracing::warn!(fragment = %id, error = %e, "local copy unusable; fetching from peers"),
+                    Err(e) => {
+                        tracing::warn!(fragment = %id, error = %e, "local copy unusable; fetching from peers")
+                    }
                 }
             }
         }
         let me = self.net.local_peer_id();
-        let mut queue: VecDeque<PeerId> = holders.iter().filter_map(net::peer_of).filter(|p| *p != me).collect();
+        let mut queue: VecDeque<PeerId> = holders
+            .iter()
+            .filter_map(net::peer_of)
+            .filter(|p| *p != me)
+            .collect();
         if !queue.is_empty() {
             let n = rotate % queue.len();
             queue.rotate_left(n);
@@ -138,14 +181,25 @@ impl Client {
                 if queue.is_empty() && !asked_all {
                     // Last resort: ask the storage peers we are connected to.
                     asked_all = true;
-                    for p in self.net.storage_peers().await.into_iter().map(|p| p.peer_id).take(LAST_RESORT_PEERS) {
+                    for p in self
+                        .net
+                        .storage_peers()
+                        .await
+                        .into_iter()
+                        .map(|p| p.peer_id)
+                        .take(LAST_RESORT_PEERS)
+                    {
                         if p != me && !tried.contains(&p) {
                             queue.push_back(p);
                         }
                     }
                 }
                 let Some(p) = queue.pop_front() else {
-                    return Err(ClientError::Unavailable { id: *id, tried: tried.len(), last });
+                    return Err(ClientError::Unavailable {
+                        id: *id,
+                        tried: tried.len(),
+                        last,
+                    });
                 };
                 tried.insert(p);
                 inflight.push(self.try_holder(p, *id));
@@ -181,22 +235,35 @@ impl Client {
 
     /// Asks one peer for a fragment and checks the answer against the id.
     /// The error says whether the peer sent corrupt bytes.
-    async fn try_holder(&self, peer: PeerId, id: FragmentId) -> (PeerId, Result<Bytes, (bool, String)>) {
-        let res = match self.net.request(peer, Request::Get { id }, self.cfg.attempt_timeout).await {
+    async fn try_holder(
+        &self,
+        peer: PeerId,
+        id: FragmentId,
+    ) -> (PeerId, Result<Bytes, (bool, String)>) {
+        let res = match self
+            .net
+            .request(peer, Request::Get { id }, self.cfg.attempt_timeout)
+            .await
+        {
             Ok(Response::Data { data }) => {
                 let check = data.clone();
                 match blocking(move || id.matches(&check)).await {
                     Ok(true) => Ok(data),
                     Ok(false) => {
                         tracing::warn!(fragment = %id, %peer, "peer sent bytes that do not match the fragment id; discarded");
-                        Err((true, "sent bytes that do not match the fragment id".to_string()))
+                        Err((
+                            true,
+                            "sent bytes that do not match the fragment id".to_string(),
+                        ))
                     }
                     Err(e) => Err((false, e.to_string())),
                 }
             }
             Ok(Response::NotFound) => Err((false, "does not hold it".into())),
             Ok(Response::Corrupt) => Err((false, "its copy is corrupt".into())),
-            Ok(Response::Failed { reason }) | Ok(Response::Rejected { reason }) => Err((false, reason)),
+            Ok(Response::Failed { reason }) | Ok(Response::Rejected { reason }) => {
+                Err((false, reason))
+            }
             Ok(other) => Err((false, format!("unexpected answer {other:?}"))),
             Err(e) => Err((false, e.to_string())),
         };
@@ -211,6 +278,9 @@ fn io_at(p: &Path) -> impl FnOnce(std::io::Error) -> ClientError {
 
 /// The temporary name a download is written under, beside its final name.
 fn part_path(out: &Path) -> PathBuf {
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "download".into());
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "download".into());
     out.with_file_name(format!(".{name}.fragfs-part"))
 }

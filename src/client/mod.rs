@@ -11,8 +11,8 @@
 mod get;
 mod put;
 
-pub use put::PutReport;
 pub use get::GetReport;
+pub use put::PutReport;
 
 use crate::{
     fragment::{FragmentId, FragmentSize, HashAlgo, ManifestError},
@@ -74,13 +74,26 @@ impl ClientConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("only {have} storage peer(s) reachable; {need} needed for the write quorum")]
     NotEnoughPeers { have: usize, need: usize },
     #[error("fragment {index} ({id}) reached {copies} of {need} required copies: {errors}")]
-    Quorum { index: u64, id: FragmentId, copies: usize, need: usize, errors: String },
+    Quorum {
+        index: u64,
+        id: FragmentId,
+        copies: usize,
+        need: usize,
+        errors: String,
+    },
     #[error("fragment {id} is unavailable: tried {tried} holder(s), last error: {last}")]
-    Unavailable { id: FragmentId, tried: usize, last: String },
+    Unavailable {
+        id: FragmentId,
+        tried: usize,
+        last: String,
+    },
     #[error("{0} is not a file manifest: {1}")]
     NotAManifest(FragmentId, ManifestError),
     #[error("whole-file SHA3-256 mismatch: expected {expected}, got {got}")]
@@ -109,7 +122,10 @@ impl Progress {
         Arc::new(Self::default())
     }
     pub fn add_peer(&self, p: PeerId) {
-        self.peers.lock().unwrap_or_else(|e| e.into_inner()).insert(p);
+        self.peers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(p);
     }
     pub fn peer_count(&self) -> usize {
         self.peers.lock().unwrap_or_else(|e| e.into_inner()).len()
@@ -142,7 +158,10 @@ impl Client {
 
     /// The same client with other settings.
     pub fn with_config(&self, cfg: ClientConfig) -> Self {
-        Client { cfg, ..self.clone() }
+        Client {
+            cfg,
+            ..self.clone()
+        }
     }
 
     pub fn net(&self) -> &Net {
@@ -151,6 +170,10 @@ impl Client {
 }
 
 /// Runs a CPU-heavy closure (hashing) on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ClientError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ClientError::Bug(format!("blocking task failed: {e}")))
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ClientError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Bug(format!("blocking task failed: {e}")))
 }

@@ -37,24 +37,48 @@ impl Client {
             self.net.discover(Duration::from_secs(5)).await;
             peers = self.net.storage_peers().await;
         }
-        let mut out: Vec<Candidate> =
-            peers.iter().map(|p| Candidate { node: net::node_id(&p.peer_id), key: net::dht_key_of_peer(&p.peer_id) }).collect();
+        let mut out: Vec<Candidate> = peers
+            .iter()
+            .map(|p| Candidate {
+                node: net::node_id(&p.peer_id),
+                key: net::dht_key_of_peer(&p.peer_id),
+            })
+            .collect();
         if self.store.is_some() {
             let me = self.net.local_peer_id();
-            out.push(Candidate { node: net::node_id(&me), key: net::dht_key_of_peer(&me) });
+            out.push(Candidate {
+                node: net::node_id(&me),
+                key: net::dht_key_of_peer(&me),
+            });
         }
         out
     }
 
     /// Stores the file at `path` under `name` (default: its file name).
-    pub async fn put_file(&self, path: &Path, name: Option<String>, progress: Arc<Progress>) -> Result<PutReport, ClientError> {
-        let io = |source| ClientError::Io { path: path.to_path_buf(), source };
+    pub async fn put_file(
+        &self,
+        path: &Path,
+        name: Option<String>,
+        progress: Arc<Progress>,
+    ) -> Result<PutReport, ClientError> {
+        let io = |source| ClientError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let opened = std::fs::File::open(path).and_then(|f| {
             let meta = f.metadata()?;
-            if meta.is_file() { Ok((f, meta.len())) } else { Err(std::io::Error::other("not a regular file")) }
+            if meta.is_file() {
+                Ok((f, meta.len()))
+            } else {
+                Err(std::io::Error::other("not a regular file"))
+            }
         });
         let (file, len) = opened.map_err(io)?;
-        let name = name.unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "file".into()));
+        let name = name.unwrap_or_else(|| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file".into())
+        });
         self.put_reader(file, len, name, progress).await
     }
 
@@ -70,7 +94,10 @@ impl Client {
         let quorum = cfg.write_quorum().get();
         let candidates = Arc::new(self.placement_candidates().await);
         if candidates.len() < quorum {
-            return Err(ClientError::NotEnoughPeers { have: candidates.len(), need: quorum });
+            return Err(ClientError::NotEnoughPeers {
+                have: candidates.len(),
+                need: quorum,
+            });
         }
         progress.total.store(size, Ordering::Relaxed);
         let fsz = cfg.fragment_size;
@@ -116,7 +143,10 @@ impl Client {
         drop(hash_tx);
         let file_sha3 = hasher.await.map_err(|e| ClientError::Bug(e.to_string()))?;
         if entries.len() as u64 != count {
-            return Err(ClientError::Bug(format!("read {} fragments, expected {count}", entries.len())));
+            return Err(ClientError::Bug(format!(
+                "read {} fragments, expected {count}",
+                entries.len()
+            )));
         }
 
         let manifest = Manifest {
@@ -130,9 +160,21 @@ impl Client {
         };
         let bytes = Bytes::from(manifest.encode());
         let id = FragmentId::of(HashAlgo::Sha3_256, &bytes);
-        let holders = self.replicate(count, id, bytes, &candidates, &progress).await?;
-        let min_copies = manifest.fragments.iter().map(|f| f.holders.len()).chain([holders.len()]).min().unwrap_or(0);
-        Ok(PutReport { id, manifest, min_copies })
+        let holders = self
+            .replicate(count, id, bytes, &candidates, &progress)
+            .await?;
+        let min_copies = manifest
+            .fragments
+            .iter()
+            .map(|f| f.holders.len())
+            .chain([holders.len()])
+            .min()
+            .unwrap_or(0);
+        Ok(PutReport {
+            id,
+            manifest,
+            min_copies,
+        })
     }
 
     /// Places one fragment on the closest candidates until it has R copies
@@ -171,8 +213,18 @@ impl Client {
             }
         }
         if placed.len() < need {
-            let errors = if errors.is_empty() { "not enough peers".to_string() } else { errors.join("; ") };
-            return Err(ClientError::Quorum { index, id, copies: placed.len(), need, errors });
+            let errors = if errors.is_empty() {
+                "not enough peers".to_string()
+            } else {
+                errors.join("; ")
+            };
+            return Err(ClientError::Quorum {
+                index,
+                id,
+                copies: placed.len(),
+                need,
+                errors,
+            });
         }
         // Record holders closest first, as placement ranked them.
         placed.sort_by_key(|n| ranked.iter().position(|r| r == n));
@@ -186,7 +238,12 @@ impl Client {
 
     /// Stores one fragment on one peer (or in the local store when the peer
     /// is this node). The error is a one-line description naming the peer.
-    async fn push_to(&self, node: NodeId, id: FragmentId, data: Bytes) -> (NodeId, Result<(), String>) {
+    async fn push_to(
+        &self,
+        node: NodeId,
+        id: FragmentId,
+        data: Bytes,
+    ) -> (NodeId, Result<(), String>) {
         let Some(peer) = net::peer_of(&node) else {
             return (node, Err("invalid peer id".into()));
         };
@@ -199,14 +256,23 @@ impl Client {
     }
 
     async fn store_locally(&self, id: FragmentId, data: Bytes) -> Result<(), String> {
-        let Some(store) = self.store.clone() else { return Err("this node has no store".into()) };
-        blocking(move || store.put_verified(&id, &data)).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let Some(store) = self.store.clone() else {
+            return Err("this node has no store".into());
+        };
+        blocking(move || store.put_verified(&id, &data))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         self.net.provide(&id).await;
         Ok(())
     }
 
     async fn push_remote(&self, peer: PeerId, id: FragmentId, data: Bytes) -> Result<(), String> {
-        match self.net.request(peer, Request::Put { id, data }, self.cfg.attempt_timeout).await {
+        match self
+            .net
+            .request(peer, Request::Put { id, data }, self.cfg.attempt_timeout)
+            .await
+        {
             Ok(Response::Stored) => Ok(()),
             Ok(Response::Full) => Err("store full".into()),
             Ok(Response::Rejected { reason }) | Ok(Response::Failed { reason }) => Err(reason),
@@ -238,7 +304,10 @@ fn read_chunks<R: Read + Send + 'static>(
         match r {
             Ok(Ok((reader, buf))) => Some((Ok((i, Bytes::from(buf))), (Some(reader), i + 1))),
             Ok(Err(e)) => {
-                let e = ClientError::Io { path: "input".into(), source: e };
+                let e = ClientError::Io {
+                    path: "input".into(),
+                    source: e,
+                };
                 Some((Err(e), (None, count)))
             }
             Err(e) => Some((Err(ClientError::Bug(e.to_string())), (None, count))),

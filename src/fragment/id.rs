@@ -5,13 +5,15 @@
 //! for SHA3-256 and `0x1e 0x20 …` for BLAKE3, so an id names its algorithm and
 //! any reader can verify bytes against it without outside context.
 
-use serde::{Deserialize, Serialize};
 use fragfs_hash::Sha3Hasher;
+use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
 /// The hash algorithm of a fragment id. SHA3-256 is the default and works
 /// everywhere; BLAKE3 is a faster choice a volume may make.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum HashAlgo {
     #[default]
     Sha3_256,
@@ -56,7 +58,9 @@ impl FromStr for HashAlgo {
         match s.to_ascii_lowercase().as_str() {
             "sha3" | "sha3-256" => Ok(HashAlgo::Sha3_256),
             "blake3" => Ok(HashAlgo::Blake3),
-            other => Err(format!("unknown hash algorithm '{other}' (use sha3-256 or blake3)")),
+            other => Err(format!(
+                "unknown hash algorithm '{other}' (use sha3-256 or blake3)"
+            )),
         }
     }
 }
@@ -80,7 +84,10 @@ pub const ID_BYTES: usize = 34;
 impl FragmentId {
     /// Hashes `data` with `algo`.
     pub fn of(algo: HashAlgo, data: &[u8]) -> Self {
-        FragmentId { algo, digest: algo.digest(data) }
+        FragmentId {
+            algo,
+            digest: algo.digest(data),
+        }
     }
 
     pub fn from_parts(algo: HashAlgo, digest: [u8; 32]) -> Self {

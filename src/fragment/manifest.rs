@@ -61,7 +61,8 @@ impl Manifest {
         if version != MANIFEST_VERSION {
             return Err(ManifestError::Version(version));
         }
-        let m: Manifest = postcard::from_bytes(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
+        let m: Manifest =
+            postcard::from_bytes(body).map_err(|e| ManifestError::Malformed(e.to_string()))?;
         m.check()?;
         Ok(m)
     }
@@ -75,15 +76,26 @@ impl Manifest {
         let bad = |s: String| Err(ManifestError::Malformed(s));
         let expected = self.fragment_size.count(self.size);
         if self.fragments.len() as u64 != expected {
-            return bad(format!("{} fragments for {} bytes, expected {expected}", self.fragments.len(), self.size));
+            return bad(format!(
+                "{} fragments for {} bytes, expected {expected}",
+                self.fragments.len(),
+                self.size
+            ));
         }
         for (i, f) in self.fragments.iter().enumerate() {
             let want = self.fragment_size.len_of(self.size, i as u64);
             if f.len != want {
-                return bad(format!("fragment {i} has length {}, expected {want}", f.len));
+                return bad(format!(
+                    "fragment {i} has length {}, expected {want}",
+                    f.len
+                ));
             }
             if f.id.algo() != self.hash_algo {
-                return bad(format!("fragment {i} uses {}, manifest says {}", f.id.algo(), self.hash_algo));
+                return bad(format!(
+                    "fragment {i} uses {}, manifest says {}",
+                    f.id.algo(),
+                    self.hash_algo
+                ));
             }
         }
         if self.name.contains('/') || self.name.len() > 255 {
@@ -94,7 +106,11 @@ impl Manifest {
 
     /// Every distinct holder named in the manifest.
     pub fn holders(&self) -> Vec<NodeId> {
-        let mut all: Vec<NodeId> = self.fragments.iter().flat_map(|f| f.holders.iter().cloned()).collect();
+        let mut all: Vec<NodeId> = self
+            .fragments
+            .iter()
+            .flat_map(|f| f.holders.iter().cloned())
+            .collect();
         all.sort();
         all.dedup();
         all
@@ -118,8 +134,16 @@ mod tests {
             file_sha3: [7; 32],
             redundancy: Redundancy::Replicas(Replicas::new(2).unwrap()),
             fragments: vec![
-                FragmentEntry { id: a, len: 65536, holders: vec![NodeId(vec![1, 2]), NodeId(vec![3])] },
-                FragmentEntry { id: b, len: 1, holders: vec![NodeId(vec![3])] },
+                FragmentEntry {
+                    id: a,
+                    len: 65536,
+                    holders: vec![NodeId(vec![1, 2]), NodeId(vec![3])],
+                },
+                FragmentEntry {
+                    id: b,
+                    len: 1,
+                    holders: vec![NodeId(vec![3])],
+                },
             ],
         }
     }
@@ -143,14 +167,26 @@ mod tests {
     fn t20_inconsistent_manifests_are_rejected() {
         let mut m = sample();
         m.size = 10;
-        assert!(matches!(Manifest::decode(&m.encode()), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::decode(&m.encode()),
+            Err(ManifestError::Malformed(_))
+        ));
         let mut m = sample();
         m.fragments[1].len = 2;
-        assert!(matches!(Manifest::decode(&m.encode()), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::decode(&m.encode()),
+            Err(ManifestError::Malformed(_))
+        ));
         let mut bytes = sample().encode();
         bytes[0] = 9;
-        assert!(matches!(Manifest::decode(&bytes), Err(ManifestError::Version(9))));
+        assert!(matches!(
+            Manifest::decode(&bytes),
+            Err(ManifestError::Version(9))
+        ));
         assert!(matches!(Manifest::decode(&[]), Err(ManifestError::Empty)));
-        assert!(matches!(Manifest::decode(&[1, 0xff, 0xff]), Err(ManifestError::Malformed(_))));
+        assert!(matches!(
+            Manifest::decode(&[1, 0xff, 0xff]),
+            Err(ManifestError::Malformed(_))
+        ));
     }
 }

@@ -92,7 +92,10 @@ mod tests {
     fn t10_sizes_are_checked() {
         assert!(FragmentSize::new(64 * 1024).is_ok());
         assert!(FragmentSize::new(16 * 1024 * 1024).is_ok());
-        assert_eq!(FragmentSize::new(64 * 1024 - 1), Err(InvalidFragmentSize(65535)));
+        assert_eq!(
+            FragmentSize::new(64 * 1024 - 1),
+            Err(InvalidFragmentSize(65535))
+        );
         assert!(FragmentSize::new(16 * 1024 * 1024 + 1).is_err());
     }
 

@@ -13,17 +13,17 @@
 //! the mount layer; only the ownership rules of `chmod`/`chown` live here.
 
 use super::types::{
-    Attr, Caller, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version, XattrMode, LINK_MAX,
-    NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
+    Attr, Caller, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version, XattrMode,
+    LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
 };
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod check;
-mod query;
 #[cfg(test)]
 mod proptests;
+mod query;
 #[cfg(test)]
 mod tests;
 
@@ -55,9 +55,15 @@ struct Inode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Body {
     /// A regular file and its versions, oldest first.
-    File { versions: Vec<Version> },
-    Dir { entries: BTreeMap<String, Ino> },
-    Symlink { target: String },
+    File {
+        versions: Vec<Version>,
+    },
+    Dir {
+        entries: BTreeMap<String, Ino>,
+    },
+    Symlink {
+        target: String,
+    },
     /// Fifo, socket or device node.
     Special,
 }
@@ -157,55 +163,179 @@ impl Namespace {
             attr,
             links: BTreeSet::new(),
             xattrs: BTreeMap::new(),
-            body: Body::Dir { entries: BTreeMap::new() },
+            body: Body::Dir {
+                entries: BTreeMap::new(),
+            },
         };
-        Namespace { inodes: BTreeMap::from([(ROOT, root)]), next_ino: ROOT + 1 }
+        Namespace {
+            inodes: BTreeMap::from([(ROOT, root)]),
+            next_ino: ROOT + 1,
+        }
     }
 
     /// Applies one command. On error the namespace is unchanged.
     pub fn apply(&mut self, cmd: Command) -> Result<Reply, FsError> {
         match cmd {
-            Command::Create { parent, name, perm, caller, now } => {
-                let new = NewInode { kind: Kind::File, perm, rdev: 0, body: Body::File { versions: Vec::new() } };
+            Command::Create {
+                parent,
+                name,
+                perm,
+                caller,
+                now,
+            } => {
+                let new = NewInode {
+                    kind: Kind::File,
+                    perm,
+                    rdev: 0,
+                    body: Body::File {
+                        versions: Vec::new(),
+                    },
+                };
                 self.make(parent, name, new, caller, now)
             }
-            Command::Mknod { parent, name, kind, perm, rdev, caller, now } => {
+            Command::Mknod {
+                parent,
+                name,
+                kind,
+                perm,
+                rdev,
+                caller,
+                now,
+            } => {
                 let (rdev, body) = match kind {
-                    Kind::File => (0, Body::File { versions: Vec::new() }),
+                    Kind::File => (
+                        0,
+                        Body::File {
+                            versions: Vec::new(),
+                        },
+                    ),
                     Kind::Fifo | Kind::Socket => (0, Body::Special),
                     Kind::CharDev | Kind::BlockDev => (rdev, Body::Special),
                     Kind::Dir | Kind::Symlink => return Err(FsError::Invalid),
                 };
-                self.make(parent, name, NewInode { kind, perm, rdev, body }, caller, now)
+                self.make(
+                    parent,
+                    name,
+                    NewInode {
+                        kind,
+                        perm,
+                        rdev,
+                        body,
+                    },
+                    caller,
+                    now,
+                )
             }
-            Command::Mkdir { parent, name, perm, caller, now } => {
-                let new = NewInode { kind: Kind::Dir, perm, rdev: 0, body: Body::Dir { entries: BTreeMap::new() } };
+            Command::Mkdir {
+                parent,
+                name,
+                perm,
+                caller,
+                now,
+            } => {
+                let new = NewInode {
+                    kind: Kind::Dir,
+                    perm,
+                    rdev: 0,
+                    body: Body::Dir {
+                        entries: BTreeMap::new(),
+                    },
+                };
                 self.make(parent, name, new, caller, now)
             }
-            Command::Symlink { parent, name, target, caller, now } => {
+            Command::Symlink {
+                parent,
+                name,
+                target,
+                caller,
+                now,
+            } => {
                 check_target(&target)?;
-                let new = NewInode { kind: Kind::Symlink, perm: 0o777, rdev: 0, body: Body::Symlink { target } };
+                let new = NewInode {
+                    kind: Kind::Symlink,
+                    perm: 0o777,
+                    rdev: 0,
+                    body: Body::Symlink { target },
+                };
                 self.make(parent, name, new, caller, now)
             }
-            Command::Link { ino, new_parent, new_name, now } => self.link(ino, new_parent, new_name, now),
+            Command::Link {
+                ino,
+                new_parent,
+                new_name,
+                now,
+            } => self.link(ino, new_parent, new_name, now),
             Command::Unlink { parent, name, now } => self.unlink(parent, &name, now),
             Command::Rmdir { parent, name, now } => self.rmdir(parent, &name, now),
-            Command::Rename { parent, name, new_parent, new_name, flags, now } => {
-                self.rename(parent, name, new_parent, new_name, flags, now)
-            }
-            Command::SetAttr { ino, caller, perm, uid, gid, size, atime, mtime, now } => {
-                self.set_attr(ino, caller, SetAttr { perm, uid, gid, size, atime, mtime }, now)
-            }
-            Command::SetXattr { ino, name, value, mode, now } => self.set_xattr(ino, name, value, mode, now),
+            Command::Rename {
+                parent,
+                name,
+                new_parent,
+                new_name,
+                flags,
+                now,
+            } => self.rename(parent, name, new_parent, new_name, flags, now),
+            Command::SetAttr {
+                ino,
+                caller,
+                perm,
+                uid,
+                gid,
+                size,
+                atime,
+                mtime,
+                now,
+            } => self.set_attr(
+                ino,
+                caller,
+                SetAttr {
+                    perm,
+                    uid,
+                    gid,
+                    size,
+                    atime,
+                    mtime,
+                },
+                now,
+            ),
+            Command::SetXattr {
+                ino,
+                name,
+                value,
+                mode,
+                now,
+            } => self.set_xattr(ino, name, value, mode, now),
             Command::RemoveXattr { ino, name, now } => self.remove_xattr(ino, &name, now),
-            Command::CommitVersion { ino, base, manifest, author, hlc, caller, now } => {
-                self.commit(ino, base, Commit { manifest, author, hlc }, caller, now)
-            }
+            Command::CommitVersion {
+                ino,
+                base,
+                manifest,
+                author,
+                hlc,
+                caller,
+                now,
+            } => self.commit(
+                ino,
+                base,
+                Commit {
+                    manifest,
+                    author,
+                    hlc,
+                },
+                caller,
+                now,
+            ),
             Command::Batch(cmds) => {
                 // Batches do not nest: a nested batch is refused, not applied.
                 let results = cmds
                     .into_iter()
-                    .map(|c| if matches!(c, Command::Batch(_)) { Err(FsError::Invalid) } else { self.apply(c) })
+                    .map(|c| {
+                        if matches!(c, Command::Batch(_)) {
+                            Err(FsError::Invalid)
+                        } else {
+                            self.apply(c)
+                        }
+                    })
                     .collect();
                 Ok(Reply::Batch(results))
             }
@@ -218,7 +348,9 @@ impl Namespace {
 
     /// The inode `ino`, which the caller has already found with [`Self::node`].
     fn node_mut(&mut self, ino: Ino) -> &mut Inode {
-        self.inodes.get_mut(&ino).expect("inode existence is checked before any mutation")
+        self.inodes
+            .get_mut(&ino)
+            .expect("inode existence is checked before any mutation")
     }
 
     /// The entries of directory `ino`: NotFound if missing, NotDir if not a directory.
@@ -254,7 +386,14 @@ impl Namespace {
     }
 
     /// Creates a new inode named `name` in directory `parent`.
-    fn make(&mut self, parent: Ino, name: String, new: NewInode, caller: Caller, now: Time) -> Result<Reply, FsError> {
+    fn make(
+        &mut self,
+        parent: Ino,
+        name: String,
+        new: NewInode,
+        caller: Caller,
+        now: Time,
+    ) -> Result<Reply, FsError> {
         check_name(&name)?;
         let dir = self.node(parent)?;
         if dir.entries()?.contains_key(&name) {
@@ -291,7 +430,15 @@ impl Namespace {
             rdev: new.rdev,
         };
         let links = BTreeSet::from([(parent, name.clone())]);
-        self.inodes.insert(ino, Inode { attr: attr.clone(), links, xattrs: BTreeMap::new(), body: new.body });
+        self.inodes.insert(
+            ino,
+            Inode {
+                attr: attr.clone(),
+                links,
+                xattrs: BTreeMap::new(),
+                body: new.body,
+            },
+        );
         self.entries_mut(parent).insert(name, ino);
         let dir = self.node_mut(parent);
         if is_dir {
@@ -301,7 +448,13 @@ impl Namespace {
         Ok(Reply::Attr(attr))
     }
 
-    fn link(&mut self, ino: Ino, new_parent: Ino, new_name: String, now: Time) -> Result<Reply, FsError> {
+    fn link(
+        &mut self,
+        ino: Ino,
+        new_parent: Ino,
+        new_name: String,
+        now: Time,
+    ) -> Result<Reply, FsError> {
         check_name(&new_name)?;
         let node = self.node(ino)?;
         if self.dir(new_parent)?.contains_key(&new_name) {
@@ -400,7 +553,11 @@ impl Namespace {
         if let Some(dst) = dst.filter(|_| dst_dir) {
             if self.is_within(parent, dst) {
                 // The target is an ancestor of the source.
-                return Err(if flags.exchange { FsError::Invalid } else { FsError::NotEmpty });
+                return Err(if flags.exchange {
+                    FsError::Invalid
+                } else {
+                    FsError::NotEmpty
+                });
             }
         }
         // The same entry, or two hard links to one inode: POSIX says do nothing.
@@ -411,22 +568,33 @@ impl Namespace {
         let full = |ino: Ino| self.node(ino).map(|n| n.attr.nlink >= LINK_MAX);
 
         if let (true, Some(dst)) = (flags.exchange, dst) {
-            if moves_across && ((src_dir && !dst_dir && full(new_parent)?) || (dst_dir && !src_dir && full(parent)?)) {
+            if moves_across
+                && ((src_dir && !dst_dir && full(new_parent)?)
+                    || (dst_dir && !src_dir && full(parent)?))
+            {
                 return Err(FsError::TooManyLinks);
             }
-            self.exchange((parent, name, src, src_dir), (new_parent, new_name, dst, dst_dir), now);
+            self.exchange(
+                (parent, name, src, src_dir),
+                (new_parent, new_name, dst, dst_dir),
+                now,
+            );
             return Ok(Reply::Done);
         }
 
         match dst {
             Some(dst) => match (src_dir, &self.node(dst)?.body) {
-                (true, Body::Dir { entries }) if !entries.is_empty() => return Err(FsError::NotEmpty),
+                (true, Body::Dir { entries }) if !entries.is_empty() => {
+                    return Err(FsError::NotEmpty)
+                }
                 (true, Body::Dir { .. }) => {}
                 (true, _) => return Err(FsError::NotDir),
                 (false, Body::Dir { .. }) => return Err(FsError::IsDir),
                 (false, _) => {}
             },
-            None if src_dir && moves_across && full(new_parent)? => return Err(FsError::TooManyLinks),
+            None if src_dir && moves_across && full(new_parent)? => {
+                return Err(FsError::TooManyLinks)
+            }
             None => {}
         }
 
@@ -470,7 +638,11 @@ impl Namespace {
         node.links.insert((a_parent, a_name));
         node.attr.ctime = now;
         if a_parent != b_parent && a_dir != b_dir {
-            let (loses, gains) = if a_dir { (a_parent, b_parent) } else { (b_parent, a_parent) };
+            let (loses, gains) = if a_dir {
+                (a_parent, b_parent)
+            } else {
+                (b_parent, a_parent)
+            };
             self.node_mut(loses).attr.nlink -= 1;
             self.node_mut(gains).attr.nlink += 1;
         }
@@ -478,7 +650,13 @@ impl Namespace {
         self.node_mut(b_parent).touch(now);
     }
 
-    fn set_attr(&mut self, ino: Ino, caller: Caller, set: SetAttr, now: Time) -> Result<Reply, FsError> {
+    fn set_attr(
+        &mut self,
+        ino: Ino,
+        caller: Caller,
+        set: SetAttr,
+        now: Time,
+    ) -> Result<Reply, FsError> {
         let node = self.node(ino)?;
         let old = &node.attr;
         if set.size.is_some() {
@@ -493,7 +671,9 @@ impl Namespace {
         // The owner may "change" the owner to itself (chown to the same uid),
         // and the group to the file's or its own group; root may do anything.
         let uid_ok = set.uid.is_none_or(|uid| root || (owner && uid == old.uid));
-        let gid_ok = set.gid.is_none_or(|gid| root || (owner && (gid == old.gid || gid == caller.gid)));
+        let gid_ok = set
+            .gid
+            .is_none_or(|gid| root || (owner && (gid == old.gid || gid == caller.gid)));
         let perm_ok = set.perm.is_none() || root || owner;
         if !(uid_ok && gid_ok && perm_ok) {
             return Err(FsError::NotPermitted);
@@ -565,7 +745,14 @@ impl Namespace {
         Ok(Reply::Done)
     }
 
-    fn commit(&mut self, ino: Ino, base: Option<u64>, c: Commit, caller: Caller, now: Time) -> Result<Reply, FsError> {
+    fn commit(
+        &mut self,
+        ino: Ino,
+        base: Option<u64>,
+        c: Commit,
+        caller: Caller,
+        now: Time,
+    ) -> Result<Reply, FsError> {
         let head = match &self.node(ino)?.body {
             Body::File { versions } => versions.last().map(|v| v.id),
             Body::Dir { .. } => return Err(FsError::IsDir),
@@ -584,9 +771,18 @@ impl Namespace {
             node.attr.perm = kill_priv(node.attr.perm);
         }
         if let Body::File { versions } = &mut node.body {
-            versions.push(Version { id, parent: base, manifest: c.manifest, author: c.author, hlc: c.hlc });
+            versions.push(Version {
+                id,
+                parent: base,
+                manifest: c.manifest,
+                author: c.author,
+                hlc: c.hlc,
+            });
         }
-        Ok(Reply::Committed { version: id, attr: node.attr.clone() })
+        Ok(Reply::Committed {
+            version: id,
+            attr: node.attr.clone(),
+        })
     }
 }
 

@@ -10,7 +10,10 @@ use crate::net::{self, Multiaddr, Net, NetError, PeerId};
 use openraft::{
     error::{InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable},
     network::{RPCOption, RaftNetwork, RaftNetworkFactory},
-    raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse},
+    raft::{
+        AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest,
+        InstallSnapshotResponse, VoteRequest, VoteResponse,
+    },
     BasicNode,
 };
 use std::time::Duration;
@@ -25,7 +28,12 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Connection {
         let addr: Option<Multiaddr> = node.addr.parse().ok();
         let peer = addr.as_ref().and_then(net::peer_in);
-        Connection { net: self.net.clone(), target, addr, peer }
+        Connection {
+            net: self.net.clone(),
+            target,
+            addr,
+            peer,
+        }
     }
 }
 
@@ -43,20 +51,38 @@ struct Msg(String);
 type RpcErr<E = openraft::error::Infallible> = RPCError<NodeId, BasicNode, RaftError<NodeId, E>>;
 
 impl Connection {
-    async fn call<E: std::error::Error>(&self, req: MetaRequest, ttl: Duration) -> Result<MetaResponse, RpcErr<E>> {
+    async fn call<E: std::error::Error>(
+        &self,
+        req: MetaRequest,
+        ttl: Duration,
+    ) -> Result<MetaResponse, RpcErr<E>> {
         let Some(peer) = self.peer else {
-            return Err(RPCError::Unreachable(Unreachable::new(&Msg(format!("node {} has no usable address", self.target)))));
+            return Err(RPCError::Unreachable(Unreachable::new(&Msg(format!(
+                "node {} has no usable address",
+                self.target
+            )))));
         };
         let body = rpc::encode(&req);
-        match self.net.meta_request(peer, self.addr.clone(), body, ttl).await {
-            Ok(bytes) => rpc::decode(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&Msg(e)))),
-            Err(e @ NetError::Unreachable(..)) | Err(e @ NetError::Stopped) => Err(RPCError::Unreachable(Unreachable::new(&e))),
+        match self
+            .net
+            .meta_request(peer, self.addr.clone(), body, ttl)
+            .await
+        {
+            Ok(bytes) => {
+                rpc::decode(&bytes).map_err(|e| RPCError::Network(NetworkError::new(&Msg(e))))
+            }
+            Err(e @ NetError::Unreachable(..)) | Err(e @ NetError::Stopped) => {
+                Err(RPCError::Unreachable(Unreachable::new(&e)))
+            }
             Err(e) => Err(RPCError::Network(NetworkError::new(&e))),
         }
     }
 
     fn unexpected<E: std::error::Error>(&self) -> RpcErr<E> {
-        RPCError::Network(NetworkError::new(&Msg(format!("node {} answered with the wrong message", self.target))))
+        RPCError::Network(NetworkError::new(&Msg(format!(
+            "node {} answered with the wrong message",
+            self.target
+        ))))
     }
 }
 
@@ -66,8 +92,13 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RpcErr> {
-        match self.call(MetaRequest::AppendEntries(rpc), option.hard_ttl()).await? {
-            MetaResponse::AppendEntries(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+        match self
+            .call(MetaRequest::AppendEntries(rpc), option.hard_ttl())
+            .await?
+        {
+            MetaResponse::AppendEntries(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(self.unexpected()),
         }
     }
@@ -77,17 +108,27 @@ impl RaftNetwork<TypeConfig> for Connection {
         rpc: InstallSnapshotRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<InstallSnapshotResponse<NodeId>, RpcErr<InstallSnapshotError>> {
-        match self.call(MetaRequest::InstallSnapshot(rpc), option.hard_ttl()).await? {
-            MetaResponse::InstallSnapshot(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+        match self
+            .call(MetaRequest::InstallSnapshot(rpc), option.hard_ttl())
+            .await?
+        {
+            MetaResponse::InstallSnapshot(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(self.unexpected()),
         }
     }
 
-    async fn vote(&mut self, rpc: VoteRequest<NodeId>, option: RPCOption) -> Result<VoteResponse<NodeId>, RpcErr> {
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RpcErr> {
         match self.call(MetaRequest::Vote(rpc), option.hard_ttl()).await? {
-            MetaResponse::Vote(r) => r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e))),
+            MetaResponse::Vote(r) => {
+                r.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+            }
             _ => Err(self.unexpected()),
         }
     }
 }
-

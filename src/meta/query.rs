@@ -9,24 +9,49 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Query {
     /// Attributes of the inode a path names (symlinks followed).
-    Stat { path: String },
+    Stat {
+        path: String,
+    },
     /// A directory's entries with attributes and head versions; for a file,
     /// the file itself.
-    List { path: String },
+    List {
+        path: String,
+    },
     /// A file's attributes and every version.
-    History { path: String },
+    History {
+        path: String,
+    },
     /// Paths whose last component contains `text` (case-insensitive).
-    Search { text: String, limit: usize },
-    Getattr { ino: Ino },
-    Lookup { parent: Ino, name: String },
-    Readdir { ino: Ino },
-    Readlink { ino: Ino },
-    Getxattr { ino: Ino, name: String },
-    Listxattr { ino: Ino },
+    Search {
+        text: String,
+        limit: usize,
+    },
+    Getattr {
+        ino: Ino,
+    },
+    Lookup {
+        parent: Ino,
+        name: String,
+    },
+    Readdir {
+        ino: Ino,
+    },
+    Readlink {
+        ino: Ino,
+    },
+    Getxattr {
+        ino: Ino,
+        name: String,
+    },
+    Listxattr {
+        ino: Ino,
+    },
     /// Every path with its attributes.
     Walk,
     /// An inode's attributes and, for a regular file, its head version.
-    Head { ino: Ino },
+    Head {
+        ino: Ino,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,7 +65,10 @@ pub struct ListRow {
 pub enum QueryReply {
     Attr(Attr),
     Listing(Vec<ListRow>),
-    History { attr: Attr, versions: Vec<Version> },
+    History {
+        attr: Attr,
+        versions: Vec<Version>,
+    },
     Paths(Vec<(String, Attr)>),
     Entries(Vec<DirEntry>),
     Target(String),
@@ -48,7 +76,10 @@ pub enum QueryReply {
     Names(Vec<String>),
     /// Answer to [`Query::Head`]: `head` is None for a file with no version
     /// yet and for anything that is not a regular file.
-    Head { attr: Attr, head: Option<Version> },
+    Head {
+        attr: Attr,
+        head: Option<Version>,
+    },
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -76,14 +107,21 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
         }
         Query::History { path } => {
             let ino = ns.resolve(path)?;
-            QueryReply::History { attr: ns.getattr(ino)?, versions: ns.versions(ino)?.to_vec() }
+            QueryReply::History {
+                attr: ns.getattr(ino)?,
+                versions: ns.versions(ino)?.to_vec(),
+            }
         }
         Query::Search { text, limit } => {
             let needle = text.to_lowercase();
             let found = ns
                 .walk()
                 .into_iter()
-                .filter(|(p, _)| p.rsplit('/').next().is_some_and(|n| n.to_lowercase().contains(&needle)))
+                .filter(|(p, _)| {
+                    p.rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.to_lowercase().contains(&needle))
+                })
                 .take(*limit)
                 .collect();
             QueryReply::Paths(found)
@@ -97,7 +135,11 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
         Query::Walk => QueryReply::Paths(ns.walk()),
         Query::Head { ino } => {
             let attr = ns.getattr(*ino)?;
-            let head = if attr.kind == super::types::Kind::File { ns.head(*ino)?.cloned() } else { None };
+            let head = if attr.kind == super::types::Kind::File {
+                ns.head(*ino)?.cloned()
+            } else {
+                None
+            };
             QueryReply::Head { attr, head }
         }
     })

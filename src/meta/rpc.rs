@@ -9,7 +9,10 @@ use super::{
 };
 use openraft::{
     error::{InstallSnapshotError, RaftError},
-    raft::{AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse, VoteRequest, VoteResponse},
+    raft::{
+        AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest,
+        InstallSnapshotResponse, VoteRequest, VoteResponse,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +28,12 @@ pub enum MetaRequest {
     /// Answer this query; linearizably unless no leader can be reached.
     Read(Query),
     /// Make the node at this address a voter.
-    AddVoter { addr: String },
-    RemoveVoter { node_id: NodeId },
+    AddVoter {
+        addr: String,
+    },
+    RemoveVoter {
+        node_id: NodeId,
+    },
 }
 
 /// Why a forwarded client request failed.
@@ -44,7 +51,9 @@ pub enum ServiceError {
 pub enum MetaResponse {
     AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
     Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
-    InstallSnapshot(Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>),
+    InstallSnapshot(
+        Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
+    ),
     Write(Result<ApplyResult, ServiceError>),
     Read(Result<(Result<QueryReply, super::types::FsError>, bool), ServiceError>),
     Membership(Result<(), ServiceError>),
@@ -60,7 +69,9 @@ pub fn encode<T: Serialize>(v: &T) -> bytes::Bytes {
 
 pub fn decode<T: for<'a> Deserialize<'a>>(b: &[u8]) -> Result<T, String> {
     match b.split_first() {
-        Some((&META_RPC_VERSION, rest)) => postcard::from_bytes(rest).map_err(|e| format!("malformed metadata message: {e}")),
+        Some((&META_RPC_VERSION, rest)) => {
+            postcard::from_bytes(rest).map_err(|e| format!("malformed metadata message: {e}"))
+        }
         Some((v, _)) => Err(format!("metadata protocol version {v} is not supported")),
         None => Err("empty metadata message".into()),
     }

@@ -67,7 +67,9 @@ pub enum MetaError {
     /// The request was carried out and the namespace said no.
     #[error(transparent)]
     Fs(#[from] FsError),
-    #[error("no metadata quorum reachable within {0:?}; try again when more metadata voters are up")]
+    #[error(
+        "no metadata quorum reachable within {0:?}; try again when more metadata voters are up"
+    )]
     NoQuorum(Duration),
     #[error("no metadata voter is reachable")]
     NoVoter,
@@ -172,9 +174,12 @@ impl Meta {
     ) -> Result<Meta, MetaError> {
         let node_id = node_id_of(&net.local_peer_id());
         let (raft, sm) = if cfg.voter {
-            let db = store::open_db(&data_dir.join("meta").join("raft.redb")).map_err(MetaError::Store)?;
+            let db = store::open_db(&data_dir.join("meta").join("raft.redb"))
+                .map_err(MetaError::Store)?;
             let log = LogStore::new(db.clone());
-            let sm = StateMachine::open(db).await.map_err(|e| MetaError::Store(e.to_string()))?;
+            let sm = StateMachine::open(db)
+                .await
+                .map_err(|e| MetaError::Store(e.to_string()))?;
             let rc = openraft::Config {
                 cluster_name: "fragfs".into(),
                 heartbeat_interval: cfg.heartbeat.as_millis() as u64,
@@ -188,9 +193,15 @@ impl Meta {
             }
             .validate()
             .map_err(|e| MetaError::Other(e.to_string()))?;
-            let raft = Raft::new(node_id, Arc::new(rc), NetworkFactory { net: net.clone() }, log, sm.clone())
-                .await
-                .map_err(|e| MetaError::Other(e.to_string()))?;
+            let raft = Raft::new(
+                node_id,
+                Arc::new(rc),
+                NetworkFactory { net: net.clone() },
+                log,
+                sm.clone(),
+            )
+            .await
+            .map_err(|e| MetaError::Other(e.to_string()))?;
             (Some(raft), Some(sm))
         } else {
             (None, None)
@@ -229,12 +240,25 @@ impl Meta {
     /// Makes this voter a one-member cluster if it has never been part of
     /// one. `addr` is how other nodes will reach it.
     pub async fn initialize_alone(&self, addr: &Multiaddr) -> Result<bool, MetaError> {
-        let Some(raft) = &self.inner.raft else { return Err(MetaError::NoVoter) };
-        if raft.is_initialized().await.map_err(|e| MetaError::Other(e.to_string()))? {
+        let Some(raft) = &self.inner.raft else {
+            return Err(MetaError::NoVoter);
+        };
+        if raft
+            .is_initialized()
+            .await
+            .map_err(|e| MetaError::Other(e.to_string()))?
+        {
             return Ok(false);
         }
-        let members = BTreeMap::from([(self.inner.node_id, BasicNode { addr: addr.to_string() })]);
-        raft.initialize(members).await.map_err(|e| MetaError::Other(e.to_string()))?;
+        let members = BTreeMap::from([(
+            self.inner.node_id,
+            BasicNode {
+                addr: addr.to_string(),
+            },
+        )]);
+        raft.initialize(members)
+            .await
+            .map_err(|e| MetaError::Other(e.to_string()))?;
         Ok(true)
     }
 
@@ -266,35 +290,68 @@ impl Meta {
             let e = ServiceError::NotVoter;
             return match req {
                 MetaRequest::Read(_) => MetaResponse::Read(Err(e)),
-                MetaRequest::AddVoter { .. } | MetaRequest::RemoveVoter { .. } => MetaResponse::Membership(Err(e)),
+                MetaRequest::AddVoter { .. } | MetaRequest::RemoveVoter { .. } => {
+                    MetaResponse::Membership(Err(e))
+                }
                 _ => MetaResponse::Write(Err(e)),
             };
         };
         match req {
-            MetaRequest::AppendEntries(r) => MetaResponse::AppendEntries(raft.append_entries(r).await),
+            MetaRequest::AppendEntries(r) => {
+                MetaResponse::AppendEntries(raft.append_entries(r).await)
+            }
             MetaRequest::Vote(r) => MetaResponse::Vote(raft.vote(r).await),
-            MetaRequest::InstallSnapshot(r) => MetaResponse::InstallSnapshot(raft.install_snapshot(r).await),
-            MetaRequest::Write(cmd) => MetaResponse::Write(self.write_result(cmd).await.map_err(|e| e.to_service())),
-            MetaRequest::Read(q) => MetaResponse::Read(
-                self.read(q).await.map(|a| (Ok(a.reply), a.stale)).or_else(|e| match e {
-                    MetaError::Fs(fs) => Ok((Err(fs), false)),
-                    other => Err(other.to_service()),
-                }),
+            MetaRequest::InstallSnapshot(r) => {
+                MetaResponse::InstallSnapshot(raft.install_snapshot(r).await)
+            }
+            MetaRequest::Write(cmd) => {
+                MetaResponse::Write(self.write_result(cmd).await.map_err(|e| e.to_service()))
+            }
+            MetaRequest::Read(q) => {
+                MetaResponse::Read(self.read(q).await.map(|a| (Ok(a.reply), a.stale)).or_else(
+                    |e| match e {
+                        MetaError::Fs(fs) => Ok((Err(fs), false)),
+                        other => Err(other.to_service()),
+                    },
+                ))
+            }
+            MetaRequest::AddVoter { addr } => MetaResponse::Membership(
+                self.add_voter_str(&addr).await.map_err(|e| e.to_service()),
             ),
-            MetaRequest::AddVoter { addr } => MetaResponse::Membership(self.add_voter_str(&addr).await.map_err(|e| e.to_service())),
-            MetaRequest::RemoveVoter { node_id } => MetaResponse::Membership(self.remove_voter(node_id).await.map_err(|e| e.to_service())),
+            MetaRequest::RemoveVoter { node_id } => MetaResponse::Membership(
+                self.remove_voter(node_id).await.map_err(|e| e.to_service()),
+            ),
         }
     }
 
-    async fn forward(&self, addr: &str, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
-        let ma: Multiaddr = addr.parse().map_err(|_| MetaError::Other(format!("bad node address {addr}")))?;
-        let peer = net::peer_in(&ma).ok_or_else(|| MetaError::Other(format!("address {addr} names no peer")))?;
+    async fn forward(
+        &self,
+        addr: &str,
+        req: &MetaRequest,
+        deadline: Duration,
+    ) -> Result<MetaResponse, MetaError> {
+        let ma: Multiaddr = addr
+            .parse()
+            .map_err(|_| MetaError::Other(format!("bad node address {addr}")))?;
+        let peer = net::peer_in(&ma)
+            .ok_or_else(|| MetaError::Other(format!("address {addr} names no peer")))?;
         self.forward_to(peer, Some(ma), req, deadline).await
     }
 
-    async fn forward_to(&self, peer: PeerId, addr: Option<Multiaddr>, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
+    async fn forward_to(
+        &self,
+        peer: PeerId,
+        addr: Option<Multiaddr>,
+        req: &MetaRequest,
+        deadline: Duration,
+    ) -> Result<MetaResponse, MetaError> {
         let body = rpc::encode(req);
-        match self.inner.net.meta_request(peer, addr, body, deadline).await {
+        match self
+            .inner
+            .net
+            .meta_request(peer, addr, body, deadline)
+            .await
+        {
             Ok(b) => rpc::decode(&b).map_err(MetaError::Other),
             Err(NetError::Timeout(..)) => Err(MetaError::NoQuorum(deadline)),
             Err(e) => Err(MetaError::Other(e.to_string())),
@@ -308,7 +365,12 @@ impl Meta {
 
     async fn write_result(&self, cmd: Command) -> Result<ApplyResult, MetaError> {
         let deadline = self.inner.cfg.write_timeout;
-        let Some(tx) = self.inner.batch_tx.as_ref().filter(|_| !matches!(cmd, Command::Batch(_))) else {
+        let Some(tx) = self
+            .inner
+            .batch_tx
+            .as_ref()
+            .filter(|_| !matches!(cmd, Command::Batch(_)))
+        else {
             return self.write_direct(cmd).await;
         };
         let (rtx, rrx) = oneshot::channel();
@@ -374,25 +436,37 @@ impl Meta {
             let outcome = match &self.inner.raft {
                 Some(raft) => match raft.client_write(cmd.clone()).await {
                     Ok(resp) => return Ok(resp.data),
-                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => match f.leader_node {
-                        Some(node) if f.leader_id != Some(self.inner.node_id) => {
-                            self.forward(&node.addr, &MetaRequest::Write(cmd.clone()), deadline).await
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
+                        match f.leader_node {
+                            Some(node) if f.leader_id != Some(self.inner.node_id) => {
+                                self.forward(&node.addr, &MetaRequest::Write(cmd.clone()), deadline)
+                                    .await
+                            }
+                            _ => Err(MetaError::NoQuorum(deadline)),
                         }
-                        _ => Err(MetaError::NoQuorum(deadline)),
-                    },
+                    }
                     Err(e) => return Err(MetaError::Other(e.to_string())),
                 },
-                None => self.to_any_voter(&MetaRequest::Write(cmd.clone()), deadline).await,
+                None => {
+                    self.to_any_voter(&MetaRequest::Write(cmd.clone()), deadline)
+                        .await
+                }
             };
             match outcome {
                 Ok(MetaResponse::Write(Ok(r))) => return Ok(r),
-                Ok(MetaResponse::Write(Err(ServiceError::Other(e)))) => return Err(MetaError::Other(e)),
+                Ok(MetaResponse::Write(Err(ServiceError::Other(e)))) => {
+                    return Err(MetaError::Other(e))
+                }
                 Ok(_) | Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
     }
 
-    async fn to_any_voter(&self, req: &MetaRequest, deadline: Duration) -> Result<MetaResponse, MetaError> {
+    async fn to_any_voter(
+        &self,
+        req: &MetaRequest,
+        deadline: Duration,
+    ) -> Result<MetaResponse, MetaError> {
         let peers = self.inner.net.meta_peers().await;
         let mut last = MetaError::NoVoter;
         for p in peers {
@@ -421,8 +495,13 @@ impl Meta {
             Ok(Ok(())) => return self.local(&q, false),
             Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(f)))) => {
                 if let Some(node) = f.leader_node {
-                    if let Ok(MetaResponse::Read(Ok((r, stale)))) = self.forward(&node.addr, &MetaRequest::Read(q.clone()), deadline).await {
-                        return r.map(|reply| ReadAnswer { reply, stale }).map_err(MetaError::Fs);
+                    if let Ok(MetaResponse::Read(Ok((r, stale)))) = self
+                        .forward(&node.addr, &MetaRequest::Read(q.clone()), deadline)
+                        .await
+                    {
+                        return r
+                            .map(|reply| ReadAnswer { reply, stale })
+                            .map_err(MetaError::Fs);
                     }
                 }
             }
@@ -434,7 +513,10 @@ impl Meta {
     /// Returns once a leadership confirmation that started after this call
     /// has succeeded: after it, the local state machine holds every write
     /// committed before the call (openraft waits for it to be applied).
-    async fn read_barrier(&self, raft: &Raft) -> Result<(), RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>> {
+    async fn read_barrier(
+        &self,
+        raft: &Raft,
+    ) -> Result<(), RaftError<NodeId, CheckIsLeaderError<NodeId, BasicNode>>> {
         let inner = &self.inner;
         let ticket = inner.read_tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let _turn = inner.read_lock.lock().await;
@@ -450,13 +532,22 @@ impl Meta {
     fn local(&self, q: &Query, stale: bool) -> Result<ReadAnswer, MetaError> {
         let sm = self.inner.sm.as_ref().ok_or(MetaError::NoVoter)?;
         let st = sm.state.read().unwrap_or_else(|e| e.into_inner());
-        Ok(ReadAnswer { reply: answer(&st.ns, q)?, stale })
+        Ok(ReadAnswer {
+            reply: answer(&st.ns, q)?,
+            stale,
+        })
     }
 
     /// A copy of the local replica's namespace (voters only), for tests and
     /// diagnostics.
     pub fn local_namespace(&self) -> Option<Namespace> {
-        self.inner.sm.as_ref().map(|sm| sm.state.read().unwrap_or_else(|e| e.into_inner()).ns.clone())
+        self.inner.sm.as_ref().map(|sm| {
+            sm.state
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .ns
+                .clone()
+        })
     }
 
     pub async fn add_voter(&self, addr: &Multiaddr) -> Result<(), MetaError> {
@@ -464,18 +555,35 @@ impl Meta {
     }
 
     async fn add_voter_str(&self, addr: &str) -> Result<(), MetaError> {
-        let ma: Multiaddr = addr.parse().map_err(|_| MetaError::Other(format!("bad address {addr}")))?;
-        let peer = net::peer_in(&ma).ok_or_else(|| MetaError::Other(format!("{addr} must end with /p2p/<peer id>")))?;
+        let ma: Multiaddr = addr
+            .parse()
+            .map_err(|_| MetaError::Other(format!("bad address {addr}")))?;
+        let peer = net::peer_in(&ma)
+            .ok_or_else(|| MetaError::Other(format!("{addr} must end with /p2p/<peer id>")))?;
         let id = node_id_of(&peer);
         let Some(raft) = &self.inner.raft else {
-            return self.membership_via_voter(MetaRequest::AddVoter { addr: addr.to_string() }).await;
+            return self
+                .membership_via_voter(MetaRequest::AddVoter {
+                    addr: addr.to_string(),
+                })
+                .await;
         };
-        let node = BasicNode { addr: addr.to_string() };
+        let node = BasicNode {
+            addr: addr.to_string(),
+        };
         match raft.add_learner(id, node, true).await {
             Ok(_) => {}
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 return match f.leader_node {
-                    Some(l) => self.membership_at(&l.addr, MetaRequest::AddVoter { addr: addr.to_string() }).await,
+                    Some(l) => {
+                        self.membership_at(
+                            &l.addr,
+                            MetaRequest::AddVoter {
+                                addr: addr.to_string(),
+                            },
+                        )
+                        .await
+                    }
                     None => Err(MetaError::NoQuorum(self.inner.cfg.write_timeout)),
                 };
             }
@@ -489,12 +597,23 @@ impl Meta {
 
     pub async fn remove_voter(&self, node_id: NodeId) -> Result<(), MetaError> {
         let Some(raft) = &self.inner.raft else {
-            return self.membership_via_voter(MetaRequest::RemoveVoter { node_id }).await;
+            return self
+                .membership_via_voter(MetaRequest::RemoveVoter { node_id })
+                .await;
         };
-        match raft.change_membership(ChangeMembers::RemoveVoters(BTreeSet::from([node_id])), false).await {
+        match raft
+            .change_membership(
+                ChangeMembers::RemoveVoters(BTreeSet::from([node_id])),
+                false,
+            )
+            .await
+        {
             Ok(_) => Ok(()),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => match f.leader_node {
-                Some(l) => self.membership_at(&l.addr, MetaRequest::RemoveVoter { node_id }).await,
+                Some(l) => {
+                    self.membership_at(&l.addr, MetaRequest::RemoveVoter { node_id })
+                        .await
+                }
                 None => Err(MetaError::NoQuorum(self.inner.cfg.write_timeout)),
             },
             Err(e) => Err(MetaError::Other(e.to_string())),
@@ -502,14 +621,20 @@ impl Meta {
     }
 
     async fn membership_at(&self, addr: &str, req: MetaRequest) -> Result<(), MetaError> {
-        match self.forward(addr, &req, self.inner.cfg.write_timeout * 6).await? {
+        match self
+            .forward(addr, &req, self.inner.cfg.write_timeout * 6)
+            .await?
+        {
             MetaResponse::Membership(r) => r.map_err(Into::into),
             _ => Err(MetaError::Other("unexpected answer".into())),
         }
     }
 
     async fn membership_via_voter(&self, req: MetaRequest) -> Result<(), MetaError> {
-        match self.to_any_voter(&req, self.inner.cfg.write_timeout * 6).await? {
+        match self
+            .to_any_voter(&req, self.inner.cfg.write_timeout * 6)
+            .await?
+        {
             MetaResponse::Membership(r) => r.map_err(Into::into),
             _ => Err(MetaError::Other("unexpected answer".into())),
         }
@@ -534,10 +659,30 @@ impl Meta {
         };
         let m = raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
-        let voters: Vec<(u64, String)> =
-            membership.voter_ids().map(|id| (id, membership.get_node(&id).map(|n| n.addr.clone()).unwrap_or_default())).collect();
-        let learners: Vec<(u64, String)> =
-            membership.learner_ids().map(|id| (id, membership.get_node(&id).map(|n| n.addr.clone()).unwrap_or_default())).collect();
+        let voters: Vec<(u64, String)> = membership
+            .voter_ids()
+            .map(|id| {
+                (
+                    id,
+                    membership
+                        .get_node(&id)
+                        .map(|n| n.addr.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let learners: Vec<(u64, String)> = membership
+            .learner_ids()
+            .map(|id| {
+                (
+                    id,
+                    membership
+                        .get_node(&id)
+                        .map(|n| n.addr.clone())
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
         MetaStatus {
             node_id: self.inner.node_id,
             voter: true,

@@ -17,8 +17,8 @@ use super::{
 };
 use openraft::{
     storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot},
-    AnyError, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader, RaftSnapshotBuilder, StorageIOError,
-    Vote,
+    AnyError, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftLogReader,
+    RaftSnapshotBuilder, StorageIOError, Vote,
 };
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
@@ -54,8 +54,14 @@ fn decode<T: for<'a> Deserialize<'a>>(b: &[u8]) -> Result<T, String> {
     }
 }
 
-fn io_err(subject: ErrorSubject<NodeId>, verb: ErrorVerb, e: impl std::fmt::Display) -> StorageError {
-    StorageError::IO { source: StorageIOError::new(subject, verb, AnyError::error(e.to_string())) }
+fn io_err(
+    subject: ErrorSubject<NodeId>,
+    verb: ErrorVerb,
+    e: impl std::fmt::Display,
+) -> StorageError {
+    StorageError::IO {
+        source: StorageIOError::new(subject, verb, AnyError::error(e.to_string())),
+    }
 }
 
 fn read_err(e: impl std::fmt::Display) -> StorageError {
@@ -79,11 +85,16 @@ pub fn open_db(path: &Path) -> Result<Arc<redb::Database>, String> {
     Ok(Arc::new(db))
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, StorageError> + Send + 'static) -> Result<T, StorageError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
     tokio::task::spawn_blocking(f).await.map_err(write_err)?
 }
 
-fn get_state<T: for<'a> Deserialize<'a>>(db: &redb::Database, key: &str) -> Result<Option<T>, StorageError> {
+fn get_state<T: for<'a> Deserialize<'a>>(
+    db: &redb::Database,
+    key: &str,
+) -> Result<Option<T>, StorageError> {
     let tx = db.begin_read().map_err(read_err)?;
     let t = tx.open_table(STATE).map_err(read_err)?;
     match t.get(key).map_err(read_err)? {
@@ -156,7 +167,10 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 Some((_, v)) => Some(decode::<Entry>(v.value()).map_err(read_err)?.log_id),
                 None => purged,
             };
-            Ok(LogState { last_purged_log_id: purged, last_log_id: last })
+            Ok(LogState {
+                last_purged_log_id: purged,
+                last_log_id: last,
+            })
         })
         .await
     }
@@ -185,13 +199,20 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         blocking(move || Ok(get_state::<Option<LogId>>(&db, KEY_COMMITTED)?.flatten())).await
     }
 
-    async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<(), StorageError>
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
         let db = self.db.clone();
-        let entries: Vec<(u64, Vec<u8>)> = entries.into_iter().map(|e| (e.log_id.index, encode(&e))).collect();
+        let entries: Vec<(u64, Vec<u8>)> = entries
+            .into_iter()
+            .map(|e| (e.log_id.index, encode(&e)))
+            .collect();
         let res = blocking(move || {
             let tx = db.begin_write().map_err(write_err)?;
             {
@@ -217,7 +238,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let tx = db.begin_write().map_err(write_err)?;
             {
                 let mut t = tx.open_table(LOG).map_err(write_err)?;
-                t.retain_in::<u64, _>(log_id.index.., |_, _| false).map_err(write_err)?;
+                t.retain_in::<u64, _>(log_id.index.., |_, _| false)
+                    .map_err(write_err)?;
             }
             tx.commit().map_err(write_err)
         })
@@ -230,9 +252,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let tx = db.begin_write().map_err(write_err)?;
             {
                 let mut st = tx.open_table(STATE).map_err(write_err)?;
-                st.insert(KEY_PURGED, encode(&Some(log_id)).as_slice()).map_err(write_err)?;
+                st.insert(KEY_PURGED, encode(&Some(log_id)).as_slice())
+                    .map_err(write_err)?;
                 let mut t = tx.open_table(LOG).map_err(write_err)?;
-                t.retain_in::<u64, _>(..=log_id.index, |_, _| false).map_err(write_err)?;
+                t.retain_in::<u64, _>(..=log_id.index, |_, _| false)
+                    .map_err(write_err)?;
             }
             tx.commit().map_err(write_err)
         })
@@ -251,7 +275,11 @@ pub struct StateData {
 
 impl StateData {
     pub fn new() -> Self {
-        StateData { last_applied: None, membership: StoredMembership::default(), ns: Namespace::new(Caller::ROOT, Time::default()) }
+        StateData {
+            last_applied: None,
+            membership: StoredMembership::default(),
+            ns: Namespace::new(Caller::ROOT, Time::default()),
+        }
     }
 }
 
@@ -284,7 +312,10 @@ impl StateMachine {
             Some(s) => decode::<StateData>(&s.data).map_err(read_err)?,
             None => StateData::new(),
         };
-        Ok(StateMachine { state: Arc::new(RwLock::new(state)), db })
+        Ok(StateMachine {
+            state: Arc::new(RwLock::new(state)),
+            db,
+        })
     }
 
     fn snapshot_now(&self) -> (SnapshotMeta, Vec<u8>) {
@@ -294,7 +325,11 @@ impl StateMachine {
             Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, data.len()),
             None => format!("0-0-{}", data.len()),
         };
-        let meta = SnapshotMeta { last_log_id: st.last_applied, last_membership: st.membership.clone(), snapshot_id: id };
+        let meta = SnapshotMeta {
+            last_log_id: st.last_applied,
+            last_membership: st.membership.clone(),
+            snapshot_id: id,
+        };
         (meta, data)
     }
 }
@@ -303,9 +338,15 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
         let (meta, data) = self.snapshot_now();
         let db = self.db.clone();
-        let stored = StoredSnapshot { meta: meta.clone(), data: data.clone() };
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            data: data.clone(),
+        };
         blocking(move || put_state(&db, KEY_SNAPSHOT, &stored)).await?;
-        Ok(Snapshot { meta, snapshot: Box::new(Cursor::new(data)) })
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
     }
 }
 
@@ -346,10 +387,23 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(Box::new(Cursor::new(Vec::new())))
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Box<Cursor<Vec<u8>>>) -> Result<(), StorageError> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let new: StateData = decode(&data).map_err(|e| io_err(ErrorSubject::Snapshot(Some(meta.signature())), ErrorVerb::Read, e))?;
-        let stored = StoredSnapshot { meta: meta.clone(), data };
+        let new: StateData = decode(&data).map_err(|e| {
+            io_err(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Read,
+                e,
+            )
+        })?;
+        let stored = StoredSnapshot {
+            meta: meta.clone(),
+            data,
+        };
         let db = self.db.clone();
         blocking(move || put_state(&db, KEY_SNAPSHOT, &stored)).await?;
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = new;
@@ -359,6 +413,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let db = self.db.clone();
         let s: Option<StoredSnapshot> = blocking(move || get_state(&db, KEY_SNAPSHOT)).await?;
-        Ok(s.map(|s| Snapshot { meta: s.meta, snapshot: Box::new(Cursor::new(s.data)) }))
+        Ok(s.map(|s| Snapshot {
+            meta: s.meta,
+            snapshot: Box::new(Cursor::new(s.data)),
+        }))
     }
 }

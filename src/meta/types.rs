@@ -20,7 +20,9 @@ pub const SYMLOOP_MAX: usize = 40;
 pub const XATTR_SIZE_MAX: usize = 65_536;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Time {
     pub secs: i64,
     pub nanos: u32,
@@ -59,7 +61,9 @@ pub struct Attr {
 /// A hybrid logical clock reading: wall-clock milliseconds, a logical
 /// counter, and the id of the node that made it (tie breaker). Ordered in
 /// that field order.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct Hlc {
     pub wall_ms: u64,
     pub logical: u32,
@@ -71,15 +75,27 @@ impl Hlc {
     /// `wall_ms`: never earlier than `self`, and strictly after it.
     pub fn tick(self, wall_ms: u64, node: u64) -> Hlc {
         if wall_ms > self.wall_ms {
-            Hlc { wall_ms, logical: 0, node }
+            Hlc {
+                wall_ms,
+                logical: 0,
+                node,
+            }
         } else {
-            Hlc { wall_ms: self.wall_ms, logical: self.logical.saturating_add(1), node }
+            Hlc {
+                wall_ms: self.wall_ms,
+                logical: self.logical.saturating_add(1),
+                node,
+            }
         }
     }
 
     /// The later of two readings (merging a clock seen from elsewhere).
     pub fn max(self, other: Hlc) -> Hlc {
-        if other > self { other } else { self }
+        if other > self {
+            other
+        } else {
+            self
+        }
     }
 }
 
@@ -130,16 +146,62 @@ pub enum XattrMode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// A new empty regular file.
-    Create { parent: Ino, name: String, perm: u16, caller: Caller, now: Time },
+    Create {
+        parent: Ino,
+        name: String,
+        perm: u16,
+        caller: Caller,
+        now: Time,
+    },
     /// A regular file, fifo, socket or device node.
-    Mknod { parent: Ino, name: String, kind: Kind, perm: u16, rdev: u64, caller: Caller, now: Time },
-    Mkdir { parent: Ino, name: String, perm: u16, caller: Caller, now: Time },
-    Symlink { parent: Ino, name: String, target: String, caller: Caller, now: Time },
+    Mknod {
+        parent: Ino,
+        name: String,
+        kind: Kind,
+        perm: u16,
+        rdev: u64,
+        caller: Caller,
+        now: Time,
+    },
+    Mkdir {
+        parent: Ino,
+        name: String,
+        perm: u16,
+        caller: Caller,
+        now: Time,
+    },
+    Symlink {
+        parent: Ino,
+        name: String,
+        target: String,
+        caller: Caller,
+        now: Time,
+    },
     /// A new hard link to `ino` (not a directory).
-    Link { ino: Ino, new_parent: Ino, new_name: String, now: Time },
-    Unlink { parent: Ino, name: String, now: Time },
-    Rmdir { parent: Ino, name: String, now: Time },
-    Rename { parent: Ino, name: String, new_parent: Ino, new_name: String, flags: RenameFlags, now: Time },
+    Link {
+        ino: Ino,
+        new_parent: Ino,
+        new_name: String,
+        now: Time,
+    },
+    Unlink {
+        parent: Ino,
+        name: String,
+        now: Time,
+    },
+    Rmdir {
+        parent: Ino,
+        name: String,
+        now: Time,
+    },
+    Rename {
+        parent: Ino,
+        name: String,
+        new_parent: Ino,
+        new_name: String,
+        flags: RenameFlags,
+        now: Time,
+    },
     /// Changes the given attributes. `size` truncates or extends (regular
     /// files only); `atime`/`mtime` set explicit times.
     SetAttr {
@@ -153,11 +215,29 @@ pub enum Command {
         mtime: Option<Time>,
         now: Time,
     },
-    SetXattr { ino: Ino, name: String, value: Vec<u8>, mode: XattrMode, now: Time },
-    RemoveXattr { ino: Ino, name: String, now: Time },
+    SetXattr {
+        ino: Ino,
+        name: String,
+        value: Vec<u8>,
+        mode: XattrMode,
+        now: Time,
+    },
+    RemoveXattr {
+        ino: Ino,
+        name: String,
+        now: Time,
+    },
     /// Makes `manifest` the new head version of regular file `ino`, if the
     /// head is still `base` (None: the file has no version yet).
-    CommitVersion { ino: Ino, base: Option<u64>, manifest: Manifest, author: String, hlc: Hlc, caller: Caller, now: Time },
+    CommitVersion {
+        ino: Ino,
+        base: Option<u64>,
+        manifest: Manifest,
+        author: String,
+        hlc: Hlc,
+        caller: Caller,
+        now: Time,
+    },
     /// Several commands in one log entry, applied in order; each succeeds or
     /// fails on its own (concurrent writers batched by the leader).
     Batch(Vec<Command>),
@@ -222,14 +302,36 @@ mod tests {
 
     #[test]
     fn t10_hlc_moves_forward_even_when_the_wall_clock_does_not() {
-        let a = Hlc { wall_ms: 100, logical: 0, node: 1 };
+        let a = Hlc {
+            wall_ms: 100,
+            logical: 0,
+            node: 1,
+        };
         let b = a.tick(90, 1);
         assert!(b > a);
-        assert_eq!(b, Hlc { wall_ms: 100, logical: 1, node: 1 });
+        assert_eq!(
+            b,
+            Hlc {
+                wall_ms: 100,
+                logical: 1,
+                node: 1
+            }
+        );
         let c = b.tick(200, 2);
-        assert_eq!(c, Hlc { wall_ms: 200, logical: 0, node: 2 });
+        assert_eq!(
+            c,
+            Hlc {
+                wall_ms: 200,
+                logical: 0,
+                node: 2
+            }
+        );
         // A reading from another node that is ahead wins the merge.
-        let remote = Hlc { wall_ms: 500, logical: 3, node: 9 };
+        let remote = Hlc {
+            wall_ms: 500,
+            logical: 3,
+            node: 9,
+        };
         let d = c.max(remote).tick(210, 2);
         assert!(d > remote);
     }

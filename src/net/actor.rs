@@ -58,7 +58,11 @@ struct Actor {
     last_bootstrap: Option<Instant>,
 }
 
-fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) -> Result<Swarm<Behaviour>, NetError> {
+fn build_swarm(
+    keypair: Keypair,
+    cfg: &NetConfig,
+    counters: Arc<NetCounters>,
+) -> Result<Swarm<Behaviour>, NetError> {
     let build = |e: &dyn std::fmt::Display| NetError::Build(e.to_string());
     let mdns_on = cfg.mdns;
     let serve = cfg.serve;
@@ -66,7 +70,11 @@ fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) ->
     let request_timeout = cfg.request_timeout;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .map_err(|e| build(&e))?
         .with_quic()
         .with_behaviour(|key| {
@@ -87,25 +95,54 @@ fn build_swarm(keypair: Keypair, cfg: &NetConfig, counters: Arc<NetCounters>) ->
                 },
             );
             let mut kad = kad::Behaviour::with_config(peer_id, store, kcfg);
-            kad.set_mode(Some(if serve { kad::Mode::Server } else { kad::Mode::Client }));
+            kad.set_mode(Some(if serve {
+                kad::Mode::Server
+            } else {
+                kad::Mode::Client
+            }));
             let identify = identify::Behaviour::new(
                 identify::Config::new(IDENTIFY_PROTOCOL.to_string(), key.public())
                     .with_agent_version(format!("fragfs/{}", env!("CARGO_PKG_VERSION"))),
             );
-            let mdns = if mdns_on { Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)?) } else { None };
-            let support = if serve { ProtocolSupport::Full } else { ProtocolSupport::Outbound };
+            let mdns = if mdns_on {
+                Some(mdns::tokio::Behaviour::new(
+                    mdns::Config::default(),
+                    peer_id,
+                )?)
+            } else {
+                None
+            };
+            let support = if serve {
+                ProtocolSupport::Full
+            } else {
+                ProtocolSupport::Outbound
+            };
             let frag = request_response::Behaviour::with_codec(
                 FragmentCodec::new(counters.clone()),
                 [(StreamProtocol::new(FRAGMENT_PROTOCOL), support)],
-                request_response::Config::default().with_request_timeout(request_timeout).with_max_concurrent_streams(256),
+                request_response::Config::default()
+                    .with_request_timeout(request_timeout)
+                    .with_max_concurrent_streams(256),
             );
-            let meta_support = if meta_on { ProtocolSupport::Full } else { ProtocolSupport::Outbound };
+            let meta_support = if meta_on {
+                ProtocolSupport::Full
+            } else {
+                ProtocolSupport::Outbound
+            };
             let meta = request_response::Behaviour::with_codec(
                 BytesCodec::new(counters.clone()),
                 [(StreamProtocol::new(META_PROTOCOL), meta_support)],
-                request_response::Config::default().with_request_timeout(request_timeout).with_max_concurrent_streams(256),
+                request_response::Config::default()
+                    .with_request_timeout(request_timeout)
+                    .with_max_concurrent_streams(256),
             );
-            Ok(Behaviour { kad, identify, mdns: Toggle::from(mdns), frag, meta })
+            Ok(Behaviour {
+                kad,
+                identify,
+                mdns: Toggle::from(mdns),
+                frag,
+                meta,
+            })
         })
         .map_err(|e| build(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(cfg.idle_timeout))
@@ -125,13 +162,19 @@ fn strip_peer(addr: &Multiaddr) -> (Multiaddr, Option<PeerId>) {
     (out, peer)
 }
 
-pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, Inbox), NetError> {
+pub(super) async fn start(
+    keypair: Keypair,
+    cfg: NetConfig,
+    tasks: &Tasks,
+) -> Result<(Net, Inbox), NetError> {
     let peer_id = keypair.public().to_peer_id();
     let counters = Arc::new(NetCounters::default());
     let mut swarm = build_swarm(keypair, &cfg, counters.clone())?;
     let mut waiting = HashSet::new();
     for addr in &cfg.listen {
-        let id = swarm.listen_on(addr.clone()).map_err(|e| NetError::Listen(addr.clone(), e.to_string()))?;
+        let id = swarm
+            .listen_on(addr.clone())
+            .map_err(|e| NetError::Listen(addr.clone(), e.to_string()))?;
         waiting.insert(id);
     }
     for addr in &cfg.bootstrap {
@@ -175,17 +218,36 @@ pub(super) async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Re
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => return Err(e),
         Ok(Err(_)) => return Err(NetError::Stopped),
-        Err(_) => tracing::warn!("listeners did not report an address within {:?}", cfg.listen_timeout),
+        Err(_) => tracing::warn!(
+            "listeners did not report an address within {:?}",
+            cfg.listen_timeout
+        ),
     }
-    Ok((Net { tx, peer_id, counters }, Inbox { fragments: inbound_rx, meta: meta_rx }))
+    Ok((
+        Net {
+            tx,
+            peer_id,
+            counters,
+        },
+        Inbox {
+            fragments: inbound_rx,
+            meta: meta_rx,
+        },
+    ))
 }
 
 /// What a failed outbound request means to the caller.
-fn outbound_error(peer: PeerId, error: request_response::OutboundFailure, timeout: Duration) -> NetError {
+fn outbound_error(
+    peer: PeerId,
+    error: request_response::OutboundFailure,
+    timeout: Duration,
+) -> NetError {
     use request_response::OutboundFailure;
     match error {
         OutboundFailure::Timeout => NetError::Timeout(peer, timeout),
-        OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => NetError::Protocol(peer, e.to_string()),
+        OutboundFailure::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            NetError::Protocol(peer, e.to_string())
+        }
         other => NetError::Unreachable(peer, other.to_string()),
     }
 }
@@ -207,7 +269,11 @@ impl Actor {
     fn on_command(&mut self, cmd: Command) {
         let b = self.swarm.behaviour_mut();
         match cmd {
-            Command::Request { peer, request, reply } => {
+            Command::Request {
+                peer,
+                request,
+                reply,
+            } => {
                 self.counters.requests_out.fetch_add(1, Ordering::Relaxed);
                 let id = b.frag.send_request(&peer, request);
                 self.pending.insert(id, reply);
@@ -217,7 +283,12 @@ impl Actor {
                     tracing::debug!("response not sent: the asking peer went away");
                 }
             }
-            Command::MetaRequest { peer, addr, body, reply } => {
+            Command::MetaRequest {
+                peer,
+                addr,
+                body,
+                reply,
+            } => {
                 if let Some(a) = addr {
                     let (bare, _) = strip_peer(&a);
                     self.swarm.add_peer_address(peer, bare);
@@ -263,7 +334,10 @@ impl Actor {
                 if let Some(peer) = peer {
                     self.swarm.behaviour_mut().kad.add_address(&peer, bare);
                 }
-                let r = self.swarm.dial(addr.clone()).map_err(|e| NetError::Address(addr.to_string(), e.to_string()));
+                let r = self
+                    .swarm
+                    .dial(addr.clone())
+                    .map_err(|e| NetError::Address(addr.to_string(), e.to_string()));
                 let _ = reply.send(r);
             }
             Command::Discover { reply } => match b.kad.bootstrap() {
@@ -281,7 +355,10 @@ impl Actor {
 
     fn on_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
-            SwarmEvent::NewListenAddr { listener_id, address } => {
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
                 let full = with_peer(&address, *self.swarm.local_peer_id());
                 tracing::info!(address = %full, "listening");
                 self.listen.push(full);
@@ -298,7 +375,9 @@ impl Actor {
                 let full = with_peer(&address, *self.swarm.local_peer_id());
                 self.listen.retain(|a| a != &full);
             }
-            SwarmEvent::ListenerClosed { addresses, reason, .. } => {
+            SwarmEvent::ListenerClosed {
+                addresses, reason, ..
+            } => {
                 tracing::warn!(?addresses, ?reason, "listener closed");
                 if let (Err(e), Some((_, tx))) = (reason, self.ready.take()) {
                     let addr = addresses.first().cloned().unwrap_or_else(Multiaddr::empty);
@@ -308,11 +387,20 @@ impl Actor {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 self.peers.entry(peer_id).or_default();
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, cause, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                cause,
+                ..
+            } => {
                 tracing::debug!(%peer_id, ?cause, "disconnected");
                 self.peers.remove(&peer_id);
             }
-            SwarmEvent::IncomingConnectionError { send_back_addr, error, .. } => {
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => {
                 tracing::debug!(%send_back_addr, %error, "incoming connection failed");
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -328,7 +416,9 @@ impl Actor {
     }
 
     fn on_identify(&mut self, event: identify::Event) {
-        let identify::Event::Received { peer_id, info, .. } = event else { return };
+        let identify::Event::Received { peer_id, info, .. } = event else {
+            return;
+        };
         let kad_proto = StreamProtocol::new(KAD_PROTOCOL);
         let frag_proto = StreamProtocol::new(FRAGMENT_PROTOCOL);
         let serves_kad = info.protocols.contains(&kad_proto);
@@ -337,7 +427,10 @@ impl Actor {
         for addr in &info.listen_addrs {
             self.swarm.add_peer_address(peer_id, addr.clone());
             if serves_kad {
-                self.swarm.behaviour_mut().kad.add_address(&peer_id, addr.clone());
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer_id, addr.clone());
             }
         }
         let state = self.peers.entry(peer_id).or_default();
@@ -351,7 +444,9 @@ impl Actor {
             tracing::info!(%peer_id, storage, "peer identified");
             // A new DHT peer: walk the DHT again (at most every 2 s) so we
             // learn the rest of the network through it.
-            let due = self.last_bootstrap.is_none_or(|t| t.elapsed() > Duration::from_secs(2));
+            let due = self
+                .last_bootstrap
+                .is_none_or(|t| t.elapsed() > Duration::from_secs(2));
             if due && self.swarm.behaviour_mut().kad.bootstrap().is_ok() {
                 self.last_bootstrap = Some(Instant::now());
             }
@@ -365,14 +460,22 @@ impl Actor {
                     continue;
                 }
                 tracing::debug!(%peer, %addr, "found on the local network");
-                self.swarm.behaviour_mut().kad.add_address(&peer, addr.clone());
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .add_address(&peer, addr.clone());
                 let _ = self.swarm.dial(addr);
             }
         }
     }
 
     fn on_kad(&mut self, event: kad::Event) {
-        let kad::Event::OutboundQueryProgressed { id, result, step, .. } = event else { return };
+        let kad::Event::OutboundQueryProgressed {
+            id, result, step, ..
+        } = event
+        else {
+            return;
+        };
         match result {
             kad::QueryResult::GetProviders(r) => {
                 let mut finish = step.last;
@@ -404,7 +507,8 @@ impl Actor {
                     let _ = reply.send(());
                 }
             }
-            kad::QueryResult::StartProviding(Err(e)) | kad::QueryResult::RepublishProvider(Err(e)) => {
+            kad::QueryResult::StartProviding(Err(e))
+            | kad::QueryResult::RepublishProvider(Err(e)) => {
                 tracing::debug!(error = %e, "announcing a fragment reached fewer peers than hoped");
             }
             _ => {}
@@ -414,24 +518,52 @@ impl Actor {
     fn on_meta(&mut self, event: request_response::Event<bytes::Bytes, bytes::Bytes>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
-                let inbound = MetaInbound { peer, body: request, reply: MetaReply { channel, tx: self.tx.clone() } };
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let inbound = MetaInbound {
+                    peer,
+                    body: request,
+                    reply: MetaReply {
+                        channel,
+                        tx: self.tx.clone(),
+                    },
+                };
                 if let Err(e) = self.meta_inbound.try_send(inbound) {
                     tracing::warn!(%peer, "metadata request dropped: {e}");
                 }
             }
-            Event::Message { message: Message::Response { request_id, response }, .. } => {
+            Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
                 if let Some(tx) = self.meta_pending.remove(&request_id) {
                     let _ = tx.send(Ok(response));
                 }
             }
-            Event::OutboundFailure { peer, request_id, error, .. } => {
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
                 let err = outbound_error(peer, error, self.request_timeout);
                 if let Some(tx) = self.meta_pending.remove(&request_id) {
                     let _ = tx.send(Err(err));
                 }
             }
-            Event::InboundFailure { peer, error, .. } => tracing::debug!(%peer, %error, "inbound metadata request failed"),
+            Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "inbound metadata request failed")
+            }
             Event::ResponseSent { .. } => {}
         }
     }
@@ -439,23 +571,56 @@ impl Actor {
     fn on_frag(&mut self, event: request_response::Event<Request, Response>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+            Event::Message {
+                peer,
+                message:
+                    Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
                 self.counters.requests_in.fetch_add(1, Ordering::Relaxed);
-                let inbound = Inbound { peer, request, reply: Reply { channel, tx: self.tx.clone() } };
+                let inbound = Inbound {
+                    peer,
+                    request,
+                    reply: Reply {
+                        channel,
+                        tx: self.tx.clone(),
+                    },
+                };
                 if let Err(e) = self.inbound.try_send(inbound) {
                     let inbound = match e {
-                        mpsc::error::TrySendError::Full(i) | mpsc::error::TrySendError::Closed(i) => i,
+                        mpsc::error::TrySendError::Full(i)
+                        | mpsc::error::TrySendError::Closed(i) => i,
                     };
-                    let busy = Response::Failed { reason: "node busy or stopping".into() };
-                    let _ = self.swarm.behaviour_mut().frag.send_response(inbound.reply.channel, busy);
+                    let busy = Response::Failed {
+                        reason: "node busy or stopping".into(),
+                    };
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .frag
+                        .send_response(inbound.reply.channel, busy);
                 }
             }
-            Event::Message { message: Message::Response { request_id, response }, .. } => {
+            Event::Message {
+                message:
+                    Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
                 if let Some(tx) = self.pending.remove(&request_id) {
                     let _ = tx.send(Ok(response));
                 }
             }
-            Event::OutboundFailure { peer, request_id, error, .. } => {
+            Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
                 self.counters.failures_out.fetch_add(1, Ordering::Relaxed);
                 let err = outbound_error(peer, error, self.request_timeout);
                 if let Some(tx) = self.pending.remove(&request_id) {

@@ -1,11 +1,11 @@
 //! The request/response codec for fragment messages: length-prefixed frames
 //! (see [`crate::wire`]) whose length is checked before any allocation.
 
+use super::NetCounters;
 use crate::wire::{check_frame_len, Request, Response, WireError};
 use bytes::Bytes;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{request_response, StreamProtocol};
-use super::NetCounters;
 use std::{
     io,
     sync::{atomic::Ordering, Arc},
@@ -42,7 +42,11 @@ impl request_response::Codec for FragmentCodec {
     type Request = Request;
     type Response = Response;
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Request> {
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Request> {
         let res = match read_body(io).await {
             Ok(body) => Request::from_body(body).map_err(invalid),
             Err(e) => Err(e),
@@ -54,16 +58,30 @@ impl request_response::Codec for FragmentCodec {
         res
     }
 
-    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Response> {
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Response> {
         Response::from_body(read_body(io).await?).map_err(invalid)
     }
 
-    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Request) -> io::Result<()> {
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Request,
+    ) -> io::Result<()> {
         io.write_all(&req.to_frame()).await?;
         io.flush().await
     }
 
-    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, res: Response) -> io::Result<()> {
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Response,
+    ) -> io::Result<()> {
         io.write_all(&res.to_frame()).await?;
         io.flush().await
     }
@@ -90,7 +108,10 @@ async fn read_bytes<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes
     io.read_exact(&mut prefix).await?;
     let len = u32::from_be_bytes(prefix) as usize;
     if len == 0 || len > MAX_META_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, format!("metadata frame of {len} bytes")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("metadata frame of {len} bytes"),
+        ));
     }
     let mut body = vec![0u8; len];
     io.read_exact(&mut body).await?;
@@ -99,7 +120,10 @@ async fn read_bytes<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes
 
 async fn write_bytes<T: AsyncWrite + Unpin + Send>(io: &mut T, b: &[u8]) -> io::Result<()> {
     if b.is_empty() || b.len() > MAX_META_FRAME {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("metadata frame of {} bytes", b.len())));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("metadata frame of {} bytes", b.len()),
+        ));
     }
     io.write_all(&(b.len() as u32).to_be_bytes()).await?;
     io.write_all(b).await?;
@@ -111,7 +135,11 @@ impl request_response::Codec for BytesCodec {
     type Request = Bytes;
     type Response = Bytes;
 
-    async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Bytes> {
+    async fn read_request<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Bytes> {
         let r = read_bytes(io).await;
         if let Err(e) = &r {
             self.counters.malformed_in.fetch_add(1, Ordering::Relaxed);
@@ -120,15 +148,29 @@ impl request_response::Codec for BytesCodec {
         r
     }
 
-    async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Bytes> {
+    async fn read_response<T: AsyncRead + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+    ) -> io::Result<Bytes> {
         read_bytes(io).await
     }
 
-    async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Bytes) -> io::Result<()> {
+    async fn write_request<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        req: Bytes,
+    ) -> io::Result<()> {
         write_bytes(io, &req).await
     }
 
-    async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, res: Bytes) -> io::Result<()> {
+    async fn write_response<T: AsyncWrite + Unpin + Send>(
+        &mut self,
+        _: &StreamProtocol,
+        io: &mut T,
+        res: Bytes,
+    ) -> io::Result<()> {
         write_bytes(io, &res).await
     }
 }

@@ -56,7 +56,10 @@ pub struct NetConfig {
 impl Default for NetConfig {
     fn default() -> Self {
         NetConfig {
-            listen: vec!["/ip4/0.0.0.0/tcp/0".parse().expect("valid"), "/ip4/0.0.0.0/udp/0/quic-v1".parse().expect("valid")],
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/0".parse().expect("valid"),
+                "/ip4/0.0.0.0/udp/0/quic-v1".parse().expect("valid"),
+            ],
             bootstrap: Vec::new(),
             mdns: true,
             serve: true,
@@ -106,7 +109,13 @@ pub struct Reply {
 
 impl Reply {
     pub async fn send(self, response: wire::Response) {
-        let _ = self.tx.send(Command::Respond { channel: self.channel, response }).await;
+        let _ = self
+            .tx
+            .send(Command::Respond {
+                channel: self.channel,
+                response,
+            })
+            .await;
     }
 }
 
@@ -124,7 +133,13 @@ pub struct MetaReply {
 
 impl MetaReply {
     pub async fn send(self, body: bytes::Bytes) {
-        let _ = self.tx.send(Command::MetaRespond { channel: self.channel, body }).await;
+        let _ = self
+            .tx
+            .send(Command::MetaRespond {
+                channel: self.channel,
+                body,
+            })
+            .await;
     }
 }
 
@@ -156,17 +171,48 @@ pub struct NetCounters {
 }
 
 pub(crate) enum Command {
-    Request { peer: PeerId, request: wire::Request, reply: oneshot::Sender<Result<wire::Response, NetError>> },
-    Respond { channel: ResponseChannel<wire::Response>, response: wire::Response },
-    MetaRequest { peer: PeerId, addr: Option<Multiaddr>, body: bytes::Bytes, reply: oneshot::Sender<Result<bytes::Bytes, NetError>> },
-    MetaRespond { channel: ResponseChannel<bytes::Bytes>, body: bytes::Bytes },
-    Provide { key: kad::RecordKey },
-    Unprovide { key: kad::RecordKey },
-    FindProviders { key: kad::RecordKey, reply: oneshot::Sender<Vec<PeerId>> },
-    Peers { reply: oneshot::Sender<Vec<PeerInfo>> },
-    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
-    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>> },
-    Discover { reply: oneshot::Sender<()> },
+    Request {
+        peer: PeerId,
+        request: wire::Request,
+        reply: oneshot::Sender<Result<wire::Response, NetError>>,
+    },
+    Respond {
+        channel: ResponseChannel<wire::Response>,
+        response: wire::Response,
+    },
+    MetaRequest {
+        peer: PeerId,
+        addr: Option<Multiaddr>,
+        body: bytes::Bytes,
+        reply: oneshot::Sender<Result<bytes::Bytes, NetError>>,
+    },
+    MetaRespond {
+        channel: ResponseChannel<bytes::Bytes>,
+        body: bytes::Bytes,
+    },
+    Provide {
+        key: kad::RecordKey,
+    },
+    Unprovide {
+        key: kad::RecordKey,
+    },
+    FindProviders {
+        key: kad::RecordKey,
+        reply: oneshot::Sender<Vec<PeerId>>,
+    },
+    Peers {
+        reply: oneshot::Sender<Vec<PeerInfo>>,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<Multiaddr>>,
+    },
+    Dial {
+        addr: Multiaddr,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
+    Discover {
+        reply: oneshot::Sender<()>,
+    },
     Shutdown,
 }
 
@@ -181,9 +227,14 @@ pub struct Net {
 /// Loads the node's ed25519 identity from `path`, creating it (mode 0600) on
 /// first start.
 pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
-    let err = |reason: String| NetError::Identity { path: path.display().to_string(), reason };
+    let err = |reason: String| NetError::Identity {
+        path: path.display().to_string(),
+        reason,
+    };
     match std::fs::read(path) {
-        Ok(bytes) => Keypair::from_protobuf_encoding(&bytes).map_err(|e| err(format!("unreadable key: {e}"))),
+        Ok(bytes) => {
+            Keypair::from_protobuf_encoding(&bytes).map_err(|e| err(format!("unreadable key: {e}")))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = Keypair::generate_ed25519();
             let bytes = key.to_protobuf_encoding().map_err(|e| err(e.to_string()))?;
@@ -197,7 +248,12 @@ pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
@@ -244,7 +300,11 @@ pub fn advertised(addrs: &[Multiaddr]) -> Option<Multiaddr> {
             _ => false,
         })
     };
-    addrs.iter().find(|a| !loopback(a)).or_else(|| addrs.first()).cloned()
+    addrs
+        .iter()
+        .find(|a| !loopback(a))
+        .or_else(|| addrs.first())
+        .cloned()
 }
 
 /// The peer id an address ends with (`…/p2p/<peer id>`).
@@ -257,7 +317,10 @@ pub fn peer_in(addr: &Multiaddr) -> Option<PeerId> {
 
 /// Appends `/p2p/<peer>` to an address unless it already names a peer.
 pub fn with_peer(addr: &Multiaddr, peer: PeerId) -> Multiaddr {
-    if addr.iter().any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_))) {
+    if addr
+        .iter()
+        .any(|p| matches!(p, libp2p::multiaddr::Protocol::P2p(_)))
+    {
         addr.clone()
     } else {
         addr.clone().with(libp2p::multiaddr::Protocol::P2p(peer))
@@ -268,7 +331,11 @@ impl Net {
     /// Builds the swarm, starts listening and dialling the bootstrap peers,
     /// and spawns the actor on `tasks`. Returns once every listener has an
     /// address (or `listen_timeout` passed).
-    pub async fn start(keypair: Keypair, cfg: NetConfig, tasks: &Tasks) -> Result<(Net, Inbox), NetError> {
+    pub async fn start(
+        keypair: Keypair,
+        cfg: NetConfig,
+        tasks: &Tasks,
+    ) -> Result<(Net, Inbox), NetError> {
         actor::start(keypair, cfg, tasks).await
     }
 
@@ -276,15 +343,30 @@ impl Net {
         self.peer_id
     }
 
-    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
+    async fn call<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(make(tx)).await.map_err(|_| NetError::Stopped)?;
+        self.tx
+            .send(make(tx))
+            .await
+            .map_err(|_| NetError::Stopped)?;
         rx.await.map_err(|_| NetError::Stopped)
     }
 
     /// Sends `request` to `peer` and waits at most `deadline` for the answer.
-    pub async fn request(&self, peer: PeerId, request: wire::Request, deadline: Duration) -> Result<wire::Response, NetError> {
-        let fut = self.call(|reply| Command::Request { peer, request, reply });
+    pub async fn request(
+        &self,
+        peer: PeerId,
+        request: wire::Request,
+        deadline: Duration,
+    ) -> Result<wire::Response, NetError> {
+        let fut = self.call(|reply| Command::Request {
+            peer,
+            request,
+            reply,
+        });
         match tokio::time::timeout(deadline, fut).await {
             Ok(r) => r?,
             Err(_) => Err(NetError::Timeout(peer, deadline)),
@@ -293,8 +375,19 @@ impl Net {
 
     /// Sends a metadata request (an opaque body) to `peer`, dialling `addr`
     /// if given, and waits at most `deadline` for the answer.
-    pub async fn meta_request(&self, peer: PeerId, addr: Option<Multiaddr>, body: bytes::Bytes, deadline: Duration) -> Result<bytes::Bytes, NetError> {
-        let fut = self.call(|reply| Command::MetaRequest { peer, addr, body, reply });
+    pub async fn meta_request(
+        &self,
+        peer: PeerId,
+        addr: Option<Multiaddr>,
+        body: bytes::Bytes,
+        deadline: Duration,
+    ) -> Result<bytes::Bytes, NetError> {
+        let fut = self.call(|reply| Command::MetaRequest {
+            peer,
+            addr,
+            body,
+            reply,
+        });
         match tokio::time::timeout(deadline, fut).await {
             Ok(r) => r?,
             Err(_) => Err(NetError::Timeout(peer, deadline)),
@@ -309,33 +402,58 @@ impl Net {
     /// Announces in the DHT that this node holds `id` (republished by
     /// Kademlia while held).
     pub async fn provide(&self, id: &FragmentId) {
-        let _ = self.tx.send(Command::Provide { key: record_key(id) }).await;
+        let _ = self
+            .tx
+            .send(Command::Provide {
+                key: record_key(id),
+            })
+            .await;
     }
 
     pub async fn unprovide(&self, id: &FragmentId) {
-        let _ = self.tx.send(Command::Unprovide { key: record_key(id) }).await;
+        let _ = self
+            .tx
+            .send(Command::Unprovide {
+                key: record_key(id),
+            })
+            .await;
     }
 
     /// Peers the DHT says hold `id` (not including this node), within
     /// `deadline`. An empty list when none are found in time.
     pub async fn find_providers(&self, id: &FragmentId, deadline: Duration) -> Vec<PeerId> {
-        let fut = self.call(|reply| Command::FindProviders { key: record_key(id), reply });
-        tokio::time::timeout(deadline, fut).await.ok().and_then(|r| r.ok()).unwrap_or_default()
+        let fut = self.call(|reply| Command::FindProviders {
+            key: record_key(id),
+            reply,
+        });
+        tokio::time::timeout(deadline, fut)
+            .await
+            .ok()
+            .and_then(|r| r.ok())
+            .unwrap_or_default()
     }
 
     /// Connected, identified peers.
     pub async fn peers(&self) -> Vec<PeerInfo> {
-        self.call(|reply| Command::Peers { reply }).await.unwrap_or_default()
+        self.call(|reply| Command::Peers { reply })
+            .await
+            .unwrap_or_default()
     }
 
     /// Connected peers that store fragments.
     pub async fn storage_peers(&self) -> Vec<PeerInfo> {
-        self.peers().await.into_iter().filter(|p| p.storage).collect()
+        self.peers()
+            .await
+            .into_iter()
+            .filter(|p| p.storage)
+            .collect()
     }
 
     /// This node's listen addresses, each ending in `/p2p/<peer id>`.
     pub async fn listen_addrs(&self) -> Vec<Multiaddr> {
-        self.call(|reply| Command::ListenAddrs { reply }).await.unwrap_or_default()
+        self.call(|reply| Command::ListenAddrs { reply })
+            .await
+            .unwrap_or_default()
     }
 
     pub async fn dial(&self, addr: Multiaddr) -> Result<(), NetError> {
@@ -345,7 +463,8 @@ impl Net {
     /// Runs a Kademlia bootstrap (a walk towards our own id that connects us
     /// to more peers) and waits for it, at most `deadline`.
     pub async fn discover(&self, deadline: Duration) {
-        let _ = tokio::time::timeout(deadline, self.call(|reply| Command::Discover { reply })).await;
+        let _ =
+            tokio::time::timeout(deadline, self.call(|reply| Command::Discover { reply })).await;
     }
 
     /// Stops the actor: listeners close and connections drop.

@@ -5,15 +5,23 @@
 use super::Shared;
 use crate::{
     fragment::{FragmentId, Manifest},
-    meta::{Attr, Caller, Command, FsError, Hlc, Ino, Kind, MetaError, Query, QueryReply, Reply, Time, Version, ROOT},
+    meta::{
+        Attr, Caller, Command, FsError, Hlc, Ino, Kind, MetaError, Query, QueryReply, Reply, Time,
+        Version, ROOT,
+    },
     net,
 };
 use serde::{Deserialize, Serialize};
 use std::{collections::HashSet, time::SystemTime};
 
 pub fn now() -> Time {
-    let d = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    Time { secs: d.as_secs() as i64, nanos: d.subsec_nanos() }
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Time {
+        secs: d.as_secs() as i64,
+        nanos: d.subsec_nanos(),
+    }
 }
 
 /// This node's hybrid logical clock: the next reading, after both the last
@@ -40,7 +48,14 @@ fn split(path: &str) -> Result<(&str, &str), MetaError> {
 }
 
 async fn stat(shared: &Shared, path: &str) -> Result<Attr, MetaError> {
-    match shared.meta.read(Query::Stat { path: path.to_string() }).await?.reply {
+    match shared
+        .meta
+        .read(Query::Stat {
+            path: path.to_string(),
+        })
+        .await?
+        .reply
+    {
         QueryReply::Attr(a) => Ok(a),
         _ => Err(MetaError::Other("unexpected answer".into())),
     }
@@ -53,7 +68,13 @@ async fn make_dirs(shared: &Shared, path: &str, caller: Caller) -> Result<u64, M
     for part in path.split('/').filter(|p| !p.is_empty()) {
         so_far.push('/');
         so_far.push_str(part);
-        let cmd = Command::Mkdir { parent: ino, name: part.to_string(), perm: 0o755, caller, now: now() };
+        let cmd = Command::Mkdir {
+            parent: ino,
+            name: part.to_string(),
+            perm: 0o755,
+            caller,
+            now: now(),
+        };
         ino = match shared.meta.write(cmd).await {
             Ok(Reply::Attr(a)) => a.ino,
             Err(MetaError::Fs(FsError::Exists)) => {
@@ -80,20 +101,34 @@ pub async fn mkdir_p(shared: &Shared, path: &str) -> Result<u64, MetaError> {
 
 /// Every path with kind and size: through the leader, or with `local` from
 /// this node's own replica (a voter's view, for comparing replicas).
-pub async fn tree(shared: &Shared, local: bool) -> Result<(Vec<(String, String, u64)>, bool), MetaError> {
-    let rows = |paths: Vec<(String, Attr)>| paths.into_iter().map(|(p, a)| (p, kind_name(a.kind).to_string(), a.size)).collect();
+pub async fn tree(
+    shared: &Shared,
+    local: bool,
+) -> Result<(Vec<(String, String, u64)>, bool), MetaError> {
+    let rows = |paths: Vec<(String, Attr)>| {
+        paths
+            .into_iter()
+            .map(|(p, a)| (p, kind_name(a.kind).to_string(), a.size))
+            .collect()
+    };
     if local {
         let ns = shared.meta.local_namespace().ok_or(MetaError::NoVoter)?;
         return Ok((rows(ns.walk()), true));
     }
     let a = shared.meta.read(Query::Walk).await?;
-    let QueryReply::Paths(p) = a.reply else { return Err(MetaError::Other("unexpected answer".into())) };
+    let QueryReply::Paths(p) = a.reply else {
+        return Err(MetaError::Other("unexpected answer".into()));
+    };
     Ok((rows(p), a.stale))
 }
 
 /// Makes `manifest` the newest version of the file at `path`, creating the
 /// file and its parent directories as needed. Returns the version number.
-pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> Result<u64, MetaError> {
+pub async fn commit_at_path(
+    shared: &Shared,
+    path: &str,
+    manifest: Manifest,
+) -> Result<u64, MetaError> {
     let (parent, name) = split(path)?;
     let caller = Caller::ROOT;
     let dir = make_dirs(shared, parent, caller).await?;
@@ -104,7 +139,14 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
         let existing = stat(shared, path).await;
         let (ino, base, seen) = match existing {
             Ok(a) if a.kind == Kind::File => {
-                let head = match shared.meta.read(Query::History { path: path.to_string() }).await?.reply {
+                let head = match shared
+                    .meta
+                    .read(Query::History {
+                        path: path.to_string(),
+                    })
+                    .await?
+                    .reply
+                {
                     QueryReply::History { versions, .. } => versions.last().map(|v| (v.id, v.hlc)),
                     _ => None,
                 };
@@ -113,7 +155,13 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
             Ok(a) if a.kind == Kind::Dir => return Err(MetaError::Fs(FsError::IsDir)),
             Ok(_) => return Err(MetaError::Fs(FsError::Invalid)),
             Err(MetaError::Fs(FsError::NotFound)) => {
-                let cmd = Command::Create { parent: dir, name: name.to_string(), perm: 0o644, caller, now: now() };
+                let cmd = Command::Create {
+                    parent: dir,
+                    name: name.to_string(),
+                    perm: 0o644,
+                    caller,
+                    now: now(),
+                };
                 match shared.meta.write(cmd).await {
                     Ok(Reply::Attr(a)) => (a.ino, None, None),
                     Err(MetaError::Fs(FsError::Exists)) => continue,
@@ -123,7 +171,15 @@ pub async fn commit_at_path(shared: &Shared, path: &str, manifest: Manifest) -> 
             }
             Err(e) => return Err(e),
         };
-        let cmd = Command::CommitVersion { ino, base, manifest: manifest.clone(), author: author.clone(), hlc: hlc(shared, seen), caller, now: now() };
+        let cmd = Command::CommitVersion {
+            ino,
+            base,
+            manifest: manifest.clone(),
+            author: author.clone(),
+            hlc: hlc(shared, seen),
+            caller,
+            now: now(),
+        };
         match shared.meta.write(cmd).await {
             Ok(Reply::Committed { version, .. }) => return Ok(version),
             Err(MetaError::Fs(FsError::Conflict { .. })) => continue,
@@ -171,17 +227,28 @@ pub async fn commit_ino(
         };
         match shared.meta.write(cmd).await {
             Ok(Reply::Committed { version, attr }) => return Ok((version, reading, attr)),
-            Err(MetaError::Fs(FsError::Conflict { .. })) => base = head_of(shared, ino).await?.1.map(|v| (v.id, v.hlc)),
+            Err(MetaError::Fs(FsError::Conflict { .. })) => {
+                base = head_of(shared, ino).await?.1.map(|v| (v.id, v.hlc))
+            }
             Ok(_) => return Err(MetaError::Other("unexpected answer".into())),
             Err(e) => return Err(e),
         }
     }
-    Err(MetaError::Fs(FsError::Conflict { head: base.map(|b| b.0) }))
+    Err(MetaError::Fs(FsError::Conflict {
+        head: base.map(|b| b.0),
+    }))
 }
 
 /// The file id (manifest id) of the head version at `path`.
 pub async fn head_id(shared: &Shared, path: &str) -> Result<FragmentId, MetaError> {
-    match shared.meta.read(Query::History { path: path.to_string() }).await?.reply {
+    match shared
+        .meta
+        .read(Query::History {
+            path: path.to_string(),
+        })
+        .await?
+        .reply
+    {
         QueryReply::History { attr, versions } => match versions.last() {
             Some(v) => Ok(v.manifest.id()),
             None if attr.kind == Kind::Dir => Err(MetaError::Fs(FsError::IsDir)),
@@ -220,7 +287,13 @@ fn kind_name(k: Kind) -> &'static str {
 /// Peers whose copies count as reachable: connected storage peers and this
 /// node when it stores.
 async fn reachable(shared: &Shared) -> HashSet<crate::redundancy::NodeId> {
-    let mut set: HashSet<_> = shared.net.storage_peers().await.iter().map(|p| net::node_id(&p.peer_id)).collect();
+    let mut set: HashSet<_> = shared
+        .net
+        .storage_peers()
+        .await
+        .iter()
+        .map(|p| net::node_id(&p.peer_id))
+        .collect();
     if shared.store.is_some() {
         set.insert(net::node_id(&shared.net.local_peer_id()));
     }
@@ -232,7 +305,12 @@ fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u
     let want = match m.redundancy {
         crate::redundancy::Redundancy::Replicas(r) => r.get(),
     };
-    let least = m.fragments.iter().map(|f| f.holders.iter().filter(|h| up.contains(h)).count()).min().unwrap_or(want);
+    let least = m
+        .fragments
+        .iter()
+        .map(|f| f.holders.iter().filter(|h| up.contains(h)).count())
+        .min()
+        .unwrap_or(want);
     let status = if least >= want {
         format!("ok {least}/{want}")
     } else if least == 0 {
@@ -244,8 +322,15 @@ fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u
 }
 
 pub async fn ls(shared: &Shared, path: &str) -> Result<(Vec<LsRow>, bool), MetaError> {
-    let a = shared.meta.read(Query::List { path: path.to_string() }).await?;
-    let QueryReply::Listing(rows) = a.reply else { return Err(MetaError::Other("unexpected answer".into())) };
+    let a = shared
+        .meta
+        .read(Query::List {
+            path: path.to_string(),
+        })
+        .await?;
+    let QueryReply::Listing(rows) = a.reply else {
+        return Err(MetaError::Other("unexpected answer".into()));
+    };
     let up = reachable(shared).await;
     let out = rows
         .into_iter()
@@ -307,11 +392,20 @@ pub struct InfoReport {
 }
 
 pub async fn info(shared: &Shared, path: &str) -> Result<InfoReport, MetaError> {
-    let a = shared.meta.read(Query::History { path: path.to_string() }).await?;
-    let QueryReply::History { attr, versions } = a.reply else { return Err(MetaError::Other("unexpected answer".into())) };
+    let a = shared
+        .meta
+        .read(Query::History {
+            path: path.to_string(),
+        })
+        .await?;
+    let QueryReply::History { attr, versions } = a.reply else {
+        return Err(MetaError::Other("unexpected answer".into()));
+    };
     let up = reachable(shared).await;
     let head = versions.last();
-    let (status, _) = head.map(|h| health(h, &up)).unwrap_or_else(|| ("-".into(), 0));
+    let (status, _) = head
+        .map(|h| health(h, &up))
+        .unwrap_or_else(|| ("-".into(), 0));
     let fragments = head
         .map(|h| {
             h.manifest
@@ -325,7 +419,14 @@ pub async fn info(shared: &Shared, path: &str) -> Result<InfoReport, MetaError> 
                     holders: f
                         .holders
                         .iter()
-                        .map(|n| (net::peer_of(n).map(|p| p.to_string()).unwrap_or_else(|| "?".into()), up.contains(n)))
+                        .map(|n| {
+                            (
+                                net::peer_of(n)
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_else(|| "?".into()),
+                                up.contains(n),
+                            )
+                        })
                         .collect(),
                 })
                 .collect()
@@ -358,8 +459,25 @@ pub async fn info(shared: &Shared, path: &str) -> Result<InfoReport, MetaError> 
     })
 }
 
-pub async fn search(shared: &Shared, text: &str) -> Result<(Vec<(String, String, u64)>, bool), MetaError> {
-    let a = shared.meta.read(Query::Search { text: text.to_string(), limit: 1000 }).await?;
-    let QueryReply::Paths(found) = a.reply else { return Err(MetaError::Other("unexpected answer".into())) };
-    Ok((found.into_iter().map(|(p, attr)| (p, kind_name(attr.kind).to_string(), attr.size)).collect(), a.stale))
+pub async fn search(
+    shared: &Shared,
+    text: &str,
+) -> Result<(Vec<(String, String, u64)>, bool), MetaError> {
+    let a = shared
+        .meta
+        .read(Query::Search {
+            text: text.to_string(),
+            limit: 1000,
+        })
+        .await?;
+    let QueryReply::Paths(found) = a.reply else {
+        return Err(MetaError::Other("unexpected answer".into()));
+    };
+    Ok((
+        found
+            .into_iter()
+            .map(|(p, attr)| (p, kind_name(attr.kind).to_string(), attr.size))
+            .collect(),
+        a.stale,
+    ))
 }

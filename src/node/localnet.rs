@@ -26,8 +26,16 @@ impl LocalNet {
 
     /// Like [`start`](Self::start), with `tweak` applied to every node's
     /// configuration.
-    pub async fn start_with(base: &Path, n: usize, tweak: fn(&mut NodeConfig)) -> Result<LocalNet, NodeError> {
-        let mut net = LocalNet { nodes: Vec::new(), base: base.to_path_buf(), tweak };
+    pub async fn start_with(
+        base: &Path,
+        n: usize,
+        tweak: fn(&mut NodeConfig),
+    ) -> Result<LocalNet, NodeError> {
+        let mut net = LocalNet {
+            nodes: Vec::new(),
+            base: base.to_path_buf(),
+            tweak,
+        };
         for i in 0..n {
             let node = net.spawn(i).await?;
             net.nodes.push(Some(node));
@@ -90,7 +98,13 @@ impl LocalNet {
 
     /// A light client (no store, no listener) joined to every running peer,
     /// once it sees `expect` storage peers (within `deadline`).
-    pub async fn light_client(&self, dir: &Path, client: crate::client::ClientConfig, expect: usize, deadline: Duration) -> Result<Node, NodeError> {
+    pub async fn light_client(
+        &self,
+        dir: &Path,
+        client: crate::client::ClientConfig,
+        expect: usize,
+        deadline: Duration,
+    ) -> Result<Node, NodeError> {
         let mut cfg = NodeConfig::loopback(dir);
         cfg.storage = false;
         cfg.control = false;

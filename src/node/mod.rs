@@ -70,7 +70,10 @@ impl NodeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
     #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -82,7 +85,10 @@ pub enum NodeError {
     #[error("fewer than {0} storage peers found")]
     Lonely(usize),
     #[error("control socket {path}: {source}")]
-    Control { path: PathBuf, source: std::io::Error },
+    Control {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 pub struct Shared {
@@ -110,17 +116,28 @@ pub struct Node {
 impl Node {
     pub async fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
         let dir = &cfg.data_dir;
-        std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
         let sock = cfg.control_socket();
         if cfg.control && std::os::unix::net::UnixStream::connect(&sock).is_ok() {
             return Err(NodeError::AlreadyRunning(dir.clone()));
         }
         let keypair = net::load_or_create_identity(&dir.join("identity.key"))?;
         let store = if cfg.storage {
-            let sc = StoreConfig { dir: dir.join("store"), capacity: cfg.capacity };
-            Some(Arc::new(tokio::task::spawn_blocking(move || FragmentStore::open(sc)).await.map_err(|e| {
-                NodeError::DataDir { path: dir.clone(), source: std::io::Error::other(e) }
-            })??))
+            let sc = StoreConfig {
+                dir: dir.join("store"),
+                capacity: cfg.capacity,
+            };
+            Some(Arc::new(
+                tokio::task::spawn_blocking(move || FragmentStore::open(sc))
+                    .await
+                    .map_err(|e| NodeError::DataDir {
+                        path: dir.clone(),
+                        source: std::io::Error::other(e),
+                    })??,
+            ))
         } else {
             None
         };
@@ -136,19 +153,41 @@ impl Node {
             let addrs = net.listen_addrs().await;
             if let Some(addr) = net::advertised(&addrs) {
                 if meta.initialize_alone(&addr).await? {
-                    tracing::info!(node_id = meta.node_id(), "initialised a one-member metadata cluster");
+                    tracing::info!(
+                        node_id = meta.node_id(),
+                        "initialised a one-member metadata cluster"
+                    );
                 }
             }
         }
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
-        let shared = Arc::new(Shared { net, store, client, meta, cfg: cfg.clone(), started: Instant::now(), lie: AtomicBool::new(false), stall_ms: AtomicU64::new(0), hlc: Default::default() });
-        tasks.spawn("serve-fragments", serve::serve(shared.clone(), inbound, tasks.clone()));
+        let shared = Arc::new(Shared {
+            net,
+            store,
+            client,
+            meta,
+            cfg: cfg.clone(),
+            started: Instant::now(),
+            lie: AtomicBool::new(false),
+            stall_ms: AtomicU64::new(0),
+            hlc: Default::default(),
+        });
+        tasks.spawn(
+            "serve-fragments",
+            serve::serve(shared.clone(), inbound, tasks.clone()),
+        );
         if shared.store.is_some() {
             tasks.spawn("announce-held", serve::announce_held(shared.clone()));
         }
         if cfg.control {
-            let listener = control::bind(&sock).map_err(|source| NodeError::Control { path: sock.clone(), source })?;
-            tasks.spawn("control", control::serve(shared.clone(), listener, tasks.clone()));
+            let listener = control::bind(&sock).map_err(|source| NodeError::Control {
+                path: sock.clone(),
+                source,
+            })?;
+            tasks.spawn(
+                "control",
+                control::serve(shared.clone(), listener, tasks.clone()),
+            );
         }
         tracing::info!(peer_id = %shared.net.local_peer_id(), data = %dir.display(), "node started");
         Ok(Node { shared, tasks })
@@ -178,7 +217,11 @@ impl Node {
     }
 
     /// Records `manifest` as the newest version of `path` in the namespace.
-    pub async fn commit_at_path(&self, path: &str, manifest: crate::fragment::Manifest) -> Result<u64, MetaError> {
+    pub async fn commit_at_path(
+        &self,
+        path: &str,
+        manifest: crate::fragment::Manifest,
+    ) -> Result<u64, MetaError> {
         files::commit_at_path(&self.shared, path, manifest).await
     }
 
@@ -225,7 +268,9 @@ impl Node {
     /// answering each `get` (a slow or stuck peer).
     #[doc(hidden)]
     pub fn set_stall(&self, d: Duration) {
-        self.shared.stall_ms.store(d.as_millis() as u64, Ordering::Relaxed);
+        self.shared
+            .stall_ms
+            .store(d.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Stops every task, closes the network and the control socket. Returns

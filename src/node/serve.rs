@@ -21,7 +21,9 @@ pub const MAX_CONCURRENT: usize = 64;
 pub(super) async fn serve(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbound>, tasks: Tasks) {
     let limit = Arc::new(Semaphore::new(MAX_CONCURRENT));
     while let Some(req) = inbound.recv().await {
-        let Ok(permit) = limit.clone().acquire_owned().await else { break };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break;
+        };
         let shared = shared.clone();
         tasks.spawn("serve-request", async move {
             let response = answer(&shared, req.request).await;
@@ -33,9 +35,13 @@ pub(super) async fn serve(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbou
 
 async fn answer(shared: &Shared, request: Request) -> Response {
     let Some(store) = shared.store.clone() else {
-        return Response::Rejected { reason: "this peer stores nothing".into() };
+        return Response::Rejected {
+            reason: "this peer stores nothing".into(),
+        };
     };
-    let failed = |e: tokio::task::JoinError| Response::Failed { reason: e.to_string() };
+    let failed = |e: tokio::task::JoinError| Response::Failed {
+        reason: e.to_string(),
+    };
     match request {
         Request::Get { id } => {
             let stall = shared.stall_ms.load(Ordering::Relaxed);
@@ -43,33 +49,46 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 tokio::time::sleep(Duration::from_millis(stall)).await;
             }
             match tokio::task::spawn_blocking(move || store.get(&id)).await {
-            Ok(Ok(data)) => {
-                let mut data = data;
-                if shared.lie.load(Ordering::Relaxed) && !data.is_empty() {
-                    data[0] ^= 0xff;
+                Ok(Ok(data)) => {
+                    let mut data = data;
+                    if shared.lie.load(Ordering::Relaxed) && !data.is_empty() {
+                        data[0] ^= 0xff;
+                    }
+                    Response::Data {
+                        data: Bytes::from(data),
+                    }
                 }
-                Response::Data { data: Bytes::from(data) }
+                Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
+                Ok(Err(StoreError::Corrupt { .. })) => {
+                    shared.net.unprovide(&id).await;
+                    Response::Corrupt
+                }
+                Ok(Err(e)) => Response::Failed {
+                    reason: e.to_string(),
+                },
+                Err(e) => failed(e),
             }
-            Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
-            Ok(Err(StoreError::Corrupt { .. })) => {
-                shared.net.unprovide(&id).await;
-                Response::Corrupt
+        }
+        Request::Put { id, data } => {
+            match tokio::task::spawn_blocking(move || store.put(&id, &data)).await {
+                Ok(Ok(_)) => {
+                    shared.net.provide(&id).await;
+                    Response::Stored
+                }
+                Ok(Err(StoreError::Full { .. })) => Response::Full,
+                Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected {
+                    reason: e.to_string(),
+                },
+                Ok(Err(e)) => Response::Failed {
+                    reason: e.to_string(),
+                },
+                Err(e) => failed(e),
             }
-            Ok(Err(e)) => Response::Failed { reason: e.to_string() },
-            Err(e) => failed(e),
-        }},
-        Request::Put { id, data } => match tokio::task::spawn_blocking(move || store.put(&id, &data)).await {
-            Ok(Ok(_)) => {
-                shared.net.provide(&id).await;
-                Response::Stored
-            }
-            Ok(Err(StoreError::Full { .. })) => Response::Full,
-            Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected { reason: e.to_string() },
-            Ok(Err(e)) => Response::Failed { reason: e.to_string() },
-            Err(e) => failed(e),
-        },
+        }
         Request::Has { ids } => {
-            match tokio::task::spawn_blocking(move || ids.iter().map(|id| store.has(id)).collect()).await {
+            match tokio::task::spawn_blocking(move || ids.iter().map(|id| store.has(id)).collect())
+                .await
+            {
                 Ok(present) => Response::Has { present },
                 Err(e) => failed(e),
             }
@@ -81,7 +100,9 @@ async fn answer(shared: &Shared, request: Request) -> Response {
 /// provider lookups for what it holds from its first second) and again once
 /// it has a storage peer to publish the records to, as after a restart.
 pub(super) async fn announce_held(shared: Arc<Shared>) {
-    let Some(store) = shared.store.clone() else { return };
+    let Some(store) = shared.store.clone() else {
+        return;
+    };
     let ids = match tokio::task::spawn_blocking(move || store.list()).await {
         Ok(Ok(ids)) => ids,
         Ok(Err(e)) => {

@@ -34,7 +34,10 @@ pub enum StoreError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// What a put did.
@@ -92,7 +95,12 @@ impl FragmentStore {
             let entry = entry.map_err(io_err(&tmp))?;
             let _ = fs::remove_file(entry.path());
         }
-        let store = FragmentStore { root, capacity: cfg.capacity, usage: Mutex::new((0, 0)), counters: Default::default() };
+        let store = FragmentStore {
+            root,
+            capacity: cfg.capacity,
+            usage: Mutex::new((0, 0)),
+            counters: Default::default(),
+        };
         let (mut used, mut count) = (0, 0);
         store.walk(|_, len| {
             used += len;
@@ -122,7 +130,9 @@ impl FragmentStore {
             for e in fs::read_dir(&shard).map_err(io_err(&shard))? {
                 let e = e.map_err(io_err(&shard))?;
                 let name = e.file_name();
-                let Some(id) = name.to_str().and_then(|s| s.parse::<FragmentId>().ok()) else { continue };
+                let Some(id) = name.to_str().and_then(|s| s.parse::<FragmentId>().ok()) else {
+                    continue;
+                };
                 let len = e.metadata().map_err(io_err(&e.path()))?.len();
                 f(id, len);
             }
@@ -143,7 +153,11 @@ impl FragmentStore {
 
     pub fn usage(&self) -> Usage {
         let (used, fragments) = *self.usage.lock().unwrap_or_else(|e| e.into_inner());
-        Usage { used, capacity: self.capacity, fragments }
+        Usage {
+            used,
+            capacity: self.capacity,
+            fragments,
+        }
     }
 
     /// Stores `data` under `id` after checking that it hashes to `id`.
@@ -167,7 +181,9 @@ impl FragmentStore {
         match self.write_new(&dest, data) {
             Ok(()) => {
                 self.counters.puts.fetch_add(1, Ordering::Relaxed);
-                self.counters.bytes_written.fetch_add(len, Ordering::Relaxed);
+                self.counters
+                    .bytes_written
+                    .fetch_add(len, Ordering::Relaxed);
                 Ok(PutOutcome::Written)
             }
             Err(e) => {
@@ -180,7 +196,11 @@ impl FragmentStore {
     fn reserve(&self, len: u64) -> Result<(), StoreError> {
         let mut u = self.usage.lock().unwrap_or_else(|e| e.into_inner());
         if u.0 + len > self.capacity {
-            return Err(StoreError::Full { need: len, free: self.capacity.saturating_sub(u.0), capacity: self.capacity });
+            return Err(StoreError::Full {
+                need: len,
+                free: self.capacity.saturating_sub(u.0),
+                capacity: self.capacity,
+            });
         }
         u.0 += len;
         u.1 += 1;
@@ -194,9 +214,15 @@ impl FragmentStore {
     }
 
     fn write_new(&self, dest: &Path, data: &[u8]) -> Result<(), StoreError> {
-        let shard = dest.parent().expect("fragment paths have a shard directory");
+        let shard = dest
+            .parent()
+            .expect("fragment paths have a shard directory");
         fs::create_dir_all(shard).map_err(io_err(shard))?;
-        let tmp = self.root.join("tmp").join(format!("{}.{}", dest.file_name().and_then(|n| n.to_str()).unwrap_or("f"), rand::random::<u64>()));
+        let tmp = self.root.join("tmp").join(format!(
+            "{}.{}",
+            dest.file_name().and_then(|n| n.to_str()).unwrap_or("f"),
+            rand::random::<u64>()
+        ));
         let res = (|| {
             let mut f = File::create(&tmp)?;
             f.write_all(data)?;
@@ -226,12 +252,17 @@ impl FragmentStore {
             return Err(StoreError::Corrupt { id: *id, moved_to });
         }
         self.counters.gets.fetch_add(1, Ordering::Relaxed);
-        self.counters.bytes_read.fetch_add(data.len() as u64, Ordering::Relaxed);
+        self.counters
+            .bytes_read
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
         Ok(data)
     }
 
     fn quarantine(&self, id: &FragmentId, path: &Path, len: u64) -> Result<PathBuf, StoreError> {
-        let dest = self.root.join("corrupt").join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
+        let dest =
+            self.root
+                .join("corrupt")
+                .join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
         fs::rename(path, &dest).map_err(io_err(path))?;
         self.release(len);
         Ok(dest)

@@ -2,7 +2,11 @@ use super::*;
 use crate::fragment::HashAlgo;
 
 fn open(dir: &Path, capacity: u64) -> FragmentStore {
-    FragmentStore::open(StoreConfig { dir: dir.to_path_buf(), capacity }).unwrap()
+    FragmentStore::open(StoreConfig {
+        dir: dir.to_path_buf(),
+        capacity,
+    })
+    .unwrap()
 }
 
 #[test]
@@ -16,7 +20,14 @@ fn t10_put_get_has_delete() {
     assert_eq!(s.put(&id, &data).unwrap(), PutOutcome::AlreadyPresent);
     assert!(s.has(&id));
     assert_eq!(s.get(&id).unwrap(), data);
-    assert_eq!(s.usage(), Usage { used: data.len() as u64, capacity: 1 << 20, fragments: 1 });
+    assert_eq!(
+        s.usage(),
+        Usage {
+            used: data.len() as u64,
+            capacity: 1 << 20,
+            fragments: 1
+        }
+    );
     assert_eq!(s.list().unwrap(), vec![id]);
     assert!(s.delete(&id).unwrap());
     assert!(!s.delete(&id).unwrap());
@@ -53,7 +64,10 @@ fn t20_wrong_bytes_are_refused() {
     let d = tempfile::tempdir().unwrap();
     let s = open(d.path(), 1 << 20);
     let id = FragmentId::of(HashAlgo::Sha3_256, b"right");
-    assert!(matches!(s.put(&id, b"wrong"), Err(StoreError::HashMismatch(_))));
+    assert!(matches!(
+        s.put(&id, b"wrong"),
+        Err(StoreError::HashMismatch(_))
+    ));
     assert!(!s.has(&id));
 }
 
@@ -86,8 +100,20 @@ fn t20_capacity_is_enforced() {
     let a = vec![1u8; 600];
     let b = vec![2u8; 600];
     s.put(&FragmentId::of(HashAlgo::Sha3_256, &a), &a).unwrap();
-    let err = s.put(&FragmentId::of(HashAlgo::Sha3_256, &b), &b).unwrap_err();
-    assert!(matches!(err, StoreError::Full { need: 600, free: 400, capacity: 1000 }), "{err}");
+    let err = s
+        .put(&FragmentId::of(HashAlgo::Sha3_256, &b), &b)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Full {
+                need: 600,
+                free: 400,
+                capacity: 1000
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().starts_with("store full"));
     assert_eq!(s.usage().fragments, 1);
 }

@@ -28,19 +28,27 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 pub async fn mesh(base: &Path, n: usize) -> LocalNet {
     init_tracing();
     let net = LocalNet::start(base, n).await.expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await, "peers did not find each other");
+    assert!(
+        net.wait_for_mesh(MESH_DEADLINE).await,
+        "peers did not find each other"
+    );
     net
 }
 
 /// A light client (no store, no listener) joined to every running peer of
 /// `net`, waiting until it sees `expect` storage peers.
 pub async fn light_client(net: &LocalNet, dir: &Path, expect: usize) -> Node {
-    net.light_client(dir, ClientConfig::default(), expect, MESH_DEADLINE).await.expect("light client joins")
+    net.light_client(dir, ClientConfig::default(), expect, MESH_DEADLINE)
+        .await
+        .expect("light client joins")
 }
 
 /// `client` with 64 KiB fragments, so small files have many fragments.
 pub fn small_fragments(client: Client) -> Client {
-    let cfg = ClientConfig { fragment_size: FragmentSize::new(64 * 1024).unwrap(), ..client.config().clone() };
+    let cfg = ClientConfig {
+        fragment_size: FragmentSize::new(64 * 1024).unwrap(),
+        ..client.config().clone()
+    };
     client.with_config(cfg)
 }
 
@@ -58,10 +66,18 @@ mod raw {
         type Protocol = StreamProtocol;
         type Request = Vec<u8>;
         type Response = Vec<u8>;
-        async fn read_request<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T) -> io::Result<Vec<u8>> {
+        async fn read_request<T: AsyncRead + Unpin + Send>(
+            &mut self,
+            _: &StreamProtocol,
+            _: &mut T,
+        ) -> io::Result<Vec<u8>> {
             Err(io::Error::other("outbound only"))
         }
-        async fn read_response<T: AsyncRead + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T) -> io::Result<Vec<u8>> {
+        async fn read_response<T: AsyncRead + Unpin + Send>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+        ) -> io::Result<Vec<u8>> {
             let mut v = Vec::new();
             io.take(1 << 20).read_to_end(&mut v).await?;
             if v.is_empty() {
@@ -70,26 +86,46 @@ mod raw {
             }
             Ok(v)
         }
-        async fn write_request<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, io: &mut T, req: Vec<u8>) -> io::Result<()> {
+        async fn write_request<T: AsyncWrite + Unpin + Send>(
+            &mut self,
+            _: &StreamProtocol,
+            io: &mut T,
+            req: Vec<u8>,
+        ) -> io::Result<()> {
             io.write_all(&req).await
         }
-        async fn write_response<T: AsyncWrite + Unpin + Send>(&mut self, _: &StreamProtocol, _: &mut T, _: Vec<u8>) -> io::Result<()> {
+        async fn write_response<T: AsyncWrite + Unpin + Send>(
+            &mut self,
+            _: &StreamProtocol,
+            _: &mut T,
+            _: Vec<u8>,
+        ) -> io::Result<()> {
             Err(io::Error::other("outbound only"))
         }
     }
 }
 
 /// A bare swarm speaking `protocol` with [`RawCodec`], dialled to `addr`.
-pub fn raw_swarm(protocol: &'static str, addr: libp2p::Multiaddr) -> libp2p::Swarm<libp2p::request_response::Behaviour<RawCodec>> {
+pub fn raw_swarm(
+    protocol: &'static str,
+    addr: libp2p::Multiaddr,
+) -> libp2p::Swarm<libp2p::request_response::Behaviour<RawCodec>> {
     use libp2p::{noise, request_response, tcp, yamux, StreamProtocol, SwarmBuilder};
     let mut swarm = SwarmBuilder::with_new_identity()
         .with_tokio()
-        .with_tcp(tcp::Config::default(), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default(),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .expect("tcp transport")
         .with_behaviour(|_| {
             request_response::Behaviour::with_codec(
                 RawCodec,
-                [(StreamProtocol::new(protocol), request_response::ProtocolSupport::Outbound)],
+                [(
+                    StreamProtocol::new(protocol),
+                    request_response::ProtocolSupport::Outbound,
+                )],
                 request_response::Config::default().with_request_timeout(Duration::from_secs(10)),
             )
         })

@@ -28,48 +28,78 @@ impl Namespace {
             return Err(format!("inode {ino} says it is {}", a.ino));
         }
         if ino >= self.next_ino {
-            return Err(format!("inode {ino} is not below the next number {}", self.next_ino));
+            return Err(format!(
+                "inode {ino} is not below the next number {}",
+                self.next_ino
+            ));
         }
         if a.perm & !super::PERM_MASK != 0 {
             return Err(format!("inode {ino} has mode bits {:o}", a.perm));
         }
         for (dir, name) in &node.links {
-            let entry = self.inodes.get(dir).and_then(|d| d.entries().ok()).and_then(|e| e.get(name));
+            let entry = self
+                .inodes
+                .get(dir)
+                .and_then(|d| d.entries().ok())
+                .and_then(|e| e.get(name));
             if entry != Some(&ino) {
-                return Err(format!("inode {ino} claims entry {name:?} of {dir}, which does not name it"));
+                return Err(format!(
+                    "inode {ino} claims entry {name:?} of {dir}, which does not name it"
+                ));
             }
         }
         match (&node.body, a.kind) {
             (Body::Dir { entries }, Kind::Dir) => {
                 if ino != ROOT && node.links.len() != 1 {
-                    return Err(format!("directory {ino} has {} entries naming it", node.links.len()));
+                    return Err(format!(
+                        "directory {ino} has {} entries naming it",
+                        node.links.len()
+                    ));
                 }
                 let mut subdirs = 0u32;
                 for (name, child) in entries {
                     check_name(name).map_err(|e| format!("entry {name:?} of {ino}: {e}"))?;
-                    let c = self.inodes.get(child).ok_or(format!("entry {name:?} of {ino} points at missing {child}"))?;
+                    let c = self
+                        .inodes
+                        .get(child)
+                        .ok_or(format!("entry {name:?} of {ino} points at missing {child}"))?;
                     if !c.links.contains(&(ino, name.clone())) {
-                        return Err(format!("entry {name:?} of {ino} is not among the links of {child}"));
+                        return Err(format!(
+                            "entry {name:?} of {ino} is not among the links of {child}"
+                        ));
                     }
                     subdirs += u32::from(c.is_dir());
                 }
                 if a.nlink != 2 + subdirs {
-                    return Err(format!("directory {ino} has nlink {} with {subdirs} subdirectories", a.nlink));
+                    return Err(format!(
+                        "directory {ino} has nlink {} with {subdirs} subdirectories",
+                        a.nlink
+                    ));
                 }
             }
-            (Body::Dir { .. }, _) | (_, Kind::Dir) => return Err(format!("inode {ino}: kind and body disagree")),
+            (Body::Dir { .. }, _) | (_, Kind::Dir) => {
+                return Err(format!("inode {ino}: kind and body disagree"))
+            }
             (body, kind) => {
                 if a.nlink == 0 || a.nlink as usize != node.links.len() {
-                    return Err(format!("inode {ino} has nlink {} and {} entries", a.nlink, node.links.len()));
+                    return Err(format!(
+                        "inode {ino} has nlink {} and {} entries",
+                        a.nlink,
+                        node.links.len()
+                    ));
                 }
                 match (body, kind) {
                     (Body::File { versions }, Kind::File) => check_versions(ino, versions)?,
                     (Body::Symlink { target }, Kind::Symlink) => {
                         if target.is_empty() || a.size != target.len() as u64 {
-                            return Err(format!("symlink {ino} has size {} for target {target:?}", a.size));
+                            return Err(format!(
+                                "symlink {ino} has size {} for target {target:?}",
+                                a.size
+                            ));
                         }
                     }
-                    (Body::Special, Kind::Fifo | Kind::Socket | Kind::CharDev | Kind::BlockDev) => {}
+                    (Body::Special, Kind::Fifo | Kind::Socket | Kind::CharDev | Kind::BlockDev) => {
+                    }
                     _ => return Err(format!("inode {ino}: kind and body disagree")),
                 }
             }
@@ -82,11 +112,15 @@ impl Namespace {
         let mut seen = BTreeSet::from([ROOT]);
         let mut todo = vec![ROOT];
         while let Some(dir) = todo.pop() {
-            let Some(Body::Dir { entries }) = self.inodes.get(&dir).map(|n| &n.body) else { continue };
+            let Some(Body::Dir { entries }) = self.inodes.get(&dir).map(|n| &n.body) else {
+                continue;
+            };
             for &child in entries.values() {
                 let is_dir = self.inodes.get(&child).is_some_and(|n| n.is_dir());
                 if !seen.insert(child) && is_dir {
-                    return Err(format!("directory {child} is reached twice (a cycle or a second entry)"));
+                    return Err(format!(
+                        "directory {child} is reached twice (a cycle or a second entry)"
+                    ));
                 }
                 if is_dir {
                     todo.push(child);
@@ -94,7 +128,12 @@ impl Namespace {
             }
         }
         if seen.len() != self.inodes.len() {
-            let orphans: Vec<Ino> = self.inodes.keys().filter(|i| !seen.contains(i)).copied().collect();
+            let orphans: Vec<Ino> = self
+                .inodes
+                .keys()
+                .filter(|i| !seen.contains(i))
+                .copied()
+                .collect();
             return Err(format!("inodes not reachable from the root: {orphans:?}"));
         }
         Ok(())
@@ -108,7 +147,10 @@ fn check_versions(ino: Ino, versions: &[crate::meta::types::Version]) -> Result<
     for (i, v) in versions.iter().enumerate() {
         let want_parent = if i == 0 { None } else { Some(i as u64) };
         if v.id != i as u64 + 1 || v.parent != want_parent {
-            return Err(format!("file {ino}: version {i} has id {} and parent {:?}", v.id, v.parent));
+            return Err(format!(
+                "file {ino}: version {i} has id {} and parent {:?}",
+                v.id, v.parent
+            ));
         }
     }
     Ok(())

@@ -17,11 +17,25 @@ fn ino() -> impl Strategy<Value = Ino> {
 }
 
 fn caller() -> impl Strategy<Value = Caller> {
-    prop::sample::select(vec![Caller::ROOT, ALICE, BOB, Caller { uid: BOB.uid, gid: ALICE.gid }])
+    prop::sample::select(vec![
+        Caller::ROOT,
+        ALICE,
+        BOB,
+        Caller {
+            uid: BOB.uid,
+            gid: ALICE.gid,
+        },
+    ])
 }
 
 fn perm() -> impl Strategy<Value = u16> {
-    prop_oneof![Just(0o755), Just(0o2775), Just(0o6755), Just(0o4744), any::<u16>()]
+    prop_oneof![
+        Just(0o755),
+        Just(0o2775),
+        Just(0o6755),
+        Just(0o4744),
+        any::<u16>()
+    ]
 }
 
 fn kind() -> impl Strategy<Value = Kind> {
@@ -37,7 +51,10 @@ fn kind() -> impl Strategy<Value = Kind> {
 }
 
 fn target() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "b", "/a", "/a/b", "../c", "a/b/", ".", "d/..", ""]).prop_map(String::from)
+    prop::sample::select(vec![
+        "a", "b", "/a", "/a/b", "../c", "a/b/", ".", "d/..", "",
+    ])
+    .prop_map(String::from)
 }
 
 fn flags() -> impl Strategy<Value = RenameFlags> {
@@ -59,7 +76,14 @@ fn id() -> impl Strategy<Value = u32> {
 
 fn set_attr() -> impl Strategy<Value = Command> {
     let times = (prop::option::of(now()), prop::option::of(now()), now());
-    (ino(), caller(), prop::option::of(perm()), prop::option::of(id()), prop::option::of(id()), times)
+    (
+        ino(),
+        caller(),
+        prop::option::of(perm()),
+        prop::option::of(id()),
+        prop::option::of(id()),
+        times,
+    )
         .prop_flat_map(|(ino, caller, perm, uid, gid, (atime, mtime, now))| {
             prop::option::of(0..200_000u64).prop_map(move |size| Command::SetAttr {
                 ino,
@@ -78,16 +102,42 @@ fn set_attr() -> impl Strategy<Value = Command> {
 fn xattr() -> impl Strategy<Value = Command> {
     let name = prop::sample::select(vec!["user.a", "user.b", ""]);
     let mode = prop::sample::select(vec![XattrMode::Any, XattrMode::Create, XattrMode::Replace]);
-    (ino(), name, prop::collection::vec(any::<u8>(), 0..4), mode, now())
-        .prop_map(|(ino, name, value, mode, now)| Command::SetXattr { ino, name: name.into(), value, mode, now })
+    (
+        ino(),
+        name,
+        prop::collection::vec(any::<u8>(), 0..4),
+        mode,
+        now(),
+    )
+        .prop_map(|(ino, name, value, mode, now)| Command::SetXattr {
+            ino,
+            name: name.into(),
+            value,
+            mode,
+            now,
+        })
 }
 
 fn commit() -> impl Strategy<Value = Command> {
     let size = prop_oneof![Just(0u64), Just(1), Just(65_537)];
-    (ino(), prop::option::of(0..5u64), size, caller(), now()).prop_map(|(ino, base, size, caller, now)| {
-        let hlc = Hlc { wall_ms: now.secs as u64, logical: 0, node: 1 };
-        Command::CommitVersion { ino, base, manifest: manifest(size), author: "p".into(), hlc, caller, now }
-    })
+    (ino(), prop::option::of(0..5u64), size, caller(), now()).prop_map(
+        |(ino, base, size, caller, now)| {
+            let hlc = Hlc {
+                wall_ms: now.secs as u64,
+                logical: 0,
+                node: 1,
+            };
+            Command::CommitVersion {
+                ino,
+                base,
+                manifest: manifest(size),
+                author: "p".into(),
+                hlc,
+                caller,
+                now,
+            }
+        },
+    )
 }
 
 fn command() -> impl Strategy<Value = Command> {
@@ -131,9 +181,23 @@ fn command() -> impl Strategy<Value = Command> {
 /// commit base of 4 means the file's current head.
 fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
     let all: Vec<Ino> = ns.inodes.keys().copied().collect();
-    let dirs: Vec<Ino> = ns.inodes.iter().filter(|(_, n)| n.is_dir()).map(|(&i, _)| i).collect();
-    let files: Vec<Ino> = ns.inodes.iter().filter(|(_, n)| n.attr.kind == Kind::File).map(|(&i, _)| i).collect();
-    let entries: Vec<(Ino, String)> = ns.inodes.values().flat_map(|n| n.links.iter().cloned()).collect();
+    let dirs: Vec<Ino> = ns
+        .inodes
+        .iter()
+        .filter(|(_, n)| n.is_dir())
+        .map(|(&i, _)| i)
+        .collect();
+    let files: Vec<Ino> = ns
+        .inodes
+        .iter()
+        .filter(|(_, n)| n.attr.kind == Kind::File)
+        .map(|(&i, _)| i)
+        .collect();
+    let entries: Vec<(Ino, String)> = ns
+        .inodes
+        .values()
+        .flat_map(|n| n.links.iter().cloned())
+        .collect();
     let pick = |sel: Ino, dirs_first: bool| match sel {
         0..12 if dirs_first => dirs[sel as usize % dirs.len()],
         0..14 => all[sel as usize % all.len()],
@@ -151,17 +215,24 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
         Command::Unlink { parent, name, .. } | Command::Rmdir { parent, name, .. } => {
             (*parent, *name) = pick_entry(*parent, name)
         }
-        Command::Link { ino, new_parent, .. } => {
+        Command::Link {
+            ino, new_parent, ..
+        } => {
             *ino = pick(*ino, false);
             *new_parent = pick(*new_parent, true);
         }
-        Command::Rename { parent, name, new_parent, .. } => {
+        Command::Rename {
+            parent,
+            name,
+            new_parent,
+            ..
+        } => {
             (*parent, *name) = pick_entry(*parent, name);
             *new_parent = pick(*new_parent, true);
         }
-        Command::SetAttr { ino, .. } | Command::SetXattr { ino, .. } | Command::RemoveXattr { ino, .. } => {
-            *ino = pick(*ino, false)
-        }
+        Command::SetAttr { ino, .. }
+        | Command::SetXattr { ino, .. }
+        | Command::RemoveXattr { ino, .. } => *ino = pick(*ino, false),
         Command::CommitVersion { ino, base, .. } => {
             *ino = match *ino {
                 sel @ 0..12 if !files.is_empty() => files[sel as usize % files.len()],
@@ -186,7 +257,9 @@ fn check_queries(ns: &Namespace) -> Result<(), TestCaseError> {
         let back = ns.path_of(attr.ino).expect("a walked inode has a path");
         prop_assert_eq!(ns.resolve_nofollow(&back), Ok(attr.ino));
         if attr.kind == Kind::Dir {
-            let subdirs = ns.readdir(attr.ino).map(|es| es.iter().filter(|e| e.kind == Kind::Dir).count());
+            let subdirs = ns
+                .readdir(attr.ino)
+                .map(|es| es.iter().filter(|e| e.kind == Kind::Dir).count());
             prop_assert_eq!(subdirs, Ok(attr.nlink as usize - 2));
         }
     }

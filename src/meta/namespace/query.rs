@@ -2,7 +2,9 @@
 //! targets, extended attributes, versions and path resolution.
 
 use super::{check_name, Body, Namespace};
-use crate::meta::types::{Attr, DirEntry, FsError, Ino, Version, NAME_MAX, PATH_MAX, ROOT, SYMLOOP_MAX};
+use crate::meta::types::{
+    Attr, DirEntry, FsError, Ino, Version, NAME_MAX, PATH_MAX, ROOT, SYMLOOP_MAX,
+};
 
 impl Namespace {
     /// The attributes of `ino`.
@@ -31,7 +33,13 @@ impl Namespace {
         let entries = self.dir(ino)?;
         entries
             .iter()
-            .map(|(name, &child)| Ok(DirEntry { name: name.clone(), ino: child, kind: self.node(child)?.attr.kind }))
+            .map(|(name, &child)| {
+                Ok(DirEntry {
+                    name: name.clone(),
+                    ino: child,
+                    kind: self.node(child)?.attr.kind,
+                })
+            })
             .collect()
     }
 
@@ -45,7 +53,11 @@ impl Namespace {
 
     /// The value of extended attribute `name` of `ino`.
     pub fn getxattr(&self, ino: Ino, name: &str) -> Result<Vec<u8>, FsError> {
-        self.node(ino)?.xattrs.get(name).cloned().ok_or(FsError::NoData)
+        self.node(ino)?
+            .xattrs
+            .get(name)
+            .cloned()
+            .ok_or(FsError::NoData)
     }
 
     /// The names of the extended attributes of `ino`, sorted.
@@ -145,12 +157,19 @@ impl Namespace {
         let mut stack: Vec<(String, Ino)> = Vec::new();
         let push_children = |stack: &mut Vec<(String, Ino)>, prefix: &str, ino: Ino| {
             if let Some(Body::Dir { entries }) = self.inodes.get(&ino).map(|n| &n.body) {
-                stack.extend(entries.iter().rev().map(|(name, &child)| (format!("{prefix}/{name}"), child)));
+                stack.extend(
+                    entries
+                        .iter()
+                        .rev()
+                        .map(|(name, &child)| (format!("{prefix}/{name}"), child)),
+                );
             }
         };
         push_children(&mut stack, "", ROOT);
         while let Some((path, ino)) = stack.pop() {
-            let Some(node) = self.inodes.get(&ino) else { continue };
+            let Some(node) = self.inodes.get(&ino) else {
+                continue;
+            };
             push_children(&mut stack, &path, ino);
             out.push((path, node.attr.clone()));
         }
