@@ -87,16 +87,22 @@ pub enum WireError {
     Malformed(String),
 }
 
-fn encode(header: &impl Serialize, payload: &[u8]) -> Vec<u8> {
+/// A frame as its head (length prefix, version, header) and the payload
+/// that follows it, so a writer can send the payload without copying it.
+fn parts<'a>(header: &impl Serialize, payload: &'a [u8]) -> (Vec<u8>, &'a [u8]) {
     // Encoding plain data into a Vec cannot fail.
     let head = postcard::to_stdvec(header).expect("header serialisation");
     let body_len = 1 + head.len() + payload.len();
-    let mut out = Vec::with_capacity(4 + body_len);
+    let mut out = Vec::with_capacity(5 + head.len());
     out.extend_from_slice(&(body_len as u32).to_be_bytes());
     out.push(WIRE_VERSION);
     out.extend_from_slice(&head);
-    out.extend_from_slice(payload);
-    out
+    (out, payload)
+}
+
+fn concat((mut head, payload): (Vec<u8>, &[u8])) -> Vec<u8> {
+    head.extend_from_slice(payload);
+    head
 }
 
 /// Splits a frame body into its header and the payload the header announces.
@@ -124,16 +130,22 @@ fn decode<'a, H: Deserialize<'a>>(
 impl Request {
     /// The whole frame, length prefix included.
     pub fn to_frame(&self) -> Vec<u8> {
+        concat(self.frame_parts())
+    }
+
+    /// The frame's head and its payload (fragment bytes), to be written one
+    /// after the other.
+    pub fn frame_parts(&self) -> (Vec<u8>, &[u8]) {
         match self {
-            Request::Get { id } => encode(&RequestHeader::Get { id: *id }, &[]),
-            Request::Put { id, data } => encode(
+            Request::Get { id } => parts(&RequestHeader::Get { id: *id }, &[]),
+            Request::Put { id, data } => parts(
                 &RequestHeader::Put {
                     id: *id,
                     len: data.len() as u32,
                 },
                 data,
             ),
-            Request::Has { ids } => encode(&RequestHeader::Has { ids: ids.clone() }, &[]),
+            Request::Has { ids } => parts(&RequestHeader::Has { ids: ids.clone() }, &[]),
         }
     }
 
@@ -166,30 +178,34 @@ impl Request {
 
 impl Response {
     pub fn to_frame(&self) -> Vec<u8> {
+        concat(self.frame_parts())
+    }
+
+    pub fn frame_parts(&self) -> (Vec<u8>, &[u8]) {
         match self {
-            Response::Data { data } => encode(
+            Response::Data { data } => parts(
                 &ResponseHeader::Data {
                     len: data.len() as u32,
                 },
                 data,
             ),
-            Response::Stored => encode(&ResponseHeader::Stored, &[]),
-            Response::NotFound => encode(&ResponseHeader::NotFound, &[]),
-            Response::Has { present } => encode(
+            Response::Stored => parts(&ResponseHeader::Stored, &[]),
+            Response::NotFound => parts(&ResponseHeader::NotFound, &[]),
+            Response::Has { present } => parts(
                 &ResponseHeader::Has {
                     present: present.clone(),
                 },
                 &[],
             ),
-            Response::Full => encode(&ResponseHeader::Full, &[]),
-            Response::Rejected { reason } => encode(
+            Response::Full => parts(&ResponseHeader::Full, &[]),
+            Response::Rejected { reason } => parts(
                 &ResponseHeader::Rejected {
                     reason: reason.clone(),
                 },
                 &[],
             ),
-            Response::Corrupt => encode(&ResponseHeader::Corrupt, &[]),
-            Response::Failed { reason } => encode(
+            Response::Corrupt => parts(&ResponseHeader::Corrupt, &[]),
+            Response::Failed { reason } => parts(
                 &ResponseHeader::Failed {
                     reason: reason.clone(),
                 },

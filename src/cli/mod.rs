@@ -132,6 +132,16 @@ pub struct NodeArgs {
     /// Snapshot the metadata and compact its log every N entries.
     #[arg(long, default_value_t = 10_000, hide = true)]
     pub meta_snapshot_every: u64,
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Most bytes of fragments to keep, e.g. 500G.
+    #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
+    pub capacity: u64,
+}
+
+/// How a long-running peer (`node`, `up`) meets the network.
+#[derive(Args, Debug, Clone, Default)]
+pub struct NetArgs {
     /// Address to listen on (repeatable). Default: TCP and QUIC on all
     /// interfaces, random ports.
     #[arg(long = "listen", value_name = "MULTIADDR")]
@@ -142,9 +152,6 @@ pub struct NodeArgs {
     /// Do not discover peers on the local network with mDNS.
     #[arg(long)]
     pub no_mdns: bool,
-    /// Most bytes of fragments to keep, e.g. 500G.
-    #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
-    pub capacity: u64,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -257,13 +264,13 @@ async fn run(cli: Cli) -> Result<()> {
 
 async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     let mut cfg = NodeConfig::new(&data);
-    if !a.listen.is_empty() {
-        cfg.net.listen = a.listen;
+    cfg.meta.voter = a.meta || (a.net.peers.is_empty() && !a.no_meta);
+    if !a.net.listen.is_empty() {
+        cfg.net.listen = a.net.listen;
     }
-    cfg.net.bootstrap = a.peers.clone();
-    cfg.net.mdns = !a.no_mdns;
+    cfg.net.bootstrap = a.net.peers;
+    cfg.net.mdns = !a.net.no_mdns;
     cfg.capacity = a.capacity;
-    cfg.meta.voter = a.meta || (a.peers.is_empty() && !a.no_meta);
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed

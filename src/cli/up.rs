@@ -2,7 +2,7 @@
 //! in place of this process (the mount lives in its own crate, the only one
 //! that knows FUSE).
 
-use crate::net::Multiaddr;
+use super::NetArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use std::{
@@ -14,15 +14,8 @@ use std::{
 pub struct UpArgs {
     /// Where to mount. Default: ~/fragfs.
     pub mountpoint: Option<PathBuf>,
-    /// Address to listen on (repeatable).
-    #[arg(long = "listen", value_name = "MULTIADDR")]
-    pub listen: Vec<Multiaddr>,
-    /// A peer to join through (repeatable).
-    #[arg(long = "peer", value_name = "MULTIADDR")]
-    pub peers: Vec<Multiaddr>,
-    /// Do not discover peers on the local network with mDNS.
-    #[arg(long)]
-    pub no_mdns: bool,
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Copies of each fragment written (default: 1 alone, 3 with --peer).
     #[arg(long)]
     pub replicas: Option<u8>,
@@ -61,13 +54,13 @@ fn default_mountpoint() -> PathBuf {
 /// The arguments `fragfs-mountd` is given.
 pub fn mountd_args(data: &Path, a: &UpArgs) -> Vec<OsString> {
     let mut v: Vec<OsString> = vec!["--data".into(), data.into()];
-    for l in &a.listen {
+    for l in &a.net.listen {
         v.extend(["--listen".into(), l.to_string().into()]);
     }
-    for p in &a.peers {
+    for p in &a.net.peers {
         v.extend(["--peer".into(), p.to_string().into()]);
     }
-    if a.no_mdns {
+    if a.net.no_mdns {
         v.push("--no-mdns".into());
     }
     if let Some(r) = a.replicas {
@@ -114,9 +107,11 @@ mod tests {
     fn t10_up_passes_its_options_to_the_mount() {
         let a = UpArgs {
             mountpoint: Some("/mnt/f".into()),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
-            peers: vec![],
-            no_mdns: true,
+            net: NetArgs {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")],
+                peers: vec![],
+                no_mdns: true,
+            },
             replicas: Some(2),
             capacity: Some(64 << 20),
             allow_other: false,

@@ -72,7 +72,9 @@ impl request_response::Codec for FragmentCodec {
         io: &mut T,
         req: Request,
     ) -> io::Result<()> {
-        io.write_all(&req.to_frame()).await?;
+        let (head, payload) = req.frame_parts();
+        io.write_all(&head).await?;
+        io.write_all(payload).await?;
         io.flush().await
     }
 
@@ -82,7 +84,9 @@ impl request_response::Codec for FragmentCodec {
         io: &mut T,
         res: Response,
     ) -> io::Result<()> {
-        io.write_all(&res.to_frame()).await?;
+        let (head, payload) = res.frame_parts();
+        io.write_all(&head).await?;
+        io.write_all(payload).await?;
         io.flush().await
     }
 }

@@ -136,24 +136,21 @@ pub async fn commit_at_path(
     // A concurrent writer may commit between our read of the head and our
     // commit: read the head again and retry (every version is kept).
     for _ in 0..5 {
-        let existing = stat(shared, path).await;
+        // One read gives the file and its head version; a directory or a
+        // special file answers IsDir or Invalid.
+        let existing = shared
+            .meta
+            .read(Query::History {
+                path: path.to_string(),
+            })
+            .await
+            .map(|a| a.reply);
         let (ino, base, seen) = match existing {
-            Ok(a) if a.kind == Kind::File => {
-                let head = match shared
-                    .meta
-                    .read(Query::History {
-                        path: path.to_string(),
-                    })
-                    .await?
-                    .reply
-                {
-                    QueryReply::History { versions, .. } => versions.last().map(|v| (v.id, v.hlc)),
-                    _ => None,
-                };
-                (a.ino, head.map(|h| h.0), head.map(|h| h.1))
+            Ok(QueryReply::History { attr, versions }) => {
+                let head = versions.last();
+                (attr.ino, head.map(|v| v.id), head.map(|v| v.hlc))
             }
-            Ok(a) if a.kind == Kind::Dir => return Err(MetaError::Fs(FsError::IsDir)),
-            Ok(_) => return Err(MetaError::Fs(FsError::Invalid)),
+            Ok(_) => return Err(MetaError::Other("unexpected answer".into())),
             Err(MetaError::Fs(FsError::NotFound)) => {
                 let cmd = Command::Create {
                     parent: dir,
