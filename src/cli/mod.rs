@@ -44,9 +44,10 @@ pub struct Cli {
 pub enum Command {
     /// Run a peer: store fragments for the network and serve the CLI.
     Node(NodeArgs),
-    /// Store a file on the network; prints its id.
+    /// Store a file on the network and print its id; with PATH, record it
+    /// as the newest version of that path.
     Put(PutArgs),
-    /// Fetch a file by id into OUT, verified.
+    /// Fetch a file (by id or by /path) into OUT, verified.
     Get(GetArgs),
     /// List the peers the node is connected to.
     Peers(JsonArg),
