@@ -29,7 +29,7 @@ use std::{
     path::Path,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Arc,
+        Arc, Weak,
     },
     time::Duration,
 };
@@ -143,6 +143,10 @@ struct Inner {
     node_id: NodeId,
     raft: Option<Raft>,
     sm: Option<StateMachine>,
+    /// The database on a voter, weakly: shutdown waits until every holder
+    /// (Raft's workers, blocking store calls) has let go of it, so the file
+    /// lock is free when `shutdown` returns.
+    db: Option<Weak<redb::Database>>,
     cfg: MetaConfig,
     /// Writes on a voter go through the batcher: commands that arrive while
     /// a batch is being committed share the next log entry (group commit).
@@ -154,6 +158,26 @@ struct Inner {
     read_confirmed: AtomicU64,
     /// Serialises confirmations (a tokio mutex: held across the await).
     read_lock: tokio::sync::Mutex<()>,
+}
+
+/// Watches the metadata database of a stopped service until its file lock
+/// is released.
+pub struct DbClosed(Option<Weak<redb::Database>>);
+
+impl DbClosed {
+    /// Waits until nothing holds the database any more, at most `deadline`.
+    /// Returns whether it was closed in time.
+    pub async fn wait(&self, deadline: Duration) -> bool {
+        let Some(weak) = &self.0 else { return true };
+        let until = tokio::time::Instant::now() + deadline;
+        while weak.strong_count() > 0 {
+            if tokio::time::Instant::now() >= until {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
 }
 
 /// Cheap to clone.
@@ -173,9 +197,10 @@ impl Meta {
         tasks: &Tasks,
     ) -> Result<Meta, MetaError> {
         let node_id = node_id_of(&net.local_peer_id());
-        let (raft, sm) = if cfg.voter {
+        let (raft, sm, weak_db) = if cfg.voter {
             let db = store::open_db(&data_dir.join("meta").join("raft.redb"))
                 .map_err(MetaError::Store)?;
+            let weak_db = Arc::downgrade(&db);
             let log = LogStore::new(db.clone());
             let sm = StateMachine::open(db)
                 .await
@@ -202,9 +227,9 @@ impl Meta {
             )
             .await
             .map_err(|e| MetaError::Other(e.to_string()))?;
-            (Some(raft), Some(sm))
+            (Some(raft), Some(sm), Some(weak_db))
         } else {
-            (None, None)
+            (None, None, None)
         };
         let (batch_tx, batch_rx) = mpsc::channel(4 * MAX_BATCH);
         let voter = raft.is_some();
@@ -215,6 +240,7 @@ impl Meta {
                 node_id,
                 raft,
                 sm,
+                db: weak_db,
                 cfg,
                 batch_tx,
                 read_tickets: AtomicU64::new(0),
@@ -267,6 +293,12 @@ impl Meta {
         if let Some(raft) = &self.inner.raft {
             let _ = raft.shutdown().await;
         }
+    }
+
+    /// A handle that tells when the metadata database is closed (every
+    /// holder dropped); `None` on a non-voter.
+    pub fn db_closed(&self) -> DbClosed {
+        DbClosed(self.inner.db.clone())
     }
 
     async fn serve(self, mut inbox: mpsc::Receiver<net::MetaInbound>, tasks: Tasks) {

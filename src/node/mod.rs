@@ -276,13 +276,21 @@ impl Node {
     /// Stops every task, closes the network and the control socket. Returns
     /// whether every task ended within the deadline.
     pub async fn shutdown(self) -> bool {
+        let db = self.shared.meta.db_closed();
         self.shared.meta.shutdown().await;
         self.shared.net.shutdown().await;
         let clean = self.tasks.shutdown(Duration::from_secs(5)).await;
         if self.shared.cfg.control {
             let _ = std::fs::remove_file(self.shared.cfg.control_socket());
         }
-        clean
+        drop(self);
+        // Raft's workers and blocking store calls may outlive the tasks by
+        // a moment; the database lock must be free before a restart.
+        let closed = db.wait(Duration::from_secs(5)).await;
+        if !closed {
+            tracing::warn!("the metadata database was still held 5 s after shutdown");
+        }
+        clean && closed
     }
 
     /// Tasks still alive (zero after a clean shutdown).
