@@ -37,6 +37,15 @@ impl FragmentCache {
             .cloned()
     }
 
+    /// Whether `id` is held (without making it more recent).
+    pub fn contains(&self, id: &FragmentId) -> bool {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map
+            .contains(id)
+    }
+
     /// Keeps `data` (already verified against `id`), dropping the least
     /// recently used fragments while over capacity. A fragment larger than
     /// the whole cache is not kept.
@@ -55,6 +64,11 @@ impl FragmentCache {
                 None => break,
             }
         }
+    }
+
+    /// The most bytes it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
     }
 
     /// Bytes held now.

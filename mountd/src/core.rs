@@ -1,8 +1,9 @@
 //! The operations of the mount, as async functions on the embedded node:
 //! namespace operations become metadata commands and queries; reads fetch
-//! verified fragments of the version a handle opened; writes go to a
-//! whole-file buffer per open handle that a flush stores as a new version
-//! (fragments first, the version commit second).
+//! verified fragments of the version a handle opened (with readahead on
+//! sequential access); writes change a handle's per-fragment content
+//! (`writer`), which a flush stores as a new version (changed fragments
+//! first, the version commit second).
 //!
 //! Knows nothing of fuser's request and reply types; errors are
 //! [`OpError`]s, turned into errno values by the caller.
@@ -11,7 +12,10 @@
 //! map operation, never across `.await`. A fragment's gate (tokio mutex) is
 //! held while that fragment is fetched; a writer's `buf` (tokio mutex) is
 //! held across storing and committing so writes to the same handle wait for
-//! the commit. No code path holds a gate and a `buf` together.
+//! the commit. A `buf` may be held while a gate is taken (reading the base
+//! of a changed fragment), never the other way round.
+
+mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
 use bytes::Bytes;
@@ -19,8 +23,8 @@ use fragfs::{
     client::Progress,
     fragment::{FragmentEntry, FragmentId, Manifest},
     meta::{
-        Attr, Caller, Command, DirEntry, Hlc, Ino, Kind, Query, QueryReply, RenameFlags, Reply,
-        Time, Version, XattrMode,
+        Attr, Caller, Command, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time,
+        Version, XattrMode,
     },
     node::{files, Shared},
 };
@@ -32,6 +36,7 @@ use std::{
         Arc, Mutex,
     },
 };
+use writer::Content;
 
 /// Attribute changes asked by `setattr`.
 #[derive(Clone, Debug, Default)]
@@ -53,39 +58,64 @@ pub struct OpenFile {
     head: Option<Version>,
     /// Present on a handle opened for writing.
     writer: Option<Writer>,
+    /// Where the next read starts if access is sequential.
+    next_read: AtomicU64,
+    /// Fragments up to this index (exclusive) were handed to readahead.
+    ahead: AtomicU64,
 }
 
-struct Writer {
-    buf: tokio::sync::Mutex<Buffer>,
-    /// Mirrors of `Buffer::dirty` and its length, read by `getattr` without
-    /// waiting for a flush in progress.
-    dirty: AtomicBool,
-    len: AtomicU64,
-}
-
-struct Buffer {
-    /// The whole content of the file as this handle sees it.
-    data: Vec<u8>,
-    /// Changed since the last commit.
-    dirty: bool,
-    /// The version this handle's content is based on (id, clock reading).
-    base: Option<(u64, Hlc)>,
-}
-
-impl Writer {
-    fn new(data: Vec<u8>, dirty: bool, base: Option<(u64, Hlc)>) -> Self {
-        let len = data.len() as u64;
-        Writer {
-            buf: tokio::sync::Mutex::new(Buffer { data, dirty, base }),
-            dirty: AtomicBool::new(dirty),
-            len: AtomicU64::new(len),
+impl OpenFile {
+    fn new(ino: Ino, caller: Caller, head: Option<Version>, writer: Option<Writer>) -> Self {
+        OpenFile {
+            ino,
+            caller,
+            head,
+            writer,
+            next_read: AtomicU64::new(0),
+            ahead: AtomicU64::new(0),
         }
     }
 }
 
-fn base_of(v: &Option<Version>) -> Option<(u64, Hlc)> {
-    v.as_ref().map(|v| (v.id, v.hlc))
+struct Writer {
+    buf: tokio::sync::Mutex<Content>,
+    /// Mirrors of `Content::changed` and its size, read by `getattr`
+    /// without waiting for a flush in progress.
+    dirty: AtomicBool,
+    len: AtomicU64,
 }
+
+impl Writer {
+    fn new(c: Content) -> Self {
+        Writer {
+            dirty: AtomicBool::new(c.changed),
+            len: AtomicU64::new(c.size()),
+            buf: tokio::sync::Mutex::new(c),
+        }
+    }
+
+    fn mirror(&self, c: &Content) {
+        self.len.store(c.size(), Ordering::Release);
+        self.dirty.store(c.changed, Ordering::Release);
+    }
+}
+
+/// The content a writer starts from: the head version, if any.
+fn base_content(head: &Option<Version>, core: &Core) -> Content {
+    let cfg = core.shared.client.config();
+    Content::new(
+        head.as_ref()
+            .map(|v| (Arc::new(v.manifest.clone()), v.id, v.hlc)),
+        cfg.fragment_size.get(),
+        cfg.hash,
+    )
+}
+
+/// The largest file size (and write end) the mount accepts: 16 TiB.
+const MAX_FILE_SIZE: u64 = 1 << 44;
+
+/// Fragments read ahead of a sequential reader, at most.
+const READAHEAD: u64 = 8;
 
 fn unexpected(what: &str) -> OpError {
     OpError::Bug(format!("unexpected answer to {what}"))
@@ -129,6 +159,10 @@ pub struct Core {
     /// long listing is read once and stays stable while it is walked.
     dirs: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
     next_fh: AtomicU64,
+    /// Placement candidates for uploads, refreshed at each commit.
+    upload_cands: Mutex<Option<Arc<Vec<fragfs::redundancy::Candidate>>>>,
+    /// Fragments read ahead of a sequential reader.
+    readahead: u64,
 }
 
 impl Core {
@@ -141,6 +175,8 @@ impl Core {
             dirs: Mutex::new(HashMap::new()),
             inflight: Mutex::new(HashMap::new()),
             next_fh: AtomicU64::new(1),
+            upload_cands: Mutex::new(None),
+            readahead: READAHEAD,
         }
     }
 
@@ -396,10 +432,9 @@ impl Core {
                         .as_ref()
                         .ok_or(OpError::Bug("writer vanished".into()))?;
                     let mut buf = w.buf.lock().await;
-                    buf.data.resize(size as usize, 0);
-                    buf.dirty = true;
-                    w.len.store(size, Ordering::Release);
-                    w.dirty.store(true, Ordering::Release);
+                    let res = self.resize_content(&mut buf, size).await;
+                    w.mirror(&buf);
+                    res?;
                 }
                 None => attr = Some(self.truncate(ino, size, caller).await?),
             }
@@ -439,13 +474,10 @@ impl Core {
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
             _ => return Err(fragfs::meta::FsError::Invalid.into_op()),
         }
-        let mut data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
-        data.resize(size as usize, 0);
-        let manifest = self.store(ino, data).await?;
-        let (_, _, attr) =
-            files::commit_ino(&self.shared, ino, base_of(&head), manifest, caller).await?;
-        self.counters.commits.fetch_add(1, Ordering::Relaxed);
-        Ok(attr)
+        let mut content = base_content(&head, self);
+        self.resize_content(&mut content, size).await?;
+        self.commit_content(&mut content, ino, caller).await?;
+        self.getattr(ino).await
     }
 
     // ---- extended attributes ----
@@ -500,6 +532,12 @@ impl Core {
             .fragments
             .get(index as usize)
             .ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
+        self.fragment_entry(f, index).await
+    }
+
+    /// Fragment `f` (number `index` of its file), from the cache or fetched
+    /// and verified.
+    async fn fragment_entry(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
         if let Some(b) = self.cache.get(&f.id) {
             self.counters
                 .fragments_from_cache
@@ -565,43 +603,10 @@ impl Core {
         Ok(out)
     }
 
-    /// The whole content of a version (empty for none).
-    async fn load(&self, m: Option<&Manifest>) -> Result<Vec<u8>, OpError> {
-        match m {
-            None => Ok(Vec::new()),
-            Some(m) => {
-                let len = u32::try_from(m.size).map_err(|_| {
-                    OpError::refused(Errno::EFBIG, "file too large to rewrite in memory")
-                })?;
-                self.read_version(m, 0, len).await
-            }
-        }
-    }
-
-    /// Stores `data` on the network; returns its manifest.
-    async fn store(
-        &self,
-        ino: Ino,
-        data: impl AsRef<[u8]> + Send + 'static,
-    ) -> Result<Manifest, OpError> {
-        let len = data.as_ref().len() as u64;
-        let report = self
-            .shared
-            .client
-            .put_reader(
-                std::io::Cursor::new(data),
-                len,
-                format!("ino-{ino}"),
-                Progress::new(),
-            )
-            .await?;
-        Ok(report.manifest)
-    }
-
     // ---- open files ----
 
-    /// Opens file `ino`. A handle opened for writing holds the whole content
-    /// in memory (loaded now unless `O_TRUNC`).
+    /// Opens file `ino`. A handle opened for writing starts from the head
+    /// version and keeps what it changes (`writer`); nothing is loaded now.
     pub async fn open(&self, ino: Ino, flags: i32, caller: Caller) -> Result<u64, OpError> {
         let (attr, head) = files::head_of(&self.shared, ino).await?;
         match attr.kind {
@@ -610,20 +615,17 @@ impl Core {
             _ => return Err(OpError::refused(Errno::ENXIO, "not a regular file")),
         }
         let writable = flags & libc::O_ACCMODE != libc::O_RDONLY;
-        let writer = if !writable {
-            None
-        } else if flags & libc::O_TRUNC != 0 {
-            Some(Writer::new(Vec::new(), attr.size > 0, base_of(&head)))
+        let writer = if writable {
+            let mut content = base_content(&head, self);
+            if flags & libc::O_TRUNC != 0 {
+                // Cutting to zero needs no fragment.
+                self.resize_content(&mut content, 0).await?;
+            }
+            Some(Writer::new(content))
         } else {
-            let data = self.load(head.as_ref().map(|v| &v.manifest)).await?;
-            Some(Writer::new(data, false, base_of(&head)))
+            None
         };
-        Ok(self.add_handle(OpenFile {
-            ino,
-            caller,
-            head,
-            writer,
-        }))
+        Ok(self.add_handle(OpenFile::new(ino, caller, head, writer)))
     }
 
     /// Creates and opens an empty regular file.
@@ -645,17 +647,17 @@ impl Core {
             })
             .await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
-            .then(|| Writer::new(Vec::new(), false, None));
-        let fh = self.add_handle(OpenFile {
-            ino: attr.ino,
-            caller,
-            head: None,
-            writer,
-        });
+            .then(|| Writer::new(base_content(&None, self)));
+        let fh = self.add_handle(OpenFile::new(attr.ino, caller, None, writer));
         Ok((attr, fh))
     }
 
-    pub async fn read(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+    pub async fn read(
+        self: &Arc<Self>,
+        fh: u64,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>, OpError> {
         let data = self.read_handle(fh, offset, len).await?;
         self.counters
             .bytes_read
@@ -663,19 +665,57 @@ impl Core {
         Ok(data)
     }
 
-    async fn read_handle(&self, fh: u64, offset: u64, len: u32) -> Result<Vec<u8>, OpError> {
+    async fn read_handle(
+        self: &Arc<Self>,
+        fh: u64,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>, OpError> {
         let of = self.handle(fh)?;
         if let Some(w) = &of.writer {
             let buf = w.buf.lock().await;
-            let start = (offset.min(buf.data.len() as u64)) as usize;
-            let end = (offset
-                .saturating_add(u64::from(len))
-                .min(buf.data.len() as u64)) as usize;
-            return Ok(buf.data[start..end].to_vec());
+            return self.read_content(&buf, offset, len).await;
         }
         match &of.head {
-            Some(v) => self.read_version(&v.manifest, offset, len).await,
+            Some(v) => {
+                self.read_ahead(&of, &v.manifest, offset, len);
+                self.read_version(&v.manifest, offset, len).await
+            }
             None => Ok(Vec::new()),
+        }
+    }
+
+    /// On sequential access, starts fetching the next fragments in the
+    /// background so they are in the cache when the reader gets there.
+    fn read_ahead(self: &Arc<Self>, of: &OpenFile, m: &Manifest, offset: u64, len: u32) {
+        let end = offset.saturating_add(u64::from(len)).min(m.size);
+        let sequential = of.next_read.swap(end, Ordering::Relaxed) == offset;
+        if !sequential || end == 0 || self.readahead == 0 {
+            return;
+        }
+        let fsz = u64::from(m.fragment_size.get());
+        let count = m.fragments.len() as u64;
+        let current = (end - 1) / fsz;
+        // At most a quarter of the cache, so what is read ahead stays there
+        // until the reader comes.
+        let window = self.readahead.min(self.cache.capacity() as u64 / (4 * fsz));
+        let until = (current + 1 + window).min(count);
+        let from = of
+            .ahead
+            .fetch_max(until, Ordering::Relaxed)
+            .max(current + 1);
+        for index in from..until {
+            let Some(f) = m.fragments.get(index as usize) else {
+                break;
+            };
+            if self.cache.contains(&f.id) {
+                continue;
+            }
+            let (core, f) = (self.clone(), f.clone());
+            tokio::spawn(async move {
+                // A failure here is the reader's to meet and report.
+                let _ = core.fragment_entry(&f, index).await;
+            });
         }
     }
 
@@ -685,21 +725,17 @@ impl Core {
             .writer
             .as_ref()
             .ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
-        let end = offset
+        offset
             .checked_add(data.len() as u64)
-            .and_then(|e| usize::try_from(e).ok())
+            .filter(|&e| e <= MAX_FILE_SIZE)
             .ok_or(OpError::refused(
                 Errno::EFBIG,
                 "write past the largest offset",
             ))?;
         let mut buf = w.buf.lock().await;
-        if buf.data.len() < end {
-            buf.data.resize(end, 0);
-        }
-        buf.data[offset as usize..end].copy_from_slice(&data);
-        buf.dirty = true;
-        w.len.store(buf.data.len() as u64, Ordering::Release);
-        w.dirty.store(true, Ordering::Release);
+        let res = self.write_content(&mut buf, offset, &data).await;
+        w.mirror(&buf);
+        res?;
         self.counters
             .bytes_written
             .fetch_add(data.len() as u64, Ordering::Relaxed);
@@ -715,34 +751,9 @@ impl Core {
     async fn commit(&self, of: &OpenFile) -> Result<(), OpError> {
         let Some(w) = &of.writer else { return Ok(()) };
         let mut buf = w.buf.lock().await;
-        if !buf.dirty {
-            return Ok(());
-        }
-        // Lend the buffer to the put without copying it; it comes back when
-        // `lent` drops, also if this future is cancelled at its deadline.
-        let lent = Lent::new(&mut buf.data);
-        let stored = self.store(of.ino, lent.bytes.clone()).await;
-        drop(lent);
-        let committed = files::commit_ino(&self.shared, of.ino, buf.base, stored?, of.caller).await;
-        match committed {
-            Ok((version, hlc, _)) => {
-                tracing::debug!(ino = of.ino, version, bytes = buf.data.len(), "committed");
-                self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                buf.base = Some((version, hlc));
-            }
-            // Unlinked while open: nobody can reach this content any more,
-            // and close must not fail because of it.
-            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
-                tracing::debug!(
-                    ino = of.ino,
-                    "file was removed while open; its last writes are dropped"
-                );
-            }
-            Err(e) => return Err(e.into()),
-        }
-        buf.dirty = false;
-        w.dirty.store(false, Ordering::Release);
-        Ok(())
+        let res = self.commit_content(&mut buf, of.ino, of.caller).await;
+        w.mirror(&buf);
+        res.map(drop)
     }
 
     /// Commits the unsaved writes of every open file (before unmounting).
@@ -789,26 +800,6 @@ impl Core {
     }
 }
 
-/// A buffer lent out as `Bytes`; dropping it puts the bytes back (without a
-/// copy when nobody else holds them any more).
-struct Lent<'a> {
-    home: &'a mut Vec<u8>,
-    bytes: Bytes,
-}
-
-impl<'a> Lent<'a> {
-    fn new(home: &'a mut Vec<u8>) -> Self {
-        let bytes = Bytes::from(std::mem::take(home));
-        Lent { home, bytes }
-    }
-}
-
-impl Drop for Lent<'_> {
-    fn drop(&mut self) {
-        *self.home = Vec::from(std::mem::take(&mut self.bytes));
-    }
-}
-
 trait IntoOp {
     fn into_op(self) -> OpError;
 }
@@ -816,39 +807,5 @@ trait IntoOp {
 impl IntoOp for fragfs::meta::FsError {
     fn into_op(self) -> OpError {
         OpError::Meta(self.into())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Lent;
-
-    #[test]
-    fn t10_a_lent_buffer_comes_back_even_if_the_borrower_is_dropped_early() {
-        let mut data = vec![7u8; 1000];
-        let held = {
-            let lent = Lent::new(&mut data);
-            let copy = lent.bytes.clone();
-            drop(lent); // as when a commit is cancelled while the put holds `copy`
-            copy
-        };
-        assert_eq!(data, vec![7u8; 1000]);
-        assert_eq!(held.len(), 1000);
-        // Cancelled at a deadline while lent out, as a commit can be.
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .expect("runtime");
-        let work = async {
-            let lent = Lent::new(&mut data);
-            let _in_flight = lent.bytes.clone();
-            std::future::pending::<()>().await;
-            drop(lent);
-        };
-        let timed_out = rt.block_on(async {
-            tokio::time::timeout(std::time::Duration::from_millis(5), work).await
-        });
-        assert!(timed_out.is_err());
-        assert_eq!(data, vec![7u8; 1000]);
     }
 }

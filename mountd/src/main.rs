@@ -38,6 +38,14 @@ struct Args {
     /// Most bytes of fragments this node keeps, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = fragfs::units::parse_bytes)]
     capacity: u64,
+    /// Fragment size of files written through the mount, 64K to 16M (a file
+    /// rewritten in place keeps its own).
+    #[arg(long, default_value = "1M", value_parser = fragfs::units::parse_bytes)]
+    fragment_size: u64,
+    /// Fragment hash of files written through the mount: sha3-256 or
+    /// blake3 (faster).
+    #[arg(long, default_value = "sha3-256")]
+    hash: fragfs::fragment::HashAlgo,
     /// Let every user use the mount (allow_other); permissions are checked
     /// by the kernel against the files' modes.
     #[arg(long)]
@@ -82,6 +90,10 @@ async fn run(a: Args) -> Result<()> {
     cfg.meta.voter = a.peers.is_empty();
     let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
     cfg.client.replicas = Replicas::new(replicas)?;
+    let fsz = u32::try_from(a.fragment_size)
+        .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
+    cfg.client.fragment_size = fragfs::fragment::FragmentSize::new(fsz)?;
+    cfg.client.hash = a.hash;
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;

@@ -119,7 +119,7 @@ impl Client {
                 m.size
             )));
         }
-        if got != m.file_sha3 {
+        if m.has_file_hash() && got != m.file_sha3 {
             return Err(ClientError::FileHash {
                 expected: hex::encode(m.file_sha3),
                 got: hex::encode(got),

@@ -177,6 +177,64 @@ impl Client {
         })
     }
 
+    /// Stores one fragment (`index` only names it in errors) with the
+    /// client's redundancy among `candidates`: hashes it on the blocking
+    /// pool with the client's algorithm and places it on the R closest.
+    pub async fn put_fragment(
+        &self,
+        index: u64,
+        data: Bytes,
+        candidates: &[Candidate],
+    ) -> Result<FragmentEntry, ClientError> {
+        self.put_fragment_as(index, self.cfg.hash, data, candidates)
+            .await
+    }
+
+    /// [`Client::put_fragment`] with an explicit id algorithm (a version
+    /// keeps the algorithm of the file it rewrites).
+    pub async fn put_fragment_as(
+        &self,
+        index: u64,
+        algo: HashAlgo,
+        data: Bytes,
+        candidates: &[Candidate],
+    ) -> Result<FragmentEntry, ClientError> {
+        let quorum = self.cfg.write_quorum().get();
+        if candidates.len() < quorum {
+            return Err(ClientError::NotEnoughPeers {
+                have: candidates.len(),
+                need: quorum,
+            });
+        }
+        let len = data.len() as u32;
+        let hashed = data.clone();
+        let id = blocking(move || FragmentId::of(algo, &hashed)).await?;
+        let holders = self
+            .replicate(index, id, data, candidates, &Progress::default())
+            .await?;
+        Ok(FragmentEntry { id, len, holders })
+    }
+
+    /// Stores a manifest as a fragment (so `get ID` finds it from any
+    /// peer); returns the file id.
+    pub async fn put_manifest(
+        &self,
+        manifest: &Manifest,
+        candidates: &[Candidate],
+    ) -> Result<FragmentId, ClientError> {
+        let bytes = Bytes::from(manifest.encode());
+        let id = FragmentId::of(HashAlgo::Sha3_256, &bytes);
+        self.replicate(
+            manifest.fragments.len() as u64,
+            id,
+            bytes,
+            candidates,
+            &Progress::default(),
+        )
+        .await?;
+        Ok(id)
+    }
+
     /// Places one fragment on the closest candidates until it has R copies
     /// (or no candidate is left), trying the next-closest peer when one
     /// fails. Errors unless the write quorum was reached.

@@ -30,7 +30,11 @@ pub struct Manifest {
     pub fragment_size: FragmentSize,
     /// Algorithm of the fragment ids.
     pub hash_algo: HashAlgo,
-    /// SHA3-256 of the whole file.
+    /// SHA3-256 of the whole file, or [`NO_FILE_HASH`] when the writer did
+    /// not see the whole content (a version made by rewriting part of a
+    /// file in place keeps the unchanged fragments without reading them).
+    /// The content is pinned either way: every fragment is verified against
+    /// its id, and the manifest's own id covers the ordered ids.
     pub file_sha3: [u8; 32],
     pub redundancy: Redundancy,
     /// Fragments in file order.
@@ -47,7 +51,15 @@ pub enum ManifestError {
     Malformed(String),
 }
 
+/// `file_sha3` of a manifest whose writer did not hash the whole file.
+pub const NO_FILE_HASH: [u8; 32] = [0; 32];
+
 impl Manifest {
+    /// Whether `file_sha3` was recorded (readers of the whole file check it).
+    pub fn has_file_hash(&self) -> bool {
+        self.file_sha3 != NO_FILE_HASH
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         let mut out = vec![MANIFEST_VERSION];
         // Serialising plain data into a Vec cannot fail.

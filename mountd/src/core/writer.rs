@@ -1,0 +1,566 @@
+//! The content of a file open for writing, tracked per fragment.
+//!
+//! A handle starts from a base version (the head at open, or nothing) and
+//! keeps only what it changed:
+//!
+//! - `dirty`: the whole content of each fragment a write touched (the old
+//!   bytes are loaded first unless the write covers the fragment);
+//! - `uploading`: fragments being stored in the background (write-behind):
+//!   a fragment is handed to an upload as soon as a write fills it to its
+//!   end, and every dirty fragment is when the dirty bytes pass
+//!   [`DIRTY_LIMIT`] or at a commit;
+//! - `staged`: fragments stored on the network, not yet part of a version.
+//!
+//! Every other fragment is the base's (up to `base_limit`: a truncation
+//! below it turns the rest of the base into zeros) or zeros (holes).
+//! A commit stores what is still dirty, waits for the uploads, assembles the
+//! manifest (unchanged fragments keep their ids, so versions share storage),
+//! stores the manifest and commits the version. The handle's memory is
+//! bounded by [`DIRTY_LIMIT`] plus [`MAX_UPLOADS`] fragments in flight.
+//!
+//! Appends from an empty file feed a streaming SHA3-256 of the whole file
+//! fragment by fragment, so such a version records its file hash; a
+//! version made by rewriting part of a file records
+//! [`fragfs::fragment::NO_FILE_HASH`] (its fragments are verified against
+//! their ids all the same).
+//!
+//! Every step leaves a consistent state, so a commit cancelled at its
+//! deadline can simply be retried.
+
+use super::{Core, OpError};
+use bytes::Bytes;
+use fragfs::{
+    client::ClientError,
+    fragment::{FileHasher, FragmentEntry, HashAlgo, Manifest, NO_FILE_HASH},
+    meta::{Caller, Hlc, Ino},
+    node::files,
+    redundancy::{Candidate, Redundancy},
+};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{atomic::Ordering, Arc},
+};
+use tokio::task::JoinHandle;
+
+/// Dirty bytes a handle keeps before storing them.
+pub const DIRTY_LIMIT: usize = 64 << 20;
+/// Fragment uploads one handle keeps in flight; a write waits beyond that.
+pub const MAX_UPLOADS: usize = 8;
+
+type UploadTask = JoinHandle<Result<FragmentEntry, ClientError>>;
+
+struct Upload {
+    bytes: Bytes,
+    task: UploadTask,
+}
+
+/// The streaming whole-file hash of an append-only handle.
+enum HashState {
+    Ready(FileHasher),
+    Running(JoinHandle<Option<FileHasher>>),
+}
+
+impl HashState {
+    async fn resolve(self) -> Option<FileHasher> {
+        match self {
+            HashState::Ready(h) => Some(h),
+            HashState::Running(t) => t.await.ok().flatten(),
+        }
+    }
+}
+
+struct Seq {
+    state: HashState,
+    /// Bytes fed so far: always whole fragments.
+    fed: u64,
+}
+
+impl Seq {
+    fn new() -> Self {
+        Seq {
+            state: HashState::Ready(FileHasher::new()),
+            fed: 0,
+        }
+    }
+
+    /// Feeds `data` after what was fed before, on the blocking pool.
+    fn feed(&mut self, data: Bytes) {
+        let prev = std::mem::replace(&mut self.state, HashState::Ready(FileHasher::new()));
+        self.fed += data.len() as u64;
+        self.state = HashState::Running(tokio::spawn(async move {
+            let mut h = prev.resolve().await?;
+            tokio::task::spawn_blocking(move || {
+                h.update(&data);
+                h
+            })
+            .await
+            .ok()
+        }));
+    }
+
+    /// The hash of everything fed plus `tail`; the state goes on without
+    /// the tail (it is fed again once its fragment is complete).
+    async fn finish(&mut self, tail: Bytes) -> Option<[u8; 32]> {
+        let prev = std::mem::replace(&mut self.state, HashState::Ready(FileHasher::new()));
+        let h = prev.resolve().await?;
+        self.state = HashState::Ready(h.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut h = h;
+            h.update(&tail);
+            h.finish()
+        })
+        .await
+        .ok()
+    }
+}
+
+pub struct Content {
+    fsz: u64,
+    algo: HashAlgo,
+    size: u64,
+    base: Option<Arc<Manifest>>,
+    /// Bytes of the base still part of the content.
+    base_limit: u64,
+    dirty: BTreeMap<u64, Vec<u8>>,
+    dirty_bytes: usize,
+    uploading: BTreeMap<u64, Upload>,
+    staged: BTreeMap<u64, FragmentEntry>,
+    /// Something to commit (content or size).
+    pub changed: bool,
+    seq: Option<Seq>,
+    /// The version this content is based on (id, clock reading).
+    pub version: Option<(u64, Hlc)>,
+}
+
+impl Content {
+    /// The content of `base` (a version with that id and clock reading),
+    /// or an empty file; `default_fsz`/`algo` serve a file without base.
+    pub fn new(
+        base: Option<(Arc<Manifest>, u64, Hlc)>,
+        default_fsz: u32,
+        default_algo: HashAlgo,
+    ) -> Self {
+        let (fsz, algo, size, version) = match &base {
+            Some((m, id, hlc)) => (
+                u64::from(m.fragment_size.get()),
+                m.hash_algo,
+                m.size,
+                Some((*id, *hlc)),
+            ),
+            None => (u64::from(default_fsz), default_algo, 0, None),
+        };
+        Content {
+            fsz: fsz.max(1),
+            algo,
+            size,
+            base: base.map(|b| b.0),
+            base_limit: size,
+            dirty: BTreeMap::new(),
+            dirty_bytes: 0,
+            uploading: BTreeMap::new(),
+            staged: BTreeMap::new(),
+            changed: false,
+            seq: (size == 0).then(Seq::new),
+            version,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn count(&self) -> u64 {
+        self.size.div_ceil(self.fsz)
+    }
+
+    /// Length of fragment `i` in the current content.
+    fn frag_len(&self, i: u64) -> usize {
+        let start = i * self.fsz;
+        self.size.saturating_sub(start).min(self.fsz) as usize
+    }
+
+    /// Bytes of base fragment `i` still part of the content.
+    fn base_valid(&self, i: u64) -> Option<(&FragmentEntry, usize)> {
+        let e = self.base.as_ref()?.fragments.get(i as usize)?;
+        let valid = self
+            .base_limit
+            .saturating_sub(i * self.fsz)
+            .min(u64::from(e.len)) as usize;
+        (valid > 0).then_some((e, valid))
+    }
+
+    fn set_dirty(&mut self, i: u64, data: Vec<u8>) {
+        self.dirty_bytes += data.len();
+        if let Some(old) = self.dirty.insert(i, data) {
+            self.dirty_bytes -= old.len();
+        }
+        self.staged.remove(&i);
+        // A background upload of older bytes of this fragment is obsolete.
+        self.uploading.remove(&i);
+    }
+
+    fn drop_from(&mut self, first: u64) {
+        for (_, d) in self.dirty.split_off(&first) {
+            self.dirty_bytes -= d.len();
+        }
+        self.uploading.split_off(&first);
+        self.staged.split_off(&first);
+    }
+}
+
+impl Core {
+    /// Fragment `i` of `c` as it is now, `frag_len(i)` bytes.
+    async fn materialize(&self, c: &Content, i: u64) -> Result<Vec<u8>, OpError> {
+        let flen = c.frag_len(i);
+        let mut v = if let Some(d) = c.dirty.get(&i) {
+            d.clone()
+        } else if let Some(u) = c.uploading.get(&i) {
+            u.bytes.to_vec()
+        } else if let Some(e) = c.staged.get(&i) {
+            self.fragment_entry(e, i).await?.to_vec()
+        } else if let Some((e, valid)) = c.base_valid(i) {
+            let b = self.fragment_entry(e, i).await?;
+            b[..valid.min(b.len())].to_vec()
+        } else {
+            Vec::new()
+        };
+        v.resize(flen, 0);
+        Ok(v)
+    }
+
+    /// Bytes `offset..offset + len` of `c` (short at the end).
+    pub(super) async fn read_content(
+        &self,
+        c: &Content,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>, OpError> {
+        let pieces = crate::plan::plan_read(c.size, c.fsz as u32, offset, len);
+        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
+        for p in pieces {
+            let fetched;
+            let (src, valid): (&[u8], usize) = if let Some(d) = c.dirty.get(&p.index) {
+                (d, d.len())
+            } else if let Some(u) = c.uploading.get(&p.index) {
+                (&u.bytes, u.bytes.len())
+            } else if let Some(e) = c.staged.get(&p.index) {
+                fetched = self.fragment_entry(e, p.index).await?;
+                (&fetched, fetched.len())
+            } else if let Some((e, valid)) = c.base_valid(p.index) {
+                fetched = self.fragment_entry(e, p.index).await?;
+                (&fetched, valid.min(fetched.len()))
+            } else {
+                (&[], 0)
+            };
+            // Bytes past what the source holds are zeros (a grown file).
+            let (from, to) = (p.start.min(valid), p.end.min(valid));
+            out.extend_from_slice(&src[from..to]);
+            out.resize(out.len() + (p.end - p.start) - (to - from), 0);
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` at `offset` into `c`.
+    pub(super) async fn write_content(
+        &self,
+        c: &mut Content,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), OpError> {
+        let end = offset + data.len() as u64;
+        let append = offset == c.size;
+        if !append {
+            c.seq = None;
+        }
+        if end > c.size {
+            self.resize_content(c, end).await?;
+        }
+        let mut pos = offset;
+        while pos < end {
+            let i = pos / c.fsz;
+            let fstart = i * c.fsz;
+            let flen = c.frag_len(i);
+            let a = (pos - fstart) as usize;
+            let b = ((end - fstart) as usize).min(flen);
+            let chunk = &data[(pos - offset) as usize..(pos - offset) as usize + (b - a)];
+            if !c.dirty.contains_key(&i) {
+                let buf = if a == 0 && b == flen {
+                    chunk.to_vec()
+                } else {
+                    self.materialize(c, i).await?
+                };
+                c.set_dirty(i, buf);
+            }
+            if let Some(buf) = c.dirty.get_mut(&i) {
+                buf[a..b].copy_from_slice(chunk);
+            }
+            c.changed = true;
+            pos = fstart + b as u64;
+            // A fragment filled to its full end goes to the network now.
+            if b == flen && flen as u64 == c.fsz {
+                let feed = append && c.seq.as_ref().is_some_and(|s| s.fed == fstart);
+                if append && !feed {
+                    c.seq = None;
+                }
+                self.stage(c, i, feed).await?;
+            }
+        }
+        if c.dirty_bytes > DIRTY_LIMIT {
+            let keys: Vec<u64> = c.dirty.keys().copied().collect();
+            for i in keys {
+                self.stage(c, i, false).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Cuts or zero-extends `c` to `size` bytes.
+    pub(super) async fn resize_content(&self, c: &mut Content, size: u64) -> Result<(), OpError> {
+        if size == c.size {
+            return Ok(());
+        }
+        c.changed = true;
+        if size < c.size {
+            // Hashing appends goes on only from an empty file.
+            c.seq = (size == 0).then(Seq::new);
+            let last = size / c.fsz;
+            let cut = size % c.fsz != 0;
+            c.drop_from(if cut { last + 1 } else { last });
+            c.base_limit = c.base_limit.min(size);
+            let old = c.size;
+            c.size = size;
+            if cut {
+                // The fragment holding the new end keeps only its head; load
+                // it with the old size so its bytes are still reachable.
+                c.size = old;
+                let mut v = self.materialize(c, last).await?;
+                c.size = size;
+                v.truncate(c.frag_len(last));
+                c.set_dirty(last, v);
+            }
+        } else {
+            // The old last fragment grows with zeros; a dirty one now, the
+            // others implicitly (their sources end before the new length).
+            let last = c.size / c.fsz;
+            c.size = size;
+            let flen = c.frag_len(last);
+            if let Some(d) = c.dirty.get_mut(&last) {
+                c.dirty_bytes += flen - d.len();
+                d.resize(flen, 0);
+            }
+        }
+        Ok(())
+    }
+
+    async fn candidates(&self) -> Arc<Vec<Candidate>> {
+        Arc::new(self.shared.client.placement_candidates().await)
+    }
+
+    /// Hands dirty fragment `i` to a background upload (feeding the file
+    /// hash first when `feed`). Waits for the oldest upload when
+    /// [`MAX_UPLOADS`] are in flight.
+    async fn stage(&self, c: &mut Content, i: u64, feed: bool) -> Result<(), OpError> {
+        if !c.dirty.contains_key(&i) {
+            return Ok(());
+        }
+        while c.uploading.len() >= MAX_UPLOADS {
+            let Some((&j, _)) = c.uploading.iter().next() else {
+                break;
+            };
+            self.finish_upload(c, j).await?;
+        }
+        let Some(data) = c.dirty.remove(&i) else {
+            return Ok(());
+        };
+        c.dirty_bytes -= data.len();
+        let bytes = Bytes::from(data);
+        if feed {
+            if let Some(s) = c.seq.as_mut() {
+                s.feed(bytes.clone());
+            }
+        }
+        let cands = self.upload_candidates().await;
+        let client = self.shared.client.clone();
+        let (algo, b) = (c.algo, bytes.clone());
+        let task = tokio::spawn(async move { client.put_fragment_as(i, algo, b, &cands).await });
+        c.uploading.insert(i, Upload { bytes, task });
+        Ok(())
+    }
+
+    /// Waits for the upload of fragment `i`; on success it is staged, on
+    /// failure its bytes go back to `dirty` (a later commit retries).
+    async fn finish_upload(&self, c: &mut Content, i: u64) -> Result<(), OpError> {
+        let Some(up) = c.uploading.get_mut(&i) else {
+            return Ok(());
+        };
+        let res = (&mut up.task).await;
+        let Some(up) = c.uploading.remove(&i) else {
+            return Ok(());
+        };
+        match res {
+            Ok(Ok(entry)) => {
+                self.cache.insert(entry.id, up.bytes);
+                c.staged.insert(i, entry);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                c.set_dirty(i, up.bytes.to_vec());
+                Err(e.into())
+            }
+            Err(e) => {
+                c.set_dirty(i, up.bytes.to_vec());
+                Err(OpError::Bug(format!("fragment upload failed: {e}")))
+            }
+        }
+    }
+
+    /// Stores everything `c` changed and commits it as a new version of
+    /// `ino` by `caller`. Returns whether a version was committed (not when
+    /// nothing changed, or when the file was removed meanwhile).
+    pub(super) async fn commit_content(
+        &self,
+        c: &mut Content,
+        ino: Ino,
+        caller: Caller,
+    ) -> Result<bool, OpError> {
+        if !c.changed {
+            return Ok(false);
+        }
+        // Fresh candidates for this commit: peers may have come or gone.
+        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let keys: Vec<u64> = c.dirty.keys().copied().collect();
+        for i in keys {
+            self.stage(c, i, false).await?;
+        }
+        let file_sha3 = self.file_hash(c).await;
+        let keys: Vec<u64> = c.uploading.keys().copied().collect();
+        let mut first_err = None;
+        for i in keys {
+            if let Err(e) = self.finish_upload(c, i).await {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let mut fragments = Vec::with_capacity(c.count() as usize);
+        // Holes: one stored fragment of zeros per length.
+        let mut holes: HashMap<usize, FragmentEntry> = HashMap::new();
+        for i in 0..c.count() {
+            let flen = c.frag_len(i);
+            let staged = c.staged.get(&i);
+            if let Some(e) = staged.filter(|e| e.len as usize == flen) {
+                fragments.push(e.clone());
+                continue;
+            }
+            let base = c.base_valid(i);
+            if let Some((e, valid)) = base {
+                if e.len as usize == flen && valid == flen {
+                    fragments.push(e.clone());
+                    continue;
+                }
+            }
+            let hole = staged.is_none() && base.is_none();
+            if let Some(e) = holes.get(&flen).filter(|_| hole) {
+                fragments.push(e.clone());
+                continue;
+            }
+            // A hole, a grown tail or a cut fragment: its bytes as they are
+            // now.
+            let data = Bytes::from(self.materialize(c, i).await?);
+            let cands = self.upload_candidates().await;
+            let e = self
+                .shared
+                .client
+                .put_fragment_as(i, c.algo, data.clone(), &cands)
+                .await?;
+            self.cache.insert(e.id, data);
+            if hole {
+                holes.insert(flen, e.clone());
+            }
+            fragments.push(e);
+        }
+        let manifest = Manifest {
+            name: format!("ino-{ino}"),
+            size: c.size,
+            fragment_size: fragfs::fragment::FragmentSize::new(c.fsz as u32)
+                .unwrap_or(self.shared.client.config().fragment_size),
+            hash_algo: c.algo,
+            file_sha3,
+            redundancy: Redundancy::Replicas(self.shared.client.config().replicas),
+            fragments,
+        };
+        let cands = self.upload_candidates().await;
+        self.shared.client.put_manifest(&manifest, &cands).await?;
+        let manifest = Arc::new(manifest);
+        let committed =
+            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller).await;
+        let done = match committed {
+            Ok((version, hlc, _)) => {
+                tracing::debug!(ino, version, bytes = c.size, "committed");
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
+                c.version = Some((version, hlc));
+                true
+            }
+            // Unlinked while open: nobody can reach this content any more,
+            // and close must not fail because of it.
+            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
+                tracing::debug!(
+                    ino,
+                    "file was removed while open; its last writes are dropped"
+                );
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
+        c.base = Some(manifest);
+        c.base_limit = c.size;
+        c.staged.clear();
+        c.changed = false;
+        Ok(done)
+    }
+
+    /// The whole-file hash when every byte arrived as appends from empty.
+    async fn file_hash(&self, c: &mut Content) -> [u8; 32] {
+        let size = c.size;
+        let fsz = c.fsz;
+        let Some(seq) = c.seq.as_ref() else {
+            return NO_FILE_HASH;
+        };
+        if size < seq.fed || size - seq.fed >= fsz {
+            c.seq = None;
+            return NO_FILE_HASH;
+        }
+        let tail = if size > seq.fed {
+            let i = seq.fed / fsz;
+            match c.uploading.get(&i) {
+                Some(u) if u.bytes.len() as u64 == size - seq.fed => u.bytes.clone(),
+                _ => {
+                    c.seq = None;
+                    return NO_FILE_HASH;
+                }
+            }
+        } else {
+            Bytes::new()
+        };
+        match c.seq.as_mut() {
+            Some(s) => s.finish(tail).await.unwrap_or(NO_FILE_HASH),
+            None => NO_FILE_HASH,
+        }
+    }
+
+    /// Placement candidates, looked up once and kept until the next commit.
+    async fn upload_candidates(&self) -> Arc<Vec<Candidate>> {
+        if let Some(c) = self
+            .upload_cands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return c;
+        }
+        let c = self.candidates().await;
+        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        c
+    }
+}

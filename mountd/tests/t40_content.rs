@@ -1,0 +1,443 @@
+//! File content through a real mount: per-fragment writes against a model
+//! file on the local disk, versions sharing unchanged fragments, large
+//! files, partial cold reads, and data surviving a killed daemon.
+
+use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
+use std::{
+    fs,
+    io::{Read, Seek, SeekFrom, Write},
+    os::unix::fs::FileExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    thread::sleep,
+    time::{Duration, Instant},
+};
+
+const KIB: usize = 1 << 10;
+const MIB: usize = 1 << 20;
+
+fn is_mounted(mnt: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let want = mnt.to_string_lossy().replace(' ', "\\040");
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+fn lazy_unmount(mnt: &Path) {
+    if is_mounted(mnt) {
+        let _ = Command::new("fusermount3")
+            .arg("-u")
+            .arg("-z")
+            .arg(mnt)
+            .status();
+    }
+}
+
+/// A `fragfs-mountd` process on a data directory that outlives it, its log
+/// in `DATA/../mountd.log`. Dropping it stops the process (SIGTERM, then
+/// SIGKILL) and unmounts.
+struct Mount {
+    child: Child,
+    mnt: PathBuf,
+    log: PathBuf,
+}
+
+struct Dirs {
+    data: tempfile::TempDir,
+    mnt: tempfile::TempDir,
+}
+
+impl Dirs {
+    fn new() -> Dirs {
+        Dirs {
+            data: tempfile::tempdir().expect("data dir"),
+            mnt: tempfile::tempdir().expect("mount point"),
+        }
+    }
+}
+
+impl Mount {
+    fn start(d: &Dirs, extra: &[&str]) -> Mount {
+        let mnt = d.mnt.path().canonicalize().expect("canonical mount point");
+        let log = d.data.path().with_extension("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
+            .arg("--data")
+            .arg(d.data.path())
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .args(extra)
+            .arg(&mnt)
+            .env("RUST_LOG", "warn,fragfs_mountd=info")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start fragfs-mountd");
+        let mut m = Mount { child, mnt, log };
+        let until = Instant::now() + Duration::from_secs(60);
+        while !is_mounted(&m.mnt) {
+            if let Some(status) = m.child.try_wait().expect("child status") {
+                panic!(
+                    "fragfs-mountd exited before mounting: {status}\n{}",
+                    fs::read_to_string(&m.log).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < until, "not mounted within 60 s");
+            sleep(Duration::from_millis(20));
+        }
+        m
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+
+    /// SIGTERM and wait; returns the daemon's log.
+    fn stop(mut self) -> String {
+        assert!(self.stop_inner(), "fragfs-mountd stops on SIGTERM");
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop_inner(&mut self) -> bool {
+        // SAFETY: kill(2) on the pid of the child this guard started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let until = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                return false;
+            }
+            sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to save anything.
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        lazy_unmount(&self.mnt);
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop_inner();
+        }
+        lazy_unmount(&self.mnt);
+        if std::thread::panicking() {
+            eprintln!(
+                "fragfs-mountd log:\n{}",
+                fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
+}
+
+fn random(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+
+fn seed() -> u64 {
+    let s = std::env::var("FRAGFS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::rng().random());
+    println!("seed {s} (set FRAGFS_SEED to repeat)");
+    s
+}
+
+/// Bytes of fragments in the node's store (files under `DATA/**/fragments`).
+fn stored(data: &Path) -> u64 {
+    fn walk(p: &Path, inside: bool) -> u64 {
+        let Ok(rd) = fs::read_dir(p) else { return 0 };
+        rd.filter_map(Result::ok)
+            .map(|e| {
+                let inside = inside || e.file_name() == "fragments";
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path(), inside),
+                    Ok(t) if t.is_file() && inside => e.metadata().map_or(0, |m| m.len()),
+                    _ => 0,
+                }
+            })
+            .sum()
+    }
+    walk(data, false)
+}
+
+/// Random writes, truncations, fsyncs and reads on one open file, checked
+/// against the same operations on a local file, across fragment
+/// boundaries (64 KiB fragments), holes and reopenings.
+#[test]
+fn t10_random_writes_match_a_local_model() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    let local = tempfile::tempdir().expect("local dir");
+    let mut rng = StdRng::seed_from_u64(seed());
+    let frag = 64 * KIB as u64;
+    let (fp, lp) = (m.path("model"), local.path().join("model"));
+    fs::write(&fp, random(5 * frag as usize + 123)).expect("seed fragfs");
+    fs::copy(&fp, &lp).expect("seed local");
+    for round in 0..12 {
+        let open = |p: &Path| {
+            fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(p)
+                .expect("open rw")
+        };
+        let (f, l) = (open(&fp), open(&lp));
+        for step in 0..25 {
+            let size = l.metadata().expect("local stat").len();
+            match rng.random_range(0..10) {
+                0..=4 => {
+                    // Anywhere near the content, sometimes past its end.
+                    let off = rng.random_range(0..size + 3 * frag);
+                    let len = *[1, 100, 4096, frag as usize, 3 * frag as usize + 7]
+                        .get(rng.random_range(0..5))
+                        .expect("len");
+                    let data = random(len);
+                    f.write_all_at(&data, off).expect("write fragfs");
+                    l.write_all_at(&data, off).expect("write local");
+                }
+                5 => {
+                    let to = rng.random_range(0..size + 2 * frag);
+                    f.set_len(to).expect("ftruncate fragfs");
+                    l.set_len(to).expect("ftruncate local");
+                }
+                6 => f.sync_all().expect("fsync"),
+                _ => {
+                    let off = rng.random_range(0..size + 10);
+                    let len = rng.random_range(0..2 * frag as usize);
+                    let (mut a, mut b) = (vec![0u8; len], vec![0u8; len]);
+                    let na = read_at_most(&f, &mut a, off);
+                    let nb = read_at_most(&l, &mut b, off);
+                    assert!(
+                        na == nb && a[..na] == b[..nb],
+                        "round {round} step {step}: read {len} at {off} differs"
+                    );
+                }
+            }
+            assert_eq!(
+                f.metadata().expect("fstat").len(),
+                l.metadata().expect("local fstat").len(),
+                "round {round} step {step}: size"
+            );
+        }
+        drop((f, l));
+        let (a, b) = (
+            fs::read(&fp).expect("read back"),
+            fs::read(&lp).expect("local"),
+        );
+        assert!(a == b, "round {round}: content after close differs");
+        if round % 4 == 3 {
+            // Through `truncate(2)` by path too.
+            let to = rng.random_range(0..b.len() as u64 + frag);
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&fp)
+                .and_then(|f| f.set_len(to))
+                .expect("truncate fragfs");
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&lp)
+                .and_then(|f| f.set_len(to))
+                .expect("truncate local");
+        }
+    }
+    drop(m);
+    // A fresh daemon (cold cache) reads the same bytes.
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    assert!(
+        fs::read(m.path("model")).expect("read after restart") == fs::read(&lp).expect("local"),
+        "content after restart differs"
+    );
+}
+
+fn read_at_most(f: &fs::File, buf: &mut [u8], off: u64) -> usize {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read_at(&mut buf[n..], off + n as u64).expect("pread") {
+            0 => break,
+            k => n += k,
+        }
+    }
+    n
+}
+
+/// A one-byte change stores one new fragment: the new version keeps the
+/// ids of the others (the store grows by about one fragment, not the file).
+#[test]
+fn t20_a_small_change_stores_only_the_changed_fragment() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    let mut data = random(16 * 64 * KIB);
+    fs::write(m.path("big"), &data).expect("write");
+    let before = stored(d.data.path());
+    assert!(before >= data.len() as u64, "the file is in the store");
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(m.path("big"))
+        .expect("open for writing");
+    f.write_all_at(b"!", 5 * 64 * KIB as u64 + 10)
+        .expect("one byte");
+    drop(f);
+    data[5 * 64 * KIB + 10] = b'!';
+    assert!(fs::read(m.path("big")).expect("read") == data, "content");
+    let grown = stored(d.data.path()) - before;
+    assert!(
+        grown < 3 * 64 * KIB as u64,
+        "a one-byte change stored {grown} bytes (the file is {} bytes)",
+        data.len()
+    );
+}
+
+/// Editor-style save, append, truncate up and down, a sparse write far out.
+#[test]
+fn t30_editor_save_append_truncate_and_sparse() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    let doc = m.path("doc.txt");
+    fs::write(&doc, b"first draft\n").expect("original");
+    // Save: write a temporary file, fsync it, rename it over the original.
+    let tmp = m.path(".doc.txt.swp");
+    let new = random(200 * KIB);
+    {
+        let mut f = fs::File::create(&tmp).expect("temp");
+        f.write_all(&new).expect("write temp");
+        f.sync_all().expect("fsync temp");
+    }
+    fs::rename(&tmp, &doc).expect("rename over");
+    assert!(fs::read(&doc).expect("read saved") == new, "saved bytes");
+    assert!(!tmp.exists(), "temp gone");
+
+    // Append.
+    let more = random(70 * KIB);
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&doc)
+        .and_then(|mut f| f.write_all(&more))
+        .expect("append");
+    let mut want = new.clone();
+    want.extend_from_slice(&more);
+    assert!(fs::read(&doc).expect("read appended") == want, "appended");
+
+    // Truncate down into the middle of a fragment, then up again: the
+    // cut-off bytes come back as zeros.
+    let f = fs::OpenOptions::new().write(true).open(&doc).expect("open");
+    f.set_len(100 * KIB as u64 + 3).expect("cut");
+    f.set_len(300 * KIB as u64).expect("extend");
+    drop(f);
+    want.truncate(100 * KIB + 3);
+    want.resize(300 * KIB, 0);
+    assert!(fs::read(&doc).expect("read truncated") == want, "truncated");
+
+    // A sparse write 1 GiB out: a hole of zeros, then the bytes.
+    let far = 1u64 << 30;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&doc)
+        .expect("open");
+    f.seek(SeekFrom::Start(far)).expect("seek");
+    f.write_all(b"far away").expect("sparse write");
+    f.sync_all().expect("fsync");
+    drop(f);
+    assert_eq!(fs::metadata(&doc).expect("stat").len(), far + 8);
+    let mut f = fs::File::open(&doc).expect("open");
+    let mut mid = vec![1u8; 64 * KIB];
+    f.seek(SeekFrom::Start(far / 2)).expect("seek");
+    f.read_exact(&mut mid).expect("read the hole");
+    assert!(mid.iter().all(|&b| b == 0), "a hole reads as zeros");
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(far - 2)).expect("seek");
+    f.read_to_end(&mut tail).expect("read the end");
+    assert_eq!(tail, b"\0\0far away");
+}
+
+/// `cp` of a 200 MiB file in and `cmp` back, after a restart so every
+/// byte comes back from the network.
+#[test]
+fn t40_cp_and_cmp_a_200_mib_file() {
+    let d = Dirs::new();
+    let src_dir = tempfile::tempdir().expect("src dir");
+    let src = src_dir.path().join("big.bin");
+    fs::write(&src, random(200 * MIB)).expect("source");
+    let m = Mount::start(&d, &["--capacity", "1G"]);
+    let st = Command::new("cp")
+        .arg(&src)
+        .arg(m.path("big.bin"))
+        .status()
+        .expect("cp");
+    assert!(st.success(), "cp: {st}");
+    drop(m);
+    let m = Mount::start(&d, &["--capacity", "1G"]);
+    let out = Command::new("cmp")
+        .arg(&src)
+        .arg(m.path("big.bin"))
+        .output()
+        .expect("cmp");
+    assert!(
+        out.status.success(),
+        "cmp: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// The first bytes of a cold large file come without fetching the file.
+#[test]
+fn t50_first_bytes_of_a_cold_file_need_few_fragments() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
+    let data = random(64 * MIB);
+    fs::write(m.path("cold"), &data).expect("write");
+    drop(m);
+    let m = Mount::start(&d, &[]);
+    let mut head = vec![0u8; 4096];
+    fs::File::open(m.path("cold"))
+        .and_then(|mut f| f.read_exact(&mut head))
+        .expect("read the first bytes");
+    assert_eq!(head, data[..4096]);
+    let log = m.stop();
+    let fetched = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let i = l.find(" from cache, ")?;
+            let rest = &l[i + " from cache, ".len()..];
+            rest.split(' ').next()?.parse::<u64>().ok()
+        })
+        .unwrap_or_else(|| panic!("no counters in the log:\n{log}"));
+    assert!(
+        (1..=16).contains(&fetched),
+        "{fetched} fragments fetched for the first 4 KiB of a 64-fragment file"
+    );
+}
+
+/// Data fsynced before the daemon is killed with SIGKILL is there after a
+/// remount.
+#[test]
+fn t60_fsynced_data_survives_kill_9_of_the_daemon() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    let data = random(300 * KIB);
+    {
+        let mut f = fs::File::create(m.path("durable")).expect("create");
+        f.write_all(&data).expect("write");
+        f.sync_all().expect("fsync");
+        // Still open, more written but not synced, when the daemon dies.
+        f.write_all(b"maybe").expect("write after fsync");
+        m.kill9();
+    }
+    let m = Mount::start(&d, &["--fragment-size", "64K"]);
+    let back = fs::read(m.path("durable")).expect("read after remount");
+    assert!(
+        back.len() >= data.len() && back[..data.len()] == data[..],
+        "fsynced bytes lost ({} bytes back)",
+        back.len()
+    );
+}
