@@ -163,6 +163,32 @@ pub struct Core {
     upload_cands: Mutex<Option<Arc<Vec<fragfs::redundancy::Candidate>>>>,
     /// Fragments read ahead of a sequential reader.
     readahead: u64,
+    /// Fragments whose last fetch failed, and when.
+    failed: Mutex<HashMap<FragmentId, std::time::Instant>>,
+}
+
+/// How long a failed fetch makes the next tries of that fragment short.
+const FAILED_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// The time a recently failed fragment gets.
+const RETRY_FAILED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Records a fetch that did not finish well (error or cancelled) when
+/// dropped; a success clears the record.
+struct FailMark<'a> {
+    core: &'a Core,
+    id: FragmentId,
+    ok: bool,
+}
+
+impl Drop for FailMark<'_> {
+    fn drop(&mut self) {
+        let mut failed = self.core.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if self.ok {
+            failed.remove(&self.id);
+        } else {
+            failed.insert(self.id, std::time::Instant::now());
+        }
+    }
 }
 
 impl Core {
@@ -177,6 +203,7 @@ impl Core {
             next_fh: AtomicU64::new(1),
             upload_cands: Mutex::new(None),
             readahead: READAHEAD,
+            failed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -559,7 +586,27 @@ impl Core {
                     .fetch_add(1, Ordering::Relaxed);
                 Ok(b)
             }
-            None => self.fetch_into_cache(f, index).await,
+            None => {
+                // A fragment that just could not be fetched (within the last
+                // FAILED_FOR) gets a short try: the kernel repeats a failed
+                // readahead as a page read, and that must not cost a second
+                // full deadline. Dropping `mark` unfinished (an error, or the
+                // caller's deadline) records the failure.
+                let recent = self.failed_recently(&f.id);
+                let mut mark = FailMark {
+                    core: self,
+                    id: f.id,
+                    ok: false,
+                };
+                let res = match recent {
+                    false => self.fetch_into_cache(f, index).await,
+                    true => tokio::time::timeout(RETRY_FAILED, self.fetch_into_cache(f, index))
+                        .await
+                        .unwrap_or(Err(OpError::Timeout(RETRY_FAILED))),
+                };
+                mark.ok = res.is_ok();
+                res
+            }
         };
         drop(turn);
         let mut inflight = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
@@ -590,6 +637,12 @@ impl Core {
             .fetch_add(1, Ordering::Relaxed);
         self.cache.insert(f.id, b.clone());
         Ok(b)
+    }
+
+    fn failed_recently(&self, id: &FragmentId) -> bool {
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        failed.retain(|_, at| at.elapsed() < FAILED_FOR);
+        failed.contains_key(id)
     }
 
     /// Bytes `offset..offset + len` of the version `m` (short at the end).

@@ -46,6 +46,16 @@ struct Args {
     /// blake3 (faster).
     #[arg(long, default_value = "sha3-256")]
     hash: fragfs::fragment::HashAlgo,
+    /// Keep no fragments on this node: a client of the storage peers.
+    #[arg(long)]
+    no_store: bool,
+    /// Seconds a namespace operation may take before it fails with EIO.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    meta_timeout: u64,
+    /// Seconds an operation moving file content (read, write, flush,
+    /// fsync, close) may take before it fails with EIO.
+    #[arg(long, default_value_t = 120, value_name = "SECS")]
+    data_timeout: u64,
     /// Let every user use the mount (allow_other); permissions are checked
     /// by the kernel against the files' modes.
     #[arg(long)]
@@ -87,6 +97,10 @@ async fn run(a: Args) -> Result<()> {
     cfg.net.bootstrap = a.peers.clone();
     cfg.net.mdns = !a.no_mdns;
     cfg.capacity = a.capacity;
+    cfg.storage = !a.no_store;
+    if a.meta_timeout == 0 || a.data_timeout == 0 {
+        bail!("timeouts must be at least 1 second");
+    }
     cfg.meta.voter = a.peers.is_empty();
     let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
     cfg.client.replicas = Replicas::new(replicas)?;
@@ -106,6 +120,8 @@ async fn run(a: Args) -> Result<()> {
     }
     let mcfg = MountConfig {
         allow_other: a.allow_other,
+        meta_deadline: Duration::from_secs(a.meta_timeout),
+        data_deadline: Duration::from_secs(a.data_timeout),
         ..MountConfig::default()
     };
     let mounted =
