@@ -147,7 +147,7 @@ start_mount() {
     MOUNTS=$((MOUNTS + 1))
     MOUNT_OK=0
     "$MOUNTD" --data "$WORK/m" --listen /ip4/127.0.0.1/tcp/0 --no-mdns \
-        --peer "$BOOT" --replicas 3 "$MNT" >"$log" 2>&1 &
+        --peer "$BOOT" --replicas 3 --no-store --hash "$HASH" "$MNT" >"$log" 2>&1 &
     MOUNT_PID=$!
     wait_for_line "$MOUNT_PID" "$log" '^mounted at ' || return 1
     for ((i = 0; i < 150; i++)); do
@@ -337,13 +337,15 @@ s = sys.argv[1].upper()
 m = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 print(int(s[:-1]) * m[s[-1]] if s[-1] in m else int(s))' "$SIZE")
 
+HASH=${FIO_HASH:-blake3}
+
 # ---- the run ----
 
 say "fragfs fio bench: $SIZE file, 3 storage peers + fragfs-mountd on 127.0.0.1, R=3"
 say "machine: $(nproc) cores, $(uname -r); local disk: $(df -T "$LOCAL" | awk 'NR == 2 {print $2 " on " $1}')"
 say "build: dev profile (dependencies optimised), $(fio --version)"
-say "fragment ids: SHA3-256 (default; fragfs node and fragfs-mountd have no hash option, only 'fragfs put --hash blake3')"
-say "the mount's embedded node also stores fragments: 3 copies go to the 3 closest of 4 storage peers"
+say "fragment ids: $HASH (FIO_HASH=sha3-256 for the default); whole-file SHA3-256 on sequential writes"
+say "the mount stores nothing itself (--no-store): every fragment has its 3 copies on the 3 peers"
 
 start_node a
 BOOT=$(grep -m1 -o '/ip4/127\.0\.0\.1/tcp/[0-9]*/p2p/[A-Za-z0-9]*' "$WORK/a.log")

@@ -175,6 +175,8 @@ impl Filesystem for FragFs {
             tracing::info!(?missing, "kernel lacks atomic O_TRUNC");
         }
         let _ = config.set_max_write(1 << 20);
+        // Larger kernel readahead: fewer, bigger reads of sequential files.
+        let _ = config.set_max_readahead(1 << 20);
         Ok(())
     }
 

@@ -491,10 +491,14 @@ impl Core {
             fragments,
         };
         let cands = self.upload_candidates().await;
-        self.shared.client.put_manifest(&manifest, &cands).await?;
         let manifest = Arc::new(manifest);
-        let committed =
-            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller).await;
+        // The manifest's copy on the peers (for `get ID`) and the version
+        // commit go together; both are done before this returns.
+        let (stored, committed) = tokio::join!(
+            self.shared.client.put_manifest(&manifest, &cands),
+            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller)
+        );
+        stored?;
         let done = match committed {
             Ok((version, hlc, _)) => {
                 tracing::debug!(ino, version, bytes = c.size, "committed");
