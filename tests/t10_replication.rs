@@ -170,3 +170,43 @@ async fn t10_peers_talk_over_quic() {
     client.shutdown().await;
     net.shutdown().await;
 }
+
+fn capacity_64m(cfg: &mut fragfs::node::NodeConfig) {
+    cfg.capacity = 64 << 20;
+}
+
+/// The network's usage sums every reachable store: each peer answers a
+/// `Stat` request with its own use and capacity; a light client adds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_network_usage_sums_every_reachable_store() {
+    init_tracing();
+    let tmp = tempfile::tempdir().unwrap();
+    let net = fragfs::node::localnet::LocalNet::start_with(tmp.path(), 3, capacity_64m)
+        .await
+        .unwrap();
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    let data = random_bytes(3 << 20);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    net.node(0)
+        .client()
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
+    let stored: u64 = (0..3)
+        .map(|i| net.node(i).store().unwrap().usage().used)
+        .sum();
+    assert!(stored >= 3 * data.len() as u64, "three copies: {stored}");
+
+    let deadline = std::time::Duration::from_secs(5);
+    let u = net.node(1).network_usage(deadline).await;
+    assert_eq!((u.stores, u.unanswered), (3, 0), "{u:?}");
+    assert_eq!(u.capacity, 3 * (64 << 20));
+    assert_eq!(u.used, stored);
+
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    let u = client.network_usage(deadline).await;
+    assert_eq!((u.stores, u.capacity, u.used), (3, 3 * (64 << 20), stored));
+    client.shutdown().await;
+    net.shutdown().await;
+}

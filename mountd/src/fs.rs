@@ -8,6 +8,7 @@ use crate::{
     core::{Core, SetAttrs},
     errno::{errno, is_system_error, OpError},
     mount::MountConfig,
+    statfs::{statfs_of, Capacity, BSIZE},
 };
 use fragfs::{
     meta::{Caller, Kind, RenameFlags, XattrMode},
@@ -31,6 +32,8 @@ use std::{
 
 pub struct FragFs {
     core: Arc<Core>,
+    /// The network's stores, for statfs.
+    capacity: Arc<Capacity>,
     rt: tokio::runtime::Handle,
     /// Every operation in flight, cancelled when the mount stops.
     tasks: Tasks,
@@ -49,6 +52,15 @@ fn name_of(name: &OsStr) -> Result<String, Errno> {
     name.to_str().map(str::to_string).ok_or(Errno::EINVAL)
 }
 
+/// A directory entry's name: at most `NAME_MAX` (255) bytes, as on a local
+/// filesystem (the kernel lets FUSE names up to 1024 bytes through).
+fn entry_name(name: &OsStr) -> Result<String, Errno> {
+    if name.len() > fragfs::meta::NAME_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    name_of(name)
+}
+
 /// Answers a getxattr/listxattr: the size when asked for it, ERANGE when
 /// the caller's buffer is too small.
 fn answer_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
@@ -64,12 +76,14 @@ fn answer_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
 impl FragFs {
     pub fn new(
         core: Arc<Core>,
+        capacity: Arc<Capacity>,
         rt: tokio::runtime::Handle,
         tasks: Tasks,
         cfg: MountConfig,
     ) -> Self {
         FragFs {
             core,
+            capacity,
             rt,
             tasks,
             cfg,
@@ -181,7 +195,7 @@ impl Filesystem for FragFs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let name = match name_of(name) {
+        let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
@@ -268,7 +282,7 @@ impl Filesystem for FragFs {
         rdev: u32,
         reply: ReplyEntry,
     ) {
-        let (name, kind) = match (name_of(name), kind_of_mode(mode)) {
+        let (name, kind) = match (entry_name(name), kind_of_mode(mode)) {
             (Ok(n), Some(k)) => (n, k),
             (Err(e), _) => return reply.error(e),
             (_, None) => return reply.error(Errno::EINVAL),
@@ -293,7 +307,7 @@ impl Filesystem for FragFs {
         umask: u32,
         reply: ReplyEntry,
     ) {
-        let name = match name_of(name) {
+        let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
@@ -306,7 +320,7 @@ impl Filesystem for FragFs {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let name = match name_of(name) {
+        let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
@@ -319,7 +333,7 @@ impl Filesystem for FragFs {
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let name = match name_of(name) {
+        let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
@@ -339,7 +353,7 @@ impl Filesystem for FragFs {
         target: &Path,
         reply: ReplyEntry,
     ) {
-        let (name, target) = match (name_of(link_name), name_of(target.as_os_str())) {
+        let (name, target) = match (entry_name(link_name), name_of(target.as_os_str())) {
             (Ok(n), Ok(t)) => (n, t),
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
@@ -361,7 +375,7 @@ impl Filesystem for FragFs {
         flags: fuser::RenameFlags,
         reply: ReplyEmpty,
     ) {
-        let (name, newname) = match (name_of(name), name_of(newname)) {
+        let (name, newname) = match (entry_name(name), entry_name(newname)) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
@@ -392,7 +406,7 @@ impl Filesystem for FragFs {
         newname: &OsStr,
         reply: ReplyEntry,
     ) {
-        let name = match name_of(newname) {
+        let name = match entry_name(newname) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
@@ -543,21 +557,28 @@ impl Filesystem for FragFs {
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        // What this node's store holds and may hold; the network as a whole
-        // is not measured here. Inodes are not limited: report plenty.
-        const BSIZE: u64 = 4096;
-        let (used, capacity) = self.core.store_usage().unwrap_or((0, 1 << 44));
-        let blocks = capacity / BSIZE;
-        let free = capacity.saturating_sub(used) / BSIZE;
-        reply.statfs(
-            blocks,
-            free,
-            free,
-            1 << 32,
-            1 << 31,
-            BSIZE as u32,
-            fragfs::meta::NAME_MAX as u32,
-            BSIZE as u32,
+        // The raw bytes of every reachable store, measured at most every
+        // few seconds (see `crate::statfs`).
+        let cap = self.capacity.clone();
+        self.meta(
+            "statfs",
+            async move { Ok::<_, OpError>(cap.usage().await) },
+            move |r| match r {
+                Ok((used, capacity)) => {
+                    let s = statfs_of(used, capacity);
+                    reply.statfs(
+                        s.blocks,
+                        s.bfree,
+                        s.bavail,
+                        s.files,
+                        s.ffree,
+                        BSIZE as u32,
+                        fragfs::meta::NAME_MAX as u32,
+                        BSIZE as u32,
+                    )
+                }
+                Err(e) => reply.error(e),
+            },
         );
     }
 
@@ -664,7 +685,7 @@ impl Filesystem for FragFs {
         flags: i32,
         reply: ReplyCreate,
     ) {
-        let name = match name_of(name) {
+        let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };

@@ -16,14 +16,19 @@
 //! - [`core`]: the operations themselves, async, on the embedded node.
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
+//! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
+//! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
+//!   arguments become `fragfs-mountd`'s, started detached.
 
 pub mod attr;
 pub mod cache;
 pub mod core;
 pub mod errno;
 pub mod fs;
+pub mod helper;
 pub mod mount;
 pub mod plan;
+pub mod statfs;
 
 pub use mount::{mount, unmount_lazy, MountConfig, Mounted};

@@ -9,7 +9,11 @@ use fragfs::{
     redundancy::Replicas,
 };
 use fragfs_mountd::MountConfig;
-use std::{path::PathBuf, time::Duration};
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 /// Mount the fragfs namespace at MOUNTPOINT, served by a node embedded in
 /// this process.
@@ -60,6 +64,12 @@ struct Args {
     /// by the kernel against the files' modes.
     #[arg(long)]
     allow_other: bool,
+    /// Most bytes of file fragments kept in memory for reads, e.g. 1G.
+    #[arg(long, default_value = "512M", value_parser = fragfs::units::parse_bytes)]
+    cache_size: u64,
+    /// Write this process's id to FILE once the node runs; removed at exit.
+    #[arg(long, value_name = "FILE")]
+    pid_file: Option<PathBuf>,
 }
 
 fn main() -> Result<()> {
@@ -73,6 +83,7 @@ fn main() -> Result<()> {
             }),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,12 +119,23 @@ async fn run(a: Args) -> Result<()> {
         .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
     cfg.client.fragment_size = fragfs::fragment::FragmentSize::new(fsz)?;
     cfg.client.hash = a.hash;
+    let cache_bytes = usize::try_from(a.cache_size)
+        .map_err(|_| anyhow::anyhow!("--cache-size {} is too large", a.cache_size))?;
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
     let node = Node::start(cfg).await.context("cannot start the node")?;
+    // Written once the node holds the data directory, so a second mount on
+    // it fails before touching the first one's file.
+    let pid_file = match a.pid_file.as_deref().map(PidFile::write).transpose() {
+        Ok(p) => p,
+        Err(e) => {
+            node.shutdown().await;
+            return Err(e);
+        }
+    };
     if let Err(e) = wait_for_namespace(&node, Duration::from_secs(30)).await {
         node.shutdown().await;
         return Err(e);
@@ -122,6 +144,7 @@ async fn run(a: Args) -> Result<()> {
         allow_other: a.allow_other,
         meta_deadline: Duration::from_secs(a.meta_timeout),
         data_deadline: Duration::from_secs(a.data_timeout),
+        cache_bytes,
         ..MountConfig::default()
     };
     let mounted =
@@ -158,7 +181,31 @@ async fn run(a: Args) -> Result<()> {
     if !node.shutdown().await {
         tracing::warn!("some node tasks did not stop in time");
     }
+    drop(pid_file);
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// A file holding this process's id, removed when dropped if it still
+/// holds it.
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: &Path) -> Result<PidFile> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let ours = std::fs::read_to_string(&self.0)
+            .is_ok_and(|s| s.trim() == std::process::id().to_string());
+        if ours {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
 }
 
 /// Waits until the namespace answers (a leader is known, or reachable through

@@ -1,6 +1,6 @@
 //! Mounting the filesystem and taking it down.
 
-use crate::{core::Core, fs::FragFs};
+use crate::{core::Core, fs::FragFs, statfs::Capacity};
 use fragfs::{node::Node, task::Tasks};
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use std::{
@@ -23,6 +23,8 @@ pub struct MountConfig {
     pub ttl: Duration,
     /// Most bytes of fragments kept in memory for reads.
     pub cache_bytes: usize,
+    /// How long a measure of the network's stores answers `statfs`.
+    pub statfs_ttl: Duration,
     /// Let every user use the mount (`allow_other`), with the kernel
     /// checking permissions against the namespace's modes.
     pub allow_other: bool,
@@ -34,7 +36,8 @@ impl Default for MountConfig {
             meta_deadline: Duration::from_secs(30),
             data_deadline: Duration::from_secs(120),
             ttl: Duration::from_secs(1),
-            cache_bytes: 256 << 20,
+            cache_bytes: 512 << 20,
+            statfs_ttl: Duration::from_secs(5),
             allow_other: false,
         }
     }
@@ -103,7 +106,8 @@ pub fn mount(
 ) -> io::Result<Mounted> {
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
     let tasks = Tasks::new();
-    let fs = FragFs::new(core.clone(), rt, tasks.clone(), cfg.clone());
+    let capacity = Arc::new(Capacity::new(node.shared(), cfg.statfs_ttl));
+    let fs = FragFs::new(core.clone(), capacity, rt, tasks.clone(), cfg.clone());
     let mut options = Config::default();
     options.mount_options = vec![
         MountOption::FSName("fragfs".into()),

@@ -25,6 +25,10 @@ pub struct UpArgs {
     /// Let every user use the mount.
     #[arg(long)]
     pub allow_other: bool,
+    /// Most bytes of file fragments the mount keeps in memory for reads,
+    /// e.g. 1G (default 512M).
+    #[arg(long, value_parser = crate::units::parse_bytes)]
+    pub cache_size: Option<u64>,
 }
 
 /// The `fragfs-mountd` program: `$FRAGFS_MOUNTD`, else the one beside this
@@ -72,6 +76,9 @@ pub fn mountd_args(data: &Path, a: &UpArgs) -> Vec<OsString> {
     if a.allow_other {
         v.push("--allow-other".into());
     }
+    if let Some(c) = a.cache_size {
+        v.extend(["--cache-size".into(), c.to_string().into()]);
+    }
     v.push(
         a.mountpoint
             .clone()
@@ -115,6 +122,7 @@ mod tests {
             replicas: Some(2),
             capacity: Some(64 << 20),
             allow_other: false,
+            cache_size: Some(1 << 30),
         };
         let got: Vec<String> = mountd_args(Path::new("/srv/d"), &a)
             .into_iter()
@@ -130,6 +138,8 @@ mod tests {
             "2",
             "--capacity",
             "67108864",
+            "--cache-size",
+            "1073741824",
             "/mnt/f",
         ];
         assert_eq!(got, want);

@@ -5,6 +5,7 @@
 //! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
 //! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600).
 
+pub mod capacity;
 pub mod files;
 pub mod localnet;
 mod serve;
@@ -232,6 +233,12 @@ impl Node {
 
     pub fn net(&self) -> &Net {
         &self.shared.net
+    }
+
+    /// This node's store plus every connected storage peer's (see
+    /// [`capacity`]), asking each for at most `deadline`.
+    pub async fn network_usage(&self, deadline: Duration) -> capacity::NetworkUsage {
+        capacity::network_usage(&self.shared, deadline).await
     }
 
     pub fn store(&self) -> Option<&Arc<FragmentStore>> {

@@ -1,5 +1,6 @@
 //! Answering other peers: `get` reads and verifies from the store, `put`
-//! verifies and stores then announces, `has` checks presence. Store IO runs on
+//! verifies and stores then announces, `has` checks presence, `stat` tells
+//! the store's use and capacity. Store IO runs on
 //! the blocking pool; at most [`MAX_CONCURRENT`] requests are served at once.
 
 use super::Shared;
@@ -83,6 +84,13 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                     reason: e.to_string(),
                 },
                 Err(e) => failed(e),
+            }
+        }
+        Request::Stat => {
+            let u = store.usage();
+            Response::Usage {
+                used: u.used,
+                capacity: u.capacity,
             }
         }
         Request::Has { ids } => {

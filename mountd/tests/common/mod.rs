@@ -1,0 +1,182 @@
+//! Helpers for tests that mount through real FUSE and run real processes.
+//! Every guard here stops only processes the test started, and unmounts
+//! what it mounted, even when the test fails.
+#![allow(dead_code)]
+
+use rand::RngCore;
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    process::Command,
+    thread::sleep,
+    time::{Duration, Instant},
+};
+
+pub const MIB: usize = 1 << 20;
+
+/// How often a condition is looked at while a test waits for it.
+pub const POLL: Duration = Duration::from_millis(50);
+
+pub fn is_mounted(mnt: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let want = mnt.to_string_lossy().replace(' ', "\\040");
+    info.lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+pub fn random(n: usize) -> Vec<u8> {
+    let mut v = vec![0u8; n];
+    rand::rng().fill_bytes(&mut v);
+    v
+}
+
+pub fn cstr(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
+}
+
+pub fn statvfs(p: &Path) -> libc::statvfs {
+    let c = cstr(p);
+    // SAFETY: a valid path and a zeroed out-struct the call fills.
+    let mut out: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { libc::statvfs(c.as_ptr(), &mut out) },
+        0,
+        "statvfs: {}",
+        std::io::Error::last_os_error()
+    );
+    out
+}
+
+/// Waits until `cond` holds, at most `deadline`; returns whether it did.
+pub fn wait_until(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let until = Instant::now() + deadline;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= until {
+            return false;
+        }
+        sleep(POLL);
+    }
+}
+
+/// Makes this test process the reaper of its orphaned descendants: a
+/// daemon whose parent (the mount helper, mount(8)) exits becomes this
+/// process's child, so its exit status can be waited for.
+pub fn become_subreaper() {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes plain integers.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    assert_eq!(rc, 0, "prctl: {}", std::io::Error::last_os_error());
+}
+
+/// Lazily detaches `mnt` if it is still mounted.
+pub fn force_unmount(mnt: &Path) {
+    if is_mounted(mnt) {
+        let c = cstr(mnt);
+        // SAFETY: a valid NUL-terminated path.
+        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
+            let _ = Command::new("fusermount3")
+                .arg("-u")
+                .arg("-z")
+                .arg(mnt)
+                .status();
+        }
+    }
+}
+
+/// A daemon started on this test's behalf (by the mount helper) that
+/// became this process's child (see [`become_subreaper`]). Dropping it
+/// stops it if it still runs and unmounts `mnt` if still mounted.
+pub struct Daemon {
+    pub pid: i32,
+    pub mnt: PathBuf,
+    exited: Option<i32>,
+}
+
+impl Daemon {
+    /// The daemon whose pid is in `pid_file`, serving `mnt`.
+    pub fn from_pid_file(pid_file: &Path, mnt: &Path) -> Daemon {
+        let text = fs::read_to_string(pid_file)
+            .unwrap_or_else(|e| panic!("pid file {}: {e}", pid_file.display()));
+        let pid: i32 = text.trim().parse().expect("a pid in the pid file");
+        let mut d = Daemon {
+            pid,
+            mnt: mnt.to_path_buf(),
+            exited: None,
+        };
+        assert_eq!(
+            d.poll().map_err(|e| e.to_string()),
+            Ok(None),
+            "the daemon {pid} runs and is this process's child"
+        );
+        d
+    }
+
+    /// The exit code once the daemon exited (reaping it), `None` while it
+    /// runs; an error if the pid is not this process's child.
+    fn poll(&mut self) -> std::io::Result<Option<i32>> {
+        if self.exited.is_some() {
+            return Ok(self.exited);
+        }
+        let mut status = 0;
+        // SAFETY: waitpid on a pid with a valid out-pointer.
+        let rc = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        if rc < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if rc == 0 {
+            return Ok(None);
+        }
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            // Killed by a signal: reported as the shell does.
+            128 + libc::WTERMSIG(status)
+        };
+        self.exited = Some(code);
+        Ok(self.exited)
+    }
+
+    /// The exit code if the daemon exited; also `None` if it cannot be
+    /// waited for (not this process's child), which callers treat as gone.
+    fn try_wait(&mut self) -> Option<i32> {
+        match self.poll() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("waitpid({}): {e}", self.pid);
+                self.exited = Some(-1);
+                self.exited
+            }
+        }
+    }
+
+    /// Waits at most `deadline` for the daemon to exit; its exit code.
+    pub fn wait_exit(&mut self, deadline: Duration) -> Option<i32> {
+        wait_until(deadline, || self.try_wait().is_some());
+        self.try_wait()
+    }
+
+    /// Sends `sig` to the daemon if it still runs (unreaped, so its pid
+    /// cannot have been reused).
+    pub fn signal(&mut self, sig: i32) {
+        if self.try_wait().is_none() {
+            // SAFETY: kill(2) on our own unreaped child.
+            unsafe { libc::kill(self.pid, sig) };
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            self.signal(libc::SIGTERM);
+            if self.wait_exit(Duration::from_secs(20)).is_none() {
+                self.signal(libc::SIGKILL);
+                self.wait_exit(Duration::from_secs(5));
+            }
+        }
+        force_unmount(&self.mnt);
+    }
+}
