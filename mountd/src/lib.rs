@@ -16,6 +16,8 @@
 //! - [`core`]: the operations themselves, async, on the embedded node.
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
+//! - [`invalidate`]: telling the kernel to forget what changed elsewhere
+//!   (pushed by the metadata service), and when an open keeps its pages.
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
 
 pub mod attr;
@@ -23,6 +25,7 @@ pub mod cache;
 pub mod core;
 pub mod errno;
 pub mod fs;
+pub mod invalidate;
 pub mod mount;
 pub mod plan;
 

@@ -1,6 +1,10 @@
 //! Mounting the filesystem and taking it down.
 
-use crate::{core::Core, fs::FragFs};
+use crate::{
+    core::Core,
+    fs::FragFs,
+    invalidate::{self, Invalidation},
+};
 use fragfs::{node::Node, task::Tasks};
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use std::{
@@ -20,6 +24,9 @@ pub struct MountConfig {
     /// read, flush, truncate).
     pub data_deadline: Duration,
     /// How long the kernel may cache attributes and directory entries.
+    /// Changes made anywhere in the namespace are pushed to the kernel as
+    /// invalidations as soon as this node hears of them; the TTL bounds
+    /// staleness when a push is missed.
     pub ttl: Duration,
     /// Most bytes of fragments kept in memory for reads.
     pub cache_bytes: usize,
@@ -44,6 +51,7 @@ impl Default for MountConfig {
 pub struct Mounted {
     session: BackgroundSession,
     core: Arc<Core>,
+    inval: Arc<Invalidation>,
     tasks: Tasks,
     mountpoint: PathBuf,
 }
@@ -88,13 +96,18 @@ impl Mounted {
                 "some FUSE operations did not stop in time"
             );
         }
-        tracing::info!(counters = %self.core.counters, "mount stopped");
+        tracing::info!(
+            counters = %self.core.counters,
+            invalidation = %self.inval.counters,
+            "mount stopped"
+        );
         ended
     }
 }
 
 /// Mounts `node`'s namespace at `mountpoint`, served from a background
-/// thread whose requests run on `rt`.
+/// thread whose requests run on `rt`. Changes to the namespace are pushed
+/// to the kernel as invalidations (see [`crate::invalidate`]).
 pub fn mount(
     node: &Node,
     rt: tokio::runtime::Handle,
@@ -103,7 +116,16 @@ pub fn mount(
 ) -> io::Result<Mounted> {
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
     let tasks = Tasks::new();
-    let fs = FragFs::new(core.clone(), rt, tasks.clone(), cfg.clone());
+    let inval = Arc::new(Invalidation::new());
+    // Subscribed before the kernel can cache anything.
+    let changes = node.meta().subscribe_changes();
+    let fs = FragFs::new(
+        core.clone(),
+        rt.clone(),
+        tasks.clone(),
+        cfg.clone(),
+        inval.clone(),
+    );
     let mut options = Config::default();
     options.mount_options = vec![
         MountOption::FSName("fragfs".into()),
@@ -114,9 +136,14 @@ pub fn mount(
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
+    {
+        let _rt = rt.enter();
+        invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
+    }
     Ok(Mounted {
         session,
         core,
+        inval,
         tasks,
         mountpoint: mountpoint.to_path_buf(),
     })
