@@ -33,6 +33,9 @@ pub struct MountConfig {
     /// Let every user use the mount (`allow_other`), with the kernel
     /// checking permissions against the namespace's modes.
     pub allow_other: bool,
+    /// Push namespace changes to the kernel as invalidations. Without it
+    /// changes show after `ttl`, and file content at the next open.
+    pub invalidate: bool,
 }
 
 impl Default for MountConfig {
@@ -43,6 +46,7 @@ impl Default for MountConfig {
             ttl: Duration::from_secs(1),
             cache_bytes: 256 << 20,
             allow_other: false,
+            invalidate: true,
         }
     }
 }
@@ -136,7 +140,7 @@ pub fn mount(
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
-    {
+    if cfg.invalidate {
         let _rt = rt.enter();
         invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
     }

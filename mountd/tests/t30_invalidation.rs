@@ -117,6 +117,10 @@ impl World {
     /// Mounts `node` with the long TTL once its namespace answers; returns
     /// the mount point.
     fn mount(&mut self, which: Which) -> PathBuf {
+        self.mount_with(which, true)
+    }
+
+    fn mount_with(&mut self, which: Which, invalidate: bool) -> PathBuf {
         let node = match which {
             Which::Voter(i) => self.net().node(i),
             Which::Light(i) => &self.light[i],
@@ -126,6 +130,7 @@ impl World {
         let mnt = dir.path().canonicalize().expect("canonical mount point");
         let cfg = MountConfig {
             ttl: TTL,
+            invalidate,
             ..MountConfig::default()
         };
         let m = fragfs_mountd::mount(node, self.rt.handle().clone(), &mnt, cfg).expect("mount");
@@ -310,5 +315,28 @@ fn t20_a_mount_on_a_non_voter_sees_changes_and_is_seen() {
     let b = w.mount(Which::Light(light));
     changes_show(&a, &b, "ab");
     changes_show(&b, &a, "ba");
+    w.finish();
+}
+
+/// Without any push, an open still reads the newest version: the kernel
+/// keeps the pages it holds only when they came from the version the new
+/// handle reads.
+#[test]
+fn t30_an_open_drops_pages_of_another_version_even_without_a_push() {
+    let mut w = World::cluster();
+    let a = w.mount(Which::Voter(0));
+    let b = w.mount_with(Which::Voter(1), false);
+    let v1 = random(3000);
+    fs::write(a.join("f"), &v1).expect("write v1 on A");
+    eventually("v1 on B", || holds(&b.join("f"), &v1));
+    // Opened again at the same version: the pages may stay.
+    holds(&b.join("f"), &v1).expect("read v1 again on B");
+    // Same length, other bytes: B's kernel still has v1's pages and the
+    // size it caches is right, so only the open can tell. Close-to-open:
+    // seen at once, no waiting.
+    let v2 = random(3000);
+    fs::write(a.join("f"), &v2).expect("write v2 on A");
+    holds(&b.join("f"), &v2).expect("v2 on B at the next open");
+    holds(&b.join("f"), &v2).expect("v2 on B again");
     w.finish();
 }
