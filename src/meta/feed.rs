@@ -2,10 +2,10 @@
 //! mounts on this node and on others.
 //!
 //! On a voter the state machine records every applied entry here
-//! ([`ChangeFeed::record`]); local subscribers get a [`Notice`] on a
+//! (`ChangeFeed::record`); local subscribers get a [`Notice`] on a
 //! broadcast channel, and a bounded ring of recent changes answers the
-//! long-polls of non-voter nodes ([`ChangeFeed::wait_after`]). A non-voter
-//! has no ring: it republishes what it polled ([`ChangeFeed::forward`]).
+//! long-polls of non-voter nodes (`ChangeFeed::wait_after`). A non-voter
+//! has no ring: it republishes what it polled (`ChangeFeed::forward`).
 //!
 //! Knows neither openraft nor the network. Locks: `ring` (std mutex) is
 //! held for one push or one scan, never across an await, and never taken

@@ -9,7 +9,7 @@
 //!
 //! Every node publishes what the namespace's changes touched
 //! ([`Meta::subscribe_changes`]): a voter from its own state machine, a
-//! non-voter from a voter's change feed, long-polled by [`super::follow`].
+//! non-voter from a voter's change feed, long-polled by `meta::follow`.
 
 use super::{
     feed::{ChangeFeed, Notice, LONG_POLL},
