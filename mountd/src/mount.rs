@@ -122,7 +122,7 @@ pub fn mount(
     let tasks = Tasks::new();
     let inval = Arc::new(Invalidation::new());
     // Subscribed before the kernel can cache anything.
-    let changes = node.meta().subscribe_changes();
+    let changes = cfg.invalidate.then(|| node.meta().subscribe_changes());
     let fs = FragFs::new(
         core.clone(),
         rt.clone(),
@@ -140,7 +140,7 @@ pub fn mount(
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
-    if cfg.invalidate {
+    if let Some(changes) = changes {
         let _rt = rt.enter();
         invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
     }
