@@ -1,11 +1,12 @@
 //! The metadata service on real peers: a one-member cluster by default,
 //! voters added over libp2p, writes forwarded to the leader from any node,
-//! linearizable reads, and a clear error when no quorum is reachable.
+//! linearizable reads, a clear error when no quorum is reachable, and the
+//! change feed heard on voters and non-voters.
 
 mod common;
 use common::*;
 use fragfs::{
-    meta::{Caller, Command, FsError, MetaError, Query, QueryReply, Reply, Time, ROOT},
+    meta::{Caller, Command, FsError, MetaError, Notice, Query, QueryReply, Reply, Time, ROOT},
     node::{localnet::LocalNet, NodeConfig},
 };
 use std::time::Duration;
@@ -158,10 +159,11 @@ async fn t20_malformed_metadata_messages_are_refused_and_the_voter_keeps_going()
     let mut swarm = raw_swarm(fragfs::net::META_PROTOCOL, addr);
     let peer = net.node(0).peer_id();
     // Framed garbage (version 1, undecodable body), a framed unknown
-    // version, and a frame announcing 4 GiB.
+    // version, a change poll with a bad `since`, and a frame announcing 4 GiB.
     let msgs = [
         vec![0u8, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff],
         vec![0, 0, 0, 3, 9, 1, 2],
+        vec![0, 0, 0, 3, 1, 7, 2],
         u32::MAX.to_be_bytes().to_vec(),
     ];
     let mut answered = 0;
@@ -192,8 +194,8 @@ async fn t20_malformed_metadata_messages_are_refused_and_the_voter_keeps_going()
         }
     }
     assert_eq!(
-        answered, 2,
-        "two well-framed bodies were answered as malformed"
+        answered, 3,
+        "three well-framed bodies were answered as malformed"
     );
     assert_eq!(failed, 1, "the oversize frame was refused");
     net.node(0)
@@ -234,5 +236,68 @@ async fn t10_a_voter_restarted_on_a_new_port_catches_up() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    net.shutdown().await;
+}
+
+/// The next notice on `rx` that says what changed, within 10 s.
+async fn next_change(
+    rx: &mut tokio::sync::broadcast::Receiver<Notice>,
+) -> (u64, fragfs::meta::Changes) {
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Ok(Notice::Changed { index, changes })) => return (index, (*changes).clone()),
+            Ok(Ok(Notice::Reset { .. })) => {}
+            Ok(Err(e)) => panic!("change feed: {e}"),
+            Err(_) => panic!("no change heard within 10 s"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t30_voters_and_non_voters_hear_what_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = meta_cluster(tmp.path(), 3).await;
+    let light = light_client(&net, &tmp.path().join("light"), 3).await;
+    assert!(!light.meta().is_voter());
+    let mut on_voter = net.node(2).meta().subscribe_changes();
+    let mut on_light = light.meta().subscribe_changes();
+    // A non-voter's feed starts with a reset where it found the log.
+    let first = tokio::time::timeout(Duration::from_secs(10), on_light.recv())
+        .await
+        .expect("the non-voter reached a voter")
+        .unwrap();
+    assert!(matches!(first, Notice::Reset { .. }), "{first:?}");
+
+    let Reply::Attr(d) = light.meta().write(mkdir(ROOT, "seen")).await.unwrap() else {
+        panic!("mkdir answers attributes")
+    };
+    let (i_voter, c_voter) = next_change(&mut on_voter).await;
+    let (i_light, c_light) = next_change(&mut on_light).await;
+    assert_eq!(i_voter, i_light, "one log index everywhere");
+    assert_eq!(c_voter, c_light);
+    assert_eq!(c_voter.inodes, [ROOT, d.ino].into_iter().collect());
+    assert_eq!(
+        c_voter.entries,
+        [(ROOT, "seen".to_string())].into_iter().collect()
+    );
+
+    // A failed command changes nothing: the next notice is the next change.
+    net.node(0)
+        .meta()
+        .write(mkdir(ROOT, "seen"))
+        .await
+        .unwrap_err();
+    net.node(0)
+        .meta()
+        .write(mkdir(d.ino, "inner"))
+        .await
+        .unwrap();
+    for rx in [&mut on_voter, &mut on_light] {
+        let (i, c) = next_change(rx).await;
+        assert!(i > i_voter);
+        assert!(c.entries.contains(&(d.ino, "inner".to_string())), "{c:?}");
+    }
+    assert!(light.shutdown().await, "the non-voter stops cleanly");
     net.shutdown().await;
 }

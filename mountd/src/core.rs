@@ -270,6 +270,16 @@ impl Core {
         self.handles.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// The open handles of `ino`: (handle, version it reads, open for writing).
+    pub fn handles_of(&self, ino: Ino) -> Vec<(u64, Option<u64>, bool)> {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        handles
+            .iter()
+            .filter(|(_, of)| of.ino == ino)
+            .map(|(fh, of)| (*fh, of.head.as_ref().map(|v| v.id), of.writer.is_some()))
+            .collect()
+    }
+
     // ---- namespace ----
 
     pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {

@@ -7,6 +7,7 @@ use crate::{
     attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
     core::{Core, SetAttrs},
     errno::{errno, is_system_error, OpError},
+    invalidate::Invalidation,
     mount::MountConfig,
     statfs::{statfs_of, Capacity, BSIZE},
 };
@@ -38,6 +39,8 @@ pub struct FragFs {
     /// Every operation in flight, cancelled when the mount stops.
     tasks: Tasks,
     cfg: MountConfig,
+    /// What the kernel was given, for pushed invalidations.
+    inval: Arc<Invalidation>,
 }
 
 fn caller(req: &Request) -> Caller {
@@ -80,6 +83,7 @@ impl FragFs {
         rt: tokio::runtime::Handle,
         tasks: Tasks,
         cfg: MountConfig,
+        inval: Arc<Invalidation>,
     ) -> Self {
         FragFs {
             core,
@@ -87,6 +91,7 @@ impl FragFs {
             rt,
             tasks,
             cfg,
+            inval,
         }
     }
 
@@ -137,14 +142,20 @@ impl FragFs {
         self.spawn(op, self.cfg.data_deadline, fut, answer)
     }
 
-    /// Answers an entry (lookup, mkdir, …) from an attribute result.
+    /// Answers the entry `name` of `parent` (lookup, mkdir, …) from an
+    /// attribute result, noting what the kernel was given.
     fn entry(
         &self,
         reply: ReplyEntry,
+        parent: INodeNo,
+        name: &str,
     ) -> impl FnOnce(Result<fragfs::meta::Attr, Errno>) + Send + 'static {
-        let ttl = self.cfg.ttl;
+        let (ttl, inval, name) = (self.cfg.ttl, self.inval.clone(), name.to_owned());
         move |r| match r {
-            Ok(a) => reply.entry(&ttl, &file_attr(&a), Generation(0)),
+            Ok(a) => {
+                inval.seen.note(parent.0, &name, a.ino);
+                reply.entry(&ttl, &file_attr(&a), Generation(0))
+            }
             Err(e) => reply.error(e),
         }
     }
@@ -199,11 +210,11 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
-        let core = self.core.clone();
+        let (core, answer) = (self.core.clone(), self.entry(reply, parent, &name));
         self.meta(
             "lookup",
             async move { core.lookup(parent.0, name).await },
-            self.entry(reply),
+            answer,
         );
     }
 
@@ -288,13 +299,14 @@ impl Filesystem for FragFs {
             (_, None) => return reply.error(Errno::EINVAL),
         };
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
+        let answer = self.entry(reply, parent, &name);
         self.meta(
             "mknod",
             async move {
                 core.mknod(parent.0, name, kind, perm, u64::from(rdev), who)
                     .await
             },
-            self.entry(reply),
+            answer,
         );
     }
 
@@ -312,10 +324,11 @@ impl Filesystem for FragFs {
             Err(e) => return reply.error(e),
         };
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
+        let answer = self.entry(reply, parent, &name);
         self.meta(
             "mkdir",
             async move { core.mkdir(parent.0, name, perm, who).await },
-            self.entry(reply),
+            answer,
         );
     }
 
@@ -358,10 +371,11 @@ impl Filesystem for FragFs {
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
         let (core, who) = (self.core.clone(), caller(req));
+        let answer = self.entry(reply, parent, &name);
         self.meta(
             "symlink",
             async move { core.symlink(parent.0, name, target, who).await },
-            self.entry(reply),
+            answer,
         );
     }
 
@@ -410,21 +424,35 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
-        let core = self.core.clone();
+        let (core, answer) = (self.core.clone(), self.entry(reply, newparent, &name));
         self.meta(
             "link",
             async move { core.link(ino.0, newparent.0, name).await },
-            self.entry(reply),
+            answer,
         );
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        let (core, who) = (self.core.clone(), caller(req));
+        let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
         self.data(
             "open",
-            async move { core.open(ino.0, flags.0, who).await },
+            async move {
+                let fh = core.open(ino.0, flags.0, who).await?;
+                // Without FOPEN_KEEP_CACHE the kernel drops the file's
+                // pages: they are kept only when they came from the very
+                // version this handle reads (close-to-open).
+                let keep = inval.open_keeps_cache(ino.0, fh, &core.handles_of(ino.0));
+                Ok((fh, keep))
+            },
             move |r| match r {
-                Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
+                Ok((fh, keep)) => {
+                    let flags = if keep {
+                        FopenFlags::FOPEN_KEEP_CACHE
+                    } else {
+                        FopenFlags::empty()
+                    };
+                    reply.opened(FileHandle(fh), flags)
+                }
                 Err(e) => reply.error(e),
             },
         );
@@ -698,17 +726,21 @@ impl Filesystem for FragFs {
             perm_of(mode, umask),
             self.cfg.ttl,
         );
+        let (inval, noted) = (self.inval.clone(), name.clone());
         self.meta(
             "create",
             async move { core.create(parent.0, name, perm, flags, who).await },
             move |r| match r {
-                Ok((a, fh)) => reply.created(
-                    &ttl,
-                    &file_attr(&a),
-                    Generation(0),
-                    FileHandle(fh),
-                    FopenFlags::empty(),
-                ),
+                Ok((a, fh)) => {
+                    inval.seen.note(parent.0, &noted, a.ino);
+                    reply.created(
+                        &ttl,
+                        &file_attr(&a),
+                        Generation(0),
+                        FileHandle(fh),
+                        FopenFlags::empty(),
+                    )
+                }
                 Err(e) => reply.error(e),
             },
         );

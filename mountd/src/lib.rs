@@ -17,6 +17,8 @@
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
 //! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
+//! - [`invalidate`]: telling the kernel to forget what changed elsewhere
+//!   (pushed by the metadata service), and when an open keeps its pages.
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
 //! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
 //!   arguments become `fragfs-mountd`'s, started detached.
@@ -27,6 +29,7 @@ pub mod core;
 pub mod errno;
 pub mod fs;
 pub mod helper;
+pub mod invalidate;
 pub mod mount;
 pub mod plan;
 pub mod statfs;

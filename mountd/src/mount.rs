@@ -1,6 +1,11 @@
 //! Mounting the filesystem and taking it down.
 
-use crate::{core::Core, fs::FragFs, statfs::Capacity};
+use crate::{
+    core::Core,
+    fs::FragFs,
+    invalidate::{self, Invalidation},
+    statfs::Capacity,
+};
 use fragfs::{node::Node, task::Tasks};
 use fuser::{BackgroundSession, Config, MountOption, SessionACL};
 use std::{
@@ -20,6 +25,9 @@ pub struct MountConfig {
     /// read, flush, truncate).
     pub data_deadline: Duration,
     /// How long the kernel may cache attributes and directory entries.
+    /// Changes made anywhere in the namespace are pushed to the kernel as
+    /// invalidations as soon as this node hears of them; the TTL bounds
+    /// staleness when a push is missed.
     pub ttl: Duration,
     /// Most bytes of fragments kept in memory for reads.
     pub cache_bytes: usize,
@@ -28,6 +36,9 @@ pub struct MountConfig {
     /// Let every user use the mount (`allow_other`), with the kernel
     /// checking permissions against the namespace's modes.
     pub allow_other: bool,
+    /// Push namespace changes to the kernel as invalidations. Without it
+    /// changes show after `ttl`, and file content at the next open.
+    pub invalidate: bool,
 }
 
 impl Default for MountConfig {
@@ -39,6 +50,7 @@ impl Default for MountConfig {
             cache_bytes: 512 << 20,
             statfs_ttl: Duration::from_secs(5),
             allow_other: false,
+            invalidate: true,
         }
     }
 }
@@ -47,6 +59,7 @@ impl Default for MountConfig {
 pub struct Mounted {
     session: BackgroundSession,
     core: Arc<Core>,
+    inval: Arc<Invalidation>,
     tasks: Tasks,
     mountpoint: PathBuf,
 }
@@ -91,13 +104,18 @@ impl Mounted {
                 "some FUSE operations did not stop in time"
             );
         }
-        tracing::info!(counters = %self.core.counters, "mount stopped");
+        tracing::info!(
+            counters = %self.core.counters,
+            invalidation = %self.inval.counters,
+            "mount stopped"
+        );
         ended
     }
 }
 
 /// Mounts `node`'s namespace at `mountpoint`, served from a background
-/// thread whose requests run on `rt`.
+/// thread whose requests run on `rt`. Changes to the namespace are pushed
+/// to the kernel as invalidations (see [`crate::invalidate`]).
 pub fn mount(
     node: &Node,
     rt: tokio::runtime::Handle,
@@ -107,7 +125,17 @@ pub fn mount(
     let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
     let tasks = Tasks::new();
     let capacity = Arc::new(Capacity::new(node.shared(), cfg.statfs_ttl));
-    let fs = FragFs::new(core.clone(), capacity, rt, tasks.clone(), cfg.clone());
+    let inval = Arc::new(Invalidation::new());
+    // Subscribed before the kernel can cache anything.
+    let changes = cfg.invalidate.then(|| node.meta().subscribe_changes());
+    let fs = FragFs::new(
+        core.clone(),
+        capacity,
+        rt.clone(),
+        tasks.clone(),
+        cfg.clone(),
+        inval.clone(),
+    );
     let mut options = Config::default();
     options.mount_options = vec![
         MountOption::FSName("fragfs".into()),
@@ -118,9 +146,14 @@ pub fn mount(
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
+    if let Some(changes) = changes {
+        let _rt = rt.enter();
+        invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
+    }
     Ok(Mounted {
         session,
         core,
+        inval,
         tasks,
         mountpoint: mountpoint.to_path_buf(),
     })

@@ -5,7 +5,11 @@
 //! - `raft_types`, `store`, `network`, `rpc`: the openraft glue (only these
 //!   know openraft): redb storage, RPCs over the libp2p swarm.
 //! - `service`: what a node runs and what clients call ([`Meta`]).
+//! - `feed`, `follow`: what applied entries changed, published to local
+//!   subscribers and long-polled by non-voters (see `STATE.md`).
 
+pub mod feed;
+mod follow;
 mod namespace;
 mod network;
 pub mod query;
@@ -15,7 +19,9 @@ pub mod service;
 pub mod store;
 mod types;
 
+pub use feed::Notice;
 pub use namespace::*;
 pub use query::{ListRow, Query, QueryReply};
+pub use rpc::ChangesAnswer;
 pub use service::{node_id_of, Meta, MetaConfig, MetaError, MetaStatus, ReadAnswer};
 pub use types::*;

@@ -13,13 +13,14 @@
 //! the mount layer; only the ownership rules of `chmod`/`chown` live here.
 
 use super::types::{
-    Attr, Caller, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version, XattrMode,
-    LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
+    Attr, Caller, Changes, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version,
+    XattrMode, LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
 };
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod changes;
 mod check;
 #[cfg(test)]
 mod proptests;
@@ -175,6 +176,12 @@ impl Namespace {
 
     /// Applies one command. On error the namespace is unchanged.
     pub fn apply(&mut self, cmd: Command) -> Result<Reply, FsError> {
+        self.apply_tracked(cmd, &mut Changes::default())
+    }
+
+    /// One command that is not a batch (batches are taken apart by
+    /// [`Self::apply_tracked`]).
+    fn apply_one(&mut self, cmd: Command) -> Result<Reply, FsError> {
         match cmd {
             Command::Create {
                 parent,
@@ -325,20 +332,8 @@ impl Namespace {
                 caller,
                 now,
             ),
-            Command::Batch(cmds) => {
-                // Batches do not nest: a nested batch is refused, not applied.
-                let results = cmds
-                    .into_iter()
-                    .map(|c| {
-                        if matches!(c, Command::Batch(_)) {
-                            Err(FsError::Invalid)
-                        } else {
-                            self.apply(c)
-                        }
-                    })
-                    .collect();
-                Ok(Reply::Batch(results))
-            }
+            // Batches do not nest: a nested batch is refused, not applied.
+            Command::Batch(_) => Err(FsError::Invalid),
         }
     }
 

@@ -1,11 +1,13 @@
 //! The messages metadata peers exchange over the `/fragfs/meta/1` protocol:
-//! Raft's own RPCs, and the client requests forwarded to the leader. Each
-//! body is one version byte ([`META_RPC_VERSION`]) and postcard.
+//! Raft's own RPCs, the client requests forwarded to the leader, and the
+//! change feed non-voters long-poll. Each body is one version byte
+//! ([`META_RPC_VERSION`]) and postcard. New variants go at the end of the
+//! enums so that earlier messages keep their encoding.
 
 use super::{
     query::{Query, QueryReply},
     raft_types::{ApplyResult, NodeId, TypeConfig},
-    types::Command,
+    types::{Changes, Command},
 };
 use openraft::{
     error::{InstallSnapshotError, RaftError},
@@ -34,6 +36,27 @@ pub enum MetaRequest {
     RemoveVoter {
         node_id: NodeId,
     },
+    /// What the log entries after `since` changed; `None`: only where the
+    /// log is now. Answered when there is something to report, or after a
+    /// wait of at most [`crate::meta::feed::LONG_POLL`] with nothing.
+    Changes {
+        since: Option<u64>,
+    },
+}
+
+/// The answer to [`MetaRequest::Changes`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangesAnswer {
+    /// What the entries after the asked index and up to `upto` changed,
+    /// oldest first; entries that changed nothing are left out. Empty when
+    /// the wait ended with nothing new.
+    Entries {
+        upto: u64,
+        entries: Vec<(u64, Changes)>,
+    },
+    /// This voter no longer knows every change after the asked index:
+    /// anything cached may be stale. Ask again after `upto`.
+    TooOld { upto: u64 },
 }
 
 /// Why a forwarded client request failed.
@@ -59,6 +82,7 @@ pub enum MetaResponse {
     Membership(Result<(), ServiceError>),
     /// The request could not be decoded.
     Malformed(String),
+    Changes(Result<ChangesAnswer, ServiceError>),
 }
 
 pub fn encode<T: Serialize>(v: &T) -> bytes::Bytes {
@@ -74,5 +98,61 @@ pub fn decode<T: for<'a> Deserialize<'a>>(b: &[u8]) -> Result<T, String> {
         }
         Some((v, _)) => Err(format!("metadata protocol version {v} is not supported")),
         None => Err("empty metadata message".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Changes {
+        Changes {
+            inodes: [1, 7].into_iter().collect(),
+            entries: [(1, "a".to_string())].into_iter().collect(),
+        }
+    }
+
+    /// The change-feed messages, pinned: they come after every earlier
+    /// variant, so earlier messages keep their encoding.
+    #[test]
+    fn t10_change_feed_encoding_is_pinned() {
+        let req = encode(&MetaRequest::Changes { since: Some(300) });
+        assert_eq!(hex::encode(&req), "010701ac02");
+        let none = encode(&MetaRequest::Changes { since: None });
+        assert_eq!(hex::encode(&none), "010700");
+        let entries = MetaResponse::Changes(Ok(ChangesAnswer::Entries {
+            upto: 9,
+            entries: vec![(8, sample())],
+        }));
+        assert_eq!(
+            hex::encode(encode(&entries)),
+            "0107000009010802010701010161"
+        );
+        let old = MetaResponse::Changes(Ok(ChangesAnswer::TooOld { upto: 5 }));
+        assert_eq!(hex::encode(encode(&old)), "0107000105");
+        let refused = MetaResponse::Changes(Err(ServiceError::NotVoter));
+        assert_eq!(hex::encode(encode(&refused)), "01070101");
+        for b in [req, none] {
+            assert!(matches!(
+                decode::<MetaRequest>(&b),
+                Ok(MetaRequest::Changes { .. })
+            ));
+        }
+        assert!(matches!(
+            decode::<MetaResponse>(&encode(&entries)),
+            Ok(MetaResponse::Changes(Ok(ChangesAnswer::Entries { .. })))
+        ));
+    }
+
+    #[test]
+    fn t20_malformed_change_feed_messages_are_errors() {
+        // Truncated, an unknown variant, a bad option tag, a bad version.
+        for bad in [&[1u8, 7][..], &[1, 99], &[1, 7, 2], &[2, 7, 0], &[]] {
+            assert!(decode::<MetaRequest>(bad).is_err(), "{bad:?}");
+        }
+        // Truncated, an unknown answer, an entry list longer than the body.
+        for bad in [&[1u8, 7, 1][..], &[1, 7, 0, 2], &[1, 7, 0, 0, 9, 200]] {
+            assert!(decode::<MetaResponse>(bad).is_err(), "{bad:?}");
+        }
     }
 }

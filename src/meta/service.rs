@@ -6,13 +6,19 @@
 //! the write deadline when no quorum is reachable. Reads are linearizable
 //! (the leader confirms its leadership first); when that cannot be done in
 //! time, a voter answers from its own replica and marks the answer stale.
+//!
+//! Every node publishes what the namespace's changes touched
+//! ([`Meta::subscribe_changes`]): a voter from its own state machine, a
+//! non-voter from a voter's change feed, long-polled by `meta::follow`.
 
 use super::{
+    feed::{ChangeFeed, Notice, LONG_POLL},
+    follow,
     namespace::Namespace,
     network::NetworkFactory,
     query::{answer, Query, QueryReply},
     raft_types::{ApplyResult, NodeId, Raft},
-    rpc::{self, MetaRequest, MetaResponse, ServiceError},
+    rpc::{self, ChangesAnswer, MetaRequest, MetaResponse, ServiceError},
     store::{self, LogStore, StateMachine},
     types::{Command, FsError, Reply},
 };
@@ -33,7 +39,7 @@ use std::{
     },
     time::Duration,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 #[derive(Clone, Debug)]
 pub struct MetaConfig {
@@ -158,6 +164,8 @@ struct Inner {
     read_confirmed: AtomicU64,
     /// Serialises confirmations (a tokio mutex: held across the await).
     read_lock: tokio::sync::Mutex<()>,
+    /// What applied entries changed (see `feed`).
+    feed: Arc<ChangeFeed>,
 }
 
 /// Watches the metadata database of a stopped service until its file lock
@@ -197,12 +205,13 @@ impl Meta {
         tasks: &Tasks,
     ) -> Result<Meta, MetaError> {
         let node_id = node_id_of(&net.local_peer_id());
+        let feed = ChangeFeed::new();
         let (raft, sm, weak_db) = if cfg.voter {
             let db = store::open_db(&data_dir.join("meta").join("raft.redb"))
                 .map_err(MetaError::Store)?;
             let weak_db = Arc::downgrade(&db);
             let log = LogStore::new(db.clone());
-            let sm = StateMachine::open(db)
+            let sm = StateMachine::open(db, feed.clone())
                 .await
                 .map_err(|e| MetaError::Store(e.to_string()))?;
             let rc = openraft::Config {
@@ -246,11 +255,14 @@ impl Meta {
                 read_tickets: AtomicU64::new(0),
                 read_confirmed: AtomicU64::new(0),
                 read_lock: tokio::sync::Mutex::new(()),
+                feed,
             }),
         };
         tasks.spawn("meta-rpc", meta.clone().serve(inbox, tasks.clone()));
         if voter {
             tasks.spawn("meta-batcher", meta.clone().batcher(batch_rx));
+        } else {
+            tasks.spawn("meta-follow-changes", follow::follow(meta.clone()));
         }
         Ok(meta)
     }
@@ -325,6 +337,7 @@ impl Meta {
                 MetaRequest::AddVoter { .. } | MetaRequest::RemoveVoter { .. } => {
                     MetaResponse::Membership(Err(e))
                 }
+                MetaRequest::Changes { .. } => MetaResponse::Changes(Err(e)),
                 _ => MetaResponse::Write(Err(e)),
             };
         };
@@ -353,6 +366,53 @@ impl Meta {
             MetaRequest::RemoveVoter { node_id } => MetaResponse::Membership(
                 self.remove_voter(node_id).await.map_err(|e| e.to_service()),
             ),
+            MetaRequest::Changes { since } => MetaResponse::Changes(
+                self.inner
+                    .feed
+                    .wait_after(since, LONG_POLL)
+                    .await
+                    .ok_or_else(|| ServiceError::Other("too many change polls held".into())),
+            ),
+        }
+    }
+
+    /// What the namespace's changes touch, from now on: one notice per
+    /// applied log entry that changed something, in log order, or a reset
+    /// when what changed is not known. A receiver that falls behind gets
+    /// `RecvError::Lagged` and should treat it as a reset.
+    pub fn subscribe_changes(&self) -> broadcast::Receiver<Notice> {
+        self.inner.feed.subscribe()
+    }
+
+    pub(super) fn feed(&self) -> &Arc<ChangeFeed> {
+        &self.inner.feed
+    }
+
+    /// Connected metadata voters.
+    pub(super) async fn voter_peers(&self) -> Vec<PeerId> {
+        self.inner
+            .net
+            .meta_peers()
+            .await
+            .into_iter()
+            .map(|p| p.peer_id)
+            .collect()
+    }
+
+    /// Long-polls voter `peer` for the changes after `since`.
+    pub(super) async fn ask_changes(
+        &self,
+        peer: PeerId,
+        since: Option<u64>,
+    ) -> Result<ChangesAnswer, MetaError> {
+        let req = MetaRequest::Changes { since };
+        match self
+            .forward_to(peer, None, &req, LONG_POLL + Duration::from_secs(5))
+            .await?
+        {
+            MetaResponse::Changes(r) => r.map_err(Into::into),
+            MetaResponse::Malformed(e) => Err(MetaError::Other(format!("refused: {e}"))),
+            _ => Err(MetaError::Other("unexpected answer".into())),
         }
     }
 

@@ -11,9 +11,10 @@
 #![allow(clippy::result_large_err)]
 
 use super::{
+    feed::ChangeFeed,
     namespace::Namespace,
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
-    types::{Caller, FsError, Reply, Time},
+    types::{Caller, Changes, FsError, Reply, Time},
 };
 use openraft::{
     storage::{LogFlushed, LogState, RaftLogStorage, RaftStateMachine, Snapshot},
@@ -296,25 +297,32 @@ struct StoredSnapshot {
 }
 
 /// The state machine. Readers share `state` (a std `RwLock`: held only for
-/// in-memory reads or one apply batch, never across an await).
+/// in-memory reads or one apply batch, never across an await). What each
+/// applied entry changed goes to `feed`, after the lock is released.
 #[derive(Clone)]
 pub struct StateMachine {
     pub state: Arc<RwLock<StateData>>,
     db: Arc<redb::Database>,
+    feed: Arc<ChangeFeed>,
 }
 
 impl StateMachine {
     /// Loads the last snapshot, if any.
-    pub async fn open(db: Arc<redb::Database>) -> Result<Self, StorageError> {
+    pub(super) async fn open(
+        db: Arc<redb::Database>,
+        feed: Arc<ChangeFeed>,
+    ) -> Result<Self, StorageError> {
         let d = db.clone();
         let snap: Option<StoredSnapshot> = blocking(move || get_state(&d, KEY_SNAPSHOT)).await?;
         let state = match snap {
             Some(s) => decode::<StateData>(&s.data).map_err(read_err)?,
             None => StateData::new(),
         };
+        feed.start_at(state.last_applied.map_or(0, |l| l.index));
         Ok(StateMachine {
             state: Arc::new(RwLock::new(state)),
             db,
+            feed,
         })
     }
 
@@ -363,18 +371,26 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
-        for e in entries {
-            st.last_applied = Some(e.log_id);
-            match e.payload {
-                EntryPayload::Blank => out.push(Ok(Reply::Done)),
-                EntryPayload::Normal(cmd) => out.push(st.ns.apply(cmd)),
-                EntryPayload::Membership(m) => {
-                    st.membership = StoredMembership::new(Some(e.log_id), m);
-                    out.push(Ok(Reply::Done));
+        let mut changed = Vec::new();
+        {
+            let mut st = self.state.write().unwrap_or_else(|e| e.into_inner());
+            for e in entries {
+                st.last_applied = Some(e.log_id);
+                let mut changes = Changes::default();
+                match e.payload {
+                    EntryPayload::Blank => out.push(Ok(Reply::Done)),
+                    EntryPayload::Normal(cmd) => out.push(st.ns.apply_tracked(cmd, &mut changes)),
+                    EntryPayload::Membership(m) => {
+                        st.membership = StoredMembership::new(Some(e.log_id), m);
+                        out.push(Ok(Reply::Done));
+                    }
                 }
+                changed.push((e.log_id.index, changes));
             }
+        }
+        for (index, changes) in changed {
+            self.feed.record(index, changes);
         }
         Ok(out)
     }
@@ -407,6 +423,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let db = self.db.clone();
         blocking(move || put_state(&db, KEY_SNAPSHOT, &stored)).await?;
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = new;
+        self.feed.reset(meta.last_log_id.map_or(0, |l| l.index));
         Ok(())
     }
 

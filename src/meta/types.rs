@@ -4,6 +4,7 @@
 
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// An inode number. The root directory is [`ROOT`].
 pub type Ino = u64;
@@ -286,6 +287,34 @@ pub enum FsError {
     NotPermitted,
     #[error("version conflict: the head is {head:?}, not the base the commit names")]
     Conflict { head: Option<u64> },
+}
+
+/// What applying commands changed, for the caches of other nodes' mounts:
+/// the inodes whose attributes, content, entries or existence changed, and
+/// the directory entries `(directory, name)` that were added, removed or
+/// now name another inode. A failed command changes nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changes {
+    pub inodes: BTreeSet<Ino>,
+    pub entries: BTreeSet<(Ino, String)>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.inodes.is_empty() && self.entries.is_empty()
+    }
+
+    /// Adds everything `other` names.
+    pub fn extend(&mut self, other: Changes) {
+        self.inodes.extend(other.inodes);
+        self.entries.extend(other.entries);
+    }
+
+    /// Roughly how many bytes these changes take, to bound what is kept.
+    pub fn weight(&self) -> usize {
+        let entries: usize = self.entries.iter().map(|(_, n)| 16 + n.len()).sum();
+        16 + self.inodes.len() * 8 + entries
+    }
 }
 
 /// One entry of a directory listing.

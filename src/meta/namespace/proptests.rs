@@ -268,6 +268,39 @@ fn check_queries(ns: &Namespace) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// What differs between `before` and `after` (an inode's attributes,
+/// entries, links, xattrs or versions, or a directory entry) and is not
+/// named in `reported`.
+fn unreported(before: &Namespace, after: &Namespace, reported: &Changes) -> Changes {
+    use super::Body;
+    let mut missed = Changes::default();
+    let inos: std::collections::BTreeSet<Ino> = before
+        .inodes
+        .keys()
+        .chain(after.inodes.keys())
+        .copied()
+        .collect();
+    let no_entries = std::collections::BTreeMap::new();
+    for ino in inos {
+        let (b, a) = (before.inodes.get(&ino), after.inodes.get(&ino));
+        if b != a && !reported.inodes.contains(&ino) {
+            missed.inodes.insert(ino);
+        }
+        let entries = |n: Option<&super::Inode>| match n.map(|n| &n.body) {
+            Some(Body::Dir { entries }) => entries.clone(),
+            _ => no_entries.clone(),
+        };
+        let (eb, ea) = (entries(b), entries(a));
+        for name in eb.keys().chain(ea.keys()) {
+            let key = (ino, name.clone());
+            if eb.get(name) != ea.get(name) && !reported.entries.contains(&key) {
+                missed.entries.insert(key);
+            }
+        }
+    }
+    missed
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -278,7 +311,10 @@ proptest! {
         for cmd in cmds {
             let cmd = concretize(&ns, cmd);
             let before = ns.clone();
-            let result = ns.apply(cmd.clone());
+            let mut changes = Changes::default();
+            let result = ns.apply_tracked(cmd.clone(), &mut changes);
+            let missed = unreported(&before, &ns, &changes);
+            prop_assert!(missed.is_empty(), "{:?} changed {:?} without saying so", cmd, missed);
             if let Err(e) = ns.check_invariants() {
                 return Err(TestCaseError::fail(format!("{e} after {cmd:?} -> {result:?}")));
             }
