@@ -121,6 +121,13 @@ fn unexpected(what: &str) -> OpError {
     OpError::Bug(format!("unexpected answer to {what}"))
 }
 
+/// A directory's listing as read at opendir.
+pub struct Listing {
+    /// The directory's own attributes (for `.` and `..`).
+    pub own: Attr,
+    pub entries: Vec<(DirEntry, Attr)>,
+}
+
 /// What the mount did since it started.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -130,6 +137,8 @@ pub struct Counters {
     pub commits: AtomicU64,
     pub fragments_from_cache: AtomicU64,
     pub fragments_fetched: AtomicU64,
+    /// Lookups the kernel asked for (a listing with attributes saves them).
+    pub lookups: AtomicU64,
 }
 
 impl std::fmt::Display for Counters {
@@ -137,12 +146,13 @@ impl std::fmt::Display for Counters {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         write!(
             f,
-            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched",
+            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched, lookups: {}",
             n(&self.bytes_read),
             n(&self.bytes_written),
             n(&self.commits),
             n(&self.fragments_from_cache),
-            n(&self.fragments_fetched)
+            n(&self.fragments_fetched),
+            n(&self.lookups)
         )
     }
 }
@@ -157,7 +167,7 @@ pub struct Core {
     inflight: Mutex<HashMap<FragmentId, Arc<tokio::sync::Mutex<()>>>>,
     /// Open directories: the listing read at opendir, paged by readdir so a
     /// long listing is read once and stays stable while it is walked.
-    dirs: Mutex<HashMap<u64, Arc<Vec<DirEntry>>>>,
+    dirs: Mutex<HashMap<u64, Arc<Listing>>>,
     next_fh: AtomicU64,
     /// Placement candidates for uploads, refreshed at each commit.
     upload_cands: Mutex<Option<Arc<Vec<fragfs::redundancy::Candidate>>>>,
@@ -283,6 +293,7 @@ impl Core {
     // ---- namespace ----
 
     pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {
+        self.counters.lookups.fetch_add(1, Ordering::Relaxed);
         match self.query(Query::Lookup { parent, name }).await? {
             QueryReply::Attr(a) => Ok(self.overlay(a)),
             _ => Err(unexpected("lookup")),
@@ -303,19 +314,28 @@ impl Core {
         }
     }
 
-    /// Reads directory `ino`'s listing once and keeps it under a handle.
+    /// Reads directory `ino`'s listing (entries with their attributes, and
+    /// the directory's own) once and keeps it under a handle.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
-        let entries = Arc::new(self.readdir(ino).await?);
+        let (entries, own) =
+            tokio::join!(self.query(Query::ReaddirPlus { ino }), self.getattr(ino));
+        let entries = match entries? {
+            QueryReply::EntriesPlus(e) => {
+                e.into_iter().map(|(e, a)| (e, self.overlay(a))).collect()
+            }
+            _ => return Err(unexpected("readdirplus")),
+        };
+        let listing = Arc::new(Listing { own: own?, entries });
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         self.dirs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(fh, entries);
+            .insert(fh, listing);
         Ok(fh)
     }
 
     /// The listing kept by [`Core::opendir`].
-    pub fn dir_listing(&self, fh: u64) -> Option<Arc<Vec<DirEntry>>> {
+    pub fn dir_listing(&self, fh: u64) -> Option<Arc<Listing>> {
         self.dirs
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -5,7 +5,7 @@
 
 use crate::{
     attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
-    core::{Core, SetAttrs},
+    core::{Core, Listing, SetAttrs},
     errno::{errno, is_system_error, OpError},
     invalidate::Invalidation,
     mount::MountConfig,
@@ -17,10 +17,10 @@ use fragfs::{
     task::Tasks,
 };
 use fuser::{
-    AccessFlags, BsdFileFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation,
-    INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate, ReplyData,
-    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
-    Request, TimeOrNow, WriteFlags,
+    AccessFlags, BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
+    Generation, INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate,
+    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs,
+    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::{
     ffi::OsStr,
@@ -163,20 +163,16 @@ impl FragFs {
 
 /// Answers a readdir from a listing: "." and ".." first; an entry's offset
 /// is the position after it.
-fn fill_dir(
-    mut reply: ReplyDirectory,
-    ino: INodeNo,
-    entries: &[fragfs::meta::DirEntry],
-    offset: u64,
-) {
+fn fill_dir(mut reply: ReplyDirectory, ino: INodeNo, listing: &Listing, offset: u64) {
     let dots = [
         (ino.0, FileType::Directory, "."),
         (ino.0, FileType::Directory, ".."),
     ];
     let all = dots.into_iter().chain(
-        entries
+        listing
+            .entries
             .iter()
-            .map(|e| (e.ino, file_type(e.kind), e.name.as_str())),
+            .map(|(e, _)| (e.ino, file_type(e.kind), e.name.as_str())),
     );
     for (i, (ino, kind, name)) in all.enumerate().skip(offset as usize) {
         if reply.add(INodeNo(ino), i as u64 + 1, kind, name) {
@@ -184,6 +180,38 @@ fn fill_dir(
         }
     }
     reply.ok();
+}
+
+/// Like [`fill_dir`], with each entry's attributes (the kernel caches them
+/// as if looked up, and skips them for `.` and `..`). Returns the entries
+/// handed to the kernel, for invalidation.
+fn fill_dir_plus(
+    mut reply: ReplyDirectoryPlus,
+    listing: &Listing,
+    offset: u64,
+    ttl: Duration,
+) -> Vec<(String, u64)> {
+    let own = file_attr(&listing.own);
+    let dots = [(".", &own), ("..", &own)];
+    let attrs: Vec<FileAttr> = listing.entries.iter().map(|(_, a)| file_attr(a)).collect();
+    let all = dots.into_iter().chain(
+        listing
+            .entries
+            .iter()
+            .zip(&attrs)
+            .map(|((e, _), a)| (e.name.as_str(), a)),
+    );
+    let mut given = Vec::new();
+    for (i, (name, attr)) in all.enumerate().skip(offset as usize) {
+        if reply.add(attr.ino, i as u64 + 1, name, &ttl, attr, Generation(0)) {
+            break;
+        }
+        if i >= 2 {
+            given.push((name.to_string(), attr.ino.0));
+        }
+    }
+    reply.ok();
+    given
 }
 
 fn empty(reply: ReplyEmpty) -> impl FnOnce(Result<(), Errno>) + Send + 'static {
@@ -198,6 +226,12 @@ impl Filesystem for FragFs {
         // O_TRUNC comes with open, not as a separate truncate first.
         if let Err(missing) = config.add_capabilities(InitFlags::FUSE_ATOMIC_O_TRUNC) {
             tracing::info!(?missing, "kernel lacks atomic O_TRUNC");
+        }
+        // Listings carry attributes: `ls -l` needs no lookup per entry.
+        if let Err(missing) = config
+            .add_capabilities(InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO)
+        {
+            tracing::info!(?missing, "kernel lacks readdirplus");
         }
         let _ = config.set_max_write(1 << 20);
         // Larger kernel readahead: fewer, bigger reads of sequential files.
@@ -568,6 +602,25 @@ impl Filesystem for FragFs {
         // The listing was read at opendir: answer at once, from memory.
         match self.core.dir_listing(fh.0) {
             Some(entries) => fill_dir(reply, ino, &entries, offset),
+            None => reply.error(Errno::EBADF),
+        }
+    }
+
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        reply: ReplyDirectoryPlus,
+    ) {
+        // As readdir: from the listing read at opendir, with attributes.
+        match self.core.dir_listing(fh.0) {
+            Some(listing) => {
+                for (name, child) in fill_dir_plus(reply, &listing, offset, self.cfg.ttl) {
+                    self.inval.seen.note(ino.0, &name, child);
+                }
+            }
             None => reply.error(Errno::EBADF),
         }
     }

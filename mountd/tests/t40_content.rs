@@ -441,3 +441,51 @@ fn t60_fsynced_data_survives_kill_9_of_the_daemon() {
         back.len()
     );
 }
+
+/// `ls -l` of a directory needs no lookup per entry: the listing carries
+/// the attributes (readdirplus), and they are right.
+#[test]
+fn t70_a_long_listing_comes_with_attributes() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
+    fs::create_dir(m.path("dir")).expect("mkdir");
+    for i in 0..40 {
+        fs::write(m.path(&format!("dir/f{i:02}")), vec![b'x'; i]).expect("write");
+    }
+    drop(m);
+    let m = Mount::start(&d, &[]);
+    let out = Command::new("ls")
+        .args(["-ln", "--time-style=+"])
+        .arg(m.path("dir"))
+        .output()
+        .expect("ls");
+    assert!(out.status.success(), "ls -l failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows: Vec<(String, u64)> = text
+        .lines()
+        .filter(|l| l.starts_with('-'))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[f.len() - 1].to_string(), f[4].parse().expect("size"))
+        })
+        .collect();
+    let want: Vec<(String, u64)> = (0..40).map(|i| (format!("f{i:02}"), i as u64)).collect();
+    assert_eq!(rows, want, "names and sizes from ls -l");
+    let log = m.stop();
+    let lookups = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            l.split("lookups: ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no counters in the log:\n{log}"));
+    assert!(
+        lookups < 10,
+        "{lookups} lookups for a listing of 40 entries with attributes"
+    );
+}

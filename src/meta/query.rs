@@ -52,6 +52,10 @@ pub enum Query {
     Head {
         ino: Ino,
     },
+    /// A directory's entries with their attributes (readdirplus).
+    ReaddirPlus {
+        ino: Ino,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +84,8 @@ pub enum QueryReply {
         attr: Attr,
         head: Option<Version>,
     },
+    /// Answer to [`Query::ReaddirPlus`].
+    EntriesPlus(Vec<(DirEntry, Attr)>),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -142,5 +148,14 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             };
             QueryReply::Head { attr, head }
         }
+        Query::ReaddirPlus { ino } => QueryReply::EntriesPlus(
+            ns.readdir(*ino)?
+                .into_iter()
+                .map(|e| {
+                    let attr = ns.getattr(e.ino)?;
+                    Ok((e, attr))
+                })
+                .collect::<Result<_, FsError>>()?,
+        ),
     })
 }
