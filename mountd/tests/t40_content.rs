@@ -489,3 +489,88 @@ fn t70_a_long_listing_comes_with_attributes() {
         "{lookups} lookups for a listing of 40 entries with attributes"
     );
 }
+
+fn cpath(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path")
+}
+
+/// rm -rf of a tree, chown and its setuid clearing, utimens with
+/// UTIME_OMIT and UTIME_NOW.
+#[test]
+fn t80_rm_rf_chown_and_utimens() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
+
+    fs::create_dir_all(m.path("t/a/b/c")).expect("mkdir -p");
+    for (i, dir) in ["t", "t/a", "t/a/b", "t/a/b/c"].iter().enumerate() {
+        fs::write(m.path(&format!("{dir}/f{i}")), random(1000 * i)).expect("file");
+    }
+    std::os::unix::fs::symlink("a", m.path("t/link")).expect("symlink");
+    let st = Command::new("rm")
+        .arg("-rf")
+        .arg(m.path("t"))
+        .status()
+        .expect("rm");
+    assert!(st.success(), "rm -rf: {st}");
+    assert!(!m.path("t").exists(), "the tree is gone");
+    assert_eq!(fs::read_dir(&m.mnt).expect("root").count(), 0);
+    assert_eq!(fs::metadata(&m.mnt).expect("root").nlink(), 2, "root links");
+
+    let f = m.path("owned");
+    fs::write(&f, b"x").expect("file");
+    fs::set_permissions(&f, fs::Permissions::from_mode(0o4755)).expect("chmod u+s");
+    std::os::unix::fs::chown(&f, Some(1234), Some(5678)).expect("chown");
+    let md = fs::metadata(&f).expect("stat");
+    assert_eq!((md.uid(), md.gid()), (1234, 5678));
+    assert_eq!(md.mode() & 0o7777, 0o755, "chown clears setuid");
+
+    // atime omitted, mtime set to a fixed time.
+    let before = fs::metadata(&f).expect("stat");
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: 1_000_000_000,
+            tv_nsec: 123_456_789,
+        },
+    ];
+    let c = cpath(&f);
+    // SAFETY: valid path and two timespecs.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
+    assert_eq!(rc, 0, "utimensat: {}", std::io::Error::last_os_error());
+    let md = fs::metadata(&f).expect("stat");
+    assert_eq!((md.mtime(), md.mtime_nsec()), (1_000_000_000, 123_456_789));
+    assert_eq!(
+        (md.atime(), md.atime_nsec()),
+        (before.atime(), before.atime_nsec()),
+        "UTIME_OMIT keeps atime"
+    );
+    // mtime now, atime omitted.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_NOW,
+        },
+    ];
+    // SAFETY: as above.
+    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
+    assert_eq!(rc, 0, "utimensat now: {}", std::io::Error::last_os_error());
+    let md = fs::metadata(&f).expect("stat");
+    assert!(
+        md.mtime() >= now && md.mtime() <= now + 60,
+        "UTIME_NOW: mtime {} vs now {now}",
+        md.mtime()
+    );
+    assert_eq!(md.atime(), before.atime(), "atime still kept");
+}
