@@ -267,14 +267,6 @@ impl Core {
         fh
     }
 
-    /// This node's fragment store: (bytes used, capacity), if it stores.
-    pub fn store_usage(&self) -> Option<(u64, u64)> {
-        self.shared.store.as_ref().map(|s| {
-            let u = s.usage();
-            (u.used, u.capacity)
-        })
-    }
-
     /// Open handles (for tests and status).
     pub fn open_handles(&self) -> usize {
         self.handles.lock().unwrap_or_else(|e| e.into_inner()).len()

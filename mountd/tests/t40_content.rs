@@ -294,6 +294,28 @@ fn t20_a_small_change_stores_only_the_changed_fragment() {
         "a one-byte change stored {grown} bytes (the file is {} bytes)",
         data.len()
     );
+    // The CLI gets the new version by path from the mount's node: its
+    // manifest is on the network, and it has no whole-file hash (the file
+    // was rewritten in place), so only the fragment ids vouch for it.
+    let fragfs = Path::new(env!("CARGO_BIN_EXE_fragfs-mountd")).with_file_name("fragfs");
+    assert!(
+        fragfs.exists(),
+        "{} is missing: run the workspace's tests (cargo test)",
+        fragfs.display()
+    );
+    let out = d.data.path().with_extension("out");
+    let st = Command::new(&fragfs)
+        .arg("--data")
+        .arg(d.data.path())
+        .args(["get", "/big"])
+        .arg(&out)
+        .stdout(Stdio::null())
+        .status()
+        .expect("fragfs get");
+    assert!(st.success(), "fragfs get /big: {st}");
+    let got = fs::read(&out).expect("got");
+    let _ = fs::remove_file(&out);
+    assert!(got == data, "fragfs get returns the rewritten bytes");
 }
 
 /// Editor-style save, append, truncate up and down, a sparse write far out.

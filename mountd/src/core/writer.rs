@@ -267,6 +267,10 @@ impl Core {
         offset: u64,
         data: &[u8],
     ) -> Result<(), OpError> {
+        if data.is_empty() {
+            // Writing nothing changes nothing, not even past the end.
+            return Ok(());
+        }
         let end = offset + data.len() as u64;
         let append = offset == c.size;
         if !append {
