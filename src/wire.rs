@@ -32,6 +32,11 @@ pub enum Request {
     Has { ids: Vec<FragmentId> },
     /// How much does your store hold, and how much may it hold?
     Stat,
+    /// Store these bytes (they must hash to `id`) without waiting for the
+    /// disk: they are durable after the next `Sync`.
+    PutBuffered { id: FragmentId, data: Bytes },
+    /// Make everything stored so far durable (answered by `Synced`).
+    Sync,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +66,8 @@ pub enum Response {
         used: u64,
         capacity: u64,
     },
+    /// The answer to `Sync`: everything stored before it is on disk.
+    Synced,
 }
 
 // New variants go at the end of these enums: postcard encodes a variant as
@@ -71,6 +78,8 @@ enum RequestHeader {
     Put { id: FragmentId, len: u32 },
     Has { ids: Vec<FragmentId> },
     Stat,
+    PutBuffered { id: FragmentId, len: u32 },
+    Sync,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,6 +93,7 @@ enum ResponseHeader {
     Corrupt,
     Failed { reason: String },
     Usage { used: u64, capacity: u64 },
+    Synced,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -158,13 +168,23 @@ impl Request {
             ),
             Request::Has { ids } => parts(&RequestHeader::Has { ids: ids.clone() }, &[]),
             Request::Stat => parts(&RequestHeader::Stat, &[]),
+            Request::PutBuffered { id, data } => parts(
+                &RequestHeader::PutBuffered {
+                    id: *id,
+                    len: data.len() as u32,
+                },
+                data,
+            ),
+            Request::Sync => parts(&RequestHeader::Sync, &[]),
         }
     }
 
     /// Parses a frame body (without the length prefix).
     pub fn from_body(body: Bytes) -> Result<Self, WireError> {
         let (h, payload) = decode::<RequestHeader>(&body, |h| match h {
-            RequestHeader::Put { len, .. } => *len as usize,
+            RequestHeader::Put { len, .. } | RequestHeader::PutBuffered { len, .. } => {
+                *len as usize
+            }
             _ => 0,
         })?;
         Ok(match h {
@@ -185,6 +205,13 @@ impl Request {
                 Request::Has { ids }
             }
             RequestHeader::Stat => Request::Stat,
+            RequestHeader::PutBuffered { id, .. } => {
+                if payload.len() > FragmentSize::MAX as usize {
+                    return Err(WireError::TooLarge(payload.len()));
+                }
+                Request::PutBuffered { id, data: payload }
+            }
+            RequestHeader::Sync => Request::Sync,
         })
     }
 }
@@ -231,6 +258,7 @@ impl Response {
                 },
                 &[],
             ),
+            Response::Synced => parts(&ResponseHeader::Synced, &[]),
         }
     }
 
@@ -249,6 +277,7 @@ impl Response {
             ResponseHeader::Corrupt => Response::Corrupt,
             ResponseHeader::Failed { reason } => Response::Failed { reason },
             ResponseHeader::Usage { used, capacity } => Response::Usage { used, capacity },
+            ResponseHeader::Synced => Response::Synced,
         })
     }
 }
@@ -300,6 +329,11 @@ mod tests {
                 ids: vec![id(), FragmentId::of(HashAlgo::Blake3, b"b")],
             },
             Request::Stat,
+            Request::PutBuffered {
+                id: id(),
+                data: Bytes::from_static(b"abc"),
+            },
+            Request::Sync,
         ]
     }
 
@@ -325,6 +359,7 @@ mod tests {
                 used: 300,
                 capacity: 64 << 20,
             },
+            Response::Synced,
         ]
     }
 
@@ -345,17 +380,18 @@ mod tests {
     }
 
     /// Every message in the order of the pinned file: the first three
-    /// requests and eight responses, then each later addition (`Stat`,
-    /// `Usage`), so lines once pinned never move.
+    /// requests and eight responses, then each later addition in the order
+    /// it came (`Stat`, `Usage`; then `PutBuffered`, `Sync`, `Synced`), so
+    /// lines once pinned never move.
     fn pinned_order() -> Vec<Result<Request, Response>> {
         let (req, resp) = (all_requests(), all_responses());
-        let (old_req, new_req) = req.split_at(3);
-        let (old_resp, new_resp) = resp.split_at(8);
         let mut v: Vec<Result<Request, Response>> = Vec::new();
-        v.extend(old_req.iter().cloned().map(Ok));
-        v.extend(old_resp.iter().cloned().map(Err));
-        v.extend(new_req.iter().cloned().map(Ok));
-        v.extend(new_resp.iter().cloned().map(Err));
+        v.extend(req[..3].iter().cloned().map(Ok));
+        v.extend(resp[..8].iter().cloned().map(Err));
+        v.push(Ok(req[3].clone()));
+        v.push(Err(resp[8].clone()));
+        v.extend(req[4..].iter().cloned().map(Ok));
+        v.extend(resp[9..].iter().cloned().map(Err));
         v
     }
 

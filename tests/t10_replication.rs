@@ -210,3 +210,35 @@ async fn t10_network_usage_sums_every_reachable_store() {
     client.shutdown().await;
     net.shutdown().await;
 }
+
+/// Puts that do not wait for the holders' disks (as a mount's close does),
+/// then a sync of exactly the holders (as its fsync does): every copy is
+/// served, and the sync is answered by every holder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_buffered_puts_then_sync() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 4).await;
+    let light = light_client(&net, &tmp.path().join("light"), 4).await;
+    let client = {
+        let mut cfg = light.client().config().clone();
+        cfg.durable_puts = false;
+        light.client().with_config(cfg)
+    };
+    let cands = client.placement_candidates().await;
+    let data = bytes::Bytes::from(random_bytes(300_000));
+    let entry = client.put_fragment(0, data.clone(), &cands).await.unwrap();
+    assert_eq!(entry.holders.len(), 3, "three copies");
+    client
+        .sync_holders(entry.holders.iter().cloned())
+        .await
+        .unwrap();
+    for h in &entry.holders {
+        let i = (0..4)
+            .find(|&i| fragfs::net::node_id(&net.node(i).peer_id()) == *h)
+            .expect("holder is a peer of the mesh");
+        let store = net.node(i).shared().store.clone().expect("a store");
+        assert_eq!(store.get(&entry.id).unwrap(), data.to_vec(), "peer {i}");
+    }
+    assert!(light.shutdown().await);
+    net.shutdown().await;
+}

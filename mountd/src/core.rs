@@ -159,6 +159,9 @@ impl std::fmt::Display for Counters {
 
 pub struct Core {
     shared: Arc<Shared>,
+    /// The node's client, storing without waiting for the holders' disks:
+    /// close makes a version visible, fsync makes it durable.
+    client: fragfs::client::Client,
     pub counters: Counters,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
@@ -203,7 +206,13 @@ impl Drop for FailMark<'_> {
 
 impl Core {
     pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
+        let client = {
+            let mut cfg = shared.client.config().clone();
+            cfg.durable_puts = false;
+            shared.client.with_config(cfg)
+        };
         Core {
+            client,
             shared,
             counters: Counters::default(),
             cache: FragmentCache::new(cache_bytes),
@@ -823,6 +832,22 @@ impl Core {
         self.commit(&of).await
     }
 
+    /// `fsync`: commits, then makes everything the handle stored durable on
+    /// its holders; returns once both are.
+    pub async fn fsync(&self, fh: u64) -> Result<(), OpError> {
+        let of = self.handle(fh)?;
+        self.commit_durable(&of).await
+    }
+
+    async fn commit_durable(&self, of: &OpenFile) -> Result<(), OpError> {
+        let Some(w) = &of.writer else { return Ok(()) };
+        let mut buf = w.buf.lock().await;
+        let res = self.commit_content(&mut buf, of.ino, of.caller).await;
+        w.mirror(&buf);
+        res?;
+        self.sync_content(&mut buf).await
+    }
+
     async fn commit(&self, of: &OpenFile) -> Result<(), OpError> {
         let Some(w) = &of.writer else { return Ok(()) };
         let mut buf = w.buf.lock().await;
@@ -848,7 +873,7 @@ impl Core {
                 .as_ref()
                 .is_some_and(|w| w.dirty.load(Ordering::Acquire))
             {
-                match self.commit(&of).await {
+                match self.commit_durable(&of).await {
                     Ok(()) => done += 1,
                     Err(e) => {
                         tracing::warn!(ino = of.ino, error = %e, "unsaved writes could not be committed")

@@ -576,7 +576,7 @@ impl Filesystem for FragFs {
         reply: ReplyEmpty,
     ) {
         let core = self.core.clone();
-        self.data("fsync", async move { core.flush(fh.0).await }, empty(reply));
+        self.data("fsync", async move { core.fsync(fh.0).await }, empty(reply));
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {

@@ -47,6 +47,11 @@ pub struct ClientConfig {
     pub fragment_deadline: Duration,
     /// Deadline of a DHT provider lookup.
     pub lookup_timeout: Duration,
+    /// Whether a put waits until every copy is on its holder's disk. When
+    /// off, holders keep the bytes without waiting for the disk and
+    /// [`Client::sync_holders`] makes them durable (a mount: close stores,
+    /// fsync syncs).
+    pub durable_puts: bool,
 }
 
 impl Default for ClientConfig {
@@ -61,6 +66,7 @@ impl Default for ClientConfig {
             hedge_after: Duration::from_secs(2),
             fragment_deadline: Duration::from_secs(90),
             lookup_timeout: Duration::from_secs(10),
+            durable_puts: true,
         }
     }
 }
@@ -102,6 +108,8 @@ pub enum ClientError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Net(#[from] NetError),
+    #[error("fragments could not be made durable on {peer}: {reason}")]
+    Sync { peer: String, reason: String },
     #[error("internal error: {0}")]
     Bug(String),
 }

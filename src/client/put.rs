@@ -216,23 +216,71 @@ impl Client {
     }
 
     /// Stores a manifest as a fragment (so `get ID` finds it from any
-    /// peer); returns the file id.
+    /// peer); returns the file id and the manifest's holders.
     pub async fn put_manifest(
         &self,
         manifest: &Manifest,
         candidates: &[Candidate],
-    ) -> Result<FragmentId, ClientError> {
+    ) -> Result<(FragmentId, Vec<NodeId>), ClientError> {
         let bytes = Bytes::from(manifest.encode());
         let id = FragmentId::of(HashAlgo::Sha3_256, &bytes);
-        self.replicate(
-            manifest.fragments.len() as u64,
-            id,
-            bytes,
-            candidates,
-            &Progress::default(),
-        )
-        .await?;
-        Ok(id)
+        let holders = self
+            .replicate(
+                manifest.fragments.len() as u64,
+                id,
+                bytes,
+                candidates,
+                &Progress::default(),
+            )
+            .await?;
+        Ok((id, holders))
+    }
+
+    /// Makes everything stored so far on `holders` durable (after puts
+    /// made with `durable_puts` off), all holders at once.
+    pub async fn sync_holders(
+        &self,
+        holders: impl IntoIterator<Item = NodeId>,
+    ) -> Result<(), ClientError> {
+        let me = self.net.local_peer_id();
+        let mut calls = FuturesUnordered::new();
+        for node in holders {
+            let Some(peer) = net::peer_of(&node) else {
+                continue;
+            };
+            calls.push(async move {
+                let res = if peer == me {
+                    match self.store.clone() {
+                        Some(store) => blocking(move || store.sync())
+                            .await
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.map_err(|e| e.to_string())),
+                        None => Ok(()),
+                    }
+                } else {
+                    match self
+                        .net
+                        .request(peer, Request::Sync, self.cfg.attempt_timeout)
+                        .await
+                    {
+                        Ok(Response::Synced) => Ok(()),
+                        Ok(Response::Failed { reason }) | Ok(Response::Rejected { reason }) => {
+                            Err(reason)
+                        }
+                        Ok(other) => Err(format!("unexpected answer {other:?}")),
+                        Err(e) => Err(e.to_string()),
+                    }
+                };
+                res.map_err(|reason| ClientError::Sync {
+                    peer: peer.to_string(),
+                    reason,
+                })
+            });
+        }
+        while let Some(r) = calls.next().await {
+            r?;
+        }
+        Ok(())
     }
 
     /// Places one fragment on the closest candidates until it has R copies
@@ -317,20 +365,28 @@ impl Client {
         let Some(store) = self.store.clone() else {
             return Err("this node has no store".into());
         };
-        blocking(move || store.put_verified(&id, &data))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+        let durable = self.cfg.durable_puts;
+        blocking(move || {
+            if durable {
+                store.put_verified(&id, &data)
+            } else {
+                store.put_verified_buffered(&id, &data)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
         self.net.provide(&id).await;
         Ok(())
     }
 
     async fn push_remote(&self, peer: PeerId, id: FragmentId, data: Bytes) -> Result<(), String> {
-        match self
-            .net
-            .request(peer, Request::Put { id, data }, self.cfg.attempt_timeout)
-            .await
-        {
+        let req = if self.cfg.durable_puts {
+            Request::Put { id, data }
+        } else {
+            Request::PutBuffered { id, data }
+        };
+        match self.net.request(peer, req, self.cfg.attempt_timeout).await {
             Ok(Response::Stored) => Ok(()),
             Ok(Response::Full) => Err("store full".into()),
             Ok(Response::Rejected { reason }) | Ok(Response::Failed { reason }) => Err(reason),

@@ -86,6 +86,29 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 Err(e) => failed(e),
             }
         }
+        Request::PutBuffered { id, data } => {
+            match tokio::task::spawn_blocking(move || store.put_buffered(&id, &data)).await {
+                Ok(Ok(_)) => {
+                    shared.net.provide(&id).await;
+                    Response::Stored
+                }
+                Ok(Err(StoreError::Full { .. })) => Response::Full,
+                Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected {
+                    reason: e.to_string(),
+                },
+                Ok(Err(e)) => Response::Failed {
+                    reason: e.to_string(),
+                },
+                Err(e) => failed(e),
+            }
+        }
+        Request::Sync => match tokio::task::spawn_blocking(move || store.sync()).await {
+            Ok(Ok(())) => Response::Synced,
+            Ok(Err(e)) => Response::Failed {
+                reason: e.to_string(),
+            },
+            Err(e) => failed(e),
+        },
         Request::Stat => {
             let u = store.usage();
             Response::Usage {

@@ -172,13 +172,52 @@ impl FragmentStore {
 
     /// Like [`put`](Self::put) for bytes the caller has just hashed to `id`.
     pub fn put_verified(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        self.put_inner(id, data, true)
+    }
+
+    /// Like [`put`](Self::put), without waiting for the disk: the fragment
+    /// is in place (and served) at once, durable after the next
+    /// [`sync`](Self::sync). A crash before that may leave it missing or
+    /// torn; a torn copy fails verification and is never served.
+    pub fn put_buffered(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        if !id.matches(data) {
+            return Err(StoreError::HashMismatch(*id));
+        }
+        self.put_inner(id, data, false)
+    }
+
+    /// [`put_buffered`](Self::put_buffered) for bytes the caller has just
+    /// hashed to `id`.
+    pub fn put_verified_buffered(
+        &self,
+        id: &FragmentId,
+        data: &[u8],
+    ) -> Result<PutOutcome, StoreError> {
+        self.put_inner(id, data, false)
+    }
+
+    /// Makes every fragment stored so far durable (`syncfs` of the store's
+    /// filesystem: one flush for any number of buffered puts).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let dir = File::open(&self.root).map_err(io_err(&self.root))?;
+        nix::unistd::syncfs(&dir)
+            .map_err(|e| io::Error::from_raw_os_error(e as i32))
+            .map_err(io_err(&self.root))
+    }
+
+    fn put_inner(
+        &self,
+        id: &FragmentId,
+        data: &[u8],
+        durable: bool,
+    ) -> Result<PutOutcome, StoreError> {
         let dest = self.path_of(id);
         if dest.is_file() {
             return Ok(PutOutcome::AlreadyPresent);
         }
         let len = data.len() as u64;
         self.reserve(len)?;
-        match self.write_new(&dest, data) {
+        match self.write_new(&dest, data, durable) {
             Ok(()) => {
                 self.counters.puts.fetch_add(1, Ordering::Relaxed);
                 self.counters
@@ -213,7 +252,7 @@ impl FragmentStore {
         u.1 = u.1.saturating_sub(1);
     }
 
-    fn write_new(&self, dest: &Path, data: &[u8]) -> Result<(), StoreError> {
+    fn write_new(&self, dest: &Path, data: &[u8], durable: bool) -> Result<(), StoreError> {
         let shard = dest
             .parent()
             .expect("fragment paths have a shard directory");
@@ -226,9 +265,14 @@ impl FragmentStore {
         let res = (|| {
             let mut f = File::create(&tmp)?;
             f.write_all(data)?;
-            f.sync_all()?;
+            if durable {
+                f.sync_all()?;
+            }
             fs::rename(&tmp, dest)?;
-            File::open(shard)?.sync_all()
+            if durable {
+                File::open(shard)?.sync_all()?;
+            }
+            Ok(())
         })();
         if res.is_err() {
             let _ = fs::remove_file(&tmp);

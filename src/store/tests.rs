@@ -126,3 +126,22 @@ fn t10_empty_fragment_is_storable() {
     s.put(&id, b"").unwrap();
     assert_eq!(s.get(&id).unwrap(), Vec::<u8>::new());
 }
+
+#[test]
+fn t20_buffered_puts_are_verified_served_and_synced() {
+    let d = tempfile::tempdir().unwrap();
+    let s = open(d.path(), 1 << 20);
+    let id = FragmentId::of(HashAlgo::Blake3, b"right");
+    assert!(matches!(
+        s.put_buffered(&id, b"wrong"),
+        Err(StoreError::HashMismatch(_))
+    ));
+    assert!(!s.has(&id));
+    assert_eq!(s.put_buffered(&id, b"right").unwrap(), PutOutcome::Written);
+    assert_eq!(s.get(&id).unwrap(), b"right", "served before any sync");
+    s.sync().unwrap();
+    drop(s);
+    let s = open(d.path(), 1 << 20);
+    assert_eq!(s.get(&id).unwrap(), b"right");
+    assert_eq!(s.usage().fragments, 1);
+}

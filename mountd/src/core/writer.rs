@@ -34,10 +34,10 @@ use fragfs::{
     fragment::{FileHasher, FragmentEntry, HashAlgo, Manifest, NO_FILE_HASH},
     meta::{Caller, Hlc, Ino},
     node::files,
-    redundancy::{Candidate, Redundancy},
+    redundancy::{Candidate, NodeId, Redundancy},
 };
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::{atomic::Ordering, Arc},
 };
 use tokio::task::JoinHandle;
@@ -130,6 +130,9 @@ pub struct Content {
     seq: Option<Seq>,
     /// The version this content is based on (id, clock reading).
     pub version: Option<(u64, Hlc)>,
+    /// Peers holding fragments (or manifests) this handle stored that are
+    /// not known to be on their disks yet: fsync syncs them.
+    unsynced: BTreeSet<NodeId>,
 }
 
 impl Content {
@@ -162,6 +165,7 @@ impl Content {
             changed: false,
             seq: (size == 0).then(Seq::new),
             version,
+            unsynced: BTreeSet::new(),
         }
     }
 
@@ -384,7 +388,7 @@ impl Core {
             }
         }
         let cands = self.upload_candidates().await;
-        let client = self.shared.client.clone();
+        let client = self.client.clone();
         let (algo, b) = (c.algo, bytes.clone());
         let task = tokio::spawn(async move { client.put_fragment_as(i, algo, b, &cands).await });
         c.uploading.insert(i, Upload { bytes, task });
@@ -403,6 +407,7 @@ impl Core {
         };
         match res {
             Ok(Ok(entry)) => {
+                c.unsynced.extend(entry.holders.iter().cloned());
                 self.cache.insert(entry.id, up.bytes);
                 c.staged.insert(i, entry);
                 Ok(())
@@ -474,10 +479,10 @@ impl Core {
             let data = Bytes::from(self.materialize(c, i).await?);
             let cands = self.upload_candidates().await;
             let e = self
-                .shared
                 .client
                 .put_fragment_as(i, c.algo, data.clone(), &cands)
                 .await?;
+            c.unsynced.extend(e.holders.iter().cloned());
             self.cache.insert(e.id, data);
             if hole {
                 holes.insert(flen, e.clone());
@@ -499,10 +504,11 @@ impl Core {
         // The manifest's copy on the peers (for `get ID`) and the version
         // commit go together; both are done before this returns.
         let (stored, committed) = tokio::join!(
-            self.shared.client.put_manifest(&manifest, &cands),
+            self.client.put_manifest(&manifest, &cands),
             files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller)
         );
-        stored?;
+        let (_, holders) = stored?;
+        c.unsynced.extend(holders);
         let done = match committed {
             Ok((version, hlc, _)) => {
                 tracing::debug!(ino, version, bytes = c.size, "committed");
@@ -526,6 +532,16 @@ impl Core {
         c.staged.clear();
         c.changed = false;
         Ok(done)
+    }
+
+    /// Makes what `c` stored durable on its holders (after a commit).
+    pub(super) async fn sync_content(&self, c: &mut Content) -> Result<(), OpError> {
+        if c.unsynced.is_empty() {
+            return Ok(());
+        }
+        self.client.sync_holders(c.unsynced.iter().cloned()).await?;
+        c.unsynced.clear();
+        Ok(())
     }
 
     /// The whole-file hash when every byte arrived as appends from empty.
