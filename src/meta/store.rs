@@ -105,7 +105,17 @@ fn get_state<T: for<'a> Deserialize<'a>>(
 }
 
 fn put_state<T: Serialize>(db: &redb::Database, key: &str, v: &T) -> Result<(), StorageError> {
-    let tx = db.begin_write().map_err(write_err)?;
+    put_state_with(db, key, v, redb::Durability::Immediate)
+}
+
+fn put_state_with<T: Serialize>(
+    db: &redb::Database,
+    key: &str,
+    v: &T,
+    durability: redb::Durability,
+) -> Result<(), StorageError> {
+    let mut tx = db.begin_write().map_err(write_err)?;
+    tx.set_durability(durability).map_err(write_err)?;
     {
         let mut t = tx.open_table(STATE).map_err(write_err)?;
         t.insert(key, encode(v).as_slice()).map_err(write_err)?;
@@ -192,7 +202,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), StorageError> {
         let db = self.db.clone();
-        blocking(move || put_state(&db, KEY_COMMITTED, &committed)).await
+        // Not fsynced on its own: it reaches the disk with the next log
+        // append. Losing the latest value in a crash only means re-applying
+        // a few entries at the next start (the leader re-sends the commit
+        // index), and it saves one fsync per metadata write.
+        blocking(move || put_state_with(&db, KEY_COMMITTED, &committed, redb::Durability::None))
+            .await
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId>, StorageError> {

@@ -52,6 +52,8 @@ type UploadTask = JoinHandle<Result<FragmentEntry, ClientError>>;
 struct Upload {
     bytes: Bytes,
     task: UploadTask,
+    /// Stored with the holders' fsync (else they need a sync).
+    durable: bool,
 }
 
 /// The streaming whole-file hash of an append-only handle.
@@ -310,13 +312,13 @@ impl Core {
                 if append && !feed {
                     c.seq = None;
                 }
-                self.stage(c, i, feed).await?;
+                self.stage(c, i, feed, true).await?;
             }
         }
         if c.dirty_bytes > DIRTY_LIMIT {
             let keys: Vec<u64> = c.dirty.keys().copied().collect();
             for i in keys {
-                self.stage(c, i, false).await?;
+                self.stage(c, i, false, true).await?;
             }
         }
         Ok(())
@@ -367,7 +369,17 @@ impl Core {
     /// Hands dirty fragment `i` to a background upload (feeding the file
     /// hash first when `feed`). Waits for the oldest upload when
     /// [`MAX_UPLOADS`] are in flight.
-    async fn stage(&self, c: &mut Content, i: u64, feed: bool) -> Result<(), OpError> {
+    ///
+    /// `durable`: the holders write it to disk before answering. Write-behind
+    /// uploads are (their disk writes overlap the writing); uploads at a
+    /// commit are not (a close makes the version visible, fsync syncs).
+    async fn stage(
+        &self,
+        c: &mut Content,
+        i: u64,
+        feed: bool,
+        durable: bool,
+    ) -> Result<(), OpError> {
         if !c.dirty.contains_key(&i) {
             return Ok(());
         }
@@ -388,10 +400,21 @@ impl Core {
             }
         }
         let cands = self.upload_candidates().await;
-        let client = self.client.clone();
+        let client = if durable {
+            self.shared.client.clone()
+        } else {
+            self.client.clone()
+        };
         let (algo, b) = (c.algo, bytes.clone());
         let task = tokio::spawn(async move { client.put_fragment_as(i, algo, b, &cands).await });
-        c.uploading.insert(i, Upload { bytes, task });
+        c.uploading.insert(
+            i,
+            Upload {
+                bytes,
+                task,
+                durable,
+            },
+        );
         Ok(())
     }
 
@@ -407,7 +430,9 @@ impl Core {
         };
         match res {
             Ok(Ok(entry)) => {
-                c.unsynced.extend(entry.holders.iter().cloned());
+                if !up.durable {
+                    c.unsynced.extend(entry.holders.iter().cloned());
+                }
                 self.cache.insert(entry.id, up.bytes);
                 c.staged.insert(i, entry);
                 Ok(())
@@ -439,7 +464,7 @@ impl Core {
         *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let keys: Vec<u64> = c.dirty.keys().copied().collect();
         for i in keys {
-            self.stage(c, i, false).await?;
+            self.stage(c, i, false, false).await?;
         }
         let file_sha3 = self.file_hash(c).await;
         let keys: Vec<u64> = c.uploading.keys().copied().collect();
