@@ -245,18 +245,32 @@ impl Core {
 
     /// `a` with the size of a file's uncommitted writes, if any.
     fn overlay(&self, mut a: Attr) -> Attr {
-        if a.kind != Kind::File {
-            return a;
-        }
+        self.overlay_all(std::iter::once(&mut a));
+        a
+    }
+
+    /// [`Core::overlay`] for many attributes, under one look at the open
+    /// handles (a listing of a big directory takes the lock once).
+    fn overlay_all<'a>(&self, attrs: impl Iterator<Item = &'a mut Attr>) {
         let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        for of in handles.values().filter(|of| of.ino == a.ino) {
-            if let Some(w) = &of.writer {
-                if w.dirty.load(Ordering::Acquire) {
-                    a.size = w.len.load(Ordering::Acquire);
-                }
+        let dirty: HashMap<Ino, u64> = handles
+            .values()
+            .filter_map(|of| {
+                let w = of.writer.as_ref()?;
+                w.dirty
+                    .load(Ordering::Acquire)
+                    .then(|| (of.ino, w.len.load(Ordering::Acquire)))
+            })
+            .collect();
+        drop(handles);
+        if dirty.is_empty() {
+            return;
+        }
+        for a in attrs.filter(|a| a.kind == Kind::File) {
+            if let Some(&len) = dirty.get(&a.ino) {
+                a.size = len;
             }
         }
-        a
     }
 
     fn handle(&self, fh: u64) -> Result<Arc<OpenFile>, OpError> {
@@ -308,24 +322,16 @@ impl Core {
         }
     }
 
-    pub async fn readdir(&self, ino: Ino) -> Result<Vec<DirEntry>, OpError> {
-        match self.query(Query::Readdir { ino }).await? {
-            QueryReply::Entries(e) => Ok(e),
-            _ => Err(unexpected("readdir")),
-        }
-    }
-
     /// Reads directory `ino`'s listing (entries with their attributes, and
     /// the directory's own) once and keeps it under a handle.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
         let (entries, own) =
             tokio::join!(self.query(Query::ReaddirPlus { ino }), self.getattr(ino));
-        let entries = match entries? {
-            QueryReply::EntriesPlus(e) => {
-                e.into_iter().map(|(e, a)| (e, self.overlay(a))).collect()
-            }
+        let mut entries: Vec<(DirEntry, Attr)> = match entries? {
+            QueryReply::EntriesPlus(e) => e,
             _ => return Err(unexpected("readdirplus")),
         };
+        self.overlay_all(entries.iter_mut().map(|(_, a)| a));
         let listing = Arc::new(Listing { own: own?, entries });
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
         self.dirs

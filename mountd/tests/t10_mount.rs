@@ -1,7 +1,8 @@
 //! The mount end to end: a real `fragfs-mountd` process, a real FUSE mount,
 //! plain `std::fs` calls against it.
 
-use rand::RngCore;
+mod common;
+use common::*;
 use std::{
     fs,
     os::unix::fs::PermissionsExt,
@@ -10,15 +11,6 @@ use std::{
     thread::sleep,
     time::{Duration, Instant},
 };
-
-const MIB: usize = 1 << 20;
-
-fn is_mounted(mnt: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let want = mnt.to_string_lossy().replace(' ', "\\040");
-    info.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
-}
 
 /// A running `fragfs-mountd`. Dropping it stops the process (SIGTERM, then
 /// SIGKILL) and lazily unmounts the mount point if it is still mounted.
@@ -128,12 +120,6 @@ impl Drop for Mount {
                 .status();
         }
     }
-}
-
-fn random(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rand::rng().fill_bytes(&mut v);
-    v
 }
 
 fn names(dir: &Path) -> Vec<String> {
@@ -345,24 +331,6 @@ fn t20_namespace_operations() {
 
     // ls of the root.
     assert_eq!(names(&m.mnt), vec!["a", "hard", "link", "target.txt"]);
-}
-
-fn statvfs(p: &Path) -> libc::statvfs {
-    let c = cstr(p);
-    // SAFETY: a valid path and a zeroed out-struct the call fills.
-    let mut out: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
-    assert_eq!(
-        unsafe { libc::statvfs(c.as_ptr(), &mut out) },
-        0,
-        "statvfs: {}",
-        std::io::Error::last_os_error()
-    );
-    out
-}
-
-fn cstr(p: &Path) -> std::ffi::CString {
-    std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
 }
 
 #[test]

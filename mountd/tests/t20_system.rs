@@ -308,45 +308,6 @@ fn t50_a_failing_daemon_fails_the_mount_with_its_error() {
     assert_eq!(pid.trim(), s.daemon().pid.to_string());
 }
 
-/// The `fragfs` binary beside `fragfs-mountd`. Cargo builds only this
-/// crate's binaries for its tests: `cargo test` at the workspace root, or
-/// `cargo build --workspace`, builds `fragfs` too. Refused when older than
-/// any source of the `fragfs` crate, so a stale build cannot pass or fail
-/// this test by accident.
-fn fragfs_bin() -> PathBuf {
-    let bin = Path::new(env!("CARGO_BIN_EXE_fragfs-mountd")).with_file_name("fragfs");
-    let hint = "run `cargo build --workspace` (or `cargo test` at the workspace root) first";
-    let built = fs::metadata(&bin)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|e| panic!("{}: {e}; {hint}", bin.display()));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src");
-    let newest = newest_mtime(&src);
-    assert!(
-        newest <= built,
-        "{} is older than {}; {hint}",
-        bin.display(),
-        src.display()
-    );
-    bin
-}
-
-fn newest_mtime(dir: &Path) -> std::time::SystemTime {
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    for e in fs::read_dir(dir)
-        .expect("read source dir")
-        .map_while(Result::ok)
-    {
-        let Ok(meta) = e.metadata() else { continue };
-        let t = if meta.is_dir() {
-            newest_mtime(&e.path())
-        } else {
-            meta.modified().unwrap_or(newest)
-        };
-        newest = newest.max(t);
-    }
-    newest
-}
-
 /// A `fragfs node` process on 127.0.0.1. Dropping it stops it (SIGTERM,
 /// then SIGKILL).
 struct NodeProc {

@@ -2,7 +2,9 @@
 //! file on the local disk, versions sharing unchanged fragments, large
 //! files, partial cold reads, and data surviving a killed daemon.
 
-use rand::{rngs::StdRng, Rng, RngCore, SeedableRng};
+mod common;
+use common::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::{
     fs,
     io::{Read, Seek, SeekFrom, Write},
@@ -14,24 +16,6 @@ use std::{
 };
 
 const KIB: usize = 1 << 10;
-const MIB: usize = 1 << 20;
-
-fn is_mounted(mnt: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let want = mnt.to_string_lossy().replace(' ', "\\040");
-    info.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
-}
-
-fn lazy_unmount(mnt: &Path) {
-    if is_mounted(mnt) {
-        let _ = Command::new("fusermount3")
-            .arg("-u")
-            .arg("-z")
-            .arg(mnt)
-            .status();
-    }
-}
 
 /// A `fragfs-mountd` process on a data directory that outlives it, its log
 /// in `DATA/../mountd.log`. Dropping it stops the process (SIGTERM, then
@@ -117,7 +101,7 @@ impl Mount {
     fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        lazy_unmount(&self.mnt);
+        force_unmount(&self.mnt);
     }
 }
 
@@ -126,7 +110,7 @@ impl Drop for Mount {
         if let Ok(None) = self.child.try_wait() {
             self.stop_inner();
         }
-        lazy_unmount(&self.mnt);
+        force_unmount(&self.mnt);
         if std::thread::panicking() {
             eprintln!(
                 "fragfs-mountd log:\n{}",
@@ -134,12 +118,6 @@ impl Drop for Mount {
             );
         }
     }
-}
-
-fn random(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rand::rng().fill_bytes(&mut v);
-    v
 }
 
 fn seed() -> u64 {
@@ -297,12 +275,7 @@ fn t20_a_small_change_stores_only_the_changed_fragment() {
     // The CLI gets the new version by path from the mount's node: its
     // manifest is on the network, and it has no whole-file hash (the file
     // was rewritten in place), so only the fragment ids vouch for it.
-    let fragfs = Path::new(env!("CARGO_BIN_EXE_fragfs-mountd")).with_file_name("fragfs");
-    assert!(
-        fragfs.exists(),
-        "{} is missing: run the workspace's tests (cargo test)",
-        fragfs.display()
-    );
+    let fragfs = fragfs_bin();
     let out = d.data.path().with_extension("out");
     let st = Command::new(&fragfs)
         .arg("--data")
@@ -512,10 +485,6 @@ fn t70_a_long_listing_comes_with_attributes() {
     );
 }
 
-fn cpath(p: &Path) -> std::ffi::CString {
-    std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).expect("path")
-}
-
 /// rm -rf of a tree, chown and its setuid clearing, utimens with
 /// UTIME_OMIT and UTIME_NOW.
 #[test]
@@ -559,7 +528,7 @@ fn t80_rm_rf_chown_and_utimens() {
             tv_nsec: 123_456_789,
         },
     ];
-    let c = cpath(&f);
+    let c = cstr(&f);
     // SAFETY: valid path and two timespecs.
     let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), 0) };
     assert_eq!(rc, 0, "utimensat: {}", std::io::Error::last_os_error());

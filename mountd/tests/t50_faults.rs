@@ -4,35 +4,17 @@
 //! The `fragfs` program is the one built beside `fragfs-mountd` (the
 //! workspace's `cargo test` builds both).
 
-use rand::RngCore;
+mod common;
+use common::*;
 use std::{
     fs,
     io::{BufRead, BufReader, Read},
     os::unix::fs::FileExt,
-    path::{Path, PathBuf},
+    path::PathBuf,
     process::{Child, Command, Stdio},
     thread::sleep,
     time::{Duration, Instant},
 };
-
-const MIB: usize = 1 << 20;
-
-fn is_mounted(mnt: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let want = mnt.to_string_lossy().replace(' ', "\\040");
-    info.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
-}
-
-fn fragfs_bin() -> PathBuf {
-    let p = Path::new(env!("CARGO_BIN_EXE_fragfs-mountd")).with_file_name("fragfs");
-    assert!(
-        p.exists(),
-        "{} is missing: run the workspace's tests (cargo test) or cargo build --workspace first",
-        p.display()
-    );
-    p
-}
 
 fn signal(child: &Child, sig: i32) {
     // SAFETY: kill(2) on the pid of a child this test started.
@@ -186,19 +168,9 @@ impl Drop for Mount {
         signal(&self.proc.child, libc::SIGTERM);
         self.proc.wait_exit(Duration::from_secs(20));
         if is_mounted(&self.mnt) {
-            let _ = Command::new("fusermount3")
-                .arg("-u")
-                .arg("-z")
-                .arg(&self.mnt)
-                .status();
+            force_unmount(&self.mnt);
         }
     }
-}
-
-fn random(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rand::rng().fill_bytes(&mut v);
-    v
 }
 
 /// Writes `data` through a first mount, then opens a second (cold) one.

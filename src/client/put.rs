@@ -366,16 +366,10 @@ impl Client {
             return Err("this node has no store".into());
         };
         let durable = self.cfg.durable_puts;
-        blocking(move || {
-            if durable {
-                store.put_verified(&id, &data)
-            } else {
-                store.put_verified_buffered(&id, &data)
-            }
-        })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        blocking(move || store.put_verified_as(&id, &data, durable))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
         self.net.provide(&id).await;
         Ok(())
     }

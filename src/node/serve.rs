@@ -5,8 +5,9 @@
 
 use super::Shared;
 use crate::{
+    fragment::FragmentId,
     net::Inbound,
-    store::StoreError,
+    store::{FragmentStore, StoreError},
     task::Tasks,
     wire::{Request, Response},
 };
@@ -40,9 +41,6 @@ async fn answer(shared: &Shared, request: Request) -> Response {
             reason: "this peer stores nothing".into(),
         };
     };
-    let failed = |e: tokio::task::JoinError| Response::Failed {
-        reason: e.to_string(),
-    };
     match request {
         Request::Get { id } => {
             let stall = shared.stall_ms.load(Ordering::Relaxed);
@@ -70,38 +68,8 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 Err(e) => failed(e),
             }
         }
-        Request::Put { id, data } => {
-            match tokio::task::spawn_blocking(move || store.put(&id, &data)).await {
-                Ok(Ok(_)) => {
-                    shared.net.provide(&id).await;
-                    Response::Stored
-                }
-                Ok(Err(StoreError::Full { .. })) => Response::Full,
-                Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected {
-                    reason: e.to_string(),
-                },
-                Ok(Err(e)) => Response::Failed {
-                    reason: e.to_string(),
-                },
-                Err(e) => failed(e),
-            }
-        }
-        Request::PutBuffered { id, data } => {
-            match tokio::task::spawn_blocking(move || store.put_buffered(&id, &data)).await {
-                Ok(Ok(_)) => {
-                    shared.net.provide(&id).await;
-                    Response::Stored
-                }
-                Ok(Err(StoreError::Full { .. })) => Response::Full,
-                Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected {
-                    reason: e.to_string(),
-                },
-                Ok(Err(e)) => Response::Failed {
-                    reason: e.to_string(),
-                },
-                Err(e) => failed(e),
-            }
-        }
+        Request::Put { id, data } => put(shared, store, id, data, true).await,
+        Request::PutBuffered { id, data } => put(shared, store, id, data, false).await,
         Request::Sync => match tokio::task::spawn_blocking(move || store.sync()).await {
             Ok(Ok(())) => Response::Synced,
             Ok(Err(e)) => Response::Failed {
@@ -124,6 +92,37 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 Err(e) => failed(e),
             }
         }
+    }
+}
+
+fn failed(e: tokio::task::JoinError) -> Response {
+    Response::Failed {
+        reason: e.to_string(),
+    }
+}
+
+/// Stores a fragment a peer sent; `durable` waits for the disk (else the
+/// next `Sync` does).
+async fn put(
+    shared: &Shared,
+    store: Arc<FragmentStore>,
+    id: FragmentId,
+    data: Bytes,
+    durable: bool,
+) -> Response {
+    match tokio::task::spawn_blocking(move || store.put_as(&id, &data, durable)).await {
+        Ok(Ok(_)) => {
+            shared.net.provide(&id).await;
+            Response::Stored
+        }
+        Ok(Err(StoreError::Full { .. })) => Response::Full,
+        Ok(Err(e @ StoreError::HashMismatch(_))) => Response::Rejected {
+            reason: e.to_string(),
+        },
+        Ok(Err(e)) => Response::Failed {
+            reason: e.to_string(),
+        },
+        Err(e) => failed(e),
     }
 }
 

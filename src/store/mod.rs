@@ -164,36 +164,29 @@ impl FragmentStore {
     /// Crash-safe: the bytes are written to `tmp/`, fsynced, renamed into
     /// place, and the directory is fsynced.
     pub fn put(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
+        self.put_as(id, data, true)
+    }
+
+    /// [`put`](Self::put), waiting for the disk only when `durable`. A
+    /// buffered put (`durable` false) is in place and served at once, and
+    /// durable after the next [`sync`](Self::sync); a crash before that may
+    /// leave it missing or torn, and a torn copy fails verification and is
+    /// never served.
+    pub fn put_as(
+        &self,
+        id: &FragmentId,
+        data: &[u8],
+        durable: bool,
+    ) -> Result<PutOutcome, StoreError> {
         if !id.matches(data) {
             return Err(StoreError::HashMismatch(*id));
         }
-        self.put_verified(id, data)
+        self.put_verified_as(id, data, durable)
     }
 
     /// Like [`put`](Self::put) for bytes the caller has just hashed to `id`.
     pub fn put_verified(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
-        self.put_inner(id, data, true)
-    }
-
-    /// Like [`put`](Self::put), without waiting for the disk: the fragment
-    /// is in place (and served) at once, durable after the next
-    /// [`sync`](Self::sync). A crash before that may leave it missing or
-    /// torn; a torn copy fails verification and is never served.
-    pub fn put_buffered(&self, id: &FragmentId, data: &[u8]) -> Result<PutOutcome, StoreError> {
-        if !id.matches(data) {
-            return Err(StoreError::HashMismatch(*id));
-        }
-        self.put_inner(id, data, false)
-    }
-
-    /// [`put_buffered`](Self::put_buffered) for bytes the caller has just
-    /// hashed to `id`.
-    pub fn put_verified_buffered(
-        &self,
-        id: &FragmentId,
-        data: &[u8],
-    ) -> Result<PutOutcome, StoreError> {
-        self.put_inner(id, data, false)
+        self.put_verified_as(id, data, true)
     }
 
     /// Makes every fragment stored so far durable (`syncfs` of the store's
@@ -205,7 +198,8 @@ impl FragmentStore {
             .map_err(io_err(&self.root))
     }
 
-    fn put_inner(
+    /// [`put_as`](Self::put_as) for bytes the caller has just hashed to `id`.
+    pub fn put_verified_as(
         &self,
         id: &FragmentId,
         data: &[u8],

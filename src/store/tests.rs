@@ -133,11 +133,11 @@ fn t20_buffered_puts_are_verified_served_and_synced() {
     let s = open(d.path(), 1 << 20);
     let id = FragmentId::of(HashAlgo::Blake3, b"right");
     assert!(matches!(
-        s.put_buffered(&id, b"wrong"),
+        s.put_as(&id, b"wrong", false),
         Err(StoreError::HashMismatch(_))
     ));
     assert!(!s.has(&id));
-    assert_eq!(s.put_buffered(&id, b"right").unwrap(), PutOutcome::Written);
+    assert_eq!(s.put_as(&id, b"right", false).unwrap(), PutOutcome::Written);
     assert_eq!(s.get(&id).unwrap(), b"right", "served before any sync");
     s.sync().unwrap();
     drop(s);

@@ -362,10 +362,6 @@ impl Core {
         Ok(())
     }
 
-    async fn candidates(&self) -> Arc<Vec<Candidate>> {
-        Arc::new(self.shared.client.placement_candidates().await)
-    }
-
     /// Hands dirty fragment `i` to a background upload (feeding the file
     /// hash first when `feed`). Waits for the oldest upload when
     /// [`MAX_UPLOADS`] are in flight.
@@ -608,7 +604,7 @@ impl Core {
         {
             return c;
         }
-        let c = self.candidates().await;
+        let c = Arc::new(self.shared.client.placement_candidates().await);
         *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
         c
     }
