@@ -90,20 +90,7 @@ impl Mount {
     /// Stops the process and waits for it; returns whether it exited by itself
     /// within the deadline.
     fn stop(&mut self) -> bool {
-        // SAFETY: kill(2) on the pid of the child this guard started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return false;
-            }
-            sleep(Duration::from_millis(50));
-        }
+        terminate(&mut self.child)
     }
 }
 

@@ -81,20 +81,7 @@ impl Mount {
     }
 
     fn stop_inner(&mut self) -> bool {
-        // SAFETY: kill(2) on the pid of the child this guard started.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let until = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                return false;
-            }
-            sleep(Duration::from_millis(20));
-        }
+        terminate(&mut self.child)
     }
 
     /// SIGKILL: no chance to save anything.

@@ -219,3 +219,19 @@ fn newest_mtime(dir: &Path) -> std::time::SystemTime {
     }
     newest
 }
+
+/// Sends SIGTERM to `child` (a process this test started) and waits up to
+/// 20 s for it; kills it if it is still there. Returns whether it exited
+/// by itself.
+pub fn terminate(child: &mut std::process::Child) -> bool {
+    // SAFETY: kill(2) on the pid of a child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let exited = wait_until(Duration::from_secs(20), || {
+        matches!(child.try_wait(), Ok(Some(_)))
+    });
+    if !exited {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    exited
+}
