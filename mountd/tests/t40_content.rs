@@ -9,103 +9,11 @@ use std::{
     fs,
     io::{Read, Seek, SeekFrom, Write},
     os::unix::fs::FileExt,
-    path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    thread::sleep,
-    time::{Duration, Instant},
+    path::Path,
+    process::{Command, Stdio},
 };
 
 const KIB: usize = 1 << 10;
-
-/// A `fragfs-mountd` process on a data directory that outlives it, its log
-/// in `DATA/../mountd.log`. Dropping it stops the process (SIGTERM, then
-/// SIGKILL) and unmounts.
-struct Mount {
-    child: Child,
-    mnt: PathBuf,
-    log: PathBuf,
-}
-
-struct Dirs {
-    data: tempfile::TempDir,
-    mnt: tempfile::TempDir,
-}
-
-impl Dirs {
-    fn new() -> Dirs {
-        Dirs {
-            data: tempfile::tempdir().expect("data dir"),
-            mnt: tempfile::tempdir().expect("mount point"),
-        }
-    }
-}
-
-impl Mount {
-    fn start(d: &Dirs, extra: &[&str]) -> Mount {
-        let mnt = d.mnt.path().canonicalize().expect("canonical mount point");
-        let log = d.data.path().with_extension("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
-            .arg("--data")
-            .arg(d.data.path())
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
-            .args(extra)
-            .arg(&mnt)
-            .env("RUST_LOG", "warn,fragfs_mountd=info")
-            .stdout(Stdio::null())
-            .stderr(fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start fragfs-mountd");
-        let mut m = Mount { child, mnt, log };
-        let until = Instant::now() + Duration::from_secs(60);
-        while !is_mounted(&m.mnt) {
-            if let Some(status) = m.child.try_wait().expect("child status") {
-                panic!(
-                    "fragfs-mountd exited before mounting: {status}\n{}",
-                    fs::read_to_string(&m.log).unwrap_or_default()
-                );
-            }
-            assert!(Instant::now() < until, "not mounted within 60 s");
-            sleep(Duration::from_millis(20));
-        }
-        m
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-
-    /// SIGTERM and wait; returns the daemon's log.
-    fn stop(mut self) -> String {
-        assert!(self.stop_inner(), "fragfs-mountd stops on SIGTERM");
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn stop_inner(&mut self) -> bool {
-        terminate(&mut self.child)
-    }
-
-    /// SIGKILL: no chance to save anything.
-    fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        force_unmount(&self.mnt);
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop_inner();
-        }
-        force_unmount(&self.mnt);
-        if std::thread::panicking() {
-            eprintln!(
-                "fragfs-mountd log:\n{}",
-                fs::read_to_string(&self.log).unwrap_or_default()
-            );
-        }
-    }
-}
 
 fn seed() -> u64 {
     let s = std::env::var("FRAGFS_SEED")

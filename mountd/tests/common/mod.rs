@@ -7,7 +7,7 @@ use rand::RngCore;
 use std::{
     fs,
     path::{Path, PathBuf},
-    process::Command,
+    process::{Child, Command, Stdio},
     thread::sleep,
     time::{Duration, Instant},
 };
@@ -234,4 +234,94 @@ pub fn terminate(child: &mut std::process::Child) -> bool {
         let _ = child.wait();
     }
     exited
+}
+
+/// A `fragfs-mountd` process (`--listen` on loopback, no mDNS) on a data directory that outlives it, its log
+/// in `DATA/../mountd.log`. Dropping it stops the process (SIGTERM, then
+/// SIGKILL) and unmounts.
+pub struct Mount {
+    pub child: Child,
+    pub mnt: PathBuf,
+    pub log: PathBuf,
+}
+
+pub struct Dirs {
+    pub data: tempfile::TempDir,
+    pub mnt: tempfile::TempDir,
+}
+
+impl Dirs {
+    pub fn new() -> Dirs {
+        Dirs {
+            data: tempfile::tempdir().expect("data dir"),
+            mnt: tempfile::tempdir().expect("mount point"),
+        }
+    }
+}
+
+impl Mount {
+    pub fn start(d: &Dirs, extra: &[&str]) -> Mount {
+        let mnt = d.mnt.path().canonicalize().expect("canonical mount point");
+        let log = d.data.path().with_extension("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
+            .arg("--data")
+            .arg(d.data.path())
+            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
+            .args(extra)
+            .arg(&mnt)
+            .env("RUST_LOG", "warn,fragfs_mountd=info")
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start fragfs-mountd");
+        let mut m = Mount { child, mnt, log };
+        let until = Instant::now() + Duration::from_secs(60);
+        while !is_mounted(&m.mnt) {
+            if let Some(status) = m.child.try_wait().expect("child status") {
+                panic!(
+                    "fragfs-mountd exited before mounting: {status}\n{}",
+                    fs::read_to_string(&m.log).unwrap_or_default()
+                );
+            }
+            assert!(Instant::now() < until, "not mounted within 60 s");
+            sleep(Duration::from_millis(20));
+        }
+        m
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.mnt.join(rel)
+    }
+
+    /// SIGTERM and wait; returns the daemon's log.
+    pub fn stop(mut self) -> String {
+        assert!(self.stop_inner(), "fragfs-mountd stops on SIGTERM");
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn stop_inner(&mut self) -> bool {
+        terminate(&mut self.child)
+    }
+
+    /// SIGKILL: no chance to save anything.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        force_unmount(&self.mnt);
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop_inner();
+        }
+        force_unmount(&self.mnt);
+        if std::thread::panicking() {
+            eprintln!(
+                "fragfs-mountd log:\n{}",
+                fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+    }
 }
