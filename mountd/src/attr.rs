@@ -71,8 +71,22 @@ pub fn time_of(t: SystemTime) -> Time {
 
 pub fn time_or_now(t: TimeOrNow, now: Time) -> Time {
     match t {
-        TimeOrNow::SpecificTime(s) => time_of(s),
+        TimeOrNow::SpecificTime(s) => time_of_request(s),
         TimeOrNow::Now => now,
+    }
+}
+
+/// A time the kernel sent (setattr). fuser 0.18 turns the kernel's
+/// `(secs, nsecs)` before 1970 into `epoch - (|secs| s + nsecs ns)`
+/// instead of `epoch - |secs| s + nsecs ns`; this undoes that, so
+/// `utimensat` stores what the caller gave to the nanosecond.
+fn time_of_request(t: SystemTime) -> Time {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(_) => time_of(t),
+        Err(e) => Time {
+            secs: -(e.duration().as_secs() as i64),
+            nanos: e.duration().subsec_nanos(),
+        },
     }
 }
 
@@ -115,6 +129,23 @@ mod tests {
         ] {
             assert_eq!(time_of(system_time(t)), t);
         }
+    }
+
+    #[test]
+    fn t10_times_before_1970_from_the_kernel_keep_their_nanoseconds() {
+        // What fuser 0.18 makes of the kernel's (-100 s, 500 ns).
+        let sent = UNIX_EPOCH - Duration::new(100, 500);
+        assert_eq!(
+            time_or_now(TimeOrNow::SpecificTime(sent), Time::default()),
+            Time {
+                secs: -100,
+                nanos: 500
+            }
+        );
+        let whole = UNIX_EPOCH - Duration::new(7, 0);
+        assert_eq!(time_of_request(whole), Time { secs: -7, nanos: 0 });
+        let after = UNIX_EPOCH + Duration::new(7, 9);
+        assert_eq!(time_of_request(after), Time { secs: 7, nanos: 9 });
     }
 
     #[test]

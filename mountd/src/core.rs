@@ -15,6 +15,7 @@
 //! the commit. A `buf` may be held while a gate is taken (reading the base
 //! of a changed fragment), never the other way round.
 
+mod trunc;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
@@ -698,18 +699,24 @@ impl Core {
     /// Opens file `ino`. A handle opened for writing starts from the head
     /// version and keeps what it changes (`writer`); nothing is loaded now.
     pub async fn open(&self, ino: Ino, flags: i32, caller: Caller) -> Result<u64, OpError> {
+        let writable = flags & libc::O_ACCMODE != libc::O_RDONLY;
+        if flags & libc::O_TRUNC != 0 && !writable {
+            self.truncate_read_only_open(ino, caller).await?;
+        }
         let (attr, head) = files::head_of(&self.shared, ino).await?;
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
             _ => return Err(OpError::refused(Errno::ENXIO, "not a regular file")),
         }
-        let writable = flags & libc::O_ACCMODE != libc::O_RDONLY;
         let writer = if writable {
             let mut content = base_content(&head, self);
             if flags & libc::O_TRUNC != 0 {
                 // Cutting to zero needs no fragment.
                 self.resize_content(&mut content, 0).await?;
+                if !content.changed {
+                    self.touch_mtime(ino, caller).await?;
+                }
             }
             Some(Writer::new(content))
         } else {
