@@ -3,6 +3,8 @@
 //! what it mounted, even when the test fails.
 #![allow(dead_code)]
 
+pub mod posix;
+
 use rand::RngCore;
 use std::{
     fs,
