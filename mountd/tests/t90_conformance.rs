@@ -313,6 +313,17 @@ fn t20_results_of_successful_calls() {
     fx.expect(ROOT, Rename("sym", "sym2"), 0);
     fx.exists("sym", true);
     fx.exists("sym2", true);
+    // O_CREAT through a dangling symlink creates its target; unlink of a
+    // symlink removes the link only; mkdir takes a trailing slash.
+    fx.expect(ROOT, Symlink("nowhere", "dangle"), 0);
+    fx.expect(ROOT, Open("dangle", CREAT, 0o600), 0);
+    fx.mode_is("nowhere", S_IFREG | 0o600);
+    fx.expect(ROOT, Symlink("d", "dsym"), 0);
+    fx.expect(ROOT, Unlink("dsym"), 0);
+    fx.exists("dsym", false);
+    fx.exists("d", true);
+    fx.expect(ROOT, Mkdir("slash/", 0o700), 0);
+    fx.mode_is("slash", S_IFDIR | 0o700);
     // A fifo opens for reading without a writer when non-blocking.
     fx.expect(ROOT, Open("fifo", RD | libc::O_NONBLOCK, 0), 0);
 
@@ -390,6 +401,13 @@ fn t30_permissions_of_unprivileged_users() {
         (Truncate("ro", 0), EACCES),
         (Open("ro", RD, 0), 0),
         (Open("priv/f", RD, 0), 0),
+        // access(2) asks the same questions.
+        (Access("nox/f", libc::F_OK), EACCES),
+        (Access("ro", libc::W_OK), EACCES),
+        (Access("none", libc::R_OK), EACCES),
+        (Access("ro", libc::R_OK), 0),
+        (Access("rw", libc::R_OK | libc::W_OK), 0),
+        (Access("rw", libc::X_OK), EACCES),
         // Ownership.
         (Chmod("ro", 0o666), EPERM),
         (Chown("ro", 65534, -1), EPERM),

@@ -86,6 +86,8 @@ pub enum Op<'a> {
     /// utimensat(AT_FDCWD, path, [atime, mtime], flags).
     Utimens(&'a str, libc::timespec, libc::timespec, i32),
     Lstat(&'a str),
+    /// access(2) with a mode (F_OK, R_OK, W_OK, X_OK).
+    Access(&'a str, i32),
     /// open(2) with flags and mode, write one byte, close.
     OpenWrite(&'a str, i32, u32),
 }
@@ -112,7 +114,8 @@ impl Op<'_> {
             | Op::Unlink(a)
             | Op::Utimens(a, ..)
             | Op::Lstat(a)
-            | Op::OpenWrite(a, ..) => [p(a), none()],
+            | Op::OpenWrite(a, ..)
+            | Op::Access(a, _) => [p(a), none()],
         }
     }
 
@@ -158,6 +161,7 @@ impl Op<'_> {
                     0
                 }
             }
+            Op::Access(_, m) => libc::access(a, m).into(),
             Op::Lstat(_) => {
                 let mut st: libc::stat = std::mem::zeroed();
                 libc::lstat(a, &mut st).into()
