@@ -438,7 +438,10 @@ fn t30_permissions_of_unprivileged_users() {
         // ...but a file created read-only is writable through that open.
         (OpenWrite("pub/new444", CREAT | libc::O_EXCL, 0o444), 0),
         (Chmod("mine", 0o600), 0),
+        // Others with write permission may truncate and write.
+        (Open("rw", WR | libc::O_TRUNC, 0), 0),
         (Truncate("rw", 3), 0),
+        (OpenWrite("rw", WR | libc::O_APPEND, 0), 0),
     ];
     for (op, errno) in table {
         fx.expect(U1, op, errno);
@@ -474,7 +477,7 @@ fn t30_permissions_of_unprivileged_users() {
     fx.c.eq(
         "sizes after refused and allowed truncates",
         sizes,
-        [Some(0), Some(3)],
+        [Some(0), Some(4)],
     );
     // Root passes every permission check.
     for op in [

@@ -140,7 +140,9 @@ fn t60_times_of_objects_and_their_directories() {
     fx.expect(ROOT, Rmdir("d2/sub"), 0);
     fx.moved("rmdir: the directory", "d2", d20, true, true);
 
-    // chmod, chown: the ctime only.
+    // chmod, chown: the ctime only; truncate: mtime and ctime when the
+    // size changes, nothing when not. The directory stays as it is.
+    let dir = t(&fx, "d");
     for (what, op) in [
         ("chmod", Chmod("d/a", 0o600)),
         ("chown", Chown("d/a", 7, 8)),
@@ -150,7 +152,6 @@ fn t60_times_of_objects_and_their_directories() {
         fx.moved(what, "d/a", before, false, true);
     }
 
-    // truncate: mtime and ctime when the size changes, nothing when not.
     let before = t(&fx, "d/a");
     fx.expect(ROOT, Truncate("d/a", 10), 0);
     let grown = t(&fx, "d/a");
@@ -164,6 +165,14 @@ fn t60_times_of_objects_and_their_directories() {
     );
     fx.expect(ROOT, Truncate("d/a", 10), 0);
     fx.moved("truncate to the same size", "d/a", grown, false, false);
+    fx.expect(ROOT, Utimens("d/a", NOW, NOW, 0), 0);
+    fx.moved(
+        "chmod, chown, truncate, utimensat: the directory",
+        "d",
+        dir,
+        false,
+        false,
+    );
 
     // Failed calls move nothing.
     let (d0, full0, a0) = (t(&fx, "d"), t(&fx, "full"), t(&fx, "d/a"));
