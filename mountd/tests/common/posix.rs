@@ -9,13 +9,13 @@
 //! (C strings, tables) is prepared before the fork, and it allocates
 //! nothing, takes no lock and leaves through `_exit`.
 
-use super::{cstr, wait_until};
+use super::cstr;
 use std::{
     ffi::CString,
     fmt::Debug,
     panic::Location,
     path::{Path, PathBuf},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 /// Credentials a call runs with: uid, primary gid, supplementary groups.
@@ -206,10 +206,18 @@ pub fn run(base: &Path, who: Who, op: &Op) -> i32 {
     unsafe { libc::close(fds[1]) };
     assert!(pid > 0, "fork: {}", std::io::Error::last_os_error());
     let mut status = 0;
-    let done = wait_until(Duration::from_secs(20), || {
+    // Most calls take a millisecond or two: look often.
+    let until = Instant::now() + Duration::from_secs(20);
+    let done = loop {
         // SAFETY: waitpid on our own child with a valid out-pointer.
-        unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) == pid }
-    });
+        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+            break true;
+        }
+        if Instant::now() >= until {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
     let mut code = HUNG;
     if done {
         // SAFETY: reading at most 4 bytes into `code`.
