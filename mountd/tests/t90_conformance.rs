@@ -324,6 +324,21 @@ fn t20_results_of_successful_calls() {
     fx.exists("d", true);
     fx.expect(ROOT, Mkdir("slash/", 0o700), 0);
     fx.mode_is("slash", S_IFDIR | 0o700);
+    // renameat2: RENAME_NOREPLACE refuses an existing target,
+    // RENAME_EXCHANGE swaps two entries (a file and a directory here).
+    let (noreplace, exchange) = (libc::RENAME_NOREPLACE, libc::RENAME_EXCHANGE);
+    fx.expect(ROOT, Rename2("reg", "f151", noreplace), EEXIST);
+    fx.expect(ROOT, Rename2("reg", "nope", exchange), ENOENT);
+    fx.expect(ROOT, Rename2("reg", "d", noreplace | exchange), EINVAL);
+    fx.expect(ROOT, Rename2("reg", "f151", exchange), 0);
+    fx.mode_is("reg", S_IFREG | 0o7777);
+    fx.expect(ROOT, Rename2("reg", "slash", exchange), 0);
+    fx.mode_is("reg", S_IFDIR | 0o700);
+    fx.mode_is("slash", S_IFREG | 0o7777);
+    fx.expect(ROOT, Rename2("slash", "reg", exchange), 0);
+    fx.expect(ROOT, Rename2("reg", "f151", exchange), 0);
+    fx.expect(ROOT, Rename2("reg", "renamed", noreplace), 0);
+    fx.expect(ROOT, Rename("renamed", "reg"), 0);
     // A fifo opens for reading without a writer when non-blocking.
     fx.expect(ROOT, Open("fifo", RD | libc::O_NONBLOCK, 0), 0);
 

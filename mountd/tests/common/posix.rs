@@ -78,6 +78,8 @@ pub enum Op<'a> {
     /// open(2) with umask set first.
     OpenUmask(&'a str, i32, u32, u32),
     Rename(&'a str, &'a str),
+    /// renameat2(2) with RENAME_NOREPLACE / RENAME_EXCHANGE flags.
+    Rename2(&'a str, &'a str, u32),
     Rmdir(&'a str),
     /// symlink(target, path): the target is taken as it is.
     Symlink(&'a str, &'a str),
@@ -99,7 +101,7 @@ impl Op<'_> {
         let raw = |s: &str| CString::new(s).expect("target without NUL");
         let none = || CString::default();
         match *self {
-            Op::Link(a, b) | Op::Rename(a, b) => [p(a), p(b)],
+            Op::Link(a, b) | Op::Rename(a, b) | Op::Rename2(a, b, _) => [p(a), p(b)],
             Op::Symlink(target, path) => [raw(target), p(path)],
             Op::Chmod(a, _)
             | Op::Chown(a, ..)
@@ -140,6 +142,9 @@ impl Op<'_> {
                 close_fd(libc::open(a, flags, mode))
             }
             Op::Rename(..) => libc::rename(a, b).into(),
+            Op::Rename2(_, _, flags) => {
+                libc::renameat2(libc::AT_FDCWD, a, libc::AT_FDCWD, b, flags).into()
+            }
             Op::Rmdir(_) => libc::rmdir(a).into(),
             Op::Symlink(..) => libc::symlink(a, b).into(),
             Op::Truncate(_, len) => libc::truncate(a, len).into(),
