@@ -11,7 +11,7 @@
 //! non-owner's write, mtime set on an open file surviving its close).
 
 mod common;
-use common::posix::{lstat, moved, times, ts, Fx, Op::*, CREAT, NOW, RD, ROOT, U1, WR};
+use common::posix::{lstat, moved, times, ts, Fx, Op::*, Who, CREAT, G, NOW, RD, ROOT, U1, U2, WR};
 use libc::{
     EACCES, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EPERM,
     S_IFBLK, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFREG, S_IFSOCK,
@@ -378,6 +378,22 @@ fn t30_permissions_of_unprivileged_users() {
         fx.ok(ROOT, op);
     }
     fx.ok(U1, Open("mine", CREAT, 0o644));
+    // Group permission: a directory for group G only, and a file whose
+    // group (U1's) may not read although others may.
+    fx.ok(ROOT, Mkdir("grp", 0o770));
+    fx.ok(ROOT, Chown("grp", 0, G as i64));
+    fx.ok(ROOT, Open("others_only", CREAT, 0o604));
+    fx.ok(ROOT, Chown("others_only", 0, 65534));
+    let member = Who {
+        uid: 65533,
+        gid: 65533,
+        groups: &[G],
+    };
+    fx.expect(member, Mkdir("grp/m", 0o755), 0);
+    fx.expect(U2, Mkdir("grp/x", 0o755), EACCES);
+    fx.expect(U2, Open("others_only", RD, 0), 0);
+    fx.expect(U1, Open("others_only", RD, 0), EACCES);
+    fx.owner_is("grp/m", (65533, 65533));
     let table = [
         // No search permission on a directory of the path.
         (Lstat("nox/f"), EACCES),
