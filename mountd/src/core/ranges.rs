@@ -436,3 +436,38 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t10_fallocate_modes_are_the_supported_ones() {
+        let ok = |keep_size, zero| Ok(Falloc { keep_size, zero });
+        let cases = [
+            (0, ok(false, false)),
+            (KEEP_SIZE, ok(true, false)),
+            (PUNCH_HOLE | KEEP_SIZE, ok(true, true)),
+            (ZERO_RANGE, ok(false, true)),
+            (ZERO_RANGE | KEEP_SIZE, ok(true, true)),
+        ];
+        for (mode, want) in cases {
+            assert_eq!(
+                Falloc::of(mode).map_err(|e| e.to_string()),
+                want,
+                "{mode:#x}"
+            );
+        }
+        for mode in [
+            PUNCH_HOLE,
+            PUNCH_HOLE | ZERO_RANGE | KEEP_SIZE,
+            libc::FALLOC_FL_COLLAPSE_RANGE,
+            libc::FALLOC_FL_INSERT_RANGE,
+            libc::FALLOC_FL_UNSHARE_RANGE,
+            0x4,
+        ] {
+            let e = Falloc::of(mode).expect_err("unsupported");
+            assert_eq!(crate::errno::errno(&e), Errno::EOPNOTSUPP, "{mode:#x}");
+        }
+    }
+}
