@@ -15,15 +15,6 @@ use std::{
 
 const KIB: usize = 1 << 10;
 
-fn seed() -> u64 {
-    let s = std::env::var("FRAGFS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random());
-    println!("seed {s} (set FRAGFS_SEED to repeat)");
-    s
-}
-
 /// Random writes, truncations, fsyncs and reads on one open file, checked
 /// against the same operations on a local file, across fragment
 /// boundaries (64 KiB fragments), holes and reopenings.

@@ -6,6 +6,7 @@
 
 mod common;
 use common::*;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::{
     fs,
     os::unix::{fs::FileExt, io::AsRawFd},
@@ -364,5 +365,130 @@ fn t50_copy_file_range_copies_bytes_like_a_local_file() {
                 == fs::read(local.path().join(name)).expect("local"),
             "{name} after close"
         );
+    }
+}
+
+/// Every byte before the answer of `SEEK_DATA` at `off` is zero in
+/// `model` (all of them to the end when there is no data).
+fn check_seek_data(f: &fs::File, model: &[u8], off: u64, when: &str) {
+    let size = model.len() as u64;
+    match seek(f, off, libc::SEEK_DATA) {
+        Ok(d) => {
+            assert!(
+                d >= off && d < size,
+                "{when}: SEEK_DATA({off}) = {d}, size {size}"
+            );
+            let zeros = &model[off as usize..d as usize];
+            assert!(
+                zeros.iter().all(|&b| b == 0),
+                "{when}: data before SEEK_DATA({off}) = {d}"
+            );
+        }
+        Err(libc::ENXIO) => {
+            let rest = model.get(off as usize..).unwrap_or_default();
+            assert!(
+                rest.iter().all(|&b| b == 0),
+                "{when}: ENXIO at {off} before data"
+            );
+        }
+        Err(e) => panic!("{when}: SEEK_DATA({off}): errno {e}"),
+    }
+}
+
+/// Random writes, fallocates, copies (from another file and within the
+/// file), truncations and fsyncs on one open file, checked after each
+/// step against the same calls on a local file; `SEEK_DATA` never skips
+/// a non-zero byte.
+#[test]
+fn t60_random_range_operations_match_a_local_file() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, MOUNT);
+    let local = tempfile::tempdir().expect("local dir");
+    let mut rng = StdRng::seed_from_u64(seed());
+    let other = random(4 * FRAG as usize + 300);
+    fs::write(m.path("other"), &other).expect("write other");
+    fs::write(local.path().join("other"), &other).expect("write local other");
+    let (fp, lp) = (m.path("model"), local.path().join("model"));
+    let (f, l) = (rw(&fp), rw(&lp));
+    let (fo, lo) = (rw(&m.path("other")), rw(&local.path().join("other")));
+    let keep = libc::FALLOC_FL_KEEP_SIZE;
+    let modes = [
+        0,
+        keep,
+        libc::FALLOC_FL_PUNCH_HOLE | keep,
+        libc::FALLOC_FL_ZERO_RANGE,
+    ];
+    let lens = [1, 1000, FRAG - 1, FRAG, FRAG + 1, 3 * FRAG];
+    for step in 0..150 {
+        let size = l.metadata().expect("fstat").len();
+        // Offsets near fragment boundaries half of the time.
+        let mut off = || match rng.random_bool(0.5) {
+            true => rng.random_range(0..(size + 2 * FRAG) / FRAG) * FRAG,
+            false => rng.random_range(0..size + 2 * FRAG),
+        };
+        let (a, b) = (off(), off());
+        let len = lens[rng.random_range(0..lens.len())];
+        let what = match rng.random_range(0..10) {
+            0..=2 => {
+                let data = random(len as usize);
+                f.write_all_at(&data, a).expect("write fragfs");
+                l.write_all_at(&data, a).expect("write local");
+                format!("write {len} at {a}")
+            }
+            3..=5 => {
+                let mode = modes[rng.random_range(0..modes.len())];
+                fallocate(&l, mode, a, len).expect("local fallocate");
+                fallocate(&f, mode, a, len).expect("fragfs fallocate");
+                format!("fallocate {mode:#x} {len} at {a}")
+            }
+            6 => {
+                let from = a % (other.len() as u64 + 10);
+                let n = copy_all(&fo, from, &f, b, len);
+                assert_eq!(n, copy_all(&lo, from, &l, b, len), "step {step}: copied");
+                format!("copy {len} from other {from} to {b}")
+            }
+            7 if size > 0 => {
+                let (from, to) = (a % size, b);
+                let n = if from + len <= to || to + len <= from {
+                    copy_all(&l, from, &l, to, len)
+                } else {
+                    0
+                };
+                if n > 0 {
+                    assert_eq!(
+                        copy_all(&f, from, &f, to, n),
+                        n,
+                        "step {step}: copied within"
+                    );
+                }
+                format!("copy {n} within from {from} to {to}")
+            }
+            8 => {
+                let to = rng.random_range(0..size + 2 * FRAG);
+                f.set_len(to).expect("ftruncate fragfs");
+                l.set_len(to).expect("ftruncate local");
+                format!("truncate to {to}")
+            }
+            _ => {
+                f.sync_all().expect("fsync");
+                "fsync".into()
+            }
+        };
+        let when = format!("step {step} ({what})");
+        let model = read_all(&l);
+        assert_eq!(
+            f.metadata().expect("fstat").len(),
+            model.len() as u64,
+            "{when}: size"
+        );
+        assert!(read_all(&f) == model, "{when}: content differs");
+        check_seek_data(&f, &model, a.min(model.len() as u64), &when);
+    }
+    drop((f, l));
+    let model = fs::read(&lp).expect("local");
+    assert!(fs::read(&fp).expect("read") == model, "content after close");
+    let f = fs::File::open(&fp).expect("open read-only");
+    for off in (0..model.len() as u64).step_by(FRAG as usize / 2) {
+        check_seek_data(&f, &model, off, "read-only");
     }
 }

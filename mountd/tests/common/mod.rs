@@ -30,6 +30,16 @@ pub fn random(n: usize) -> Vec<u8> {
     v
 }
 
+/// The seed of a randomised test: `FRAGFS_SEED`, or a fresh one (printed).
+pub fn seed() -> u64 {
+    let s = std::env::var("FRAGFS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::Rng::random(&mut rand::rng()));
+    println!("seed {s} (set FRAGFS_SEED to repeat)");
+    s
+}
+
 pub fn cstr(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
 }
