@@ -15,6 +15,7 @@
 //! the commit. A `buf` may be held while a gate is taken (reading the base
 //! of a changed fragment), never the other way round.
 
+mod ranges;
 mod trunc;
 mod writer;
 
@@ -109,11 +110,9 @@ fn base_content(head: &Option<Version>, core: &Core) -> Content {
             .map(|v| (Arc::new(v.manifest.clone()), v.id, v.hlc)),
         cfg.fragment_size.get(),
         cfg.hash,
+        Manifest::max_fragments(cfg.replicas.get()),
     )
 }
-
-/// The largest file size (and write end) the mount accepts: 16 TiB.
-const MAX_FILE_SIZE: u64 = 1 << 44;
 
 /// Fragments read ahead of a sequential reader, at most.
 const READAHEAD: u64 = 8;
@@ -179,6 +178,8 @@ pub struct Core {
     readahead: u64,
     /// Fragments whose last fetch failed, and when.
     failed: Mutex<HashMap<FragmentId, std::time::Instant>>,
+    /// Ids of the fragments of zeros (holes for `SEEK_HOLE`).
+    zero_ids: ranges::ZeroIds,
 }
 
 /// How long a failed fetch makes the next tries of that fragment short.
@@ -224,6 +225,7 @@ impl Core {
             upload_cands: Mutex::new(None),
             readahead: READAHEAD,
             failed: Mutex::new(HashMap::new()),
+            zero_ids: ranges::ZeroIds::default(),
         }
     }
 
@@ -822,13 +824,6 @@ impl Core {
             .writer
             .as_ref()
             .ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
-        offset
-            .checked_add(data.len() as u64)
-            .filter(|&e| e <= MAX_FILE_SIZE)
-            .ok_or(OpError::refused(
-                Errno::EFBIG,
-                "write past the largest offset",
-            ))?;
         let mut buf = w.buf.lock().await;
         let res = self.write_content(&mut buf, offset, &data).await;
         w.mirror(&buf);

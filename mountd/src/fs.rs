@@ -19,8 +19,8 @@ use fragfs::{
 use fuser::{
     AccessFlags, BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
     Generation, INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs,
-    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen,
+    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::{
     ffi::OsStr,
@@ -577,6 +577,74 @@ impl Filesystem for FragFs {
     ) {
         let core = self.core.clone();
         self.data("fsync", async move { core.fsync(fh.0).await }, empty(reply));
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        let core = self.core.clone();
+        self.data(
+            "fallocate",
+            async move { core.fallocate(fh.0, offset, length, mode).await },
+            empty(reply),
+        );
+    }
+
+    fn lseek(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
+        let core = self.core.clone();
+        self.data(
+            "lseek",
+            async move { core.seek(fh.0, offset, whence).await },
+            move |r| match r {
+                Ok(o) => reply.offset(o),
+                Err(e) => reply.error(e),
+            },
+        );
+    }
+
+    fn copy_file_range(
+        &self,
+        _req: &Request,
+        _ino_in: INodeNo,
+        fh_in: FileHandle,
+        offset_in: u64,
+        _ino_out: INodeNo,
+        fh_out: FileHandle,
+        offset_out: u64,
+        len: u64,
+        flags: fuser::CopyFileRangeFlags,
+        reply: ReplyWrite,
+    ) {
+        if !flags.is_empty() {
+            return reply.error(Errno::EINVAL);
+        }
+        let core = self.core.clone();
+        self.data(
+            "copy_file_range",
+            async move {
+                core.copy_range(fh_in.0, offset_in, fh_out.0, offset_out, len)
+                    .await
+            },
+            move |r| match r {
+                Ok(n) => reply.written(n),
+                Err(e) => reply.error(e),
+            },
+        );
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {

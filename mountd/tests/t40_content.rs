@@ -15,33 +15,6 @@ use std::{
 
 const KIB: usize = 1 << 10;
 
-fn seed() -> u64 {
-    let s = std::env::var("FRAGFS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand::rng().random());
-    println!("seed {s} (set FRAGFS_SEED to repeat)");
-    s
-}
-
-/// Bytes of fragments in the node's store (files under `DATA/**/fragments`).
-fn stored(data: &Path) -> u64 {
-    fn walk(p: &Path, inside: bool) -> u64 {
-        let Ok(rd) = fs::read_dir(p) else { return 0 };
-        rd.filter_map(Result::ok)
-            .map(|e| {
-                let inside = inside || e.file_name() == "fragments";
-                match e.file_type() {
-                    Ok(t) if t.is_dir() => walk(&e.path(), inside),
-                    Ok(t) if t.is_file() && inside => e.metadata().map_or(0, |m| m.len()),
-                    _ => 0,
-                }
-            })
-            .sum()
-    }
-    walk(data, false)
-}
-
 /// Random writes, truncations, fsyncs and reads on one open file, checked
 /// against the same operations on a local file, across fragment
 /// boundaries (64 KiB fragments), holes and reopenings.
@@ -292,16 +265,7 @@ fn t50_first_bytes_of_a_cold_file_need_few_fragments() {
         .and_then(|mut f| f.read_exact(&mut head))
         .expect("read the first bytes");
     assert_eq!(head, data[..4096]);
-    let log = m.stop();
-    let fetched = log
-        .lines()
-        .rev()
-        .find_map(|l| {
-            let i = l.find(" from cache, ")?;
-            let rest = &l[i + " from cache, ".len()..];
-            rest.split(' ').next()?.parse::<u64>().ok()
-        })
-        .unwrap_or_else(|| panic!("no counters in the log:\n{log}"));
+    let (_, fetched) = fragments_read(&m.stop());
     assert!(
         (1..=16).contains(&fetched),
         "{fetched} fragments fetched for the first 4 KiB of a 64-fragment file"

@@ -54,6 +54,20 @@ pub enum ManifestError {
 /// `file_sha3` of a manifest whose writer did not hash the whole file.
 pub const NO_FILE_HASH: [u8; 32] = [0; 32];
 
+/// The most fragments a manifest lists, whatever its holders.
+pub const MAX_FRAGMENTS: u64 = 1 << 16;
+
+/// Encoded bytes of one [`FragmentEntry`] with `holders` holders, at most:
+/// id (algorithm + digest), length, holder count, and per holder a length
+/// and the bytes of a peer id (an inlined key: 44 bytes at most).
+const fn entry_bound(holders: u64) -> u64 {
+    1 + 32 + 5 + 1 + holders * (1 + 44)
+}
+
+/// Encoded bytes of a manifest besides its fragments, at most (name of 255
+/// bytes, size, fragment size, hashes, redundancy, counts).
+const HEAD_BOUND: u64 = 1024;
+
 impl Manifest {
     /// Whether `file_sha3` was recorded (readers of the whole file check it).
     pub fn has_file_hash(&self) -> bool {
@@ -114,6 +128,26 @@ impl Manifest {
             return bad("file name contains '/' or is over 255 bytes".into());
         }
         Ok(())
+    }
+
+    /// The most fragments a manifest may list when each has up to
+    /// `holders` holders: a power of two (at most [`MAX_FRAGMENTS`]) such
+    /// that the encoded manifest still fits in one fragment, since a
+    /// manifest is stored as one.
+    pub fn max_fragments(holders: usize) -> u64 {
+        let fits =
+            |n: u64| n * entry_bound(holders as u64) + HEAD_BOUND <= FragmentSize::MAX as u64;
+        let mut n = MAX_FRAGMENTS;
+        while n > 1 && !fits(n) {
+            n /= 2;
+        }
+        n
+    }
+
+    /// The largest file a manifest describes with fragments of `fsz` bytes
+    /// and up to `holders` holders each.
+    pub fn max_file_size(fsz: FragmentSize, holders: usize) -> u64 {
+        Self::max_fragments(holders) * u64::from(fsz.get())
     }
 
     /// Every distinct holder named in the manifest.
@@ -200,5 +234,40 @@ mod tests {
             Manifest::decode(&[1, 0xff, 0xff]),
             Err(ManifestError::Malformed(_))
         ));
+    }
+
+    /// The largest manifest [`Manifest::max_fragments`] allows, every
+    /// holder a peer id of the longest kind, still fits in one fragment.
+    #[test]
+    fn t30_the_largest_manifest_fits_in_a_fragment() {
+        assert_eq!(Manifest::max_fragments(3), MAX_FRAGMENTS);
+        assert_eq!(Manifest::max_fragments(Replicas::MAX as usize), 1 << 14);
+        let fs = FragmentSize::new(FragmentSize::MAX).unwrap();
+        assert_eq!(
+            Manifest::max_file_size(fs, 3),
+            MAX_FRAGMENTS * u64::from(FragmentSize::MAX)
+        );
+        for holders in [1, 3, 5, Replicas::MAX as usize] {
+            let n = Manifest::max_fragments(holders);
+            let entry = FragmentEntry {
+                id: FragmentId::of(HashAlgo::Sha3_256, b"x"),
+                len: FragmentSize::MAX,
+                holders: vec![NodeId(vec![0xff; 44]); holders],
+            };
+            let m = Manifest {
+                name: "n".repeat(255),
+                size: n * u64::from(FragmentSize::MAX),
+                fragment_size: fs,
+                hash_algo: HashAlgo::Sha3_256,
+                file_sha3: [7; 32],
+                redundancy: Redundancy::Replicas(Replicas::new(holders as u8).unwrap()),
+                fragments: vec![entry; n as usize],
+            };
+            let len = m.encode().len();
+            assert!(
+                len <= FragmentSize::MAX as usize,
+                "{holders} holders: {n} fragments encode to {len} bytes"
+            );
+        }
     }
 }

@@ -11,7 +11,9 @@ mod id;
 mod manifest;
 
 pub use id::{FileHasher, FragmentId, HashAlgo, ParseIdError};
-pub use manifest::{FragmentEntry, Manifest, ManifestError, MANIFEST_VERSION, NO_FILE_HASH};
+pub use manifest::{
+    FragmentEntry, Manifest, ManifestError, MANIFEST_VERSION, MAX_FRAGMENTS, NO_FILE_HASH,
+};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

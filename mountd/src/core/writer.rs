@@ -12,7 +12,11 @@
 //! - `staged`: fragments stored on the network, not yet part of a version.
 //!
 //! Every other fragment is the base's (up to `base_limit`: a truncation
-//! below it turns the rest of the base into zeros) or zeros (holes).
+//! below it turns the rest of the base into zeros) or zeros: a hole (never
+//! written, or `zeroed`: punched out of the base). The tables are maps of
+//! the fragments changed, so a handle's memory follows what was written,
+//! not the file's size; the size itself is at most `max_size`, what one
+//! manifest can describe (larger is `EFBIG`).
 //! A commit stores what is still dirty, waits for the uploads, assembles the
 //! manifest (unchanged fragments keep their ids, so versions share storage),
 //! stores the manifest and commits the version. The handle's memory is
@@ -27,18 +31,22 @@
 //! Every step leaves a consistent state, so a commit cancelled at its
 //! deadline can simply be retried.
 
+mod commit;
+mod seq;
+
 use super::{Core, OpError};
 use bytes::Bytes;
 use fragfs::{
     client::ClientError,
-    fragment::{FileHasher, FragmentEntry, HashAlgo, Manifest, NO_FILE_HASH},
-    meta::{Caller, Hlc, Ino},
-    node::files,
-    redundancy::{Candidate, NodeId, Redundancy},
+    fragment::{FragmentEntry, HashAlgo, Manifest},
+    meta::Hlc,
+    redundancy::NodeId,
 };
+use fuser::Errno;
+use seq::Seq;
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{atomic::Ordering, Arc},
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
 };
 use tokio::task::JoinHandle;
 
@@ -56,70 +64,12 @@ struct Upload {
     durable: bool,
 }
 
-/// The streaming whole-file hash of an append-only handle.
-enum HashState {
-    Ready(FileHasher),
-    Running(JoinHandle<Option<FileHasher>>),
-}
-
-impl HashState {
-    async fn resolve(self) -> Option<FileHasher> {
-        match self {
-            HashState::Ready(h) => Some(h),
-            HashState::Running(t) => t.await.ok().flatten(),
-        }
-    }
-}
-
-struct Seq {
-    state: HashState,
-    /// Bytes fed so far: always whole fragments.
-    fed: u64,
-}
-
-impl Seq {
-    fn new() -> Self {
-        Seq {
-            state: HashState::Ready(FileHasher::new()),
-            fed: 0,
-        }
-    }
-
-    /// Feeds `data` after what was fed before, on the blocking pool.
-    fn feed(&mut self, data: Bytes) {
-        let prev = std::mem::replace(&mut self.state, HashState::Ready(FileHasher::new()));
-        self.fed += data.len() as u64;
-        self.state = HashState::Running(tokio::spawn(async move {
-            let mut h = prev.resolve().await?;
-            tokio::task::spawn_blocking(move || {
-                h.update(&data);
-                h
-            })
-            .await
-            .ok()
-        }));
-    }
-
-    /// The hash of everything fed plus `tail`; the state goes on without
-    /// the tail (it is fed again once its fragment is complete).
-    async fn finish(&mut self, tail: Bytes) -> Option<[u8; 32]> {
-        let prev = std::mem::replace(&mut self.state, HashState::Ready(FileHasher::new()));
-        let h = prev.resolve().await?;
-        self.state = HashState::Ready(h.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut h = h;
-            h.update(&tail);
-            h.finish()
-        })
-        .await
-        .ok()
-    }
-}
-
 pub struct Content {
     fsz: u64,
     algo: HashAlgo,
     size: u64,
+    /// The largest size a manifest of this content can describe.
+    max_size: u64,
     base: Option<Arc<Manifest>>,
     /// Bytes of the base still part of the content.
     base_limit: u64,
@@ -127,6 +77,8 @@ pub struct Content {
     dirty_bytes: usize,
     uploading: BTreeMap<u64, Upload>,
     staged: BTreeMap<u64, FragmentEntry>,
+    /// Fragments of the base turned into zeros (punched holes).
+    zeroed: BTreeSet<u64>,
     /// Something to commit (content or size).
     pub changed: bool,
     seq: Option<Seq>,
@@ -140,10 +92,12 @@ pub struct Content {
 impl Content {
     /// The content of `base` (a version with that id and clock reading),
     /// or an empty file; `default_fsz`/`algo` serve a file without base.
+    /// Its manifests list at most `max_fragments` fragments.
     pub fn new(
         base: Option<(Arc<Manifest>, u64, Hlc)>,
         default_fsz: u32,
         default_algo: HashAlgo,
+        max_fragments: u64,
     ) -> Self {
         let (fsz, algo, size, version) = match &base {
             Some((m, id, hlc)) => (
@@ -154,16 +108,19 @@ impl Content {
             ),
             None => (u64::from(default_fsz), default_algo, 0, None),
         };
+        let fsz = fsz.max(1);
         Content {
-            fsz: fsz.max(1),
+            fsz,
             algo,
             size,
+            max_size: max_fragments.saturating_mul(fsz),
             base: base.map(|b| b.0),
             base_limit: size,
             dirty: BTreeMap::new(),
             dirty_bytes: 0,
             uploading: BTreeMap::new(),
             staged: BTreeMap::new(),
+            zeroed: BTreeSet::new(),
             changed: false,
             seq: (size == 0).then(Seq::new),
             version,
@@ -175,18 +132,36 @@ impl Content {
         self.size
     }
 
+    /// Fragment size of this content.
+    pub fn fragment_size(&self) -> u64 {
+        self.fsz
+    }
+
+    pub fn algo(&self) -> HashAlgo {
+        self.algo
+    }
+
+    /// `EFBIG` unless `end` is a size this content may reach.
+    pub fn check_end(&self, end: Option<u64>) -> Result<u64, OpError> {
+        end.filter(|&e| e <= self.max_size)
+            .ok_or(OpError::refused(Errno::EFBIG, "past the largest file size"))
+    }
+
     fn count(&self) -> u64 {
         self.size.div_ceil(self.fsz)
     }
 
     /// Length of fragment `i` in the current content.
-    fn frag_len(&self, i: u64) -> usize {
+    pub fn frag_len(&self, i: u64) -> usize {
         let start = i * self.fsz;
         self.size.saturating_sub(start).min(self.fsz) as usize
     }
 
     /// Bytes of base fragment `i` still part of the content.
     fn base_valid(&self, i: u64) -> Option<(&FragmentEntry, usize)> {
+        if self.zeroed.contains(&i) {
+            return None;
+        }
         let e = self.base.as_ref()?.fragments.get(i as usize)?;
         let valid = self
             .base_limit
@@ -201,8 +176,65 @@ impl Content {
             self.dirty_bytes -= old.len();
         }
         self.staged.remove(&i);
+        self.zeroed.remove(&i);
         // A background upload of older bytes of this fragment is obsolete.
         self.uploading.remove(&i);
+    }
+
+    /// Forgets every change of fragment `i` (the caller says what it is).
+    fn forget(&mut self, i: u64) {
+        if let Some(old) = self.dirty.remove(&i) {
+            self.dirty_bytes -= old.len();
+        }
+        self.uploading.remove(&i);
+        self.staged.remove(&i);
+        self.zeroed.remove(&i);
+    }
+
+    /// Turns whole fragment `i` into zeros (a hole).
+    pub fn zero_fragment(&mut self, i: u64) {
+        self.forget(i);
+        self.zeroed.insert(i);
+        self.seq = None;
+        self.changed = true;
+    }
+
+    /// Makes whole fragment `i` the stored fragment `e` (of `frag_len(i)`
+    /// bytes, same algorithm). `unsynced`: its holders may not have it on
+    /// disk yet (fsync syncs them).
+    pub fn share_fragment(&mut self, i: u64, e: FragmentEntry, unsynced: bool) {
+        self.forget(i);
+        if unsynced {
+            self.unsynced.extend(e.holders.iter().cloned());
+        }
+        self.staged.insert(i, e);
+        self.seq = None;
+        self.changed = true;
+    }
+
+    /// What fragment `i` holds now, without reading it.
+    pub fn slot(&self, i: u64) -> Slot<'_> {
+        if let Some(d) = self.dirty.get(&i) {
+            Slot::Bytes(d)
+        } else if let Some(u) = self.uploading.get(&i) {
+            Slot::Bytes(&u.bytes)
+        } else if let Some(e) = self.staged.get(&i) {
+            Slot::Stored {
+                entry: e,
+                staged: true,
+            }
+        } else if let Some((e, valid)) = self.base_valid(i) {
+            match valid == e.len as usize {
+                true => Slot::Stored {
+                    entry: e,
+                    staged: false,
+                },
+                // Cut by a truncation: its head, then zeros.
+                false => Slot::Cut(e),
+            }
+        } else {
+            Slot::Zeros
+        }
     }
 
     fn drop_from(&mut self, first: u64) {
@@ -211,7 +243,23 @@ impl Content {
         }
         self.uploading.split_off(&first);
         self.staged.split_off(&first);
+        self.zeroed.split_off(&first);
     }
+}
+
+/// The source of one fragment of a [`Content`] (see [`Content::slot`]).
+pub enum Slot<'a> {
+    /// Bytes in memory (changed, or being stored).
+    Bytes(&'a [u8]),
+    /// A stored fragment, whole; `staged` when this handle stored it.
+    Stored {
+        entry: &'a FragmentEntry,
+        staged: bool,
+    },
+    /// A stored fragment cut short by a truncation.
+    Cut(&'a FragmentEntry),
+    /// Zeros: never written, past the base, or punched.
+    Zeros,
 }
 
 impl Core {
@@ -277,7 +325,7 @@ impl Core {
             // Writing nothing changes nothing, not even past the end.
             return Ok(());
         }
-        let end = offset + data.len() as u64;
+        let end = c.check_end(offset.checked_add(data.len() as u64))?;
         let append = offset == c.size;
         if !append {
             c.seq = None;
@@ -329,6 +377,7 @@ impl Core {
         if size == c.size {
             return Ok(());
         }
+        c.check_end(Some(size))?;
         c.changed = true;
         if size < c.size {
             // Hashing appends goes on only from an empty file.
@@ -442,170 +491,5 @@ impl Core {
                 Err(OpError::Bug(format!("fragment upload failed: {e}")))
             }
         }
-    }
-
-    /// Stores everything `c` changed and commits it as a new version of
-    /// `ino` by `caller`. Returns whether a version was committed (not when
-    /// nothing changed, or when the file was removed meanwhile).
-    pub(super) async fn commit_content(
-        &self,
-        c: &mut Content,
-        ino: Ino,
-        caller: Caller,
-    ) -> Result<bool, OpError> {
-        if !c.changed {
-            return Ok(false);
-        }
-        // Fresh candidates for this commit: peers may have come or gone.
-        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        let keys: Vec<u64> = c.dirty.keys().copied().collect();
-        for i in keys {
-            self.stage(c, i, false, false).await?;
-        }
-        let file_sha3 = self.file_hash(c).await;
-        let keys: Vec<u64> = c.uploading.keys().copied().collect();
-        let mut first_err = None;
-        for i in keys {
-            if let Err(e) = self.finish_upload(c, i).await {
-                first_err.get_or_insert(e);
-            }
-        }
-        if let Some(e) = first_err {
-            return Err(e);
-        }
-        let mut fragments = Vec::with_capacity(c.count() as usize);
-        // Holes: one stored fragment of zeros per length.
-        let mut holes: HashMap<usize, FragmentEntry> = HashMap::new();
-        for i in 0..c.count() {
-            let flen = c.frag_len(i);
-            let staged = c.staged.get(&i);
-            if let Some(e) = staged.filter(|e| e.len as usize == flen) {
-                fragments.push(e.clone());
-                continue;
-            }
-            let base = c.base_valid(i);
-            if let Some((e, valid)) = base {
-                if e.len as usize == flen && valid == flen {
-                    fragments.push(e.clone());
-                    continue;
-                }
-            }
-            let hole = staged.is_none() && base.is_none();
-            if let Some(e) = holes.get(&flen).filter(|_| hole) {
-                fragments.push(e.clone());
-                continue;
-            }
-            // A hole, a grown tail or a cut fragment: its bytes as they are
-            // now.
-            let data = Bytes::from(self.materialize(c, i).await?);
-            let cands = self.upload_candidates().await;
-            let e = self
-                .client
-                .put_fragment_as(i, c.algo, data.clone(), &cands)
-                .await?;
-            c.unsynced.extend(e.holders.iter().cloned());
-            self.cache.insert(e.id, data);
-            if hole {
-                holes.insert(flen, e.clone());
-            }
-            fragments.push(e);
-        }
-        let manifest = Manifest {
-            name: format!("ino-{ino}"),
-            size: c.size,
-            fragment_size: fragfs::fragment::FragmentSize::new(c.fsz as u32)
-                .unwrap_or(self.shared.client.config().fragment_size),
-            hash_algo: c.algo,
-            file_sha3,
-            redundancy: Redundancy::Replicas(self.shared.client.config().replicas),
-            fragments,
-        };
-        let cands = self.upload_candidates().await;
-        let manifest = Arc::new(manifest);
-        // The manifest's copy on the peers (for `get ID`) and the version
-        // commit go together; both are done before this returns.
-        let (stored, committed) = tokio::join!(
-            self.client.put_manifest(&manifest, &cands),
-            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller)
-        );
-        let (_, holders) = stored?;
-        c.unsynced.extend(holders);
-        let done = match committed {
-            Ok((version, hlc, _)) => {
-                tracing::debug!(ino, version, bytes = c.size, "committed");
-                self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                c.version = Some((version, hlc));
-                true
-            }
-            // Unlinked while open: nobody can reach this content any more,
-            // and close must not fail because of it.
-            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
-                tracing::debug!(
-                    ino,
-                    "file was removed while open; its last writes are dropped"
-                );
-                false
-            }
-            Err(e) => return Err(e.into()),
-        };
-        c.base = Some(manifest);
-        c.base_limit = c.size;
-        c.staged.clear();
-        c.changed = false;
-        Ok(done)
-    }
-
-    /// Makes what `c` stored durable on its holders (after a commit).
-    pub(super) async fn sync_content(&self, c: &mut Content) -> Result<(), OpError> {
-        if c.unsynced.is_empty() {
-            return Ok(());
-        }
-        self.client.sync_holders(c.unsynced.iter().cloned()).await?;
-        c.unsynced.clear();
-        Ok(())
-    }
-
-    /// The whole-file hash when every byte arrived as appends from empty.
-    async fn file_hash(&self, c: &mut Content) -> [u8; 32] {
-        let size = c.size;
-        let fsz = c.fsz;
-        let Some(seq) = c.seq.as_ref() else {
-            return NO_FILE_HASH;
-        };
-        if size < seq.fed || size - seq.fed >= fsz {
-            c.seq = None;
-            return NO_FILE_HASH;
-        }
-        let tail = if size > seq.fed {
-            let i = seq.fed / fsz;
-            match c.uploading.get(&i) {
-                Some(u) if u.bytes.len() as u64 == size - seq.fed => u.bytes.clone(),
-                _ => {
-                    c.seq = None;
-                    return NO_FILE_HASH;
-                }
-            }
-        } else {
-            Bytes::new()
-        };
-        match c.seq.as_mut() {
-            Some(s) => s.finish(tail).await.unwrap_or(NO_FILE_HASH),
-            None => NO_FILE_HASH,
-        }
-    }
-
-    /// Placement candidates, looked up once and kept until the next commit.
-    async fn upload_candidates(&self) -> Arc<Vec<Candidate>> {
-        if let Some(c) = self
-            .upload_cands
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-        {
-            return c;
-        }
-        let c = Arc::new(self.shared.client.placement_candidates().await);
-        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
-        c
     }
 }

@@ -32,6 +32,16 @@ pub fn random(n: usize) -> Vec<u8> {
     v
 }
 
+/// The seed of a randomised test: `FRAGFS_SEED`, or a fresh one (printed).
+pub fn seed() -> u64 {
+    let s = std::env::var("FRAGFS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::Rng::random(&mut rand::rng()));
+    println!("seed {s} (set FRAGFS_SEED to repeat)");
+    s
+}
+
 pub fn cstr(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
 }
@@ -326,4 +336,36 @@ impl Drop for Mount {
             );
         }
     }
+}
+
+/// Bytes of fragments in the node's store (files under `DATA/**/fragments`).
+pub fn stored(data: &Path) -> u64 {
+    fn walk(p: &Path, inside: bool) -> u64 {
+        let Ok(rd) = fs::read_dir(p) else { return 0 };
+        rd.filter_map(Result::ok)
+            .map(|e| {
+                let inside = inside || e.file_name() == "fragments";
+                match e.file_type() {
+                    Ok(t) if t.is_dir() => walk(&e.path(), inside),
+                    Ok(t) if t.is_file() && inside => e.metadata().map_or(0, |m| m.len()),
+                    _ => 0,
+                }
+            })
+            .sum()
+    }
+    walk(data, false)
+}
+
+/// The fragments a stopped mount took from its cache and fetched, from
+/// the counters in its log (`Mount::stop`).
+pub fn fragments_read(log: &str) -> (u64, u64) {
+    log.lines()
+        .rev()
+        .find_map(|l| {
+            let counts = &l[l.find("fragments: ")? + "fragments: ".len()..];
+            let (cached, rest) = counts.split_once(" from cache, ")?;
+            let fetched = rest.split(' ').next()?;
+            Some((cached.parse().ok()?, fetched.parse().ok()?))
+        })
+        .unwrap_or_else(|| panic!("no counters in the log:\n{log}"))
 }

@@ -1,0 +1,184 @@
+//! A commit: what a handle changed becomes a new version (changed
+//! fragments stored first, then the manifest stored and the version
+//! committed), and fsync makes it durable on the holders.
+
+use super::{Content, Core, OpError};
+use bytes::Bytes;
+use fragfs::{
+    fragment::{FragmentEntry, Manifest, NO_FILE_HASH},
+    meta::{Caller, Ino},
+    node::files,
+    redundancy::{Candidate, Redundancy},
+};
+use std::{
+    collections::HashMap,
+    sync::{atomic::Ordering, Arc},
+};
+
+impl Core {
+    /// Stores everything `c` changed and commits it as a new version of
+    /// `ino` by `caller`. Returns whether a version was committed (not when
+    /// nothing changed, or when the file was removed meanwhile).
+    pub(in crate::core) async fn commit_content(
+        &self,
+        c: &mut Content,
+        ino: Ino,
+        caller: Caller,
+    ) -> Result<bool, OpError> {
+        if !c.changed {
+            return Ok(false);
+        }
+        // Fresh candidates for this commit: peers may have come or gone.
+        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        let keys: Vec<u64> = c.dirty.keys().copied().collect();
+        for i in keys {
+            self.stage(c, i, false, false).await?;
+        }
+        let file_sha3 = self.file_hash(c).await;
+        let keys: Vec<u64> = c.uploading.keys().copied().collect();
+        let mut first_err = None;
+        for i in keys {
+            if let Err(e) = self.finish_upload(c, i).await {
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some(e) = first_err {
+            return Err(e);
+        }
+        let mut fragments = Vec::with_capacity(c.count() as usize);
+        // Holes: one stored fragment of zeros per length.
+        let mut holes: HashMap<usize, FragmentEntry> = HashMap::new();
+        for i in 0..c.count() {
+            let flen = c.frag_len(i);
+            let staged = c.staged.get(&i);
+            if let Some(e) = staged.filter(|e| e.len as usize == flen) {
+                fragments.push(e.clone());
+                continue;
+            }
+            let base = c.base_valid(i);
+            if let Some((e, valid)) = base {
+                if e.len as usize == flen && valid == flen {
+                    fragments.push(e.clone());
+                    continue;
+                }
+            }
+            let hole = staged.is_none() && base.is_none();
+            if let Some(e) = holes.get(&flen).filter(|_| hole) {
+                fragments.push(e.clone());
+                continue;
+            }
+            // A hole, a grown tail or a cut fragment: its bytes as they are
+            // now.
+            let data = Bytes::from(self.materialize(c, i).await?);
+            let cands = self.upload_candidates().await;
+            let e = self
+                .client
+                .put_fragment_as(i, c.algo, data.clone(), &cands)
+                .await?;
+            c.unsynced.extend(e.holders.iter().cloned());
+            self.cache.insert(e.id, data);
+            if hole {
+                holes.insert(flen, e.clone());
+            }
+            fragments.push(e);
+        }
+        let manifest = Manifest {
+            name: format!("ino-{ino}"),
+            size: c.size,
+            fragment_size: fragfs::fragment::FragmentSize::new(c.fsz as u32)
+                .unwrap_or(self.shared.client.config().fragment_size),
+            hash_algo: c.algo,
+            file_sha3,
+            redundancy: Redundancy::Replicas(self.shared.client.config().replicas),
+            fragments,
+        };
+        let cands = self.upload_candidates().await;
+        let manifest = Arc::new(manifest);
+        // The manifest's copy on the peers (for `get ID`) and the version
+        // commit go together; both are done before this returns.
+        let (stored, committed) = tokio::join!(
+            self.client.put_manifest(&manifest, &cands),
+            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller)
+        );
+        let (_, holders) = stored?;
+        c.unsynced.extend(holders);
+        let done = match committed {
+            Ok((version, hlc, _)) => {
+                tracing::debug!(ino, version, bytes = c.size, "committed");
+                self.counters.commits.fetch_add(1, Ordering::Relaxed);
+                c.version = Some((version, hlc));
+                true
+            }
+            // Unlinked while open: nobody can reach this content any more,
+            // and close must not fail because of it.
+            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
+                tracing::debug!(
+                    ino,
+                    "file was removed while open; its last writes are dropped"
+                );
+                false
+            }
+            Err(e) => return Err(e.into()),
+        };
+        c.base = Some(manifest);
+        c.base_limit = c.size;
+        c.staged.clear();
+        c.zeroed.clear();
+        c.changed = false;
+        Ok(done)
+    }
+
+    /// Makes what `c` stored durable on its holders (after a commit).
+    pub(in crate::core) async fn sync_content(&self, c: &mut Content) -> Result<(), OpError> {
+        if c.unsynced.is_empty() {
+            return Ok(());
+        }
+        self.client.sync_holders(c.unsynced.iter().cloned()).await?;
+        c.unsynced.clear();
+        Ok(())
+    }
+
+    /// The whole-file hash when every byte arrived as appends from empty.
+    async fn file_hash(&self, c: &mut Content) -> [u8; 32] {
+        let size = c.size;
+        let fsz = c.fsz;
+        let Some(seq) = c.seq.as_ref() else {
+            return NO_FILE_HASH;
+        };
+        if size < seq.fed || size - seq.fed >= fsz {
+            c.seq = None;
+            return NO_FILE_HASH;
+        }
+        let tail = if size > seq.fed {
+            let i = seq.fed / fsz;
+            match c.uploading.get(&i) {
+                Some(u) if u.bytes.len() as u64 == size - seq.fed => u.bytes.clone(),
+                _ => {
+                    c.seq = None;
+                    return NO_FILE_HASH;
+                }
+            }
+        } else {
+            Bytes::new()
+        };
+        match c.seq.as_mut() {
+            Some(s) => s.finish(tail).await.unwrap_or(NO_FILE_HASH),
+            None => NO_FILE_HASH,
+        }
+    }
+
+    /// Placement candidates, looked up once and kept until the next commit.
+    pub(super) async fn upload_candidates(&self) -> Arc<Vec<Candidate>> {
+        if let Some(c) = self
+            .upload_cands
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        {
+            return c;
+        }
+        let c = Arc::new(self.shared.client.placement_candidates().await);
+        *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
+        c
+    }
+}
