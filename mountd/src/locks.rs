@@ -245,7 +245,7 @@ impl Locks {
     pub fn spawn_renewal(self: &Arc<Self>, tasks: &Tasks) {
         let me = self.clone();
         tasks.spawn("fuse-lock-lease", async move {
-            let mut tick = tokio::time::interval(me.lease / 4);
+            let mut tick = tokio::time::interval((me.lease / 4).max(Duration::from_millis(100)));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;

@@ -49,6 +49,24 @@ pub struct Namespace {
     locks: LockTable,
 }
 
+/// A namespace as snapshots written before file locks encode it (without
+/// the lock table, which is its last field): read as one with no locks.
+#[derive(Deserialize)]
+pub struct NamespaceWithoutLocks {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+}
+
+impl From<NamespaceWithoutLocks> for Namespace {
+    fn from(old: NamespaceWithoutLocks) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: LockTable::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 struct Inode {
     attr: Attr,
