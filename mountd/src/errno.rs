@@ -61,6 +61,8 @@ fn fs_errno(e: &FsError) -> Errno {
         FsError::TooBig => Errno::E2BIG,
         FsError::NotPermitted => Errno::EPERM,
         FsError::Conflict { .. } => Errno::EIO,
+        FsError::WouldBlock => Errno::EAGAIN,
+        FsError::NoLocks => Errno::ENOLCK,
     }
 }
 
@@ -90,6 +92,8 @@ mod tests {
             (FsError::TooBig, libc::E2BIG),
             (FsError::NotPermitted, libc::EPERM),
             (FsError::Conflict { head: Some(3) }, libc::EIO),
+            (FsError::WouldBlock, libc::EAGAIN),
+            (FsError::NoLocks, libc::ENOLCK),
         ];
         for (fs, want) in cases {
             assert_eq!(

@@ -8,6 +8,7 @@ use crate::{
     core::{Core, Listing, SetAttrs},
     errno::{errno, is_system_error, OpError},
     invalidate::Invalidation,
+    locks::{self, Locks},
     mount::MountConfig,
     statfs::{statfs_of, Capacity, BSIZE},
 };
@@ -19,8 +20,8 @@ use fragfs::{
 use fuser::{
     AccessFlags, BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
     Generation, INodeNo, InitFlags, KernelConfig, LockOwner, OpenFlags, ReplyAttr, ReplyCreate,
-    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen,
-    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyLock, ReplyLseek,
+    ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 use std::{
     ffi::OsStr,
@@ -41,6 +42,8 @@ pub struct FragFs {
     cfg: MountConfig,
     /// What the kernel was given, for pushed invalidations.
     inval: Arc<Invalidation>,
+    /// This mount's file lock session.
+    locks: Arc<Locks>,
 }
 
 fn caller(req: &Request) -> Caller {
@@ -84,6 +87,7 @@ impl FragFs {
         tasks: Tasks,
         cfg: MountConfig,
         inval: Arc<Invalidation>,
+        locks: Arc<Locks>,
     ) -> Self {
         FragFs {
             core,
@@ -92,6 +96,7 @@ impl FragFs {
             tasks,
             cfg,
             inval,
+            locks,
         }
     }
 
@@ -232,6 +237,15 @@ impl Filesystem for FragFs {
             .add_capabilities(InitFlags::FUSE_DO_READDIRPLUS | InitFlags::FUSE_READDIRPLUS_AUTO)
         {
             tracing::info!(?missing, "kernel lacks readdirplus");
+        }
+        // fcntl and flock locks go to the namespace, shared by every mount.
+        if let Err(missing) =
+            config.add_capabilities(InitFlags::FUSE_POSIX_LOCKS | InitFlags::FUSE_FLOCK_LOCKS)
+        {
+            tracing::warn!(
+                ?missing,
+                "kernel lacks remote locks: locks hold on this node only"
+            );
         }
         let _ = config.set_max_write(1 << 20);
         // Larger kernel readahead: fewer, bigger reads of sequential files.
@@ -540,31 +554,98 @@ impl Filesystem for FragFs {
     fn flush(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
-        _lock_owner: LockOwner,
+        lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        let core = self.core.clone();
-        self.data("flush", async move { core.flush(fh.0).await }, empty(reply));
+        let (core, locks) = (self.core.clone(), self.locks.clone());
+        // Committed first, unlocked second: the next holder of the lock
+        // reads what this one wrote. A close drops the closer's locks.
+        let fut = async move {
+            let committed = core.flush(fh.0).await;
+            let unlocked = locks.release(ino.0, lock_owner.0).await;
+            committed.and(unlocked)
+        };
+        self.data("flush", fut, empty(reply));
     }
 
     fn release(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
+        lock_owner: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        let core = self.core.clone();
-        self.data(
-            "release",
-            async move { core.release(fh.0).await },
-            empty(reply),
+        let (core, locks) = (self.core.clone(), self.locks.clone());
+        // With a lock owner: the file description's flock goes with it.
+        let fut = async move {
+            let released = core.release(fh.0).await;
+            match lock_owner {
+                Some(o) => released.and(locks.release(ino.0, o.0).await),
+                None => released,
+            }
+        };
+        self.data("release", fut, empty(reply));
+    }
+
+    fn getlk(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        lock_owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        reply: ReplyLock,
+    ) {
+        let r = match locks::request(ino.0, lock_owner.0, (start, end), typ, pid) {
+            Ok(r) => r,
+            Err(e) => return reply.error(e),
+        };
+        let locks = self.locks.clone();
+        self.meta(
+            "getlk",
+            async move { locks.get(r).await },
+            move |res| match res {
+                Ok(Some(l)) => reply.locked(l.start, l.end, locks::typ_of(l.kind), l.pid),
+                Ok(None) => reply.locked(start, end, libc::F_UNLCK, 0),
+                Err(e) => reply.error(e),
+            },
         );
+    }
+
+    fn setlk(
+        &self,
+        req: &Request,
+        ino: INodeNo,
+        _fh: FileHandle,
+        lock_owner: LockOwner,
+        start: u64,
+        end: u64,
+        typ: i32,
+        pid: u32,
+        sleep: bool,
+        reply: ReplyEmpty,
+    ) {
+        let r = match locks::request(ino.0, lock_owner.0, (start, end), typ, pid) {
+            Ok(r) => r,
+            Err(e) => return reply.error(e),
+        };
+        let locks = self.locks.clone();
+        if sleep && r.kind.is_some() {
+            // No deadline: a blocking lock waits as long as its caller does.
+            let tid = req.pid();
+            let fut = async move { locks.set_wait(r, tid).await };
+            self.spawn("setlkw", Duration::MAX, fut, empty(reply));
+        } else {
+            self.meta("setlk", async move { locks.set(r).await }, empty(reply));
+        }
     }
 
     fn fsync(

@@ -19,6 +19,8 @@
 //! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
 //! - [`invalidate`]: telling the kernel to forget what changed elsewhere
 //!   (pushed by the metadata service), and when an open keeps its pages.
+//! - [`locks`]: `fcntl` and `flock` locks held in the namespace, shared
+//!   by every mount, with this mount's lease.
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
 //! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
 //!   arguments become `fragfs-mountd`'s, started detached.
@@ -30,6 +32,7 @@ pub mod errno;
 pub mod fs;
 pub mod helper;
 pub mod invalidate;
+pub mod locks;
 pub mod mount;
 pub mod plan;
 pub mod statfs;

@@ -67,6 +67,10 @@ struct Args {
     /// Most bytes of file fragments kept in memory for reads, e.g. 1G.
     #[arg(long, default_value = "512M", value_parser = fragfs::units::parse_bytes)]
     cache_size: u64,
+    /// Seconds this mount's file locks outlive it if it dies without
+    /// unmounting (its lease, renewed every quarter of it).
+    #[arg(long, default_value_t = 20, value_name = "SECS")]
+    lock_lease: u64,
     /// Write this process's id to FILE once the node runs; removed at exit.
     #[arg(long, value_name = "FILE")]
     pid_file: Option<PathBuf>,
@@ -112,6 +116,12 @@ async fn run(a: Args) -> Result<()> {
     if a.meta_timeout == 0 || a.data_timeout == 0 {
         bail!("timeouts must be at least 1 second");
     }
+    if a.lock_lease == 0 || a.lock_lease > fragfs::meta::MAX_LEASE_MS / 1000 {
+        bail!(
+            "--lock-lease must be 1 to {} seconds",
+            fragfs::meta::MAX_LEASE_MS / 1000
+        );
+    }
     cfg.meta.voter = a.peers.is_empty();
     let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
     cfg.client.replicas = Replicas::new(replicas)?;
@@ -145,6 +155,7 @@ async fn run(a: Args) -> Result<()> {
         meta_deadline: Duration::from_secs(a.meta_timeout),
         data_deadline: Duration::from_secs(a.data_timeout),
         cache_bytes,
+        lock_lease: Duration::from_secs(a.lock_lease),
         ..MountConfig::default()
     };
     let mounted =

@@ -4,6 +4,7 @@ use crate::{
     core::Core,
     fs::FragFs,
     invalidate::{self, Invalidation},
+    locks::Locks,
     statfs::Capacity,
 };
 use fragfs::{node::Node, task::Tasks};
@@ -39,6 +40,10 @@ pub struct MountConfig {
     /// Push namespace changes to the kernel as invalidations. Without it
     /// changes show after `ttl`, and file content at the next open.
     pub invalidate: bool,
+    /// How long this mount's file locks outlive its last lease renewal
+    /// (renewed every quarter of it): the locks of a mount that died are
+    /// free after at most this long.
+    pub lock_lease: Duration,
 }
 
 impl Default for MountConfig {
@@ -51,6 +56,7 @@ impl Default for MountConfig {
             statfs_ttl: Duration::from_secs(5),
             allow_other: false,
             invalidate: true,
+            lock_lease: Duration::from_secs(20),
         }
     }
 }
@@ -60,6 +66,7 @@ pub struct Mounted {
     session: BackgroundSession,
     core: Arc<Core>,
     inval: Arc<Invalidation>,
+    locks: Arc<Locks>,
     tasks: Tasks,
     mountpoint: PathBuf,
 }
@@ -80,6 +87,10 @@ impl Mounted {
         }
         if is_mounted(&self.mountpoint) {
             unmount_lazy(&self.mountpoint)?;
+        }
+        // Nothing can lock through a detached mount: its locks go.
+        if let Err(e) = self.locks.end().await {
+            tracing::warn!(error = %e, "cannot drop this mount's locks; they expire with the lease");
         }
         // A plain thread, not the runtime's blocking pool: the runtime waits
         // for its blocking tasks when it shuts down, and this one may never
@@ -126,6 +137,7 @@ pub fn mount(
     let tasks = Tasks::new();
     let capacity = Arc::new(Capacity::new(node.shared(), cfg.statfs_ttl));
     let inval = Arc::new(Invalidation::new());
+    let locks = Arc::new(Locks::new(node.meta().clone(), cfg.lock_lease));
     // Subscribed before the kernel can cache anything.
     let changes = cfg.invalidate.then(|| node.meta().subscribe_changes());
     let fs = FragFs::new(
@@ -135,6 +147,7 @@ pub fn mount(
         tasks.clone(),
         cfg.clone(),
         inval.clone(),
+        locks.clone(),
     );
     let mut options = Config::default();
     options.mount_options = vec![
@@ -146,14 +159,16 @@ pub fn mount(
         options.acl = SessionACL::All;
     }
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
+    let _rt = rt.enter();
     if let Some(changes) = changes {
-        let _rt = rt.enter();
         invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
     }
+    locks.spawn_renewal(&tasks);
     Ok(Mounted {
         session,
         core,
         inval,
+        locks,
         tasks,
         mountpoint: mountpoint.to_path_buf(),
     })

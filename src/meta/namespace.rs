@@ -22,11 +22,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 mod changes;
 mod check;
+mod locks;
 #[cfg(test)]
 mod proptests;
 mod query;
 #[cfg(test)]
 mod tests;
+
+pub use locks::{
+    Lock, LockCmd, LockKind, LockOwner, LockTable, MAX_LEASE_MS, MAX_SESSIONS, MAX_SESSION_LOCKS,
+};
 
 /// Permission bits a mode may carry (no file-type bits).
 const PERM_MASK: u16 = 0o7777;
@@ -40,6 +45,26 @@ pub struct Namespace {
     inodes: BTreeMap<Ino, Inode>,
     /// The number the next new inode gets; numbers are never reused.
     next_ino: Ino,
+    /// Advisory file locks of every mount (`locks.rs`).
+    locks: LockTable,
+}
+
+/// A namespace as snapshots written before file locks encode it (without
+/// the lock table, which is its last field): read as one with no locks.
+#[derive(Deserialize)]
+pub struct NamespaceWithoutLocks {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+}
+
+impl From<NamespaceWithoutLocks> for Namespace {
+    fn from(old: NamespaceWithoutLocks) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: LockTable::default(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +196,7 @@ impl Namespace {
         Namespace {
             inodes: BTreeMap::from([(ROOT, root)]),
             next_ino: ROOT + 1,
+            locks: LockTable::default(),
         }
     }
 
@@ -334,7 +360,13 @@ impl Namespace {
             ),
             // Batches do not nest: a nested batch is refused, not applied.
             Command::Batch(_) => Err(FsError::Invalid),
+            Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
         }
+    }
+
+    /// The lock table, for queries.
+    pub fn locks(&self) -> &LockTable {
+        &self.locks
     }
 
     fn node(&self, ino: Ino) -> Result<&Inode, FsError> {

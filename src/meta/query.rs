@@ -1,8 +1,8 @@
 //! Read-only questions to the namespace and their answers; pure.
 
 use super::{
-    namespace::Namespace,
-    types::{Attr, DirEntry, FsError, Ino, Version},
+    namespace::{Lock, LockKind, LockOwner, Namespace},
+    types::{Attr, DirEntry, FsError, Ino, Time, Version},
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,6 +56,16 @@ pub enum Query {
     ReaddirPlus {
         ino: Ino,
     },
+    /// The first live lock of another owner that keeps `owner` from taking
+    /// `kind` on bytes `start..=end` of `ino` at `now` (`F_GETLK`).
+    Lock {
+        ino: Ino,
+        owner: LockOwner,
+        kind: LockKind,
+        start: u64,
+        end: u64,
+        now: Time,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +96,8 @@ pub enum QueryReply {
     },
     /// Answer to [`Query::ReaddirPlus`].
     EntriesPlus(Vec<(DirEntry, Attr)>),
+    /// Answer to [`Query::Lock`]: None when nothing is in the way.
+    Lock(Option<Lock>),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -157,5 +169,13 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
                 })
                 .collect::<Result<_, FsError>>()?,
         ),
+        Query::Lock {
+            ino,
+            owner,
+            kind,
+            start,
+            end,
+            now,
+        } => QueryReply::Lock(ns.locks().conflict(*ino, *owner, *kind, *start, *end, *now)),
     })
 }

@@ -12,7 +12,7 @@
 
 use super::{
     feed::ChangeFeed,
-    namespace::Namespace,
+    namespace::{Namespace, NamespaceWithoutLocks},
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
     types::{Caller, Changes, FsError, Reply, Time},
 };
@@ -289,6 +289,27 @@ pub struct StateData {
     pub ns: Namespace,
 }
 
+/// [`StateData`] as snapshots written before file locks encode it.
+#[derive(Deserialize)]
+struct StateDataWithoutLocks {
+    last_applied: Option<LogId>,
+    membership: StoredMembership,
+    ns: NamespaceWithoutLocks,
+}
+
+/// Decodes a snapshot's state; one written before the namespace had a
+/// lock table reads as one without locks.
+fn decode_state(b: &[u8]) -> Result<StateData, String> {
+    decode::<StateData>(b).or_else(|e| {
+        let old: StateDataWithoutLocks = decode(b).map_err(|_| e)?;
+        Ok(StateData {
+            last_applied: old.last_applied,
+            membership: old.membership,
+            ns: old.ns.into(),
+        })
+    })
+}
+
 impl StateData {
     pub fn new() -> Self {
         StateData {
@@ -330,7 +351,7 @@ impl StateMachine {
         let d = db.clone();
         let snap: Option<StoredSnapshot> = blocking(move || get_state(&d, KEY_SNAPSHOT)).await?;
         let state = match snap {
-            Some(s) => decode::<StateData>(&s.data).map_err(read_err)?,
+            Some(s) => decode_state(&s.data).map_err(read_err)?,
             None => StateData::new(),
         };
         feed.start_at(state.last_applied.map_or(0, |l| l.index));
@@ -424,7 +445,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<Cursor<Vec<u8>>>,
     ) -> Result<(), StorageError> {
         let data = snapshot.into_inner();
-        let new: StateData = decode(&data).map_err(|e| {
+        let new: StateData = decode_state(&data).map_err(|e| {
             io_err(
                 ErrorSubject::Snapshot(Some(meta.signature())),
                 ErrorVerb::Read,
@@ -449,5 +470,35 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: s.meta,
             snapshot: Box::new(Cursor::new(s.data)),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{Command, Kind};
+
+    /// A snapshot written before the lock table (the same bytes without
+    /// its last field, an empty table: two zero lengths) still opens.
+    #[test]
+    fn t10_a_snapshot_without_the_lock_table_reads_as_one_without_locks() {
+        let mut state = StateData::new();
+        state
+            .ns
+            .apply(Command::Mknod {
+                parent: crate::meta::ROOT,
+                name: "f".into(),
+                kind: Kind::File,
+                perm: 0o644,
+                rdev: 0,
+                caller: Caller::ROOT,
+                now: Time::default(),
+            })
+            .expect("mknod");
+        let bytes = encode(&state);
+        assert_eq!(&bytes[bytes.len() - 2..], &[0, 0], "an empty lock table");
+        let old = decode_state(&bytes[..bytes.len() - 2]).expect("old snapshot decodes");
+        assert_eq!(old.ns, state.ns);
+        assert_eq!(decode_state(&bytes).expect("decodes").ns, state.ns);
     }
 }

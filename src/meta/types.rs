@@ -2,6 +2,7 @@
 //! change them and the errors they can fail with. Pure data; the format of
 //! Raft log entries and snapshots (append-only enums: never reorder variants).
 
+use super::namespace::LockCmd;
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -242,6 +243,8 @@ pub enum Command {
     /// Several commands in one log entry, applied in order; each succeeds or
     /// fails on its own (concurrent writers batched by the leader).
     Batch(Vec<Command>),
+    /// A change to the file lock table (`namespace::locks`).
+    Lock(LockCmd),
 }
 
 /// What a successful command returns.
@@ -287,6 +290,11 @@ pub enum FsError {
     NotPermitted,
     #[error("version conflict: the head is {head:?}, not the base the commit names")]
     Conflict { head: Option<u64> },
+    /// A conflicting lock is held (the lock table never waits).
+    #[error("resource temporarily unavailable: a conflicting lock is held")]
+    WouldBlock,
+    #[error("no locks available")]
+    NoLocks,
 }
 
 /// What applying commands changed, for the caches of other nodes' mounts:

@@ -273,6 +273,10 @@ impl Dirs {
 
 impl Mount {
     pub fn start(d: &Dirs, extra: &[&str]) -> Mount {
+        Self::spawn(d, extra, Stdio::null())
+    }
+
+    fn spawn(d: &Dirs, extra: &[&str], stdout: Stdio) -> Mount {
         let mnt = d.mnt.path().canonicalize().expect("canonical mount point");
         let log = d.data.path().with_extension("log");
         let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
@@ -282,7 +286,7 @@ impl Mount {
             .args(extra)
             .arg(&mnt)
             .env("RUST_LOG", "warn,fragfs_mountd=info")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start fragfs-mountd");
@@ -368,4 +372,29 @@ pub fn fragments_read(log: &str) -> (u64, u64) {
             Some((cached.parse().ok()?, fetched.parse().ok()?))
         })
         .unwrap_or_else(|| panic!("no counters in the log:\n{log}"))
+}
+
+impl Mount {
+    /// Two mounts on two nodes sharing one namespace: `a` holds the
+    /// metadata voter, `b` joins it through its address. `extra` goes to
+    /// both.
+    pub fn start_pair(a: &Dirs, b: &Dirs, extra: &[&str]) -> (Mount, Mount) {
+        use std::io::{BufRead, BufReader};
+        let mut first = Self::spawn(a, &[extra, &["--replicas", "1"]].concat(), Stdio::piped());
+        let out = first.child.stdout.take().expect("stdout");
+        // Read up to the last line it prints, so it never writes to a closed pipe.
+        let mut addr = None;
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if let Some(x) = line.strip_prefix("listening on ") {
+                addr.get_or_insert_with(|| x.to_string());
+            }
+            if line.starts_with("mounted at ") {
+                break;
+            }
+        }
+        let addr = addr.expect("the first mount prints its address");
+        let peer = ["--peer", addr.as_str(), "--replicas", "1"];
+        let second = Self::start(b, &[extra, &peer].concat());
+        (first, second)
+    }
 }

@@ -87,7 +87,8 @@ impl Namespace {
             | Command::CommitVersion { ino, .. } => {
                 c.inodes.insert(*ino);
             }
-            Command::Batch(_) => {}
+            // Locks change no attribute, content or entry a cache holds.
+            Command::Batch(_) | Command::Lock(_) => {}
         }
         c
     }
