@@ -15,6 +15,7 @@
 //! the commit. A `buf` may be held while a gate is taken (reading the base
 //! of a changed fragment), never the other way round.
 
+mod budget;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
@@ -83,11 +84,14 @@ struct Writer {
     /// without waiting for a flush in progress.
     dirty: AtomicBool,
     len: AtomicU64,
+    /// This handle's part of the mount's write buffers.
+    _share: budget::Share,
 }
 
 impl Writer {
-    fn new(c: Content) -> Self {
+    fn new(c: Content, core: &Core) -> Self {
         Writer {
+            _share: core.budget.join(),
             dirty: AtomicBool::new(c.changed),
             len: AtomicU64::new(c.size()),
             buf: tokio::sync::Mutex::new(c),
@@ -178,6 +182,8 @@ pub struct Core {
     readahead: u64,
     /// Fragments whose last fetch failed, and when.
     failed: Mutex<HashMap<FragmentId, std::time::Instant>>,
+    /// Write buffers shared out between the handles open for writing.
+    budget: budget::WriteBudget,
 }
 
 /// How long a failed fetch makes the next tries of that fragment short.
@@ -223,6 +229,7 @@ impl Core {
             upload_cands: Mutex::new(None),
             readahead: READAHEAD,
             failed: Mutex::new(HashMap::new()),
+            budget: budget::WriteBudget::default(),
         }
     }
 
@@ -711,7 +718,7 @@ impl Core {
                 // Cutting to zero needs no fragment.
                 self.resize_content(&mut content, 0).await?;
             }
-            Some(Writer::new(content))
+            Some(Writer::new(content, self))
         } else {
             None
         };
@@ -737,7 +744,7 @@ impl Core {
             })
             .await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
-            .then(|| Writer::new(base_content(&None, self)));
+            .then(|| Writer::new(base_content(&None, self), self));
         let fh = self.add_handle(OpenFile::new(attr.ino, caller, None, writer));
         Ok((attr, fh))
     }
