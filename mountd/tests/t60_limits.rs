@@ -385,3 +385,52 @@ fn t50_readdir_at_huge_offsets() {
     assert!(n > 0);
     assert_eq!(fs::read_dir(m.path("d")).expect("list").count(), 5);
 }
+
+#[test]
+fn t45_an_inodes_xattrs_stay_listable_and_bounded() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
+    let (f, g) = (m.path("f"), m.path("g"));
+    fs::write(&f, b"x").expect("create f");
+    fs::write(&g, b"x").expect("create g");
+    // Names of 255 bytes take 256 of the 64 KiB list each: 256 fit.
+    let long = |i: usize| format!("user.{i:03}{}", "n".repeat(247));
+    for i in 0..256 {
+        assert_eq!(setxattr(&f, &long(i), b""), Ok(()), "name {i}");
+    }
+    assert_eq!(setxattr(&f, &long(256), b""), Err(libc::E2BIG), "list full");
+    assert_eq!(listxattr(&f, &mut []), Ok(65_536));
+    let mut list = vec![0u8; 65_536];
+    assert_eq!(listxattr(&f, &mut list), Ok(65_536));
+    assert_eq!(
+        list.split(|&b| b == 0).filter(|s| !s.is_empty()).count(),
+        256
+    );
+    assert_eq!(
+        setxattr(&f, &long(3), b"v"),
+        Ok(()),
+        "replacing still works"
+    );
+    serves(&m);
+    // Values: 1 MiB per inode.
+    let big = random(65_536);
+    for i in 0..16 {
+        assert_eq!(
+            setxattr(&g, &format!("user.v{i}"), &big),
+            Ok(()),
+            "value {i}"
+        );
+    }
+    assert_eq!(
+        setxattr(&g, "user.v16", &big),
+        Err(libc::E2BIG),
+        "values full"
+    );
+    assert_eq!(getxattr(&g, "user.v16", &mut [0u8; 8]), Err(libc::ENODATA));
+    assert_eq!(setxattr(&g, "user.v0", b"small"), Ok(()), "shrinking works");
+    assert_eq!(setxattr(&g, "user.v16", b"fits now"), Ok(()));
+    let mut back = vec![0u8; 65_536];
+    assert_eq!(getxattr(&g, "user.v15", &mut back), Ok(65_536));
+    assert_eq!(back, big);
+    serves(&m);
+}
