@@ -43,8 +43,8 @@ use std::{
 };
 use tokio::task::JoinHandle;
 
-/// Dirty bytes a handle keeps at most before storing them (and all
-/// handles together: `budget`).
+/// Dirty bytes one handle keeps at most before storing them; its share of
+/// the mount's write buffers (`budget`) is often less.
 pub const DIRTY_LIMIT: usize = 64 << 20;
 /// Fragment uploads one handle keeps in flight; a write waits beyond that.
 pub const MAX_UPLOADS: usize = 8;
