@@ -178,8 +178,12 @@ async fn read_msg<T: DeserializeOwned>(s: &mut UnixStream) -> io::Result<T> {
             format!("control frame of {len} bytes"),
         ));
     }
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await?;
+    // Grows as bytes arrive: a lying length costs only what was sent.
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    (&mut *s).take(len as u64).read_to_end(&mut body).await?;
+    if body.len() < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     if body[0] != CONTROL_VERSION {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,

@@ -166,3 +166,21 @@ async fn t20_malformed_and_oversize_messages_do_not_crash_a_node() {
     assert_eq!(std::fs::read(&out).unwrap(), data);
     net.shutdown().await;
 }
+
+/// An identity file of a lying size (a sparse terabyte) is refused with a
+/// one-line error, without being read into memory.
+#[test]
+fn t40_an_oversized_identity_file_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("identity.key");
+    std::fs::File::create(&path)
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    let e = fragfs::net::load_or_create_identity(&path)
+        .map(|_| ())
+        .expect_err("an oversized key file is refused");
+    let text = e.to_string();
+    assert!(text.contains("longer than 4096 bytes"), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+}

@@ -15,6 +15,7 @@
 //! the commit. A `buf` may be held while a gate is taken (reading the base
 //! of a changed fragment), never the other way round.
 
+mod budget;
 mod ranges;
 mod trunc;
 mod writer;
@@ -85,11 +86,14 @@ struct Writer {
     /// without waiting for a flush in progress.
     dirty: AtomicBool,
     len: AtomicU64,
+    /// This handle's part of the mount's write buffers.
+    _share: budget::Share,
 }
 
 impl Writer {
-    fn new(c: Content) -> Self {
+    fn new(c: Content, core: &Core) -> Self {
         Writer {
+            _share: core.budget.join(),
             dirty: AtomicBool::new(c.changed),
             len: AtomicU64::new(c.size()),
             buf: tokio::sync::Mutex::new(c),
@@ -180,6 +184,8 @@ pub struct Core {
     failed: Mutex<HashMap<FragmentId, std::time::Instant>>,
     /// Ids of the fragments of zeros (holes for `SEEK_HOLE`).
     zero_ids: ranges::ZeroIds,
+    /// Write buffers shared out between the handles open for writing.
+    budget: budget::WriteBudget,
 }
 
 /// How long a failed fetch makes the next tries of that fragment short.
@@ -226,6 +232,7 @@ impl Core {
             readahead: READAHEAD,
             failed: Mutex::new(HashMap::new()),
             zero_ids: ranges::ZeroIds::default(),
+            budget: budget::WriteBudget::default(),
         }
     }
 
@@ -720,7 +727,7 @@ impl Core {
                     self.touch_mtime(ino, caller).await?;
                 }
             }
-            Some(Writer::new(content))
+            Some(Writer::new(content, self))
         } else {
             None
         };
@@ -746,7 +753,7 @@ impl Core {
             })
             .await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
-            .then(|| Writer::new(base_content(&None, self)));
+            .then(|| Writer::new(base_content(&None, self), self));
         let fh = self.add_handle(OpenFile::new(attr.ino, caller, None, writer));
         Ok((attr, fh))
     }

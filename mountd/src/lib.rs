@@ -12,7 +12,8 @@
 //! - [`errno`]: the error type of one FUSE operation and its errno.
 //! - [`attr`]: namespace attributes and times ↔ FUSE attributes (pure).
 //! - [`plan`]: which fragment bytes a read needs (pure).
-//! - [`cache`]: verified fragments kept in memory, bounded in bytes.
+//! - [`cache`]: verified fragments kept in memory, bounded in bytes
+//!   (their length plus a per-entry overhead).
 //! - [`core`]: the operations themselves, async, on the embedded node.
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
@@ -21,6 +22,8 @@
 //!   (pushed by the metadata service), and when an open keeps its pages.
 //! - [`locks`]: `fcntl` and `flock` locks held in the namespace, shared
 //!   by every mount, with this mount's lease.
+//! - [`malloc`]: the daemon's allocator settings (large buffers go back
+//!   to the system when freed).
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
 //! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
 //!   arguments become `fragfs-mountd`'s, started detached.
@@ -33,6 +36,7 @@ pub mod fs;
 pub mod helper;
 pub mod invalidate;
 pub mod locks;
+pub mod malloc;
 pub mod mount;
 pub mod plan;
 pub mod statfs;

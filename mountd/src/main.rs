@@ -77,6 +77,7 @@ struct Args {
 }
 
 fn main() -> Result<()> {
+    let tuned = fragfs_mountd::malloc::tune();
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -89,6 +90,9 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    if !tuned {
+        tracing::debug!("allocator settings unavailable; large buffers may stay resident");
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("fragfs-mountd")

@@ -16,6 +16,7 @@ pub mod query;
 pub mod raft_types;
 pub mod rpc;
 pub mod service;
+mod snapshot_gate;
 pub mod store;
 mod types;
 

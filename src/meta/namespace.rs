@@ -14,7 +14,8 @@
 
 use super::types::{
     Attr, Caller, Changes, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version,
-    XattrMode, LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_SIZE_MAX,
+    XattrMode, LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_LIST_MAX, XATTR_SIZE_MAX,
+    XATTR_VALUES_MAX,
 };
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
@@ -147,6 +148,24 @@ fn check_xattr_name(name: &str) -> Result<(), FsError> {
     }
     if name.len() > NAME_MAX {
         return Err(FsError::NameTooLong);
+    }
+    Ok(())
+}
+
+/// Checks that an inode's attributes stay listable and bounded once `name`
+/// holds `len` bytes: the names list within [`XATTR_LIST_MAX`], the values
+/// within [`XATTR_VALUES_MAX`].
+fn check_xattr_room(
+    xattrs: &BTreeMap<String, Vec<u8>>,
+    name: &str,
+    len: usize,
+) -> Result<(), FsError> {
+    let others = xattrs.iter().filter(|(n, _)| n.as_str() != name);
+    let (names, values) = others.fold((name.len() + 1, len), |(n, v), (k, val)| {
+        (n + k.len() + 1, v + val.len())
+    });
+    if names > XATTR_LIST_MAX || values > XATTR_VALUES_MAX {
+        return Err(FsError::TooBig);
     }
     Ok(())
 }
@@ -749,6 +768,7 @@ impl Namespace {
         if value.len() > XATTR_SIZE_MAX {
             return Err(FsError::TooBig);
         }
+        check_xattr_room(&self.node(ino)?.xattrs, &name, value.len())?;
         let present = self.node(ino)?.xattrs.contains_key(&name);
         match mode {
             XattrMode::Create if present => return Err(FsError::Exists),

@@ -19,6 +19,7 @@ use super::{
     query::{answer, Query, QueryReply},
     raft_types::{ApplyResult, NodeId, Raft},
     rpc::{self, ChangesAnswer, MetaRequest, MetaResponse, ServiceError},
+    snapshot_gate::{self, SnapshotGate},
     store::{self, LogStore, StateMachine},
     types::{Command, FsError, Reply},
 };
@@ -166,6 +167,8 @@ struct Inner {
     read_lock: tokio::sync::Mutex<()>,
     /// What applied entries changed (see `feed`).
     feed: Arc<ChangeFeed>,
+    /// Snapshot chunks admitted only in order (see `snapshot_gate`).
+    snapshot_gate: SnapshotGate,
 }
 
 /// Watches the metadata database of a stopped service until its file lock
@@ -256,6 +259,7 @@ impl Meta {
                 read_confirmed: AtomicU64::new(0),
                 read_lock: tokio::sync::Mutex::new(()),
                 feed,
+                snapshot_gate: SnapshotGate::default(),
             }),
         };
         tasks.spawn("meta-rpc", meta.clone().serve(inbox, tasks.clone()));
@@ -346,9 +350,12 @@ impl Meta {
                 MetaResponse::AppendEntries(raft.append_entries(r).await)
             }
             MetaRequest::Vote(r) => MetaResponse::Vote(raft.vote(r).await),
-            MetaRequest::InstallSnapshot(r) => {
-                MetaResponse::InstallSnapshot(raft.install_snapshot(r).await)
-            }
+            MetaRequest::InstallSnapshot(r) => MetaResponse::InstallSnapshot(
+                match snapshot_gate::admit(&self.inner.snapshot_gate, &r) {
+                    Ok(()) => raft.install_snapshot(r).await,
+                    Err(e) => Err(e),
+                },
+            ),
             MetaRequest::Write(cmd) => {
                 MetaResponse::Write(self.write_result(cmd).await.map_err(|e| e.to_service()))
             }

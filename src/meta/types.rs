@@ -20,6 +20,11 @@ pub const LINK_MAX: u32 = 65_000;
 pub const SYMLOOP_MAX: usize = 40;
 /// Largest extended attribute value, in bytes.
 pub const XATTR_SIZE_MAX: usize = 65_536;
+/// Largest list of an inode's attribute names (each NUL-terminated), as
+/// `listxattr(2)` can return at most.
+pub const XATTR_LIST_MAX: usize = 65_536;
+/// Most bytes of attribute values one inode holds.
+pub const XATTR_VALUES_MAX: usize = 1 << 20;
 
 /// A point in time: seconds and nanoseconds since the Unix epoch.
 #[derive(

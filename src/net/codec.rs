@@ -28,12 +28,48 @@ fn invalid(e: WireError) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
+/// The first allocation for a frame body; it doubles (up to the announced
+/// length) only as bytes arrive.
+const FIRST_CHUNK: usize = 64 * 1024;
+
+/// Reads exactly `len` bytes into `out`, growing it as they arrive: a peer
+/// that announces a large frame and sends little costs what it sent, not
+/// what it announced. `out` ends with a capacity of exactly `len` when it
+/// started empty.
+pub(crate) async fn read_growing<T: AsyncRead + Unpin>(
+    io: &mut T,
+    len: usize,
+    out: &mut Vec<u8>,
+) -> io::Result<()> {
+    while out.len() < len {
+        if out.len() == out.capacity() {
+            let more = (len - out.len()).min(out.len().max(FIRST_CHUNK));
+            out.reserve_exact(more);
+        }
+        let have = out.len();
+        let room = (out.capacity() - have).min(len - have);
+        out.resize(have + room, 0);
+        let got = match io.read(&mut out[have..]).await {
+            Ok(n) => n,
+            Err(e) => {
+                out.truncate(have);
+                return Err(e);
+            }
+        };
+        out.truncate(have + got);
+        if got == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+    }
+    Ok(())
+}
+
 async fn read_body<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes> {
     let mut prefix = [0u8; 4];
     io.read_exact(&mut prefix).await?;
     let len = check_frame_len(prefix).map_err(invalid)?;
-    let mut body = vec![0u8; len];
-    io.read_exact(&mut body).await?;
+    let mut body = Vec::new();
+    read_growing(io, len, &mut body).await?;
     Ok(Bytes::from(body))
 }
 
@@ -117,8 +153,8 @@ async fn read_bytes<T: AsyncRead + Unpin + Send>(io: &mut T) -> io::Result<Bytes
             format!("metadata frame of {len} bytes"),
         ));
     }
-    let mut body = vec![0u8; len];
-    io.read_exact(&mut body).await?;
+    let mut body = Vec::new();
+    read_growing(io, len, &mut body).await?;
     Ok(Bytes::from(body))
 }
 
@@ -176,5 +212,65 @@ impl request_response::Codec for BytesCodec {
         res: Bytes,
     ) -> io::Result<()> {
         write_bytes(io, &res).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out at most `step` bytes per read.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl AsyncRead for Trickle<'_> {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut [u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            let n = buf.len().min(self.step).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            std::task::Poll::Ready(Ok(n))
+        }
+    }
+
+    #[test]
+    fn t40_a_lying_length_costs_only_what_arrived() {
+        let sent = vec![7u8; 1000];
+        let mut io = Trickle {
+            data: &sent,
+            step: 300,
+        };
+        let mut out = Vec::new();
+        let r = futures::executor::block_on(read_growing(&mut io, 16 << 20, &mut out));
+        assert_eq!(r.map_err(|e| e.kind()), Err(io::ErrorKind::UnexpectedEof));
+        assert_eq!(out, sent, "what arrived is kept");
+        assert!(out.capacity() <= FIRST_CHUNK, "capacity {}", out.capacity());
+    }
+
+    #[test]
+    fn t40_a_whole_frame_is_read_exactly() {
+        for len in [
+            1,
+            FIRST_CHUNK - 1,
+            FIRST_CHUNK,
+            FIRST_CHUNK + 1,
+            3 * FIRST_CHUNK + 5,
+        ] {
+            let sent: Vec<u8> = (0..len + 10).map(|i| i as u8).collect();
+            let mut io = Trickle {
+                data: &sent,
+                step: 4097,
+            };
+            let mut out = Vec::new();
+            futures::executor::block_on(read_growing(&mut io, len, &mut out)).expect("read");
+            assert_eq!(out, sent[..len], "{len} bytes");
+            assert_eq!(out.capacity(), len, "no slack kept for {len} bytes");
+            assert_eq!(io.data, &sent[len..], "nothing read past the frame");
+        }
     }
 }

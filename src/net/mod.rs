@@ -231,7 +231,10 @@ pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
         path: path.display().to_string(),
         reason,
     };
-    match std::fs::read(path) {
+    match read_key_file(path) {
+        Ok(bytes) if bytes.len() > MAX_KEY_FILE => Err(err(format!(
+            "unreadable key: longer than {MAX_KEY_FILE} bytes"
+        ))),
         Ok(bytes) => {
             Keypair::from_protobuf_encoding(&bytes).map_err(|e| err(format!("unreadable key: {e}")))
         }
@@ -243,6 +246,19 @@ pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
         }
         Err(e) => Err(err(e.to_string())),
     }
+}
+
+/// Longest identity file read: an ed25519 key takes 68 bytes.
+const MAX_KEY_FILE: usize = 4096;
+
+/// The identity file's bytes, at most one past [`MAX_KEY_FILE`].
+fn read_key_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_KEY_FILE as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -8,7 +8,7 @@
 //! **Architecture invariant:** blocking std IO only. No tokio, no libp2p:
 //! async callers run these methods on the blocking pool.
 
-use crate::fragment::FragmentId;
+use crate::fragment::{FragmentId, FragmentSize};
 use std::{
     fs::{self, File},
     io::{self, Write},
@@ -278,14 +278,15 @@ impl FragmentStore {
     /// moved to `corrupt/` and reported as [`StoreError::Corrupt`].
     pub fn get(&self, id: &FragmentId) -> Result<Vec<u8>, StoreError> {
         let path = self.path_of(id);
-        let data = match fs::read(&path) {
+        let (data, on_disk) = match read_at_most(&path, u64::from(FragmentSize::MAX)) {
             Ok(d) => d,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(StoreError::NotFound(*id)),
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
-        if !id.matches(&data) {
+        // A file longer than any fragment is read no further: it is corrupt.
+        if on_disk > u64::from(FragmentSize::MAX) || !id.matches(&data) {
             self.counters.corrupt_found.fetch_add(1, Ordering::Relaxed);
-            let moved_to = self.quarantine(id, &path, data.len() as u64)?;
+            let moved_to = self.quarantine(id, &path, on_disk)?;
             tracing::error!(fragment = %id, moved_to = %moved_to.display(), "corrupt fragment on disk; moved aside, will not be served");
             return Err(StoreError::Corrupt { id: *id, moved_to });
         }
@@ -328,3 +329,15 @@ impl FragmentStore {
 
 #[cfg(test)]
 mod tests;
+
+/// Reads at most `limit + 1` bytes of the file at `path` (so an oversized
+/// file is seen as such without being loaded), with its length on disk.
+fn read_at_most(path: &Path, limit: u64) -> io::Result<(Vec<u8>, u64)> {
+    use std::io::Read;
+    let f = fs::File::open(path)?;
+    let on_disk = f.metadata()?.len();
+    let mut data = Vec::with_capacity(on_disk.min(limit + 1) as usize);
+    f.take(limit + 1).read_to_end(&mut data)?;
+    let on_disk = on_disk.max(data.len() as u64);
+    Ok((data, on_disk))
+}

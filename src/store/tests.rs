@@ -145,3 +145,26 @@ fn t20_buffered_puts_are_verified_served_and_synced() {
     assert_eq!(s.get(&id).unwrap(), b"right");
     assert_eq!(s.usage().fragments, 1);
 }
+
+#[test]
+fn t40_a_file_longer_than_any_fragment_is_not_loaded() {
+    let d = tempfile::tempdir().unwrap();
+    let s = open(d.path(), 1 << 20);
+    let data = vec![7u8; 4096];
+    let id = FragmentId::of(HashAlgo::Sha3_256, &data);
+    s.put(&id, &data).unwrap();
+    // A sparse terabyte under the fragment's name: read, it would not fit.
+    let path = s.path_for_test(&id);
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    let moved = match s.get(&id) {
+        Err(StoreError::Corrupt { moved_to, .. }) => moved_to,
+        other => panic!("expected Corrupt, got {other:?}"),
+    };
+    assert_eq!(fs::metadata(&moved).unwrap().len(), 1 << 40);
+    assert!(matches!(s.get(&id), Err(StoreError::NotFound(_))));
+}

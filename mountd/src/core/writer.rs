@@ -20,7 +20,8 @@
 //! A commit stores what is still dirty, waits for the uploads, assembles the
 //! manifest (unchanged fragments keep their ids, so versions share storage),
 //! stores the manifest and commits the version. The handle's memory is
-//! bounded by [`DIRTY_LIMIT`] plus [`MAX_UPLOADS`] fragments in flight.
+//! bounded by its share of the mount's write buffers (`budget`): at most
+//! [`DIRTY_LIMIT`] plus [`MAX_UPLOADS`] fragments in flight.
 //!
 //! Appends from an empty file feed a streaming SHA3-256 of the whole file
 //! fragment by fragment, so such a version records its file hash; a
@@ -50,7 +51,8 @@ use std::{
 };
 use tokio::task::JoinHandle;
 
-/// Dirty bytes a handle keeps before storing them.
+/// Dirty bytes one handle keeps at most before storing them; its share of
+/// the mount's write buffers (`budget`) is often less.
 pub const DIRTY_LIMIT: usize = 64 << 20;
 /// Fragment uploads one handle keeps in flight; a write waits beyond that.
 pub const MAX_UPLOADS: usize = 8;
@@ -363,7 +365,7 @@ impl Core {
                 self.stage(c, i, feed, true).await?;
             }
         }
-        if c.dirty_bytes > DIRTY_LIMIT {
+        if c.dirty_bytes > self.budget.dirty_limit(c.fsz) {
             let keys: Vec<u64> = c.dirty.keys().copied().collect();
             for i in keys {
                 self.stage(c, i, false, true).await?;
@@ -428,7 +430,7 @@ impl Core {
         if !c.dirty.contains_key(&i) {
             return Ok(());
         }
-        while c.uploading.len() >= MAX_UPLOADS {
+        while c.uploading.len() >= self.budget.max_uploads(c.fsz) {
             let Some((&j, _)) = c.uploading.iter().next() else {
                 break;
             };

@@ -398,3 +398,17 @@ impl Mount {
         (first, second)
     }
 }
+
+/// Asserts that the mount still serves: a small file written through it
+/// reads back byte for byte, then goes away.
+pub fn serves(m: &Mount) {
+    let p = m.path(".serves-probe");
+    let data = random(10_000);
+    fs::write(&p, &data).expect("the mount still takes a write");
+    assert_eq!(
+        fs::read(&p).expect("the mount still serves a read"),
+        data,
+        "a write reads back after the previous call"
+    );
+    fs::remove_file(&p).expect("the mount still removes a file");
+}
