@@ -87,6 +87,7 @@ impl Namespace {
             | Command::CommitVersion { ino, .. } => {
                 c.inodes.insert(*ino);
             }
+            Command::WithContext { cmd, .. } => return self.touched(cmd),
             Command::Batch(_) => {}
         }
         c

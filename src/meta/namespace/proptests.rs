@@ -242,8 +242,9 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 *base = ns.head(*ino).ok().flatten().map(|v| v.id);
             }
         }
-        // The generator makes no batches; batches are tested on their own.
-        Command::Batch(_) => {}
+        // The generator makes no batches or context wrappers; they are
+        // tested on their own.
+        Command::Batch(_) | Command::WithContext { .. } => {}
     }
     cmd
 }
