@@ -23,8 +23,8 @@ use fragfs::{
     client::Progress,
     fragment::{FragmentEntry, FragmentId, Manifest},
     meta::{
-        Attr, Caller, Command, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time,
-        Version, XattrMode,
+        Attr, Caller, Command, Context, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply,
+        Time, Version, XattrMode,
     },
     node::{files, Shared},
 };
@@ -62,17 +62,21 @@ pub struct OpenFile {
     next_read: AtomicU64,
     /// Fragments up to this index (exclusive) were handed to readahead.
     ahead: AtomicU64,
+    /// The file's attributes as last seen through this mount: what `fstat`
+    /// answers once the file is unlinked (see [`Core::getattr`]).
+    known: Mutex<Attr>,
 }
 
 impl OpenFile {
-    fn new(ino: Ino, caller: Caller, head: Option<Version>, writer: Option<Writer>) -> Self {
+    fn new(attr: Attr, caller: Caller, head: Option<Version>, writer: Option<Writer>) -> Self {
         OpenFile {
-            ino,
+            ino: attr.ino,
             caller,
             head,
             writer,
             next_read: AtomicU64::new(0),
             ahead: AtomicU64::new(0),
+            known: Mutex::new(attr),
         }
     }
 }
@@ -315,11 +319,42 @@ impl Core {
         }
     }
 
+    /// The attributes of `ino`. A file this mount holds open after its last
+    /// name went (unlinked, renamed over) is still answered, as last seen
+    /// here with no links: `fstat` of an open unlinked file works. The
+    /// namespace forgets such a file at once; its open handles keep what
+    /// they read and wrote until the last one is released.
     pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
-        match self.query(Query::Getattr { ino }).await? {
-            QueryReply::Attr(a) => Ok(self.overlay(a)),
-            _ => Err(unexpected("getattr")),
+        match self.query(Query::Getattr { ino }).await {
+            Ok(QueryReply::Attr(a)) => {
+                self.remember(&a);
+                Ok(self.overlay(a))
+            }
+            Ok(_) => Err(unexpected("getattr")),
+            Err(e) if crate::errno::errno(&e) == Errno::ENOENT => match self.orphan(ino) {
+                Some(a) => Ok(self.overlay(a)),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
         }
+    }
+
+    /// Keeps `a` as the last seen attributes of the handles open on its inode.
+    fn remember(&self, a: &Attr) {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        for of in handles.values().filter(|of| of.ino == a.ino) {
+            *of.known.lock().unwrap_or_else(|e| e.into_inner()) = a.clone();
+        }
+    }
+
+    /// The last seen attributes of `ino` with no links, if a handle holds it
+    /// open.
+    fn orphan(&self, ino: Ino) -> Option<Attr> {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let of = handles.values().find(|of| of.ino == ino)?;
+        let mut a = of.known.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        a.nlink = 0;
+        Some(a)
     }
 
     /// Reads directory `ino`'s listing (entries with their attributes, and
@@ -372,8 +407,9 @@ impl Core {
         perm: u16,
         rdev: u64,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mknod {
+        let cmd = Command::Mknod {
             parent,
             name,
             kind,
@@ -381,8 +417,8 @@ impl Core {
             rdev,
             caller,
             now: files::now(),
-        })
-        .await
+        };
+        self.command_attr(in_context(ctx, cmd)).await
     }
 
     pub async fn mkdir(
@@ -391,15 +427,16 @@ impl Core {
         name: String,
         perm: u16,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mkdir {
+        let cmd = Command::Mkdir {
             parent,
             name,
             perm,
             caller,
             now: files::now(),
-        })
-        .await
+        };
+        self.command_attr(in_context(ctx, cmd)).await
     }
 
     pub async fn symlink(
@@ -477,8 +514,15 @@ impl Core {
         fh: Option<u64>,
         set: SetAttrs,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
         let mut attr = None;
+        if set.atime.is_some() || set.mtime.is_some() {
+            // Times set while the file is open for writing are final: what
+            // was written so far is committed first, so its commit cannot
+            // move them.
+            self.commit_writers_of(ino).await?;
+        }
         if let Some(size) = set.size {
             let writer = match fh {
                 Some(fh) => self
@@ -521,10 +565,13 @@ impl Core {
                 mtime: rest.mtime,
                 now: files::now(),
             };
-            attr = Some(self.command_attr(cmd).await?);
+            attr = Some(self.command_attr(in_context(ctx, cmd)).await?);
         }
         match attr {
-            Some(a) => Ok(self.overlay(a)),
+            Some(a) => {
+                self.remember(&a);
+                Ok(self.overlay(a))
+            }
             None => self.getattr(ino).await,
         }
     }
@@ -715,7 +762,7 @@ impl Core {
         } else {
             None
         };
-        Ok(self.add_handle(OpenFile::new(ino, caller, head, writer)))
+        Ok(self.add_handle(OpenFile::new(attr, caller, head, writer)))
     }
 
     /// Creates and opens an empty regular file.
@@ -726,19 +773,19 @@ impl Core {
         perm: u16,
         flags: i32,
         caller: Caller,
+        ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
-        let attr = self
-            .command_attr(Command::Create {
-                parent,
-                name,
-                perm,
-                caller,
-                now: files::now(),
-            })
-            .await?;
+        let cmd = Command::Create {
+            parent,
+            name,
+            perm,
+            caller,
+            now: files::now(),
+        };
+        let attr = self.command_attr(in_context(ctx, cmd)).await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
             .then(|| Writer::new(base_content(&None, self)));
-        let fh = self.add_handle(OpenFile::new(attr.ino, caller, None, writer));
+        let fh = self.add_handle(OpenFile::new(attr.clone(), caller, None, writer));
         Ok((attr, fh))
     }
 
@@ -890,6 +937,22 @@ impl Core {
         done
     }
 
+    /// Commits the unsaved writes of every handle of `ino` open for writing.
+    async fn commit_writers_of(&self, ino: Ino) -> Result<(), OpError> {
+        let open: Vec<Arc<OpenFile>> = self
+            .handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|of| of.ino == ino && of.writer.is_some())
+            .cloned()
+            .collect();
+        for of in open {
+            self.commit(&of).await?;
+        }
+        Ok(())
+    }
+
     /// The last close of a handle: commits what is left and forgets it.
     /// The handle leaves the table first, so a commit that misses its
     /// deadline cannot leave it behind.
@@ -903,6 +966,17 @@ impl Core {
             Some(of) => self.commit(&of).await,
             None => Err(OpError::refused(Errno::EBADF, "no such open file")),
         }
+    }
+}
+
+/// `cmd` with the caller's context (groups, umask) when it has any.
+fn in_context(ctx: Context, cmd: Command) -> Command {
+    if ctx == Context::default() {
+        return cmd;
+    }
+    Command::WithContext {
+        ctx,
+        cmd: Box::new(cmd),
     }
 }
 

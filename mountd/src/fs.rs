@@ -6,13 +6,14 @@
 use crate::{
     attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
     core::{Core, Listing, SetAttrs},
+    creds,
     errno::{errno, is_system_error, OpError},
     invalidate::Invalidation,
     mount::MountConfig,
     statfs::{statfs_of, Capacity, BSIZE},
 };
 use fragfs::{
-    meta::{Caller, Kind, RenameFlags, XattrMode},
+    meta::{Caller, Context, Kind, RenameFlags, XattrMode},
     node::files,
     task::Tasks,
 };
@@ -47,6 +48,16 @@ fn caller(req: &Request) -> Caller {
     Caller {
         uid: req.uid(),
         gid: req.gid(),
+    }
+}
+
+/// The context of a create: the caller's umask, which the namespace applies
+/// only where the parent has no default ACL (`FUSE_DONT_MASK`: the kernel
+/// leaves it to us).
+fn create_context(umask: u32) -> Context {
+    Context {
+        groups: Vec::new(),
+        umask: Some(perm_of(umask, 0)),
     }
 }
 
@@ -233,6 +244,13 @@ impl Filesystem for FragFs {
         {
             tracing::info!(?missing, "kernel lacks readdirplus");
         }
+        // POSIX ACLs: the kernel enforces them (from getxattr) and leaves
+        // the umask to us, to apply only where no default ACL is inherited.
+        if let Err(missing) =
+            config.add_capabilities(InitFlags::FUSE_POSIX_ACL | InitFlags::FUSE_DONT_MASK)
+        {
+            tracing::warn!(?missing, "kernel lacks POSIX ACLs");
+        }
         let _ = config.set_max_write(1 << 20);
         // Larger kernel readahead: fewer, bigger reads of sequential files.
         let _ = config.set_max_readahead(1 << 20);
@@ -293,7 +311,11 @@ impl Filesystem for FragFs {
         };
         let (core, ttl, who) = (self.core.clone(), self.cfg.ttl, caller(req));
         let fh = fh.map(|f| f.0);
-        let work = async move { core.setattr(ino.0, fh, set, who).await };
+        let ctx = Context {
+            groups: creds::groups(req.pid()),
+            umask: None,
+        };
+        let work = async move { core.setattr(ino.0, fh, set, who, ctx).await };
         let answer = move |r: Result<fragfs::meta::Attr, Errno>| match r {
             Ok(a) => reply.attr(&ttl, &file_attr(&a)),
             Err(e) => reply.error(e),
@@ -332,12 +354,12 @@ impl Filesystem for FragFs {
             (Err(e), _) => return reply.error(e),
             (_, None) => return reply.error(Errno::EINVAL),
         };
-        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        let answer = self.entry(reply, parent, &name);
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
+        let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
             "mknod",
             async move {
-                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who)
+                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who, ctx)
                     .await
             },
             answer,
@@ -357,11 +379,11 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
-        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        let answer = self.entry(reply, parent, &name);
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
+        let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
             "mkdir",
-            async move { core.mkdir(parent.0, name, perm, who).await },
+            async move { core.mkdir(parent.0, name, perm, who, ctx).await },
             answer,
         );
     }
@@ -776,13 +798,14 @@ impl Filesystem for FragFs {
         let (core, who, perm, ttl) = (
             self.core.clone(),
             caller(req),
-            perm_of(mode, umask),
+            perm_of(mode, 0),
             self.cfg.ttl,
         );
         let (inval, noted) = (self.inval.clone(), name.clone());
+        let ctx = create_context(umask);
         self.meta(
             "create",
-            async move { core.create(parent.0, name, perm, flags, who).await },
+            async move { core.create(parent.0, name, perm, flags, who, ctx).await },
             move |r| match r {
                 Ok((a, fh)) => {
                     inval.seen.note(parent.0, &noted, a.ino);

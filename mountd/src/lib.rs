@@ -14,6 +14,7 @@
 //! - [`plan`]: which fragment bytes a read needs (pure).
 //! - [`cache`]: verified fragments kept in memory, bounded in bytes.
 //! - [`core`]: the operations themselves, async, on the embedded node.
+//! - [`creds`]: the caller's supplementary groups (FUSE passes one gid).
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
 //! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
@@ -26,6 +27,7 @@
 pub mod attr;
 pub mod cache;
 pub mod core;
+pub mod creds;
 pub mod errno;
 pub mod fs;
 pub mod helper;
