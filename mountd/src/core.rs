@@ -13,11 +13,14 @@
 //! held while that fragment is fetched; a writer's `buf` (tokio mutex) is
 //! held across storing and committing so writes to the same handle wait for
 //! the commit. A `buf` may be held while a gate is taken (reading the base
-//! of a changed fragment), never the other way round.
+//! of a changed fragment), never the other way round. A handle's `known`
+//! attributes (std mutex) are taken only under `handles`, for a copy.
 
+mod attrs;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
+use attrs::in_context;
 use bytes::Bytes;
 use fragfs::{
     client::Progress,
@@ -337,24 +340,6 @@ impl Core {
             },
             Err(e) => Err(e),
         }
-    }
-
-    /// Keeps `a` as the last seen attributes of the handles open on its inode.
-    fn remember(&self, a: &Attr) {
-        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        for of in handles.values().filter(|of| of.ino == a.ino) {
-            *of.known.lock().unwrap_or_else(|e| e.into_inner()) = a.clone();
-        }
-    }
-
-    /// The last seen attributes of `ino` with no links, if a handle holds it
-    /// open.
-    fn orphan(&self, ino: Ino) -> Option<Attr> {
-        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
-        let of = handles.values().find(|of| of.ino == ino)?;
-        let mut a = of.known.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        a.nlink = 0;
-        Some(a)
     }
 
     /// Reads directory `ino`'s listing (entries with their attributes, and
@@ -937,22 +922,6 @@ impl Core {
         done
     }
 
-    /// Commits the unsaved writes of every handle of `ino` open for writing.
-    async fn commit_writers_of(&self, ino: Ino) -> Result<(), OpError> {
-        let open: Vec<Arc<OpenFile>> = self
-            .handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .filter(|of| of.ino == ino && of.writer.is_some())
-            .cloned()
-            .collect();
-        for of in open {
-            self.commit(&of).await?;
-        }
-        Ok(())
-    }
-
     /// The last close of a handle: commits what is left and forgets it.
     /// The handle leaves the table first, so a commit that misses its
     /// deadline cannot leave it behind.
@@ -966,17 +935,6 @@ impl Core {
             Some(of) => self.commit(&of).await,
             None => Err(OpError::refused(Errno::EBADF, "no such open file")),
         }
-    }
-}
-
-/// `cmd` with the caller's context (groups, umask) when it has any.
-fn in_context(ctx: Context, cmd: Command) -> Command {
-    if ctx == Context::default() {
-        return cmd;
-    }
-    Command::WithContext {
-        ctx,
-        cmd: Box::new(cmd),
     }
 }
 

@@ -311,8 +311,13 @@ impl Filesystem for FragFs {
         };
         let (core, ttl, who) = (self.core.clone(), self.cfg.ttl, caller(req));
         let fh = fh.map(|f| f.0);
+        // Groups matter to the ownership rules of chown and chmod only.
+        let needs_groups = req.uid() != 0 && (gid.is_some() || mode.is_some());
         let ctx = Context {
-            groups: creds::groups(req.pid()),
+            groups: match needs_groups {
+                true => creds::groups(req.pid()),
+                false => Vec::new(),
+            },
             umask: None,
         };
         let work = async move { core.setattr(ino.0, fh, set, who, ctx).await };
