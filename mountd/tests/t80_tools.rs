@@ -138,6 +138,11 @@ fn t30_an_acl_entry_grants_and_denies_another_user() {
     let acl = run(Command::new("getfacl").args(["-cp"]).arg(&f));
     assert!(acl.contains("user:4242:r--"), "{acl}");
     assert!(acl.contains("mask::r--"), "{acl}");
+    // cp -a carries the ACL over.
+    run(Command::new("cp").arg("-a").arg(&f).arg(m.path("copy")));
+    let copied = run(Command::new("getfacl").args(["-cp"]).arg(m.path("copy")));
+    assert_eq!(copied, acl, "cp -a keeps the ACL");
+    assert_eq!(mode(&m.path("copy")), 0o640);
 
     // chmod moves the mask: the entry stays but grants nothing.
     fs::set_permissions(&f, fs::Permissions::from_mode(0o600)).expect("chmod");
