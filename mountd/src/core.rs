@@ -13,21 +13,24 @@
 //! held while that fragment is fetched; a writer's `buf` (tokio mutex) is
 //! held across storing and committing so writes to the same handle wait for
 //! the commit. A `buf` may be held while a gate is taken (reading the base
-//! of a changed fragment), never the other way round.
+//! of a changed fragment), never the other way round. A handle's `known`
+//! attributes (std mutex) are taken only under `handles`, for a copy.
 
+mod attrs;
 mod budget;
 mod ranges;
 mod trunc;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
+use attrs::in_context;
 use bytes::Bytes;
 use fragfs::{
     client::Progress,
     fragment::{FragmentEntry, FragmentId, Manifest},
     meta::{
-        Attr, Caller, Command, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply, Time,
-        Version, XattrMode,
+        Attr, Caller, Command, Context, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply,
+        Time, Version, XattrMode,
     },
     node::{files, Shared},
 };
@@ -65,17 +68,21 @@ pub struct OpenFile {
     next_read: AtomicU64,
     /// Fragments up to this index (exclusive) were handed to readahead.
     ahead: AtomicU64,
+    /// The file's attributes as last seen through this mount: what `fstat`
+    /// answers once the file is unlinked (see [`Core::getattr`]).
+    known: Mutex<Attr>,
 }
 
 impl OpenFile {
-    fn new(ino: Ino, caller: Caller, head: Option<Version>, writer: Option<Writer>) -> Self {
+    fn new(attr: Attr, caller: Caller, head: Option<Version>, writer: Option<Writer>) -> Self {
         OpenFile {
-            ino,
+            ino: attr.ino,
             caller,
             head,
             writer,
             next_read: AtomicU64::new(0),
             ahead: AtomicU64::new(0),
+            known: Mutex::new(attr),
         }
     }
 }
@@ -325,10 +332,23 @@ impl Core {
         }
     }
 
+    /// The attributes of `ino`. A file this mount holds open after its last
+    /// name went (unlinked, renamed over) is still answered, as last seen
+    /// here with no links: `fstat` of an open unlinked file works. The
+    /// namespace forgets such a file at once; its open handles keep what
+    /// they read and wrote until the last one is released.
     pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
-        match self.query(Query::Getattr { ino }).await? {
-            QueryReply::Attr(a) => Ok(self.overlay(a)),
-            _ => Err(unexpected("getattr")),
+        match self.query(Query::Getattr { ino }).await {
+            Ok(QueryReply::Attr(a)) => {
+                self.remember(&a);
+                Ok(self.overlay(a))
+            }
+            Ok(_) => Err(unexpected("getattr")),
+            Err(e) if crate::errno::errno(&e) == Errno::ENOENT => match self.orphan(ino) {
+                Some(a) => Ok(self.overlay(a)),
+                None => Err(e),
+            },
+            Err(e) => Err(e),
         }
     }
 
@@ -382,8 +402,9 @@ impl Core {
         perm: u16,
         rdev: u64,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mknod {
+        let cmd = Command::Mknod {
             parent,
             name,
             kind,
@@ -391,8 +412,8 @@ impl Core {
             rdev,
             caller,
             now: files::now(),
-        })
-        .await
+        };
+        self.command_attr(in_context(ctx, cmd)).await
     }
 
     pub async fn mkdir(
@@ -401,15 +422,16 @@ impl Core {
         name: String,
         perm: u16,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
-        self.command_attr(Command::Mkdir {
+        let cmd = Command::Mkdir {
             parent,
             name,
             perm,
             caller,
             now: files::now(),
-        })
-        .await
+        };
+        self.command_attr(in_context(ctx, cmd)).await
     }
 
     pub async fn symlink(
@@ -487,8 +509,15 @@ impl Core {
         fh: Option<u64>,
         set: SetAttrs,
         caller: Caller,
+        ctx: Context,
     ) -> Result<Attr, OpError> {
         let mut attr = None;
+        if set.atime.is_some() || set.mtime.is_some() {
+            // Times set while the file is open for writing are final: what
+            // was written so far is committed first, so its commit cannot
+            // move them.
+            self.commit_writers_of(ino).await?;
+        }
         if let Some(size) = set.size {
             let writer = match fh {
                 Some(fh) => self
@@ -531,10 +560,13 @@ impl Core {
                 mtime: rest.mtime,
                 now: files::now(),
             };
-            attr = Some(self.command_attr(cmd).await?);
+            attr = Some(self.command_attr(in_context(ctx, cmd)).await?);
         }
         match attr {
-            Some(a) => Ok(self.overlay(a)),
+            Some(a) => {
+                self.remember(&a);
+                Ok(self.overlay(a))
+            }
             None => self.getattr(ino).await,
         }
     }
@@ -731,7 +763,7 @@ impl Core {
         } else {
             None
         };
-        Ok(self.add_handle(OpenFile::new(ino, caller, head, writer)))
+        Ok(self.add_handle(OpenFile::new(attr, caller, head, writer)))
     }
 
     /// Creates and opens an empty regular file.
@@ -742,19 +774,19 @@ impl Core {
         perm: u16,
         flags: i32,
         caller: Caller,
+        ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
-        let attr = self
-            .command_attr(Command::Create {
-                parent,
-                name,
-                perm,
-                caller,
-                now: files::now(),
-            })
-            .await?;
+        let cmd = Command::Create {
+            parent,
+            name,
+            perm,
+            caller,
+            now: files::now(),
+        };
+        let attr = self.command_attr(in_context(ctx, cmd)).await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
             .then(|| Writer::new(base_content(&None, self), self));
-        let fh = self.add_handle(OpenFile::new(attr.ino, caller, None, writer));
+        let fh = self.add_handle(OpenFile::new(attr.clone(), caller, None, writer));
         Ok((attr, fh))
     }
 

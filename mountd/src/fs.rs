@@ -6,6 +6,7 @@
 use crate::{
     attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
     core::{Core, Listing, SetAttrs},
+    creds,
     errno::{errno, is_system_error, OpError},
     invalidate::Invalidation,
     locks::{self, Locks},
@@ -13,7 +14,7 @@ use crate::{
     statfs::{statfs_of, Capacity, BSIZE},
 };
 use fragfs::{
-    meta::{Caller, Kind, RenameFlags, XattrMode},
+    meta::{Caller, Context, Kind, RenameFlags, XattrMode},
     node::files,
     task::Tasks,
 };
@@ -50,6 +51,16 @@ fn caller(req: &Request) -> Caller {
     Caller {
         uid: req.uid(),
         gid: req.gid(),
+    }
+}
+
+/// The context of a create: the caller's umask, which the namespace applies
+/// only where the parent has no default ACL (`FUSE_DONT_MASK`: the kernel
+/// leaves it to us).
+fn create_context(umask: u32) -> Context {
+    Context {
+        groups: Vec::new(),
+        umask: Some(perm_of(umask, 0)),
     }
 }
 
@@ -247,6 +258,13 @@ impl Filesystem for FragFs {
                 "kernel lacks remote locks: locks hold on this node only"
             );
         }
+        // POSIX ACLs: the kernel enforces them (from getxattr) and leaves
+        // the umask to us, to apply only where no default ACL is inherited.
+        if let Err(missing) =
+            config.add_capabilities(InitFlags::FUSE_POSIX_ACL | InitFlags::FUSE_DONT_MASK)
+        {
+            tracing::warn!(?missing, "kernel lacks POSIX ACLs");
+        }
         let _ = config.set_max_write(1 << 20);
         // Larger kernel readahead: fewer, bigger reads of sequential files.
         let _ = config.set_max_readahead(1 << 20);
@@ -307,7 +325,16 @@ impl Filesystem for FragFs {
         };
         let (core, ttl, who) = (self.core.clone(), self.cfg.ttl, caller(req));
         let fh = fh.map(|f| f.0);
-        let work = async move { core.setattr(ino.0, fh, set, who).await };
+        // Groups matter to the ownership rules of chown and chmod only.
+        let needs_groups = req.uid() != 0 && (gid.is_some() || mode.is_some());
+        let ctx = Context {
+            groups: match needs_groups {
+                true => creds::groups(req.pid()),
+                false => Vec::new(),
+            },
+            umask: None,
+        };
+        let work = async move { core.setattr(ino.0, fh, set, who, ctx).await };
         let answer = move |r: Result<fragfs::meta::Attr, Errno>| match r {
             Ok(a) => reply.attr(&ttl, &file_attr(&a)),
             Err(e) => reply.error(e),
@@ -346,12 +373,12 @@ impl Filesystem for FragFs {
             (Err(e), _) => return reply.error(e),
             (_, None) => return reply.error(Errno::EINVAL),
         };
-        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        let answer = self.entry(reply, parent, &name);
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
+        let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
             "mknod",
             async move {
-                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who)
+                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who, ctx)
                     .await
             },
             answer,
@@ -371,11 +398,11 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
-        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, umask));
-        let answer = self.entry(reply, parent, &name);
+        let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
+        let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
             "mkdir",
-            async move { core.mkdir(parent.0, name, perm, who).await },
+            async move { core.mkdir(parent.0, name, perm, who, ctx).await },
             answer,
         );
     }
@@ -925,13 +952,14 @@ impl Filesystem for FragFs {
         let (core, who, perm, ttl) = (
             self.core.clone(),
             caller(req),
-            perm_of(mode, umask),
+            perm_of(mode, 0),
             self.cfg.ttl,
         );
         let (inval, noted) = (self.inval.clone(), name.clone());
+        let ctx = create_context(umask);
         self.meta(
             "create",
-            async move { core.create(parent.0, name, perm, flags, who).await },
+            async move { core.create(parent.0, name, perm, flags, who, ctx).await },
             move |r| match r {
                 Ok((a, fh)) => {
                     inval.seen.note(parent.0, &noted, a.ino);

@@ -15,6 +15,7 @@
 //! - [`cache`]: verified fragments kept in memory, bounded in bytes
 //!   (their length plus a per-entry overhead).
 //! - [`core`]: the operations themselves, async, on the embedded node.
+//! - [`creds`]: the caller's supplementary groups (FUSE passes one gid).
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
 //! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
@@ -31,6 +32,7 @@
 pub mod attr;
 pub mod cache;
 pub mod core;
+pub mod creds;
 pub mod errno;
 pub mod fs;
 pub mod helper;

@@ -8,6 +8,7 @@
 //! - `feed`, `follow`: what applied entries changed, published to local
 //!   subscribers and long-polled by non-voters (see `STATE.md`).
 
+pub mod acl;
 pub mod feed;
 mod follow;
 mod namespace;

@@ -21,6 +21,7 @@ use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+mod acl;
 mod changes;
 mod check;
 mod locks;
@@ -178,6 +179,12 @@ fn kill_priv(perm: u16) -> u16 {
         p &= !S_ISGID;
     }
     p
+}
+
+/// Whether mode `new` is `old` with setuid and/or setgid cleared, nothing
+/// else changed.
+fn only_kills_priv(old: u16, new: u16) -> bool {
+    new & !old == 0 && (old ^ new) & !(S_ISUID | S_ISGID) == 0
 }
 
 /// What a new inode is, for [`Namespace::make`].
@@ -340,6 +347,7 @@ impl Namespace {
             } => self.set_attr(
                 ino,
                 caller,
+                &[],
                 SetAttr {
                     perm,
                     uid,
@@ -380,6 +388,7 @@ impl Namespace {
             // Batches do not nest: a nested batch is refused, not applied.
             Command::Batch(_) => Err(FsError::Invalid),
             Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
+            Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
         }
     }
 
@@ -451,7 +460,7 @@ impl Namespace {
         }
         let setgid_dir = dir.attr.perm & S_ISGID != 0;
         let gid = if setgid_dir { dir.attr.gid } else { caller.gid };
-        let mut perm = new.perm & PERM_MASK;
+        let (mut perm, xattrs) = self.inherit_acl(parent, new.kind, new.perm & PERM_MASK);
         if is_dir && setgid_dir {
             perm |= S_ISGID;
         }
@@ -481,7 +490,7 @@ impl Namespace {
             Inode {
                 attr: attr.clone(),
                 links,
-                xattrs: BTreeMap::new(),
+                xattrs,
                 body: new.body,
             },
         );
@@ -696,10 +705,13 @@ impl Namespace {
         self.node_mut(b_parent).touch(now);
     }
 
+    /// `chown`/`chmod`/`truncate`/`utimens` of `ino` by `caller`, member
+    /// of `groups` besides its primary group.
     fn set_attr(
         &mut self,
         ino: Ino,
         caller: Caller,
+        groups: &[u32],
         set: SetAttr,
         now: Time,
     ) -> Result<Reply, FsError> {
@@ -719,8 +731,12 @@ impl Namespace {
         let uid_ok = set.uid.is_none_or(|uid| root || (owner && uid == old.uid));
         let gid_ok = set
             .gid
-            .is_none_or(|gid| root || (owner && (gid == old.gid || gid == caller.gid)));
-        let perm_ok = set.perm.is_none() || root || owner;
+            .is_none_or(|gid| root || (owner && (gid == old.gid || caller.in_group(gid, groups))));
+        // Anyone may clear setuid/setgid and nothing else: the kernel asks
+        // so, with the writer's credentials, before a non-owner's write.
+        let perm_ok = set
+            .perm
+            .is_none_or(|p| root || owner || only_kills_priv(old.perm, p & PERM_MASK));
         if !(uid_ok && gid_ok && perm_ok) {
             return Err(FsError::NotPermitted);
         }
@@ -743,7 +759,7 @@ impl Namespace {
         // An explicit mode is applied last and wins over the clearing above.
         if let Some(perm) = set.perm {
             a.perm = perm & PERM_MASK;
-            if !root && caller.gid != a.gid {
+            if !root && !caller.in_group(a.gid, groups) {
                 a.perm &= !S_ISGID;
             }
         }
@@ -753,6 +769,9 @@ impl Namespace {
             a.ctime = now;
         }
         self.node_mut(ino).attr = a.clone();
+        if set.perm.is_some() {
+            self.chmod_acl(ino, a.perm);
+        }
         Ok(Reply::Attr(a))
     }
 
@@ -774,6 +793,9 @@ impl Namespace {
             XattrMode::Create if present => return Err(FsError::Exists),
             XattrMode::Replace if !present => return Err(FsError::NoData),
             _ => {}
+        }
+        if acl::is_acl(&name) {
+            return self.set_acl(ino, &name, &value, now);
         }
         let node = self.node_mut(ino);
         node.xattrs.insert(name, value);

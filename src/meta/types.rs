@@ -127,6 +127,11 @@ pub struct Caller {
 
 impl Caller {
     pub const ROOT: Caller = Caller { uid: 0, gid: 0 };
+
+    /// Whether the caller belongs to group `gid` (primary or `groups`).
+    pub fn in_group(&self, gid: u32, groups: &[u32]) -> bool {
+        self.gid == gid || groups.contains(&gid)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +255,23 @@ pub enum Command {
     Batch(Vec<Command>),
     /// A change to the file lock table (`namespace::locks`).
     Lock(LockCmd),
+    /// `cmd` (a `Create`, `Mknod`, `Mkdir` or `SetAttr`) with more of the
+    /// caller's context than [`Caller`] carries; any other command is
+    /// refused as `Invalid`.
+    WithContext {
+        ctx: Context,
+        cmd: Box<Command>,
+    },
+}
+
+/// What the mount knows of a caller beyond its uid and primary gid.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Context {
+    /// Supplementary groups (ownership rules of `chown` and `chmod`).
+    pub groups: Vec<u32>,
+    /// The creator's umask, applied to a new inode only when its parent has
+    /// no default ACL (otherwise the default ACL limits the mode).
+    pub umask: Option<u16>,
 }
 
 /// What a successful command returns.

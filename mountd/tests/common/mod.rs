@@ -412,3 +412,34 @@ pub fn serves(m: &Mount) {
     );
     fs::remove_file(&p).expect("the mount still removes a file");
 }
+
+/// Runs `sh -c script` as user `uid` with primary group `gid` and exactly
+/// the supplementary `groups` (through `setpriv`; needs root), with `$M`
+/// set to `mnt`. Returns its output.
+pub fn as_user(
+    uid: u32,
+    gid: u32,
+    groups: &[u32],
+    mnt: &Path,
+    script: &str,
+) -> std::process::Output {
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={gid}"));
+    if groups.is_empty() {
+        cmd.arg("--clear-groups");
+    } else {
+        let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+        cmd.arg(format!("--groups={}", list.join(",")));
+    }
+    cmd.args(["sh", "-c", script])
+        .env("M", mnt)
+        .output()
+        .expect("run setpriv")
+}
+
+/// Whether this test runs as root (needed to act as other users).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}

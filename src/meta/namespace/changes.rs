@@ -87,6 +87,7 @@ impl Namespace {
             | Command::CommitVersion { ino, .. } => {
                 c.inodes.insert(*ino);
             }
+            Command::WithContext { cmd, .. } => return self.touched(cmd),
             // Locks change no attribute, content or entry a cache holds.
             Command::Batch(_) | Command::Lock(_) => {}
         }

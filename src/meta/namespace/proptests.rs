@@ -242,9 +242,9 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 *base = ns.head(*ino).ok().flatten().map(|v| v.id);
             }
         }
-        // The generator makes neither batches nor locks; they are tested
-        // on their own (`tests.rs`, `locks_tests.rs`).
-        Command::Batch(_) | Command::Lock(_) => {}
+        // The generator makes neither batches, locks nor context wrappers;
+        // they are tested on their own (`tests.rs`, `locks_tests.rs`, `acl`).
+        Command::Batch(_) | Command::Lock(_) | Command::WithContext { .. } => {}
     }
     cmd
 }

@@ -1,0 +1,56 @@
+//! What the mount adds to the namespace's attributes: the attributes of a
+//! file still open here after its last name went (fstat of an open
+//! unlinked file), times set on a file open for writing that its close must
+//! not move, and the caller's context (groups, umask) on commands.
+
+use super::{Core, OpenFile};
+use crate::errno::OpError;
+use fragfs::meta::{Attr, Command, Context, Ino};
+use std::sync::Arc;
+
+/// `cmd` with the caller's context (groups, umask) when it has any.
+pub(super) fn in_context(ctx: Context, cmd: Command) -> Command {
+    if ctx == Context::default() {
+        return cmd;
+    }
+    Command::WithContext {
+        ctx,
+        cmd: Box::new(cmd),
+    }
+}
+
+impl Core {
+    /// Keeps `a` as the last seen attributes of the handles open on its inode.
+    pub(super) fn remember(&self, a: &Attr) {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        for of in handles.values().filter(|of| of.ino == a.ino) {
+            *of.known.lock().unwrap_or_else(|e| e.into_inner()) = a.clone();
+        }
+    }
+
+    /// The last seen attributes of `ino` with no links, if a handle holds it
+    /// open.
+    pub(super) fn orphan(&self, ino: Ino) -> Option<Attr> {
+        let handles = self.handles.lock().unwrap_or_else(|e| e.into_inner());
+        let of = handles.values().find(|of| of.ino == ino)?;
+        let mut a = of.known.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        a.nlink = 0;
+        Some(a)
+    }
+
+    /// Commits the unsaved writes of every handle of `ino` open for writing.
+    pub(super) async fn commit_writers_of(&self, ino: Ino) -> Result<(), OpError> {
+        let open: Vec<Arc<OpenFile>> = self
+            .handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|of| of.ino == ino && of.writer.is_some())
+            .cloned()
+            .collect();
+        for of in open {
+            self.commit(&of).await?;
+        }
+        Ok(())
+    }
+}
