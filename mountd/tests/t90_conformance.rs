@@ -5,12 +5,6 @@
 //! on what Linux ext4 does. Each call runs in a child process with the
 //! user's credentials (`common::posix`); tables name the call, the user
 //! and the errno expected, then the state left behind is compared.
-//!
-//! Rules fixed alongside this test (chown/chmod with supplementary
-//! groups, setuid/setgid cleared by a non-owner's write, mtime set on an
-//! open file surviving its close) are the `t80_attrs_*` tests, ignored
-//! until those fixes are merged: `cargo test -p fragfs-mountd --test
-//! t90_conformance -- --include-ignored`.
 
 mod common;
 use common::posix::{lstat, moved, times, ts, Fx, Op::*, Who, CREAT, G, NOW, RD, ROOT, U1, U2, WR};

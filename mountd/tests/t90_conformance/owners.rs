@@ -138,8 +138,7 @@ fn t50_setuid_setgid_and_group_inheritance() {
 /// supplementary groups and clears setuid/setgid on others' writes; run
 /// with `--ignored` until it is merged.
 #[test]
-#[ignore = "passes once the attrs rules are merged (supplementary groups, non-owner writes)"]
-fn t80_attrs_supplementary_groups_and_writes_by_others() {
+fn t80_supplementary_groups_and_writes_by_others() {
     let mut fx = Fx::new();
     fx.ok(ROOT, Mkdir("g", 0o777));
     fx.ok(ROOT, Chown("g", 0, G as i64));

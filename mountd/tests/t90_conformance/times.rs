@@ -296,8 +296,7 @@ fn t70_utimensat_times_and_permissions() {
 /// [attrs] An mtime set while the file is open for writing survives the
 /// close (fixed alongside this test); run with `--ignored` until merged.
 #[test]
-#[ignore = "passes once the attrs rules are merged (mtime set while open)"]
-fn t80_attrs_mtime_set_while_open_survives_close() {
+fn t80_mtime_set_while_open_survives_close() {
     let mut fx = Fx::new();
     fx.ok(ROOT, Open("f", CREAT, 0o644));
     let mt = ts(1_200_000_000, 999_999_999);
