@@ -3,15 +3,15 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fragfs::{
+    cli::mount_args::MountArgs,
     meta::{Query, ROOT},
-    net::Multiaddr,
-    node::{Node, NodeConfig},
-    redundancy::Replicas,
+    node::{Node, NodeError},
 };
 use fragfs_mountd::MountConfig;
 use std::{
     io::IsTerminal,
     path::{Path, PathBuf},
+    process::ExitCode,
     time::Duration,
 };
 
@@ -25,55 +25,15 @@ struct Args {
     data: PathBuf,
     /// Where to mount.
     mountpoint: PathBuf,
-    /// Address to listen on (repeatable). Default: TCP and QUIC on all
-    /// interfaces, random ports.
-    #[arg(long = "listen", value_name = "MULTIADDR")]
-    listen: Vec<Multiaddr>,
-    /// A peer to join through (repeatable).
-    #[arg(long = "peer", value_name = "MULTIADDR")]
-    peers: Vec<Multiaddr>,
-    /// No LAN discovery.
-    #[arg(long)]
-    no_mdns: bool,
-    /// Copies of each fragment written. Default: 1 when started alone
-    /// (without --peer), else 3.
-    #[arg(long)]
-    replicas: Option<u8>,
-    /// Most bytes of fragments this node keeps, e.g. 500G.
-    #[arg(long, default_value = "100G", value_parser = fragfs::units::parse_bytes)]
-    capacity: u64,
-    /// Fragment size of files written through the mount, 64K to 16M (a file
-    /// rewritten in place keeps its own).
-    #[arg(long, default_value = "1M", value_parser = fragfs::units::parse_bytes)]
-    fragment_size: u64,
-    /// Fragment hash of files written through the mount: sha3-256 or
-    /// blake3 (faster).
-    #[arg(long, default_value = "sha3-256")]
-    hash: fragfs::fragment::HashAlgo,
-    /// Keep no fragments on this node: a client of the storage peers.
-    #[arg(long)]
-    no_store: bool,
-    /// Seconds a namespace operation may take before it fails with EIO.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    meta_timeout: u64,
-    /// Seconds an operation moving file content (read, write, flush,
-    /// fsync, close) may take before it fails with EIO.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
-    data_timeout: u64,
-    /// Let every user use the mount (allow_other); permissions are checked
-    /// by the kernel against the files' modes.
-    #[arg(long)]
-    allow_other: bool,
-    /// Most bytes of file fragments kept in memory for reads, e.g. 1G.
-    #[arg(long, default_value = "512M", value_parser = fragfs::units::parse_bytes)]
-    cache_size: u64,
-    /// Write this process's id to FILE once the node runs; removed at exit.
-    #[arg(long, value_name = "FILE")]
-    pid_file: Option<PathBuf>,
+    #[command(flatten)]
+    mount: MountArgs,
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return fragfs::cli::exit_on_clap_error(PROGRAM, &e),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -85,15 +45,30 @@ fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("fragfs-mountd")
-        .build()?;
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{PROGRAM}: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let res = rt.block_on(run(args));
     // Do not wait for threads stuck on a mount still held open elsewhere.
     rt.shutdown_timeout(Duration::from_secs(2));
-    res
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{PROGRAM}: error: {}", fragfs::cli::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
 }
+
+const PROGRAM: &str = "fragfs-mountd";
 
 async fn run(a: Args) -> Result<()> {
     let mountpoint = std::fs::canonicalize(&a.mountpoint)
@@ -101,35 +76,22 @@ async fn run(a: Args) -> Result<()> {
     if !mountpoint.is_dir() {
         bail!("mount point {} is not a directory", mountpoint.display());
     }
-    let mut cfg = NodeConfig::new(&a.data);
-    if !a.listen.is_empty() {
-        cfg.net.listen = a.listen;
-    }
-    cfg.net.bootstrap = a.peers.clone();
-    cfg.net.mdns = !a.no_mdns;
-    cfg.capacity = a.capacity;
-    cfg.storage = !a.no_store;
-    if a.meta_timeout == 0 || a.data_timeout == 0 {
-        bail!("timeouts must be at least 1 second");
-    }
-    cfg.meta.voter = a.peers.is_empty();
-    let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
-    cfg.client.replicas = Replicas::new(replicas)?;
-    let fsz = u32::try_from(a.fragment_size)
-        .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
-    cfg.client.fragment_size = fragfs::fragment::FragmentSize::new(fsz)?;
-    cfg.client.hash = a.hash;
-    let cache_bytes = usize::try_from(a.cache_size)
-        .map_err(|_| anyhow::anyhow!("--cache-size {} is too large", a.cache_size))?;
+    let cfg = a.mount.node_config(&a.data)?;
+    let cache_bytes = a.mount.cache_bytes()?;
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
-    let node = Node::start(cfg).await.context("cannot start the node")?;
+    let node = match Node::start(cfg).await {
+        Ok(n) => n,
+        Err(e @ NodeError::AlreadyRunning(_)) => bail!(e),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot start the node")),
+    };
+    fragfs::cli::reach::watch_peers(&node, PROGRAM, &a.mount.net.peers);
     // Written once the node holds the data directory, so a second mount on
     // it fails before touching the first one's file.
-    let pid_file = match a.pid_file.as_deref().map(PidFile::write).transpose() {
+    let pid_file = match a.mount.pid_file.as_deref().map(PidFile::write).transpose() {
         Ok(p) => p,
         Err(e) => {
             node.shutdown().await;
@@ -141,9 +103,9 @@ async fn run(a: Args) -> Result<()> {
         return Err(e);
     }
     let mcfg = MountConfig {
-        allow_other: a.allow_other,
-        meta_deadline: Duration::from_secs(a.meta_timeout),
-        data_deadline: Duration::from_secs(a.data_timeout),
+        allow_other: a.mount.allow_other,
+        meta_deadline: a.mount.meta_deadline(),
+        data_deadline: a.mount.data_deadline(),
         cache_bytes,
         ..MountConfig::default()
     };
