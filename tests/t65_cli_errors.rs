@@ -264,3 +264,82 @@ fn t50_a_voter_started_with_a_peer_joins_and_finds_the_leader() {
         "c reads through a voter that knows the leader"
     );
 }
+
+/// A `fragfs-mountd` process: stopped with SIGTERM (killed if it lingers)
+/// and its mount point lazily unmounted when dropped.
+struct MountProc {
+    child: std::process::Child,
+    mnt: PathBuf,
+}
+
+impl Drop for MountProc {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let exited = wait_until(Duration::from_secs(10), || {
+            matches!(self.child.try_wait(), Ok(Some(_)))
+        });
+        if !exited {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let _ = Command::new("fusermount3")
+            .args(["-u", "-z"])
+            .arg(&self.mnt)
+            .output();
+    }
+}
+
+#[test]
+fn t50_a_mount_through_a_voter_that_is_still_joining_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = NodeProc::start(&tmp.path().join("a"), &[]);
+    let b = NodeProc::start(&tmp.path().join("b"), &["--meta", "--peer", &a.addr]);
+    // At once, while b may not yet know any leader.
+    let mnt = tmp.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let log = tmp.path().join("mountd.log");
+    let child = Command::new(sibling("fragfs-mountd"))
+        .args([
+            "--no-mdns",
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--peer",
+            &b.addr,
+        ])
+        .arg("--data")
+        .arg(tmp.path().join("m"))
+        .arg(&mnt)
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn fragfs-mountd");
+    let mut m = MountProc {
+        child,
+        mnt: mnt.clone(),
+    };
+    let mounted = wait_until(JOIN_DEADLINE, || {
+        std::fs::read_to_string(&log).is_ok_and(|s| s.contains("mounted at"))
+            || !matches!(m.child.try_wait(), Ok(None))
+    });
+    assert!(
+        mounted && matches!(m.child.try_wait(), Ok(None)),
+        "the mount did not start; b: {}",
+        b.stderr()
+    );
+    std::fs::create_dir(mnt.join("made-in-mount")).unwrap();
+    let o = fragfs(&["tree", "--json"], &a.data);
+    let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        t["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["path"] == "/made-in-mount"),
+        "{t}"
+    );
+}
