@@ -702,6 +702,8 @@ impl Meta {
                 .membership_via_voter(MetaRequest::RemoveVoter { node_id })
                 .await;
         };
+        // A node just started may not have seen its membership yet.
+        self.wait_for_leader(self.inner.cfg.write_timeout).await;
         self.check_is_voter(raft, node_id)?;
         match raft
             .change_membership(
@@ -722,20 +724,17 @@ impl Meta {
         }
     }
 
-    /// On the leader, refuses to remove `node_id` when it is not a voter
-    /// (elsewhere the leader checks when the request is forwarded).
+    /// Refuses to remove `node_id` when it is not a voter in the membership
+    /// this node knows (a node that knows none lets the leader decide).
     fn check_is_voter(&self, raft: &Raft, node_id: NodeId) -> Result<(), MetaError> {
         let m = raft.metrics().borrow().clone();
-        if m.current_leader != Some(self.inner.node_id) {
-            return Ok(());
-        }
         let voters: Vec<String> = m
             .membership_config
             .membership()
             .voter_ids()
             .map(|v| v.to_string())
             .collect();
-        if voters.contains(&node_id.to_string()) {
+        if voters.is_empty() || voters.contains(&node_id.to_string()) {
             return Ok(());
         }
         Err(MetaError::Other(format!(
