@@ -241,6 +241,9 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return exit_on_clap_error("fragfs", &e),
     };
+    if !matches!(cli.command, Command::Node(_)) {
+        report::die_quietly_on_closed_stdout();
+    }
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -8,6 +8,17 @@ use std::process::ExitCode;
 /// Exit code of an argument error (clap's).
 pub const USAGE_EXIT: u8 = 2;
 
+/// Lets a one-shot command whose output is cut short (`fragfs tree | head`)
+/// end quietly, as other Unix tools do, instead of panicking in `println!`.
+/// Not for a long-running node, which must outlive whatever reads it.
+pub fn die_quietly_on_closed_stdout() {
+    // SAFETY: signal(2) with SIG_DFL installs no handler; it is called
+    // before any thread of this process is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// `e` and its causes on one line.
 pub fn one_line(e: &anyhow::Error) -> String {
     flatten(&format!("{e:#}"))
