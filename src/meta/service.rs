@@ -669,6 +669,36 @@ impl Meta {
                 })
                 .await;
         };
+        // The node may be adding itself at the same time (see `join`): a
+        // change in progress is waited for, an existing voter is done.
+        let until = tokio::time::Instant::now() + self.inner.cfg.write_timeout * 6;
+        loop {
+            if self.has_voter(raft, id) {
+                return Ok(());
+            }
+            match self.add_voter_once(raft, id, addr).await {
+                Err(MetaError::Other(e))
+                    if e.contains("undergoing a configuration change")
+                        && tokio::time::Instant::now() < until =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn has_voter(&self, raft: &Raft, id: NodeId) -> bool {
+        let m = raft.metrics().borrow().clone();
+        let voter = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == id);
+        voter
+    }
+
+    async fn add_voter_once(&self, raft: &Raft, id: NodeId, addr: &str) -> Result<(), MetaError> {
         let node = BasicNode {
             addr: addr.to_string(),
         };
