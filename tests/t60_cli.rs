@@ -2,92 +2,19 @@
 //! talking to them through their control sockets or joining with `--peer`.
 
 mod common;
-use common::random_bytes;
+use common::{
+    cli::{assert_one_line_error, fragfs, stderr, stdout, NodeProc, BIN},
+    random_bytes,
+};
 use std::{
-    io::{BufRead, BufReader},
-    path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    path::Path,
+    process::Command,
     time::{Duration, Instant},
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_fragfs");
-
-/// A `fragfs node` process, killed (by its PID) when dropped.
-struct NodeProc {
-    child: Child,
-    data: PathBuf,
-    addr: String,
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_node(data: &Path, peer: Option<&str>) -> NodeProc {
-    let mut cmd = Command::new(BIN);
-    cmd.args([
-        "node",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--no-mdns",
-        "--data",
-    ])
-    .arg(data);
-    if let Some(p) = peer {
-        cmd.args(["--peer", p]);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let mut addr = None;
-    let mut peer_id = None;
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(id) = line.strip_prefix("peer id: ") {
-            peer_id = Some(id.to_string());
-        }
-        if let Some(a) = line.strip_prefix("listening on ") {
-            addr = Some(a.to_string());
-            break;
-        }
-    }
-    // Keep draining stdout so the node never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    let addr = addr.expect("node printed its address");
-    let peer_id = peer_id.expect("node printed its peer id");
-    assert!(
-        addr.starts_with("/ip4/127.0.0.1/tcp/") && addr.ends_with(&format!("/p2p/{peer_id}")),
-        "{addr}"
-    );
-    NodeProc {
-        child,
-        data: data.to_path_buf(),
-        addr,
-    }
-}
-
-fn fragfs(args: &[&str], data: &Path) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .expect("run fragfs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    let extra: Vec<&str> = peer.map(|p| vec!["--peer", p]).unwrap_or_default();
+    NodeProc::start(data, &extra)
 }
 
 fn wait_for_peers(node: &NodeProc, n: usize) {
@@ -109,14 +36,6 @@ fn wait_for_peers(node: &NodeProc, n: usize) {
         assert!(Instant::now() < until, "node did not see {n} peers");
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-fn assert_one_line_error(o: &Output, contains: &str) {
-    assert!(!o.status.success());
-    let err = stderr(o);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.starts_with("fragfs: error: "), "{err}");
-    assert!(err.contains(contains), "{err} should mention {contains}");
 }
 
 #[test]
@@ -205,7 +124,12 @@ fn t20_bad_input_gives_one_line_errors() {
         .arg(&a.data)
         .output()
         .unwrap();
-    assert_one_line_error(&o, "already running");
+    assert_one_line_error(&o, "is in use");
+    assert!(
+        stderr(&o).contains(&format!("(pid {})", a.pid())),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]

@@ -3,15 +3,15 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fragfs::{
+    cli::mount_args::MountArgs,
     meta::{Query, ROOT},
-    net::Multiaddr,
-    node::{Node, NodeConfig},
-    redundancy::Replicas,
+    node::{Node, NodeError},
 };
 use fragfs_mountd::MountConfig;
 use std::{
     io::IsTerminal,
     path::{Path, PathBuf},
+    process::ExitCode,
     time::Duration,
 };
 
@@ -25,60 +25,16 @@ struct Args {
     data: PathBuf,
     /// Where to mount.
     mountpoint: PathBuf,
-    /// Address to listen on (repeatable). Default: TCP and QUIC on all
-    /// interfaces, random ports.
-    #[arg(long = "listen", value_name = "MULTIADDR")]
-    listen: Vec<Multiaddr>,
-    /// A peer to join through (repeatable).
-    #[arg(long = "peer", value_name = "MULTIADDR")]
-    peers: Vec<Multiaddr>,
-    /// No LAN discovery.
-    #[arg(long)]
-    no_mdns: bool,
-    /// Copies of each fragment written. Default: 1 when started alone
-    /// (without --peer), else 3.
-    #[arg(long)]
-    replicas: Option<u8>,
-    /// Most bytes of fragments this node keeps, e.g. 500G.
-    #[arg(long, default_value = "100G", value_parser = fragfs::units::parse_bytes)]
-    capacity: u64,
-    /// Fragment size of files written through the mount, 64K to 16M (a file
-    /// rewritten in place keeps its own).
-    #[arg(long, default_value = "1M", value_parser = fragfs::units::parse_bytes)]
-    fragment_size: u64,
-    /// Fragment hash of files written through the mount: sha3-256 or
-    /// blake3 (faster).
-    #[arg(long, default_value = "sha3-256")]
-    hash: fragfs::fragment::HashAlgo,
-    /// Keep no fragments on this node: a client of the storage peers.
-    #[arg(long)]
-    no_store: bool,
-    /// Seconds a namespace operation may take before it fails with EIO.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
-    meta_timeout: u64,
-    /// Seconds an operation moving file content (read, write, flush,
-    /// fsync, close) may take before it fails with EIO.
-    #[arg(long, default_value_t = 120, value_name = "SECS")]
-    data_timeout: u64,
-    /// Let every user use the mount (allow_other); permissions are checked
-    /// by the kernel against the files' modes.
-    #[arg(long)]
-    allow_other: bool,
-    /// Most bytes of file fragments kept in memory for reads, e.g. 1G.
-    #[arg(long, default_value = "512M", value_parser = fragfs::units::parse_bytes)]
-    cache_size: u64,
-    /// Seconds this mount's file locks outlive it if it dies without
-    /// unmounting (its lease, renewed every quarter of it).
-    #[arg(long, default_value_t = 20, value_name = "SECS")]
-    lock_lease: u64,
-    /// Write this process's id to FILE once the node runs; removed at exit.
-    #[arg(long, value_name = "FILE")]
-    pid_file: Option<PathBuf>,
+    #[command(flatten)]
+    mount: MountArgs,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
     let tuned = fragfs_mountd::malloc::tune();
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => return fragfs::cli::exit_on_clap_error(PROGRAM, &e),
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -93,15 +49,30 @@ fn main() -> Result<()> {
     if !tuned {
         tracing::debug!("allocator settings unavailable; large buffers may stay resident");
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("fragfs-mountd")
-        .build()?;
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("{PROGRAM}: error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let res = rt.block_on(run(args));
     // Do not wait for threads stuck on a mount still held open elsewhere.
     rt.shutdown_timeout(Duration::from_secs(2));
-    res
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{PROGRAM}: error: {}", fragfs::cli::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
 }
+
+const PROGRAM: &str = "fragfs-mountd";
 
 async fn run(a: Args) -> Result<()> {
     let mountpoint = std::fs::canonicalize(&a.mountpoint)
@@ -109,41 +80,22 @@ async fn run(a: Args) -> Result<()> {
     if !mountpoint.is_dir() {
         bail!("mount point {} is not a directory", mountpoint.display());
     }
-    let mut cfg = NodeConfig::new(&a.data);
-    if !a.listen.is_empty() {
-        cfg.net.listen = a.listen;
-    }
-    cfg.net.bootstrap = a.peers.clone();
-    cfg.net.mdns = !a.no_mdns;
-    cfg.capacity = a.capacity;
-    cfg.storage = !a.no_store;
-    if a.meta_timeout == 0 || a.data_timeout == 0 {
-        bail!("timeouts must be at least 1 second");
-    }
-    if a.lock_lease == 0 || a.lock_lease > fragfs::meta::MAX_LEASE_MS / 1000 {
-        bail!(
-            "--lock-lease must be 1 to {} seconds",
-            fragfs::meta::MAX_LEASE_MS / 1000
-        );
-    }
-    cfg.meta.voter = a.peers.is_empty();
-    let replicas = a.replicas.unwrap_or(if a.peers.is_empty() { 1 } else { 3 });
-    cfg.client.replicas = Replicas::new(replicas)?;
-    let fsz = u32::try_from(a.fragment_size)
-        .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
-    cfg.client.fragment_size = fragfs::fragment::FragmentSize::new(fsz)?;
-    cfg.client.hash = a.hash;
-    let cache_bytes = usize::try_from(a.cache_size)
-        .map_err(|_| anyhow::anyhow!("--cache-size {} is too large", a.cache_size))?;
+    let cfg = a.mount.node_config(&a.data)?;
+    let cache_bytes = a.mount.cache_bytes()?;
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
 
-    let node = Node::start(cfg).await.context("cannot start the node")?;
+    let node = match Node::start(cfg).await {
+        Ok(n) => n,
+        Err(e @ NodeError::AlreadyRunning(_)) => bail!(e),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot start the node")),
+    };
+    fragfs::cli::reach::watch_peers(&node, PROGRAM, &a.mount.net.peers);
     // Written once the node holds the data directory, so a second mount on
     // it fails before touching the first one's file.
-    let pid_file = match a.pid_file.as_deref().map(PidFile::write).transpose() {
+    let pid_file = match a.mount.pid_file.as_deref().map(PidFile::write).transpose() {
         Ok(p) => p,
         Err(e) => {
             node.shutdown().await;
@@ -155,11 +107,11 @@ async fn run(a: Args) -> Result<()> {
         return Err(e);
     }
     let mcfg = MountConfig {
-        allow_other: a.allow_other,
-        meta_deadline: Duration::from_secs(a.meta_timeout),
-        data_deadline: Duration::from_secs(a.data_timeout),
+        allow_other: a.mount.allow_other,
+        meta_deadline: a.mount.meta_deadline(),
+        data_deadline: a.mount.data_deadline(),
         cache_bytes,
-        lock_lease: Duration::from_secs(a.lock_lease),
+        lock_lease: a.mount.lock_lease(),
         ..MountConfig::default()
     };
     let mounted =
@@ -237,5 +189,24 @@ async fn wait_for_namespace(node: &Node, deadline: Duration) -> Result<()> {
             bail!("the namespace did not answer within {deadline:?}: {last}");
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn t10_every_argument_has_help() {
+        let cmd = Args::command();
+        let missing: Vec<_> = cmd
+            .get_arguments()
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .filter(|a| a.get_help().is_none() && a.get_long_help().is_none())
+            .map(|a| a.get_id().to_string())
+            .collect();
+        assert!(missing.is_empty(), "no help text: {missing:?}");
+        assert!(cmd.get_arguments().count() > 12);
     }
 }

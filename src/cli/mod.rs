@@ -8,8 +8,13 @@ mod bench_meta;
 mod demo;
 mod files;
 mod light;
+pub mod mount_args;
 mod progress;
+pub mod reach;
+mod report;
 mod up;
+
+pub use report::{clap_error_line, exit_on_clap_error, one_line};
 
 use crate::{
     control::{self, Event, PutOptions, Request},
@@ -60,7 +65,11 @@ pub enum Command {
     /// Find paths whose name contains TEXT, across the whole network.
     Search(SearchArgs),
     /// Create directories in the namespace, with missing parents.
-    Mkdir { paths: Vec<String> },
+    Mkdir {
+        /// Absolute paths of the directories to create.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<String>,
+    },
     /// Print every path in the namespace.
     Tree(TreeArgs),
     /// Mount the namespace at MOUNTPOINT (default ~/fragfs) with a node
@@ -81,22 +90,28 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
+    /// The directory to list.
     #[arg(default_value = "/")]
     pub path: String,
+    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct PathArg {
+    /// The file's absolute path in the namespace.
     pub path: String,
+    /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct SearchArgs {
+    /// What the names looked for contain.
     pub text: String,
+    /// Print JSON instead of one path a line.
     #[arg(long)]
     pub json: bool,
 }
@@ -106,6 +121,7 @@ pub struct TreeArgs {
     /// Answer from this node's own replica (a voter), without the leader.
     #[arg(long)]
     pub local: bool,
+    /// Print JSON instead of one path a line.
     #[arg(long)]
     pub json: bool,
 }
@@ -115,16 +131,23 @@ pub enum MetaCommand {
     /// This node's view of the metadata cluster.
     Status(JsonArg),
     /// Make the node at MULTIADDR (ending in /p2p/<peer id>) a voter.
-    Add { addr: String },
+    Add {
+        /// The new voter's address, ending in /p2p/<peer id>.
+        #[arg(value_name = "MULTIADDR")]
+        addr: String,
+    },
     /// Remove voter NODE_ID from the cluster.
-    Remove { node_id: u64 },
+    Remove {
+        /// The voter's node id, as `fragfs meta status` shows it.
+        node_id: u64,
+    },
 }
 
 #[derive(Args, Debug)]
 pub struct NodeArgs {
     /// Be a metadata voter. A node started without --peer is one by
-    /// default (a one-member cluster); with --peer it waits to be added with
-    /// `fragfs meta add`.
+    /// default (a one-member cluster); with --peer it asks the cluster's
+    /// leader to add it as a voter.
     #[arg(long)]
     pub meta: bool,
     /// Do not be a metadata voter, even alone.
@@ -141,7 +164,7 @@ pub struct NodeArgs {
 }
 
 /// How a long-running peer (`node`, `up`) meets the network.
-#[derive(Args, Debug, Clone, Default)]
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetArgs {
     /// Address to listen on (repeatable). Default: TCP and QUIC on all
     /// interfaces, random ports.
@@ -165,6 +188,7 @@ pub struct JoinArgs {
 
 #[derive(Args, Debug)]
 pub struct PutArgs {
+    /// The local file to store.
     pub file: PathBuf,
     /// Where the file goes in the namespace (e.g. /docs/a.pdf; a trailing
     /// slash keeps the file's name). Without it the file is stored by id only.
@@ -192,6 +216,7 @@ pub struct PutArgs {
 pub struct GetArgs {
     /// A file id, or an absolute path in the namespace.
     pub id: String,
+    /// The local file to write.
     pub out: PathBuf,
     #[command(flatten)]
     pub join: JoinArgs,
@@ -212,7 +237,13 @@ fn default_data_dir() -> PathBuf {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return exit_on_clap_error("fragfs", &e),
+    };
+    if !matches!(cli.command, Command::Node(_)) {
+        report::die_quietly_on_closed_stdout();
+    }
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -237,10 +268,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn one_line(e: &anyhow::Error) -> String {
-    format!("{e:#}").replace('\n', " ")
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -269,7 +296,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     if !a.net.listen.is_empty() {
         cfg.net.listen = a.net.listen;
     }
-    cfg.net.bootstrap = a.net.peers;
+    cfg.net.bootstrap = a.net.peers.clone();
     cfg.net.mdns = !a.net.no_mdns;
     cfg.capacity = a.capacity;
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
@@ -279,14 +306,23 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot watch SIGINT")?;
-    let node = Node::start(cfg).await.context("cannot start the node")?;
+    let node = match Node::start(cfg).await {
+        Ok(n) => n,
+        Err(e @ crate::node::NodeError::AlreadyRunning(_)) => bail!(e),
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot start the node")),
+    };
+    reach::watch_peers(&node, "fragfs", &a.net.peers);
     println!("peer id: {}", node.peer_id());
-    for addr in node.listen_addrs().await {
+    let addrs = node.listen_addrs().await;
+    for addr in &addrs {
         println!("listening on {addr}");
     }
     println!("data: {}", data.display());
     if node.meta().is_voter() {
         println!("metadata voter: node id {}", node.meta().node_id());
+        if !a.net.peers.is_empty() {
+            join_cluster(&node, &addrs);
+        }
     }
     tokio::select! {
         _ = int.recv() => {}
@@ -295,6 +331,28 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     eprintln!("stopping");
     node.shutdown().await;
     Ok(())
+}
+
+/// A voter started with `--peer` asks the cluster to add it, and says so
+/// on stderr when it is in.
+fn join_cluster(node: &Node, addrs: &[Multiaddr]) {
+    let meta = node.meta().clone();
+    let Some(me) = crate::net::advertised(addrs) else {
+        eprintln!("fragfs: warning: no listen address to join the metadata cluster with");
+        return;
+    };
+    if meta.is_member_voter() {
+        return;
+    }
+    node.tasks().spawn("meta-join", async move {
+        match meta.join_as_voter(&me).await {
+            Ok(()) => eprintln!(
+                "fragfs: joined the metadata cluster as voter {}",
+                meta.node_id()
+            ),
+            Err(e) => eprintln!("fragfs: warning: cannot join the metadata cluster: {e}"),
+        }
+    });
 }
 
 fn put_options(a: &PutArgs) -> Result<PutOptions> {

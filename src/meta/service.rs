@@ -11,6 +11,8 @@
 //! ([`Meta::subscribe_changes`]): a voter from its own state machine, a
 //! non-voter from a voter's change feed, long-polled by `meta::follow`.
 
+mod join;
+
 use super::{
     feed::{ChangeFeed, Notice, LONG_POLL},
     follow,
@@ -359,14 +361,15 @@ impl Meta {
             MetaRequest::Write(cmd) => {
                 MetaResponse::Write(self.write_result(cmd).await.map_err(|e| e.to_service()))
             }
-            MetaRequest::Read(q) => {
-                MetaResponse::Read(self.read(q).await.map(|a| (Ok(a.reply), a.stale)).or_else(
-                    |e| match e {
+            MetaRequest::Read(q) => MetaResponse::Read(
+                self.read_here(q, false)
+                    .await
+                    .map(|a| (Ok(a.reply), a.stale))
+                    .or_else(|e| match e {
                         MetaError::Fs(fs) => Ok((Err(fs), false)),
                         other => Err(other.to_service()),
-                    },
-                ))
-            }
+                    }),
+            ),
             MetaRequest::AddVoter { addr } => MetaResponse::Membership(
                 self.add_voter_str(&addr).await.map_err(|e| e.to_service()),
             ),
@@ -580,14 +583,15 @@ impl Meta {
     /// Answers `q`: linearizably when a leader confirms it, else (on a
     /// voter) from the local replica, marked stale.
     pub async fn read(&self, q: Query) -> Result<ReadAnswer, MetaError> {
+        self.read_here(q, true).await
+    }
+
+    /// [`Meta::read`]; a voter that is not (yet) a member and knows no
+    /// leader asks the connected voters when `ask_peers` (see `join`).
+    async fn read_here(&self, q: Query, ask_peers: bool) -> Result<ReadAnswer, MetaError> {
         let deadline = self.inner.cfg.write_timeout;
         let Some(raft) = &self.inner.raft else {
-            return match self.to_any_voter(&MetaRequest::Read(q), deadline).await? {
-                MetaResponse::Read(Ok((Ok(reply), stale))) => Ok(ReadAnswer { reply, stale }),
-                MetaResponse::Read(Ok((Err(e), _))) => Err(MetaError::Fs(e)),
-                MetaResponse::Read(Err(e)) => Err(e.into()),
-                _ => Err(MetaError::Other("unexpected answer".into())),
-            };
+            return self.read_via_voters(&q).await;
         };
         let confirmed = tokio::time::timeout(deadline, self.read_barrier(raft)).await;
         match confirmed {
@@ -605,6 +609,11 @@ impl Meta {
                 }
             }
             _ => {}
+        }
+        if ask_peers && !self.is_member_voter() {
+            if let Some(a) = self.read_through_peers(&q).await {
+                return Ok(a);
+            }
         }
         self.local(&q, true)
     }
@@ -667,6 +676,36 @@ impl Meta {
                 })
                 .await;
         };
+        // The node may be adding itself at the same time (see `join`): a
+        // change in progress is waited for, an existing voter is done.
+        let until = tokio::time::Instant::now() + self.inner.cfg.write_timeout * 6;
+        loop {
+            if self.has_voter(raft, id) {
+                return Ok(());
+            }
+            match self.add_voter_once(raft, id, addr).await {
+                Err(MetaError::Other(e))
+                    if e.contains("undergoing a configuration change")
+                        && tokio::time::Instant::now() < until =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn has_voter(&self, raft: &Raft, id: NodeId) -> bool {
+        let m = raft.metrics().borrow().clone();
+        let voter = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == id);
+        voter
+    }
+
+    async fn add_voter_once(&self, raft: &Raft, id: NodeId, addr: &str) -> Result<(), MetaError> {
         let node = BasicNode {
             addr: addr.to_string(),
         };
@@ -700,6 +739,9 @@ impl Meta {
                 .membership_via_voter(MetaRequest::RemoveVoter { node_id })
                 .await;
         };
+        // A node just started may not have seen its membership yet.
+        self.wait_for_leader(self.inner.cfg.write_timeout).await;
+        self.check_is_voter(raft, node_id)?;
         match raft
             .change_membership(
                 ChangeMembers::RemoveVoters(BTreeSet::from([node_id])),
@@ -717,6 +759,25 @@ impl Meta {
             },
             Err(e) => Err(MetaError::Other(e.to_string())),
         }
+    }
+
+    /// Refuses to remove `node_id` when it is not a voter in the membership
+    /// this node knows (a node that knows none lets the leader decide).
+    fn check_is_voter(&self, raft: &Raft, node_id: NodeId) -> Result<(), MetaError> {
+        let m = raft.metrics().borrow().clone();
+        let voters: Vec<String> = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .map(|v| v.to_string())
+            .collect();
+        if voters.is_empty() || voters.contains(&node_id.to_string()) {
+            return Ok(());
+        }
+        Err(MetaError::Other(format!(
+            "node {node_id} is not a metadata voter (voters: {})",
+            voters.join(", ")
+        )))
     }
 
     async fn membership_at(&self, addr: &str, req: MetaRequest) -> Result<(), MetaError> {

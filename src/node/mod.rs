@@ -7,6 +7,7 @@
 
 pub mod capacity;
 pub mod files;
+mod in_use;
 pub mod localnet;
 mod serve;
 
@@ -18,6 +19,7 @@ use crate::{
     store::{FragmentStore, StoreConfig, StoreError},
     task::Tasks,
 };
+pub use in_use::{data_dir_holder, Holder};
 use std::{
     path::PathBuf,
     sync::{
@@ -79,8 +81,8 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Net(#[from] NetError),
-    #[error("another node is already running on {0}")]
-    AlreadyRunning(PathBuf),
+    #[error("{0}")]
+    AlreadyRunning(Holder),
     #[error(transparent)]
     Meta(#[from] MetaError),
     #[error("fewer than {0} storage peers found")]
@@ -122,8 +124,8 @@ impl Node {
             source,
         })?;
         let sock = cfg.control_socket();
-        if cfg.control && std::os::unix::net::UnixStream::connect(&sock).is_ok() {
-            return Err(NodeError::AlreadyRunning(dir.clone()));
+        if let Some(holder) = cfg.control.then(|| data_dir_holder(dir)).flatten() {
+            return Err(NodeError::AlreadyRunning(holder));
         }
         let keypair = net::load_or_create_identity(&dir.join("identity.key"))?;
         let store = if cfg.storage {
@@ -233,6 +235,11 @@ impl Node {
 
     pub fn net(&self) -> &Net {
         &self.shared.net
+    }
+
+    /// The node's tasks: what is spawned here stops with the node.
+    pub fn tasks(&self) -> &Tasks {
+        &self.tasks
     }
 
     /// This node's store plus every connected storage peer's (see

@@ -43,6 +43,10 @@ pub const PID_FILE: &str = "mountd.pid";
 /// The helper's `main`.
 pub fn main() -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if super::wants_help(&args) {
+        print!("{}", super::help_text());
+        return ExitCode::SUCCESS;
+    }
     let inv = match parse(&args) {
         Ok(i) => i,
         Err(e) => {
@@ -213,8 +217,9 @@ fn count_in(mountinfo: &str, mountpoint: &Path) -> usize {
         .count()
 }
 
-/// The error the daemon printed in its log since `from`, as one line:
-/// anyhow's `Error: …` and its causes joined, else the last line.
+/// The error the daemon printed in its log since `from`, as one line: its
+/// `fragfs-mountd: error: …` line (or anyhow's `Error: …` and its causes
+/// joined), else the last line.
 fn daemon_error(log: &Path, from: u64) -> Option<String> {
     let mut f = File::open(log).ok()?;
     f.seek(SeekFrom::Start(from)).ok()?;
@@ -224,6 +229,12 @@ fn daemon_error(log: &Path, from: u64) -> Option<String> {
 }
 
 fn error_of(text: &str) -> Option<String> {
+    if let Some(e) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("fragfs-mountd: error: "))
+    {
+        return Some(e.trim().to_string());
+    }
     let mut lines = text.lines();
     if let Some(first) = lines.by_ref().find_map(|l| l.strip_prefix("Error: ")) {
         let causes = lines
@@ -264,6 +275,11 @@ mod tests {
             Some("mount point /x: No such file or directory (os error 2)")
         );
         assert_eq!(error_of("a\nlast words\n\n").as_deref(), Some("last words"));
+        let log = "2026 WARN x\nfragfs-mountd: error: the data directory /d is in use\n";
+        assert_eq!(
+            error_of(log).as_deref(),
+            Some("the data directory /d is in use")
+        );
         assert_eq!(error_of(""), None);
     }
 

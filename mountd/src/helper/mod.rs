@@ -14,7 +14,8 @@
 
 pub mod daemon;
 
-use fragfs::net::Multiaddr;
+use clap::{CommandFactory, Parser};
+use fragfs::{cli::mount_args::MountArgs, net::Multiaddr};
 use std::{
     ffi::{OsStr, OsString},
     path::{Path, PathBuf},
@@ -25,9 +26,17 @@ pub const USAGE: &str = "usage: mount.fragfs SOURCE DIR [-sfnvw] [-o OPTIONS]";
 /// The data directory when no `data=` option is given.
 pub const DEFAULT_DATA: &str = "/var/lib/fragfs";
 
-/// The options fragfs itself takes, for error messages.
-const OWN_OPTIONS: &str =
-    "data=, replicas=, cache_size=, capacity=, allow_other, listen=, peer=, no_mdns";
+/// The options `fragfs-mountd` takes, read from `-o` by their long names
+/// (`--cache-size` is `cache_size=`); `--pid-file` is the helper's own.
+#[derive(Parser, Debug)]
+#[command(name = "mount.fragfs")]
+struct MountdOptions {
+    #[command(flatten)]
+    mount: MountArgs,
+}
+
+/// Long options of `fragfs-mountd` that `-o` does not offer.
+const NOT_OPTIONS: &[&str] = &["pid-file", "help", "version"];
 
 /// Options mount(8) or fstab pass for any filesystem: accepted, no effect.
 const GENERIC: &[&str] = &[
@@ -69,7 +78,7 @@ const GENERIC_PREFIXES: &[&str] = &["x-", "X-", "comment=", "user=", "helper="];
 pub enum ArgError {
     #[error("{0} ({USAGE})")]
     Usage(String),
-    #[error("unknown option '{0}' (fragfs takes {OWN_OPTIONS})")]
+    #[error("unknown option '{0}' (fragfs takes {known})", known = own_options().join(", "))]
     Unknown(String),
     #[error("option {name}: {reason}")]
     Value { name: String, reason: String },
@@ -88,33 +97,15 @@ pub enum Source {
     Peer(Multiaddr),
 }
 
-/// The fragfs options of a mount.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Options {
-    pub data: Option<PathBuf>,
-    pub replicas: Option<u8>,
-    pub cache_size: Option<u64>,
-    pub capacity: Option<u64>,
-    pub allow_other: bool,
-    pub listen: Vec<Multiaddr>,
-    pub peers: Vec<Multiaddr>,
-    pub no_mdns: bool,
-    /// `no_store`: a client of the storage peers.
-    pub no_store: bool,
-    pub fragment_size: Option<u64>,
-    /// `hash=sha3-256|blake3`.
-    pub hash: Option<String>,
-    /// Seconds: `meta_timeout=`, `data_timeout=`.
-    pub meta_timeout: Option<u64>,
-    pub data_timeout: Option<u64>,
-}
-
 /// One run of the helper, as mount(8) asked for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invocation {
     pub source: Source,
     pub mountpoint: PathBuf,
-    pub options: Options,
+    /// `data=`: the node's data directory.
+    pub data: Option<PathBuf>,
+    /// Every other fragfs option, as `fragfs-mountd` takes it.
+    pub options: MountArgs,
     /// `-f`: check everything, mount nothing.
     pub fake: bool,
     /// `-v`: say what is done.
@@ -127,11 +118,56 @@ pub struct Invocation {
 
 impl Invocation {
     pub fn data_dir(&self) -> PathBuf {
-        self.options
-            .data
+        self.data
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA))
     }
+}
+
+/// Whether `args` ask for the help text (`-h`, `--help`) rather than a
+/// mount.
+pub fn wants_help(args: &[OsString]) -> bool {
+    args.iter().any(|a| a == "-h" || a == "--help")
+}
+
+/// The text `mount.fragfs --help` prints: the usage, the flags, and every
+/// `-o` option with its help (from `fragfs-mountd`'s own).
+pub fn help_text() -> String {
+    let mut t = format!(
+        "{USAGE}\n\nMounts the fragfs namespace at DIR; run by `mount -t fragfs SOURCE DIR -o OPTIONS`.\n\
+         SOURCE is `local` (a node alone on the data directory, unless peer= options\n\
+         name peers to join) or a peer's address (/ip4/…/tcp/…/p2p/…) to join through.\n\n\
+         Flags:\n  -s          sloppy: ignore unknown options\n  -f          check everything, mount nothing\n\
+         \x20 -v          say what is done\n  -n, -w      accepted, no effect\n  -h, --help  print this text\n\n\
+         Options (-o, comma-separated; generic ones such as rw, noauto, _netdev, nofail, x-* are ignored):\n\
+         \x20 {:<22} The node's data directory (default {DEFAULT_DATA}).\n",
+        "data=DIR"
+    );
+    let cmd = MountdOptions::command();
+    for a in cmd.get_arguments() {
+        let Some(long) = a.get_long().filter(|l| !NOT_OPTIONS.contains(l)) else {
+            continue;
+        };
+        let name = long.replace('-', "_");
+        let spec = match a.get_value_names().and_then(|v| v.first()) {
+            Some(v) if a.get_action().takes_values() => format!("{name}={v}"),
+            _ => name,
+        };
+        let help = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+        t.push_str(&format!("  {spec:<22} {}\n", help.replace('\n', " ")));
+    }
+    t
+}
+
+/// The names `-o` takes, for error messages.
+fn own_options() -> Vec<String> {
+    let cmd = MountdOptions::command();
+    let own = cmd
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .filter(|l| !NOT_OPTIONS.contains(l))
+        .map(|l| l.replace('-', "_"));
+    std::iter::once("data".to_string()).chain(own).collect()
 }
 
 fn utf8(s: &OsStr) -> Result<&str, ArgError> {
@@ -187,22 +223,27 @@ pub fn parse(args: &[OsString]) -> Result<Invocation, ArgError> {
         )));
     };
     let source = parse_source(utf8(source)?)?;
-    let mut options = Options::default();
+    let mut data = None;
+    let mut argv: Vec<String> = vec!["mount.fragfs".into()];
     let mut ignored = Vec::new();
     for opt in option_lists.iter().flat_map(|l| l.split(',')) {
         if opt.is_empty() {
             continue;
         }
-        match apply(&mut options, opt) {
-            Ok(true) => {}
-            Ok(false) => ignored.push(opt.to_string()),
+        match apply(opt, &mut data) {
+            Ok(Some(flag)) => argv.extend(flag),
+            Ok(None) => ignored.push(opt.to_string()),
             Err(ArgError::Unknown(o)) if sloppy => ignored.push(o),
             Err(e) => return Err(e),
         }
     }
+    let options = MountdOptions::try_parse_from(&argv)
+        .map_err(|e| ArgError::Usage(fragfs::cli::clap_error_line(&e)))?
+        .mount;
     Ok(Invocation {
         source,
         mountpoint: PathBuf::from(mountpoint),
+        data,
         options,
         fake,
         verbose,
@@ -223,118 +264,63 @@ fn parse_source(s: &str) -> Result<Source, ArgError> {
         .map_err(|e| ArgError::Source(s.into(), e.to_string()))
 }
 
-/// Applies one option; `Ok(false)` when it is a generic one without effect.
-fn apply(o: &mut Options, opt: &str) -> Result<bool, ArgError> {
+/// Reads one option: `data=` into `data`; one of `fragfs-mountd`'s as its
+/// command-line form, checked on its own so that an error names it;
+/// `None` for a generic one without effect.
+fn apply(opt: &str, data: &mut Option<PathBuf>) -> Result<Option<Vec<String>>, ArgError> {
     let (name, value) = match opt.split_once('=') {
         Some((n, v)) => (n, Some(v.trim_matches('"'))),
         None => (opt, None),
     };
-    let need = || {
-        value
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| ArgError::Value {
-                name: name.into(),
-                reason: "needs a value".into(),
-            })
-    };
-    let bad = |reason: String| ArgError::Value {
+    let bad = |reason: &str| ArgError::Value {
         name: name.into(),
-        reason,
+        reason: reason.into(),
     };
-    let addr = |v: &str| v.parse::<Multiaddr>().map_err(|e| bad(format!("{v}: {e}")));
-    match (name, value.is_some()) {
-        ("data", _) => o.data = Some(PathBuf::from(need()?)),
-        ("replicas", _) => {
-            let v = need()?;
-            match v.parse::<u8>() {
-                Ok(n) if n > 0 => o.replicas = Some(n),
-                _ => return Err(bad(format!("'{v}' is not a number from 1 to 255"))),
-            }
-        }
-        ("cache_size", _) => o.cache_size = Some(fragfs::units::parse_bytes(need()?).map_err(bad)?),
-        ("capacity", _) => o.capacity = Some(fragfs::units::parse_bytes(need()?).map_err(bad)?),
-        ("listen", _) => o.listen.push(addr(need()?)?),
-        ("peer", _) => o.peers.push(addr(need()?)?),
-        ("allow_other", false) => o.allow_other = true,
-        ("no_mdns", false) => o.no_mdns = true,
-        ("no_store", false) => o.no_store = true,
-        ("fragment_size", _) => {
-            o.fragment_size = Some(fragfs::units::parse_bytes(need()?).map_err(bad)?)
-        }
-        ("hash", _) => {
-            let v = need()?;
-            v.parse::<fragfs::fragment::HashAlgo>()
-                .map_err(|e| bad(format!("'{v}': {e}")))?;
-            o.hash = Some(v.to_string());
-        }
-        ("meta_timeout" | "data_timeout", _) => {
-            let v = need()?;
-            let secs = match v.parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => return Err(bad(format!("'{v}' is not a number of seconds"))),
-            };
-            if name == "meta_timeout" {
-                o.meta_timeout = Some(secs);
-            } else {
-                o.data_timeout = Some(secs);
-            }
-        }
-        ("ro", false) => return Err(ArgError::ReadOnly),
-        _ if GENERIC.contains(&opt) => return Ok(false),
-        _ if GENERIC_PREFIXES.iter().any(|p| opt.starts_with(p)) => return Ok(false),
-        _ => return Err(ArgError::Unknown(opt.into())),
+    if name == "data" {
+        let v = value
+            .filter(|v| !v.is_empty())
+            .ok_or(bad("needs a value"))?;
+        *data = Some(PathBuf::from(v));
+        return Ok(Some(Vec::new()));
     }
-    Ok(true)
+    if opt == "ro" {
+        return Err(ArgError::ReadOnly);
+    }
+    let long = name.replace('_', "-");
+    let cmd = MountdOptions::command();
+    let Some(arg) = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long.as_str()) && !NOT_OPTIONS.contains(&long.as_str()))
+    else {
+        if GENERIC.contains(&opt) || GENERIC_PREFIXES.iter().any(|p| opt.starts_with(p)) {
+            return Ok(None);
+        }
+        return Err(ArgError::Unknown(opt.into()));
+    };
+    let flag = match (arg.get_action().takes_values(), value) {
+        (true, Some(v)) if !v.is_empty() => vec![format!("--{long}"), v.to_string()],
+        (true, _) => return Err(bad("needs a value")),
+        (false, None) => vec![format!("--{long}")],
+        (false, Some(_)) => return Err(bad("takes no value")),
+    };
+    let one = std::iter::once("mount.fragfs".to_string()).chain(flag.iter().cloned());
+    if let Err(e) = MountdOptions::try_parse_from(one) {
+        let reason = fragfs::cli::clap_error_line(&e);
+        let reason = reason.split(" (usage:").next().unwrap_or(&reason);
+        return Err(bad(reason));
+    }
+    Ok(Some(flag))
 }
 
 /// `fragfs-mountd`'s arguments for `inv`, with its data directory and the
-/// file it writes its process id to.
+/// file it writes its process id to: the source peer is joined first.
 pub fn mountd_args(inv: &Invocation, mountpoint: &Path, pid_file: &Path) -> Vec<OsString> {
-    let o = &inv.options;
-    let mut v: Vec<OsString> = vec!["--data".into(), inv.data_dir().into()];
-    let peers = match &inv.source {
-        Source::Local => None,
-        Source::Peer(a) => Some(a),
-    };
-    for p in peers.into_iter().chain(&o.peers) {
-        v.extend(["--peer".into(), p.to_string().into()]);
+    let mut o = inv.options.clone();
+    if let Source::Peer(a) = &inv.source {
+        o.net.peers.insert(0, a.clone());
     }
-    for l in &o.listen {
-        v.extend(["--listen".into(), l.to_string().into()]);
-    }
-    if o.no_mdns {
-        v.push("--no-mdns".into());
-    }
-    if let Some(r) = o.replicas {
-        v.extend(["--replicas".into(), r.to_string().into()]);
-    }
-    if let Some(c) = o.capacity {
-        v.extend(["--capacity".into(), c.to_string().into()]);
-    }
-    if let Some(c) = o.cache_size {
-        v.extend(["--cache-size".into(), c.to_string().into()]);
-    }
-    if o.allow_other {
-        v.push("--allow-other".into());
-    }
-    if o.no_store {
-        v.push("--no-store".into());
-    }
-    if let Some(f) = o.fragment_size {
-        v.extend(["--fragment-size".into(), f.to_string().into()]);
-    }
-    if let Some(h) = &o.hash {
-        v.extend(["--hash".into(), h.into()]);
-    }
-    if let Some(t) = o.meta_timeout {
-        v.extend(["--meta-timeout".into(), t.to_string().into()]);
-    }
-    if let Some(t) = o.data_timeout {
-        v.extend(["--data-timeout".into(), t.to_string().into()]);
-    }
-    v.extend(["--pid-file".into(), pid_file.into()]);
-    v.push(mountpoint.into());
-    v
+    o.pid_file = Some(pid_file.to_path_buf());
+    o.mountd_argv(&inv.data_dir(), mountpoint)
 }
 
 #[cfg(test)]
@@ -412,17 +398,25 @@ mod tests {
         let want = [
             "--data",
             "/srv/f",
-            "--peer",
-            "/ip4/10.0.0.5/tcp/4001",
             "--listen",
             "/ip4/127.0.0.1/tcp/0",
-            "--no-mdns",
+            "--peer",
+            "/ip4/10.0.0.5/tcp/4001",
             "--replicas",
             "2",
             "--capacity",
             "67108864",
+            "--fragment-size",
+            "1048576",
+            "--hash",
+            "sha3-256",
+            "--meta-timeout",
+            "30",
+            "--data-timeout",
+            "120",
             "--cache-size",
             "1073741824",
+            "--no-mdns",
             "--allow-other",
             "--pid-file",
             "/srv/f/mountd.pid",
@@ -464,6 +458,21 @@ mod tests {
     }
 
     #[test]
+    fn t10_help_lists_every_option() {
+        assert!(wants_help(&args(&["--help"])) && wants_help(&args(&["-h"])));
+        assert!(!wants_help(&args(&["local", "/m"])));
+        let h = help_text();
+        for name in own_options() {
+            assert!(h.contains(&format!("  {name}")), "{name} missing in {h}");
+        }
+        for line in h.lines().filter(|l| l.starts_with("  ")) {
+            let mut words = line.split_whitespace();
+            let (_, help) = (words.next(), words.next());
+            assert!(help.is_some(), "no help text: {line}");
+        }
+    }
+
+    #[test]
     fn t20_bad_arguments_are_one_line_errors() {
         let cases: &[(&[&str], &str)] = &[
             (
@@ -471,6 +480,11 @@ mod tests {
                 "unknown option 'frobnicate'",
             ),
             (&["local", "/m", "-o", "replicas=0"], "option replicas"),
+            (
+                &["local", "/m", "-o", "allow_other=1"],
+                "option allow_other: takes no value",
+            ),
+            (&["local", "/m", "-o", "pid_file=/p"], "unknown option"),
             (&["local", "/m", "-o", "replicas=many"], "option replicas"),
             (
                 &["local", "/m", "-o", "cache_size=lots"],

@@ -1,0 +1,224 @@
+//! The options of a mount, defined once: `fragfs-mountd` parses them,
+//! `fragfs up` takes the same ones, and `mount.fragfs` reads its `-o`
+//! options by their names. [`MountArgs::mountd_argv`] is the one place that
+//! builds `fragfs-mountd`'s command line from them; [`MountArgs::node_config`]
+//! is the one place that turns them into the embedded node's configuration.
+//!
+//! This module knows nothing of FUSE: the mount itself lives in
+//! `fragfs-mountd`.
+
+use super::NetArgs;
+use crate::{
+    fragment::{FragmentSize, HashAlgo},
+    node::NodeConfig,
+    redundancy::Replicas,
+    units,
+};
+use anyhow::Result;
+use clap::Args;
+use std::{
+    ffi::OsString,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// How a mount's node joins the network and stores what is written.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct MountArgs {
+    #[command(flatten)]
+    pub net: NetArgs,
+    /// Copies of each fragment written. Default: 1 when started alone
+    /// (without --peer), else 3.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
+    pub replicas: Option<u8>,
+    /// Most bytes of fragments this node keeps, e.g. 500G.
+    #[arg(long, value_name = "BYTES", default_value = "100G", value_parser = units::parse_bytes)]
+    pub capacity: u64,
+    /// Fragment size of files written through the mount, 64K to 16M (a file
+    /// rewritten in place keeps its own).
+    #[arg(long, value_name = "BYTES", default_value = "1M", value_parser = units::parse_bytes)]
+    pub fragment_size: u64,
+    /// Fragment hash of files written through the mount: sha3-256 or
+    /// blake3 (faster).
+    #[arg(long, value_name = "ALGO", default_value = "sha3-256")]
+    pub hash: HashAlgo,
+    /// Keep no fragments on this node: a client of the storage peers.
+    #[arg(long)]
+    pub no_store: bool,
+    /// Seconds a namespace operation may take before it fails with EIO.
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub meta_timeout: u64,
+    /// Seconds an operation moving file content (read, write, flush,
+    /// fsync, close) may take before it fails with EIO.
+    #[arg(long, default_value_t = 120, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub data_timeout: u64,
+    /// Let every user use the mount (allow_other); permissions are checked
+    /// by the kernel against the files' modes.
+    #[arg(long)]
+    pub allow_other: bool,
+    /// Most bytes of file fragments kept in memory for reads, e.g. 1G.
+    #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = units::parse_bytes)]
+    pub cache_size: u64,
+    /// Seconds this mount's file locks outlive it if it dies without
+    /// unmounting (its lease, renewed every quarter of it).
+    #[arg(long, default_value_t = 20, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=crate::meta::MAX_LEASE_MS / 1000))]
+    pub lock_lease: u64,
+    /// Write the mount's process id to FILE once its node runs; removed at
+    /// exit.
+    #[arg(long, value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+}
+
+impl MountArgs {
+    /// `fragfs-mountd`'s command line (without the program) for a mount of
+    /// `data` at `mountpoint` with these options.
+    pub fn mountd_argv(&self, data: &Path, mountpoint: &Path) -> Vec<OsString> {
+        let mut v: Vec<OsString> = vec!["--data".into(), data.into()];
+        let mut opt = |name: &str, value: String| v.extend([name.into(), value.into()]);
+        for l in &self.net.listen {
+            opt("--listen", l.to_string());
+        }
+        for p in &self.net.peers {
+            opt("--peer", p.to_string());
+        }
+        if let Some(r) = self.replicas {
+            opt("--replicas", r.to_string());
+        }
+        opt("--capacity", self.capacity.to_string());
+        opt("--fragment-size", self.fragment_size.to_string());
+        opt("--hash", self.hash.to_string());
+        opt("--meta-timeout", self.meta_timeout.to_string());
+        opt("--data-timeout", self.data_timeout.to_string());
+        opt("--cache-size", self.cache_size.to_string());
+        opt("--lock-lease", self.lock_lease.to_string());
+        let flags = [
+            (self.net.no_mdns, "--no-mdns"),
+            (self.no_store, "--no-store"),
+            (self.allow_other, "--allow-other"),
+        ];
+        v.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1.into()));
+        if let Some(p) = &self.pid_file {
+            v.extend(["--pid-file".into(), p.into()]);
+        }
+        v.push(mountpoint.into());
+        v
+    }
+
+    /// The embedded node's configuration: a voter when alone, a member of
+    /// the peers' network otherwise.
+    pub fn node_config(&self, data: &Path) -> Result<NodeConfig> {
+        let mut cfg = NodeConfig::new(data);
+        if !self.net.listen.is_empty() {
+            cfg.net.listen = self.net.listen.clone();
+        }
+        cfg.net.bootstrap = self.net.peers.clone();
+        cfg.net.mdns = !self.net.no_mdns;
+        cfg.capacity = self.capacity;
+        cfg.storage = !self.no_store;
+        let alone = self.net.peers.is_empty();
+        cfg.meta.voter = alone;
+        cfg.client.replicas = Replicas::new(self.replicas.unwrap_or(if alone { 1 } else { 3 }))?;
+        let fsz = u32::try_from(self.fragment_size)
+            .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
+        cfg.client.fragment_size = FragmentSize::new(fsz)?;
+        cfg.client.hash = self.hash;
+        Ok(cfg)
+    }
+
+    /// Bytes of the read cache, as the mount holds them.
+    pub fn cache_bytes(&self) -> Result<usize> {
+        usize::try_from(self.cache_size)
+            .map_err(|_| anyhow::anyhow!("--cache-size {} is too large", self.cache_size))
+    }
+
+    pub fn meta_deadline(&self) -> Duration {
+        Duration::from_secs(self.meta_timeout)
+    }
+
+    pub fn data_deadline(&self) -> Duration {
+        Duration::from_secs(self.data_timeout)
+    }
+
+    /// How long this mount's file locks outlive it.
+    pub fn lock_lease(&self) -> Duration {
+        Duration::from_secs(self.lock_lease)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        m: MountArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<MountArgs, clap::Error> {
+        Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied())).map(|w| w.m)
+    }
+
+    #[test]
+    fn t10_the_argv_parses_back_to_the_same_options() {
+        let m = parse(&[
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--peer",
+            "/ip4/10.0.0.5/tcp/4001",
+            "--no-mdns",
+            "--replicas",
+            "2",
+            "--capacity",
+            "64M",
+            "--fragment-size",
+            "64K",
+            "--hash",
+            "blake3",
+            "--no-store",
+            "--meta-timeout",
+            "5",
+            "--data-timeout",
+            "9",
+            "--allow-other",
+            "--cache-size",
+            "1G",
+            "--pid-file",
+            "/p",
+        ])
+        .expect("valid");
+        let argv = m.mountd_argv(Path::new("/d"), Path::new("/mnt/f"));
+        let argv: Vec<String> = argv
+            .into_iter()
+            .map(|s| s.into_string().expect("utf-8"))
+            .collect();
+        assert_eq!(argv[..2], ["--data", "/d"]);
+        assert_eq!(argv.last().map(String::as_str), Some("/mnt/f"));
+        let back: Vec<&str> = argv[2..argv.len() - 1].iter().map(String::as_str).collect();
+        assert_eq!(parse(&back).expect("parses"), m);
+        // Defaults survive the trip too.
+        let d = parse(&[]).expect("valid");
+        let argv = d.mountd_argv(Path::new("/d"), Path::new("/m"));
+        let argv: Vec<String> = argv
+            .into_iter()
+            .map(|s| s.into_string().expect("utf-8"))
+            .collect();
+        let back: Vec<&str> = argv[2..argv.len() - 1].iter().map(String::as_str).collect();
+        assert_eq!(parse(&back).expect("parses"), d);
+    }
+
+    #[test]
+    fn t20_out_of_range_values_are_refused() {
+        for bad in [
+            &["--replicas", "0"][..],
+            &["--meta-timeout", "0"],
+            &["--data-timeout", "0"],
+            &["--hash", "md5"],
+            &["--cache-size", "lots"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}
