@@ -416,6 +416,8 @@ mod tests {
             "120",
             "--cache-size",
             "1073741824",
+            "--lock-lease",
+            "20",
             "--no-mdns",
             "--allow-other",
             "--pid-file",
