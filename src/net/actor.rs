@@ -56,7 +56,21 @@ struct Actor {
     counters: Arc<NetCounters>,
     request_timeout: Duration,
     last_bootstrap: Option<Instant>,
+    /// The next walk of a young node's early schedule ([`EARLY_WALKS`]).
+    early_walk: usize,
 }
+
+/// When a node walks the DHT again after it starts, whoever it met: a peer
+/// that joined a moment before us may not yet have been in our bootstrap
+/// peer's table when we first asked, and nothing else would tell us of it
+/// before Kademlia's periodic walk (minutes later).
+const EARLY_WALKS: [Duration; 5] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
 
 fn build_swarm(
     keypair: Keypair,
@@ -212,6 +226,7 @@ pub(super) async fn start(
         counters: counters.clone(),
         request_timeout: cfg.request_timeout,
         last_bootstrap: None,
+        early_walk: 0,
     };
     tasks.spawn("net-actor", actor.run());
     match tokio::time::timeout(cfg.listen_timeout, ready_rx).await {
@@ -254,6 +269,9 @@ fn outbound_error(
 
 impl Actor {
     async fn run(mut self) {
+        let started = tokio::time::Instant::now();
+        let walk = tokio::time::sleep(EARLY_WALKS[0]);
+        tokio::pin!(walk);
         loop {
             tokio::select! {
                 cmd = self.rx.recv() => match cmd {
@@ -261,9 +279,23 @@ impl Actor {
                     Some(cmd) => self.on_command(cmd),
                 },
                 event = self.swarm.select_next_some() => self.on_event(event),
+                () = &mut walk, if self.early_walk < EARLY_WALKS.len() => {
+                    self.walk_again();
+                    if let Some(next) = EARLY_WALKS.get(self.early_walk) {
+                        walk.as_mut().reset(started + *next);
+                    }
+                }
             }
         }
         tracing::debug!("network actor stopped");
+    }
+
+    /// One walk of the early schedule, when the node knows a DHT peer.
+    fn walk_again(&mut self) {
+        self.early_walk += 1;
+        if self.swarm.behaviour_mut().kad.bootstrap().is_ok() {
+            self.last_bootstrap = Some(Instant::now());
+        }
     }
 
     fn on_command(&mut self, cmd: Command) {
