@@ -229,10 +229,10 @@ fn t50_a_voter_started_with_a_peer_joins_and_finds_the_leader() {
         s["leader"].as_u64() == Some(leader) && voters(&s).contains(&b_id)
     });
     assert!(joined, "b: {} stderr: {}", meta_status(&b), b.stderr());
+    // The line follows the membership change that the status already shows.
+    let said = format!("fragfs: joined the metadata cluster as voter {b_id}");
     assert!(
-        b.stderr().contains(&format!(
-            "fragfs: joined the metadata cluster as voter {b_id}"
-        )),
+        wait_until(JOIN_DEADLINE, || b.stderr().contains(&said)),
         "{}",
         b.stderr()
     );
