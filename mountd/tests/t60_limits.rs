@@ -60,16 +60,6 @@ fn err_of<T>(r: std::io::Result<T>) -> i32 {
     }
 }
 
-fn open_rw(p: &Path) -> fs::File {
-    fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(p)
-        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
-}
-
 #[test]
 fn t10_reads_and_writes_at_extreme_offsets() {
     let d = Dirs::new();

@@ -76,16 +76,6 @@ fn copy_all(src: &fs::File, off_in: u64, dst: &fs::File, off_out: u64, len: u64)
     done
 }
 
-fn rw(p: &Path) -> fs::File {
-    fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(p)
-        .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
-}
-
 /// Everything `f` holds now, read through `f`.
 fn read_all(f: &fs::File) -> Vec<u8> {
     let mut v = vec![0u8; f.metadata().expect("fstat").len() as usize];
@@ -119,7 +109,7 @@ fn t10_huge_sizes_are_efbig_and_the_mount_keeps_serving() {
     // SAFETY: truncate(2) on a valid path.
     let rc = unsafe { libc::truncate(c.as_ptr(), huge as i64) };
     assert_eq!(check(rc.into()), Err(libc::EFBIG), "truncate by path");
-    let f = rw(&p);
+    let f = open_rw(&p);
     assert_eq!(errno_of(f.set_len(huge)), Err(libc::EFBIG), "ftruncate");
     let near_max = i64::MAX as u64 - 1;
     assert_eq!(
@@ -164,7 +154,7 @@ fn t20_fallocate_modes_match_a_local_file() {
     let data = random(5 * FRAG as usize + 1000);
     fs::write(&fp, &data).expect("write fragfs");
     fs::write(&lp, &data).expect("write local");
-    let (f, l) = (rw(&fp), rw(&lp));
+    let (f, l) = (open_rw(&fp), open_rw(&lp));
     let keep = libc::FALLOC_FL_KEEP_SIZE;
     let punch = libc::FALLOC_FL_PUNCH_HOLE | keep;
     let zero = libc::FALLOC_FL_ZERO_RANGE;
@@ -221,7 +211,7 @@ fn t30_seek_data_and_hole_find_whole_fragment_holes() {
     let d = Dirs::new();
     let m = Mount::start(&d, MOUNT);
     let p = m.path("sparse");
-    let f = rw(&p);
+    let f = open_rw(&p);
     // data | hole | hole | data | zeros | short data
     f.write_all_at(&random(FRAG as usize), 0)
         .expect("fragment 0");
@@ -265,7 +255,7 @@ fn t30_seek_data_and_hole_find_whole_fragment_holes() {
     let m = Mount::start(&d, MOUNT);
     let p = m.path("sparse");
     expect(&fs::File::open(&p).expect("open"), "after restart");
-    let f = rw(&p);
+    let f = open_rw(&p);
     let punch = libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE;
     fallocate(&f, punch, 0, FRAG).expect("punch fragment 0");
     assert_eq!(seek(&f, 0, data), Ok(3 * FRAG), "punched, open");
@@ -273,7 +263,7 @@ fn t30_seek_data_and_hole_find_whole_fragment_holes() {
     let f = fs::File::open(&p).expect("open");
     assert_eq!(seek(&f, 0, data), Ok(3 * FRAG), "punched, closed");
     assert_eq!(seek(&f, 0, hole), Ok(0), "punched: a hole at 0");
-    let f = rw(&p);
+    let f = open_rw(&p);
     f.set_len(3 * FRAG).expect("cut to the holes");
     assert_eq!(seek(&f, 0, data), Err(libc::ENXIO), "all holes");
     assert_eq!(seek(&f, 0, hole), Ok(0), "all holes");
@@ -290,7 +280,7 @@ fn t40_copy_file_range_shares_aligned_fragments() {
     let mut model = random(5 * FRAG as usize + 777);
     model[2 * FRAG as usize..3 * FRAG as usize].fill(0);
     {
-        let f = rw(&m.path("src"));
+        let f = open_rw(&m.path("src"));
         f.write_all_at(&model[..2 * FRAG as usize], 0)
             .expect("write the head");
         f.write_all_at(&model[3 * FRAG as usize..], 3 * FRAG)
@@ -303,7 +293,7 @@ fn t40_copy_file_range_shares_aligned_fragments() {
     let len = model.len() as u64;
     {
         let src = fs::File::open(m.path("src")).expect("open source");
-        let dst = rw(&m.path("dst"));
+        let dst = open_rw(&m.path("dst"));
         assert_eq!(copy_all(&src, 0, &dst, 0, len + 100), len, "copied");
     }
     let (cached, fetched) = fragments_read(&m.stop());
@@ -328,11 +318,11 @@ fn t50_copy_file_range_copies_bytes_like_a_local_file() {
     let open = |dir: &Path| {
         fs::write(dir.join("src"), &src).expect("write source");
         fs::write(dir.join("dst"), &dst).expect("write destination");
-        let s = rw(&dir.join("src"));
+        let s = open_rw(&dir.join("src"));
         // Not saved yet when the copies read it.
         s.write_all_at(b"unsaved bytes", 2 * FRAG - 5)
             .expect("write the source");
-        (s, rw(&dir.join("dst")))
+        (s, open_rw(&dir.join("dst")))
     };
     let (fs_, fd) = open(&m.mnt);
     let (ls, ld) = open(local.path());
@@ -409,8 +399,11 @@ fn t60_random_range_operations_match_a_local_file() {
     fs::write(m.path("other"), &other).expect("write other");
     fs::write(local.path().join("other"), &other).expect("write local other");
     let (fp, lp) = (m.path("model"), local.path().join("model"));
-    let (f, l) = (rw(&fp), rw(&lp));
-    let (fo, lo) = (rw(&m.path("other")), rw(&local.path().join("other")));
+    let (f, l) = (open_rw(&fp), open_rw(&lp));
+    let (fo, lo) = (
+        open_rw(&m.path("other")),
+        open_rw(&local.path().join("other")),
+    );
     let keep = libc::FALLOC_FL_KEEP_SIZE;
     let modes = [
         0,

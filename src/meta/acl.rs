@@ -192,10 +192,11 @@ impl Acl {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn bytes(entries: &[(u16, u16, u32)]) -> Vec<u8> {
+    /// The xattr form of `(tag, perm, id)` entries, as given (valid or not).
+    pub(crate) fn bytes(entries: &[(u16, u16, u32)]) -> Vec<u8> {
         let mut out = 2u32.to_le_bytes().to_vec();
         for &(tag, perm, id) in entries {
             out.extend_from_slice(&tag.to_le_bytes());

@@ -155,19 +155,10 @@ fn with_perm(mut cmd: Command, new: u16) -> Command {
 #[cfg(test)]
 mod tests {
     use super::super::tests::{t, ALICE};
+    use crate::meta::acl::tests::bytes as value;
     use crate::meta::acl::{Acl, ACCESS, DEFAULT, GROUP_OBJ, MASK, OTHER, USER, USER_OBJ};
     use crate::meta::types::*;
     use crate::meta::Namespace;
-
-    fn value(entries: &[(u16, u16, u32)]) -> Vec<u8> {
-        let mut out = 2u32.to_le_bytes().to_vec();
-        for &(tag, perm, id) in entries {
-            out.extend_from_slice(&tag.to_le_bytes());
-            out.extend_from_slice(&perm.to_le_bytes());
-            out.extend_from_slice(&id.to_le_bytes());
-        }
-        out
-    }
 
     fn named(user: u16, mask: u16) -> Vec<u8> {
         value(&[
