@@ -6,6 +6,7 @@
 //! - [`fragment`]: fragment ids, cutting files, manifests (pure, no IO).
 //! - [`redundancy`]: replica counts, quorums and placement (pure, no IO).
 //! - [`wire`]: the versioned messages peers exchange (pure, no IO).
+//! - [`version`]: merging concurrent versions of a file (pure, no IO).
 //! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
 //! - [`net`]: the libp2p swarm as one actor plus a cheap handle.
 //! - [`client`]: putting and getting whole files across the network.
@@ -24,4 +25,5 @@ pub mod redundancy;
 pub mod store;
 pub mod task;
 pub mod units;
+pub mod version;
 pub mod wire;

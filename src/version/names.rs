@@ -1,0 +1,118 @@
+//! Names derived from versions: conflict copies beside a file and entries of
+//! the history tree. UTC calendar dates are computed here (days to civil
+//! date), without a clock: every time is given.
+
+/// The longest file name, in bytes.
+const NAME_MAX: usize = 255;
+/// The most bytes of the author kept in a conflict copy's name.
+const AUTHOR_MAX: usize = 32;
+
+/// The name of the conflict copy of `name`:
+/// `<stem>.conflict-<YYYYMMDD>-<HHMMSS>-<author>.<ext>` (UTC), without
+/// `.<ext>` when the name has no extension. The extension is what follows
+/// the last dot unless that dot starts or ends the name (`.bashrc` and
+/// `notes.` have none; `archive.tar.gz` has stem `archive.tar`, extension
+/// `gz`). The result is at most 255 bytes: the stem is shortened (on a
+/// character boundary) to fit. `/` and NUL in the author become `_`.
+pub fn conflict_name(name: &str, secs_utc: i64, author_short: &str) -> String {
+    conflict_name_n(name, secs_utc, author_short, 1)
+}
+
+/// [`conflict_name`] for the `n`th copy made at the same second: `n` of 2
+/// or more appends `-<n>` after the author (`…-<author>-2.<ext>`).
+pub fn conflict_name_n(name: &str, secs_utc: i64, author_short: &str, n: u32) -> String {
+    let (stem, ext) = split_extension(name);
+    let (date, time) = utc(secs_utc);
+    let author: String = truncate(author_short, AUTHOR_MAX)
+        .chars()
+        .map(|c| if c == '/' || c == '\0' { '_' } else { c })
+        .collect();
+    let mut suffix = format!(
+        ".conflict-{:04}{:02}{:02}-{:02}{:02}{:02}-{author}",
+        date.0, date.1, date.2, time.0, time.1, time.2
+    );
+    if n >= 2 {
+        suffix.push_str(&format!("-{n}"));
+    }
+    if let Some(ext) = ext {
+        // Keep at least one byte of stem; an absurdly long extension gives way.
+        let room = NAME_MAX.saturating_sub(1 + suffix.len() + 1);
+        suffix.push('.');
+        suffix.push_str(truncate(ext, room));
+    }
+    let stem = truncate(stem, NAME_MAX.saturating_sub(suffix.len()));
+    format!("{stem}{suffix}")
+}
+
+/// `(stem, extension)` of a file name (see [`conflict_name`]).
+fn split_extension(name: &str) -> (&str, Option<&str>) {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 && dot + 1 < name.len() => (&name[..dot], Some(&name[dot + 1..])),
+        _ => (name, None),
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a
+/// character boundary.
+fn truncate(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// The name of a history entry: `<number>@<UTC time, RFC 3339>`, to the
+/// second (`nanos` is dropped), e.g. `3@2026-12-02T03:04:05Z`.
+pub fn history_name(number: u64, secs: i64, nanos: u32) -> String {
+    let _ = nanos;
+    let ((y, mo, d), (h, mi, s)) = utc(secs);
+    format!("{number}@{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// The version number of a history entry name made by [`history_name`]
+/// (`None` for any other name: no `@`, a number with a sign or leading
+/// zeros, or a time not of the form `YYYY-MM-DDTHH:MM:SSZ`).
+pub fn parse_history_name(name: &str) -> Option<u64> {
+    let (number, time) = name.split_once('@')?;
+    let canonical = !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && (number == "0" || !number.starts_with('0'));
+    if !canonical || !is_rfc3339_utc(time) {
+        return None;
+    }
+    number.parse().ok()
+}
+
+/// Whether `t` has the shape `YYYY-MM-DDTHH:MM:SSZ`.
+fn is_rfc3339_utc(t: &str) -> bool {
+    const SHAPE: &[u8] = b"dddd-dd-ddTdd:dd:ddZ";
+    t.len() == SHAPE.len()
+        && t.bytes().zip(SHAPE).all(|(c, &want)| match want {
+            b'd' => c.is_ascii_digit(),
+            _ => c == want,
+        })
+}
+
+/// `((year, month, day), (hour, minute, second))` in UTC of `secs` since
+/// the Unix epoch (negative before it).
+fn utc(secs: i64) -> ((i64, u32, u32), (u32, u32, u32)) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400) as u32;
+    (civil_from_days(days), (rem / 3600, rem / 60 % 60, rem % 60))
+}
+
+/// The proleptic Gregorian date of a day number (days since 1970-01-01),
+/// by H. Hinnant's `civil_from_days`: eras of 400 years starting in March.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1
+    let mp = (5 * doy + 2) / 153; // 0..=11, March first
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
