@@ -116,3 +116,95 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let year = yoe + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2027-01-01T00:00:00Z.
+    const NEW_YEAR_2027: i64 = 1_798_761_600;
+
+    #[test]
+    fn t50_conflict_names() {
+        let at = NEW_YEAR_2027 + 3 * 3600 + 4 * 60 + 5;
+        let name = |n: &str| conflict_name(n, at, "alice");
+        assert_eq!(
+            name("report.txt"),
+            "report.conflict-20270101-030405-alice.txt"
+        );
+        assert_eq!(name("Makefile"), "Makefile.conflict-20270101-030405-alice");
+        assert_eq!(name(".bashrc"), ".bashrc.conflict-20270101-030405-alice");
+        assert_eq!(
+            name("archive.tar.gz"),
+            "archive.tar.conflict-20270101-030405-alice.gz"
+        );
+        assert_eq!(name("notes."), "notes..conflict-20270101-030405-alice");
+        assert_eq!(
+            conflict_name_n("a.txt", at, "alice", 2),
+            "a.conflict-20270101-030405-alice-2.txt"
+        );
+        assert_eq!(
+            conflict_name_n("a.txt", at, "alice", 1),
+            "a.conflict-20270101-030405-alice.txt"
+        );
+        assert_eq!(
+            conflict_name("a", 0, "x/y\0z"),
+            "a.conflict-19700101-000000-x_y_z"
+        );
+        assert_eq!(
+            conflict_name("a", 951_782_400, "b"),
+            "a.conflict-20000229-000000-b"
+        );
+    }
+
+    #[test]
+    fn t50_long_conflict_names_are_shortened_on_a_character_boundary() {
+        let long = "é".repeat(125) + ".txt"; // 254 bytes
+        let got = conflict_name_n(&long, NEW_YEAR_2027, "alice", 7);
+        assert!(got.len() <= 255, "{} bytes", got.len());
+        assert!(got.starts_with("ééé") && got.ends_with(".conflict-20270101-000000-alice-7.txt"));
+        let long_ext = format!("a.{}", "e".repeat(253));
+        let got = conflict_name(&long_ext, NEW_YEAR_2027, &"ü".repeat(100));
+        assert!(
+            got.len() <= 255 && got.starts_with("a.conflict-20270101-000000-ü"),
+            "{got}"
+        );
+    }
+
+    #[test]
+    fn t50_history_names_are_rfc3339_utc() {
+        assert_eq!(history_name(0, 0, 0), "0@1970-01-01T00:00:00Z");
+        assert_eq!(history_name(3, 951_782_400, 0), "3@2000-02-29T00:00:00Z");
+        assert_eq!(
+            history_name(12, NEW_YEAR_2027, 999_999_999),
+            "12@2027-01-01T00:00:00Z"
+        );
+        assert_eq!(history_name(1, 951_868_799, 0), "1@2000-02-29T23:59:59Z");
+        assert_eq!(history_name(1, 951_868_800, 0), "1@2000-03-01T00:00:00Z");
+        assert_eq!(history_name(2, -1, 0), "2@1969-12-31T23:59:59Z");
+        assert_eq!(history_name(4, 1_796_180_645, 0), "4@2026-12-02T03:04:05Z");
+        // No panic at the extremes.
+        let _ = history_name(u64::MAX, i64::MIN, u32::MAX);
+        let _ = conflict_name("a", i64::MAX, "b");
+    }
+
+    #[test]
+    fn t50_history_names_parse_back() {
+        for (n, secs) in [(0, 0), (3, 951_782_400), (u64::MAX, NEW_YEAR_2027)] {
+            assert_eq!(parse_history_name(&history_name(n, secs, 0)), Some(n));
+        }
+        for bad in [
+            "",
+            "3",
+            "@2026-12-02T03:04:05Z",
+            "03@2026-12-02T03:04:05Z",
+            "+3@2026-12-02T03:04:05Z",
+            "3@2026-12-02",
+            "3@2026-12-02T03:04:05Z.txt",
+            "3@2026-12-02 03:04:05Z",
+            "18446744073709551616@2026-12-02T03:04:05Z",
+        ] {
+            assert_eq!(parse_history_name(bad), None, "{bad:?}");
+        }
+    }
+}
