@@ -87,6 +87,8 @@ pub enum Resolution {
 /// plan was [`Plan::NeedsContent`], the text merge of the contents (`None`
 /// when the caller could not fetch them: a conflict copy, nothing lost).
 /// A fast-forward is never an override or a conflict, under any policy.
+/// Under [`Policy::Lww`] the contents are never needed: call it with
+/// `None` before fetching anything.
 pub fn resolve(policy: Policy, plan: Plan, text: Option<TextMerge>) -> Resolution {
     let merged = match plan {
         Plan::Take(side) => return Resolution::Merged(Merged::Take(side)),

@@ -235,6 +235,25 @@ fn t30_changes_to_different_lines_of_one_fragment_combine() {
     assert_eq!(got, TextMerge::Clean(want.into_bytes()));
 }
 
+/// The limit is reachable: a 16 MiB text with a change on each side
+/// merges by line.
+#[test]
+fn t30_a_text_at_the_limit_merges() {
+    let line = |i: usize| format!("{i:07} {}\n", "x".repeat(71)); // 80 bytes
+    let n = TEXT_MERGE_MAX as usize / 80;
+    let base: String = (0..n).map(line).collect();
+    let edit = |text: &str, i: usize, c: &str| text.replacen(&line(i), &line(i).replace('x', c), 1);
+    let ours = edit(&base, 10, "o");
+    let theirs = edit(&base, n - 10, "t");
+    let want = edit(&ours, n - 10, "t");
+    assert!(base.len() as u64 > TEXT_MERGE_MAX - 80);
+    let got = merge_text(base.as_bytes(), ours.as_bytes(), theirs.as_bytes());
+    assert!(
+        got == TextMerge::Clean(want.into_bytes()),
+        "the 16 MiB merge differs"
+    );
+}
+
 #[test]
 fn t30_both_sides_appending_keeps_both_theirs_first() {
     let base = "a\nb\n";

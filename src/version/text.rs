@@ -17,6 +17,11 @@
 //!
 //! A result above [`TEXT_MERGE_MAX`] is a conflict too: it would not fit
 //! the memory the limit promises.
+//!
+//! Cost: `diffy` diffs by Myers' algorithm with no cost bound, so the time
+//! grows with lines × differing lines. A few changes in 16 MiB merge fast;
+//! two wholesale rewrites of a large text can take long. Callers run it on
+//! a blocking thread, never on the async runtime.
 
 use super::TEXT_MERGE_MAX;
 
