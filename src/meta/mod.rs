@@ -1,7 +1,7 @@
 //! The namespace: directories, inodes, attributes and file versions, as a
 //! deterministic state machine ([`Namespace`]) replicated by openraft.
 //!
-//! - `types`, `namespace`, `query`: pure data and logic; no IO.
+//! - `types`, `versions`, `namespace`, `query`: pure data and logic; no IO.
 //! - `raft_types`, `store`, `network`, `rpc`: the openraft glue (only these
 //!   know openraft): redb storage, RPCs over the libp2p swarm.
 //! - `service`: what a node runs and what clients call ([`Meta`]).
@@ -20,6 +20,7 @@ pub mod service;
 mod snapshot_gate;
 pub mod store;
 mod types;
+mod versions;
 
 pub use feed::Notice;
 pub use namespace::*;

@@ -13,23 +13,31 @@
 //! the mount layer; only the ownership rules of `chmod`/`chown` live here.
 
 use super::types::{
-    Attr, Caller, Changes, Command, FsError, Hlc, Ino, Kind, RenameFlags, Reply, Time, Version,
-    XattrMode, LINK_MAX, NAME_MAX, PATH_MAX, ROOT, XATTR_LIST_MAX, XATTR_SIZE_MAX,
-    XATTR_VALUES_MAX,
+    Attr, Caller, Changes, Command, FsError, Ino, Kind, Reply, Time, Version, LINK_MAX, NAME_MAX,
+    PATH_MAX, ROOT,
 };
-use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 mod acl;
 mod changes;
 mod check;
+mod commit;
+#[cfg(test)]
+mod commit_tests;
+mod events;
+mod legacy;
 mod locks;
 #[cfg(test)]
 mod proptests;
 mod query;
+mod rename;
 #[cfg(test)]
 mod tests;
+mod xattr;
+
+pub use events::{EventLog, MAX_EVENTS};
+pub use legacy::{NamespaceV1, NamespaceWithoutLocks};
 
 pub use locks::{
     Lock, LockCmd, LockKind, LockOwner, LockTable, MAX_LEASE_MS, MAX_SESSIONS, MAX_SESSION_LOCKS,
@@ -41,7 +49,8 @@ const S_ISUID: u16 = 0o4000;
 const S_ISGID: u16 = 0o2000;
 const S_IXGRP: u16 = 0o010;
 
-/// The namespace: every inode, keyed by number.
+/// The namespace: every inode, keyed by number. Older snapshot shapes are
+/// read through `legacy.rs`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Namespace {
     inodes: BTreeMap<Ino, Inode>,
@@ -49,24 +58,8 @@ pub struct Namespace {
     next_ino: Ino,
     /// Advisory file locks of every mount (`locks.rs`).
     locks: LockTable,
-}
-
-/// A namespace as snapshots written before file locks encode it (without
-/// the lock table, which is its last field): read as one with no locks.
-#[derive(Deserialize)]
-pub struct NamespaceWithoutLocks {
-    inodes: BTreeMap<Ino, Inode>,
-    next_ino: Ino,
-}
-
-impl From<NamespaceWithoutLocks> for Namespace {
-    fn from(old: NamespaceWithoutLocks) -> Self {
-        Namespace {
-            inodes: old.inodes,
-            next_ino: old.next_ino,
-            locks: LockTable::default(),
-        }
-    }
+    /// Conflicts, overrides and resurrections (`events.rs`).
+    events: EventLog,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,34 +136,6 @@ fn check_target(target: &str) -> Result<(), FsError> {
     Ok(())
 }
 
-fn check_xattr_name(name: &str) -> Result<(), FsError> {
-    if name.is_empty() {
-        return Err(FsError::Invalid);
-    }
-    if name.len() > NAME_MAX {
-        return Err(FsError::NameTooLong);
-    }
-    Ok(())
-}
-
-/// Checks that an inode's attributes stay listable and bounded once `name`
-/// holds `len` bytes: the names list within [`XATTR_LIST_MAX`], the values
-/// within [`XATTR_VALUES_MAX`].
-fn check_xattr_room(
-    xattrs: &BTreeMap<String, Vec<u8>>,
-    name: &str,
-    len: usize,
-) -> Result<(), FsError> {
-    let others = xattrs.iter().filter(|(n, _)| n.as_str() != name);
-    let (names, values) = others.fold((name.len() + 1, len), |(n, v), (k, val)| {
-        (n + k.len() + 1, v + val.len())
-    });
-    if names > XATTR_LIST_MAX || values > XATTR_VALUES_MAX {
-        return Err(FsError::TooBig);
-    }
-    Ok(())
-}
-
 /// `perm` without setuid, and without setgid when group-exec is set (a
 /// setgid bit without group-exec means mandatory locking, which stays).
 fn kill_priv(perm: u16) -> u16 {
@@ -223,6 +188,7 @@ impl Namespace {
             inodes: BTreeMap::from([(ROOT, root)]),
             next_ino: ROOT + 1,
             locks: LockTable::default(),
+            events: EventLog::default(),
         }
     }
 
@@ -374,21 +340,22 @@ impl Namespace {
                 hlc,
                 caller,
                 now,
-            } => self.commit(
+            } => self.commit_version(
                 ino,
                 base,
-                Commit {
+                commit::LegacyCommit {
                     manifest,
                     author,
                     hlc,
+                    caller,
+                    now,
                 },
-                caller,
-                now,
             ),
             // Batches do not nest: a nested batch is refused, not applied.
             Command::Batch(_) => Err(FsError::Invalid),
             Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
             Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
+            Command::Commit(c) => self.commit(c),
         }
     }
 
@@ -575,136 +542,6 @@ impl Namespace {
         Ok(Reply::Done)
     }
 
-    fn rename(
-        &mut self,
-        parent: Ino,
-        name: String,
-        new_parent: Ino,
-        new_name: String,
-        flags: RenameFlags,
-        now: Time,
-    ) -> Result<Reply, FsError> {
-        if flags.noreplace && flags.exchange {
-            return Err(FsError::Invalid);
-        }
-        check_name(&name)?;
-        check_name(&new_name)?;
-        let src = *self.dir(parent)?.get(&name).ok_or(FsError::NotFound)?;
-        let dst = self.dir(new_parent)?.get(&new_name).copied();
-        // Linux's order: lookups, then the flags, then the ancestry traps.
-        match dst {
-            None if flags.exchange => return Err(FsError::NotFound),
-            Some(_) if flags.noreplace => return Err(FsError::Exists),
-            _ => {}
-        }
-        let src_dir = self.node(src)?.is_dir();
-        if src_dir && self.is_within(new_parent, src) {
-            return Err(FsError::Invalid);
-        }
-        let dst_dir = match dst {
-            Some(dst) => self.node(dst)?.is_dir(),
-            None => false,
-        };
-        if let Some(dst) = dst.filter(|_| dst_dir) {
-            if self.is_within(parent, dst) {
-                // The target is an ancestor of the source.
-                return Err(if flags.exchange {
-                    FsError::Invalid
-                } else {
-                    FsError::NotEmpty
-                });
-            }
-        }
-        // The same entry, or two hard links to one inode: POSIX says do nothing.
-        if dst == Some(src) {
-            return Ok(Reply::Done);
-        }
-        let moves_across = parent != new_parent;
-        let full = |ino: Ino| self.node(ino).map(|n| n.attr.nlink >= LINK_MAX);
-
-        if let (true, Some(dst)) = (flags.exchange, dst) {
-            if moves_across
-                && ((src_dir && !dst_dir && full(new_parent)?)
-                    || (dst_dir && !src_dir && full(parent)?))
-            {
-                return Err(FsError::TooManyLinks);
-            }
-            self.exchange(
-                (parent, name, src, src_dir),
-                (new_parent, new_name, dst, dst_dir),
-                now,
-            );
-            return Ok(Reply::Done);
-        }
-
-        match dst {
-            Some(dst) => match (src_dir, &self.node(dst)?.body) {
-                (true, Body::Dir { entries }) if !entries.is_empty() => {
-                    return Err(FsError::NotEmpty)
-                }
-                (true, Body::Dir { .. }) => {}
-                (true, _) => return Err(FsError::NotDir),
-                (false, Body::Dir { .. }) => return Err(FsError::IsDir),
-                (false, _) => {}
-            },
-            None if src_dir && moves_across && full(new_parent)? => {
-                return Err(FsError::TooManyLinks)
-            }
-            None => {}
-        }
-
-        if let Some(dst) = dst {
-            self.entries_mut(new_parent).remove(&new_name);
-            if src_dir {
-                // An empty directory: it goes, and with it its ".." link.
-                self.inodes.remove(&dst);
-                self.node_mut(new_parent).attr.nlink -= 1;
-            } else {
-                self.drop_link(dst, new_parent, &new_name, now);
-            }
-        }
-        self.entries_mut(parent).remove(&name);
-        self.entries_mut(new_parent).insert(new_name.clone(), src);
-        let node = self.node_mut(src);
-        node.links.remove(&(parent, name));
-        node.links.insert((new_parent, new_name));
-        node.attr.ctime = now;
-        if src_dir && moves_across {
-            self.node_mut(parent).attr.nlink -= 1;
-            self.node_mut(new_parent).attr.nlink += 1;
-        }
-        self.node_mut(parent).touch(now);
-        self.node_mut(new_parent).touch(now);
-        Ok(Reply::Done)
-    }
-
-    /// Swaps two entries (directory, name, inode, is a directory), both checked.
-    fn exchange(&mut self, a: (Ino, String, Ino, bool), b: (Ino, String, Ino, bool), now: Time) {
-        let (a_parent, a_name, a_ino, a_dir) = a;
-        let (b_parent, b_name, b_ino, b_dir) = b;
-        self.entries_mut(a_parent).insert(a_name.clone(), b_ino);
-        self.entries_mut(b_parent).insert(b_name.clone(), a_ino);
-        let node = self.node_mut(a_ino);
-        node.links.remove(&(a_parent, a_name.clone()));
-        node.links.insert((b_parent, b_name.clone()));
-        node.attr.ctime = now;
-        let node = self.node_mut(b_ino);
-        node.links.remove(&(b_parent, b_name));
-        node.links.insert((a_parent, a_name));
-        node.attr.ctime = now;
-        if a_parent != b_parent && a_dir != b_dir {
-            let (loses, gains) = if a_dir {
-                (a_parent, b_parent)
-            } else {
-                (b_parent, a_parent)
-            };
-            self.node_mut(loses).attr.nlink -= 1;
-            self.node_mut(gains).attr.nlink += 1;
-        }
-        self.node_mut(a_parent).touch(now);
-        self.node_mut(b_parent).touch(now);
-    }
-
     /// `chown`/`chmod`/`truncate`/`utimens` of `ino` by `caller`, member
     /// of `groups` besides its primary group.
     fn set_attr(
@@ -774,85 +611,6 @@ impl Namespace {
         }
         Ok(Reply::Attr(a))
     }
-
-    fn set_xattr(
-        &mut self,
-        ino: Ino,
-        name: String,
-        value: Vec<u8>,
-        mode: XattrMode,
-        now: Time,
-    ) -> Result<Reply, FsError> {
-        check_xattr_name(&name)?;
-        if value.len() > XATTR_SIZE_MAX {
-            return Err(FsError::TooBig);
-        }
-        check_xattr_room(&self.node(ino)?.xattrs, &name, value.len())?;
-        let present = self.node(ino)?.xattrs.contains_key(&name);
-        match mode {
-            XattrMode::Create if present => return Err(FsError::Exists),
-            XattrMode::Replace if !present => return Err(FsError::NoData),
-            _ => {}
-        }
-        if acl::is_acl(&name) {
-            return self.set_acl(ino, &name, &value, now);
-        }
-        let node = self.node_mut(ino);
-        node.xattrs.insert(name, value);
-        node.attr.ctime = now;
-        Ok(Reply::Done)
-    }
-
-    fn remove_xattr(&mut self, ino: Ino, name: &str, now: Time) -> Result<Reply, FsError> {
-        check_xattr_name(name)?;
-        if !self.node(ino)?.xattrs.contains_key(name) {
-            return Err(FsError::NoData);
-        }
-        let node = self.node_mut(ino);
-        node.xattrs.remove(name);
-        node.attr.ctime = now;
-        Ok(Reply::Done)
-    }
-
-    fn commit(
-        &mut self,
-        ino: Ino,
-        base: Option<u64>,
-        c: Commit,
-        caller: Caller,
-        now: Time,
-    ) -> Result<Reply, FsError> {
-        let head = match &self.node(ino)?.body {
-            Body::File { versions } => versions.last().map(|v| v.id),
-            Body::Dir { .. } => return Err(FsError::IsDir),
-            _ => return Err(FsError::Invalid),
-        };
-        if base != head {
-            return Err(FsError::Conflict { head });
-        }
-
-        let id = head.map_or(1, |h| h + 1);
-        let node = self.node_mut(ino);
-        node.attr.size = c.manifest.size;
-        node.attr.mtime = now;
-        node.attr.ctime = now;
-        if caller.uid != 0 {
-            node.attr.perm = kill_priv(node.attr.perm);
-        }
-        if let Body::File { versions } = &mut node.body {
-            versions.push(Version {
-                id,
-                parent: base,
-                manifest: c.manifest,
-                author: c.author,
-                hlc: c.hlc,
-            });
-        }
-        Ok(Reply::Committed {
-            version: id,
-            attr: node.attr.clone(),
-        })
-    }
 }
 
 /// The optional fields of [`Command::SetAttr`].
@@ -874,11 +632,4 @@ impl SetAttr {
             || self.atime.is_some()
             || self.mtime.is_some()
     }
-}
-
-/// The new version of [`Command::CommitVersion`].
-struct Commit {
-    manifest: Manifest,
-    author: String,
-    hlc: Hlc,
 }

@@ -2,7 +2,7 @@
 
 use super::{
     namespace::{Lock, LockKind, LockOwner, Namespace},
-    types::{Attr, DirEntry, FsError, Ino, Time, Version},
+    types::{Attr, DirEntry, Event, FsError, Ino, Time, Version},
 };
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +66,33 @@ pub enum Query {
         end: u64,
         now: Time,
     },
+    /// Version `id` of regular file `ino` (NotFound if it has none such).
+    Version {
+        ino: Ino,
+        id: u64,
+    },
+    /// A file's attributes and every version, by inode (answered like
+    /// [`Query::History`]).
+    HistoryOf {
+        ino: Ino,
+    },
+    /// Extended attribute `name` of `ino` or, failing that, of the nearest
+    /// directory above it that has one (up to the root): a policy that a
+    /// directory sets for everything below it.
+    Inherited {
+        ino: Ino,
+        name: String,
+    },
+    /// The last `limit` recorded conflicts, overrides and resurrections
+    /// whose path is `path` or lies under it (all for None), oldest first.
+    Events {
+        path: Option<String>,
+        limit: usize,
+    },
+    /// One absolute path of `ino` (its first link).
+    PathOf {
+        ino: Ino,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +125,15 @@ pub enum QueryReply {
     EntriesPlus(Vec<(DirEntry, Attr)>),
     /// Answer to [`Query::Lock`]: None when nothing is in the way.
     Lock(Option<Lock>),
+    /// Answer to [`Query::Version`].
+    Version(Version),
+    /// Answer to [`Query::Inherited`]: the inode holding the attribute and
+    /// its value, or None when neither `ino` nor a directory above has it.
+    Inherited(Option<(Ino, Vec<u8>)>),
+    /// Answer to [`Query::Events`].
+    Events(Vec<Event>),
+    /// Answer to [`Query::PathOf`].
+    Path(String),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -177,5 +213,15 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             end,
             now,
         } => QueryReply::Lock(ns.locks().conflict(*ino, *owner, *kind, *start, *end, *now)),
+        Query::Version { ino, id } => QueryReply::Version(ns.version(*ino, *id)?.clone()),
+        Query::HistoryOf { ino } => QueryReply::History {
+            attr: ns.getattr(*ino)?,
+            versions: ns.versions(*ino)?.to_vec(),
+        },
+        Query::Inherited { ino, name } => QueryReply::Inherited(ns.inherited(*ino, name)?),
+        Query::Events { path, limit } => {
+            QueryReply::Events(ns.events().matching(path.as_deref(), *limit))
+        }
+        Query::PathOf { ino } => QueryReply::Path(ns.path_of(*ino).ok_or(FsError::NotFound)?),
     })
 }

@@ -12,7 +12,7 @@
 
 use super::{
     feed::ChangeFeed,
-    namespace::{Namespace, NamespaceWithoutLocks},
+    namespace::{Namespace, NamespaceV1, NamespaceWithoutLocks},
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
     types::{Caller, Changes, FsError, Reply, Time},
 };
@@ -38,8 +38,14 @@ const KEY_COMMITTED: &str = "committed";
 const KEY_PURGED: &str = "last_purged";
 const KEY_SNAPSHOT: &str = "snapshot";
 
-/// Version byte in front of every value this module writes.
+/// Version byte in front of every value this module writes but a
+/// snapshot's state.
 const FORMAT: u8 = 1;
+
+/// Version byte in front of a snapshot's state ([`StateData`]): 2 since
+/// versions carry their author's uid, base, mark and slot owners and the
+/// namespace its event log. Format 1 states still decode (`decode_state`).
+const STATE_FORMAT: u8 = 2;
 
 fn encode<T: Serialize>(v: &T) -> Vec<u8> {
     let mut out = vec![FORMAT];
@@ -289,25 +295,47 @@ pub struct StateData {
     pub ns: Namespace,
 }
 
-/// [`StateData`] as snapshots written before file locks encode it.
+/// [`StateData`] in an older format, its namespace of shape `N`.
 #[derive(Deserialize)]
-struct StateDataWithoutLocks {
+struct OldStateData<N> {
     last_applied: Option<LogId>,
     membership: StoredMembership,
-    ns: NamespaceWithoutLocks,
+    ns: N,
 }
 
-/// Decodes a snapshot's state; one written before the namespace had a
-/// lock table reads as one without locks.
+impl<N: Into<Namespace>> OldStateData<N> {
+    fn convert(self) -> StateData {
+        StateData {
+            last_applied: self.last_applied,
+            membership: self.membership,
+            ns: self.ns.into(),
+        }
+    }
+}
+
+/// A snapshot's state as it is written ([`STATE_FORMAT`]).
+fn encode_state(st: &StateData) -> Vec<u8> {
+    let mut out = vec![STATE_FORMAT];
+    out.extend(postcard::to_stdvec(st).expect("serialising plain data cannot fail"));
+    out
+}
+
+/// Decodes a snapshot's state. Format 1 is converted (`namespace/legacy.rs`):
+/// first as written after file locks came, then as written before (the
+/// same without the lock table, its last field).
 fn decode_state(b: &[u8]) -> Result<StateData, String> {
-    decode::<StateData>(b).or_else(|e| {
-        let old: StateDataWithoutLocks = decode(b).map_err(|_| e)?;
-        Ok(StateData {
-            last_applied: old.last_applied,
-            membership: old.membership,
-            ns: old.ns.into(),
-        })
-    })
+    match b.split_first() {
+        Some((&STATE_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((&FORMAT, _)) => decode::<OldStateData<NamespaceV1>>(b)
+            .map(OldStateData::convert)
+            .or_else(|e| {
+                decode::<OldStateData<NamespaceWithoutLocks>>(b)
+                    .map(OldStateData::convert)
+                    .map_err(|_| e)
+            }),
+        Some((v, _)) => Err(format!("unknown snapshot format version {v}")),
+        None => Err("empty snapshot".into()),
+    }
 }
 
 impl StateData {
@@ -364,7 +392,7 @@ impl StateMachine {
 
     fn snapshot_now(&self) -> (SnapshotMeta, Vec<u8>) {
         let st = self.state.read().unwrap_or_else(|e| e.into_inner());
-        let data = encode(&*st);
+        let data = encode_state(&st);
         let id = match st.last_applied {
             Some(l) => format!("{}-{}-{}", l.leader_id.term, l.index, data.len()),
             None => format!("0-0-{}", data.len()),
@@ -474,31 +502,4 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::meta::{Command, Kind};
-
-    /// A snapshot written before the lock table (the same bytes without
-    /// its last field, an empty table: two zero lengths) still opens.
-    #[test]
-    fn t10_a_snapshot_without_the_lock_table_reads_as_one_without_locks() {
-        let mut state = StateData::new();
-        state
-            .ns
-            .apply(Command::Mknod {
-                parent: crate::meta::ROOT,
-                name: "f".into(),
-                kind: Kind::File,
-                perm: 0o644,
-                rdev: 0,
-                caller: Caller::ROOT,
-                now: Time::default(),
-            })
-            .expect("mknod");
-        let bytes = encode(&state);
-        assert_eq!(&bytes[bytes.len() - 2..], &[0, 0], "an empty lock table");
-        let old = decode_state(&bytes[..bytes.len() - 2]).expect("old snapshot decodes");
-        assert_eq!(old.ns, state.ns);
-        assert_eq!(decode_state(&bytes).expect("decodes").ns, state.ns);
-    }
-}
+mod tests;

@@ -3,6 +3,10 @@
 //! Raft log entries and snapshots (append-only enums: never reorder variants).
 
 use super::namespace::LockCmd;
+pub use super::versions::{
+    find as find_version, owners_after, slot_owners, Author, CommitCmd, ConflictCopy, Event, Mark,
+    OwnerRun, Version,
+};
 use crate::fragment::Manifest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -104,18 +108,6 @@ impl Hlc {
             self
         }
     }
-}
-
-/// One version of a file's content.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Version {
-    /// 1, 2, 3… per file, in commit order.
-    pub id: u64,
-    /// The version this one was written on top of (None for the first).
-    pub parent: Option<u64>,
-    pub manifest: Manifest,
-    pub author: String,
-    pub hlc: Hlc,
 }
 
 /// Who asks. Root (uid 0) may do anything ownership rules allow root.
@@ -240,7 +232,10 @@ pub enum Command {
         now: Time,
     },
     /// Makes `manifest` the new head version of regular file `ino`, if the
-    /// head is still `base` (None: the file has no version yet).
+    /// head is still `base` (None: the file has no version yet). Kept for
+    /// old log entries and callers: applies as a [`Command::Commit`] by
+    /// `Author { peer: author, uid: caller.uid }`, based on `base`, with no
+    /// mark.
     CommitVersion {
         ino: Ino,
         base: Option<u64>,
@@ -262,6 +257,10 @@ pub enum Command {
         ctx: Context,
         cmd: Box<Command>,
     },
+    /// Makes a new head version of a regular file with what versions people
+    /// see and merge need: its author, the version the writer started
+    /// from, a mark, and a conflict copy created in the same step.
+    Commit(CommitCmd),
 }
 
 /// What the mount knows of a caller beyond its uid and primary gid.

@@ -448,7 +448,7 @@ pub async fn info(shared: &Shared, path: &str) -> Result<InfoReport, MetaError> 
                 parent: v.parent,
                 size: v.manifest.size,
                 file_id: v.manifest.id().to_hex(),
-                author: v.author.clone(),
+                author: v.author.peer.clone(),
                 wall_ms: v.hlc.wall_ms,
             })
             .collect(),

@@ -26,10 +26,18 @@ impl Namespace {
             return Ok(Reply::Batch(results));
         }
         let touched = self.touched(&cmd);
+        let copy = match &cmd {
+            Command::Commit(c) => c.copy.as_ref().map(|c| (c.parent, c.name.clone())),
+            _ => None,
+        };
         let reply = self.apply_one(cmd)?;
         changes.extend(touched);
         if let Reply::Attr(a) | Reply::Committed { attr: a, .. } = &reply {
             changes.inodes.insert(a.ino);
+        }
+        // The conflict copy a commit created.
+        if let Some(copy) = copy.and_then(|(dir, name)| self.entry_of(dir, &name)) {
+            changes.inodes.insert(copy);
         }
         Ok(reply)
     }
@@ -86,6 +94,12 @@ impl Namespace {
             | Command::RemoveXattr { ino, .. }
             | Command::CommitVersion { ino, .. } => {
                 c.inodes.insert(*ino);
+            }
+            Command::Commit(commit) => {
+                c.inodes.insert(commit.ino);
+                if let Some(copy) = &commit.copy {
+                    entry(&mut c, copy.parent, &copy.name);
+                }
             }
             Command::WithContext { cmd, .. } => return self.touched(cmd),
             // Locks change no attribute, content or entry a cache holds.

@@ -140,7 +140,9 @@ impl Namespace {
     }
 }
 
-/// Version ids count 1, 2, 3… and each names its predecessor as parent.
+/// Version ids count 1, 2, 3… and each names its predecessor as parent;
+/// owner runs start at slot 0, increase, number at most one per fragment
+/// and name versions up to their own.
 /// A file's size is not compared with its head: a truncate (SetAttr size)
 /// changes the size before the client commits the matching version.
 fn check_versions(ino: Ino, versions: &[crate::meta::types::Version]) -> Result<(), String> {
@@ -150,6 +152,20 @@ fn check_versions(ino: Ino, versions: &[crate::meta::types::Version]) -> Result<
             return Err(format!(
                 "file {ino}: version {i} has id {} and parent {:?}",
                 v.id, v.parent
+            ));
+        }
+        let frags = v.manifest.fragments.len();
+        let starts_at_0 = v.owners.first().is_none_or(|r| r.first_slot == 0);
+        let increasing = v
+            .owners
+            .windows(2)
+            .all(|w| w[0].first_slot < w[1].first_slot);
+        let known = v.owners.iter().all(|r| (1..=v.id).contains(&r.version));
+        let fits = v.owners.len() <= frags && (frags == 0) == v.owners.is_empty();
+        if !(starts_at_0 && increasing && known && fits) {
+            return Err(format!(
+                "file {ino}: version {} has owners {:?} for {frags} fragments",
+                v.id, v.owners
             ));
         }
     }

@@ -3,7 +3,8 @@
 
 use super::{check_name, Body, Namespace};
 use crate::meta::types::{
-    Attr, DirEntry, FsError, Ino, Version, NAME_MAX, PATH_MAX, ROOT, SYMLOOP_MAX,
+    find_version, slot_owners, Attr, Author, DirEntry, FsError, Ino, Version, NAME_MAX, PATH_MAX,
+    ROOT, SYMLOOP_MAX,
 };
 
 impl Namespace {
@@ -72,6 +73,34 @@ impl Namespace {
             Body::Dir { .. } => Err(FsError::IsDir),
             _ => Err(FsError::Invalid),
         }
+    }
+
+    /// Version `id` of regular file `ino`: NotFound if it has none such.
+    pub fn version(&self, ino: Ino, id: u64) -> Result<&Version, FsError> {
+        find_version(self.versions(ino)?, id).ok_or(FsError::NotFound)
+    }
+
+    /// Per fragment slot of version `id` of file `ino`: the author and
+    /// number of the version that last changed it.
+    pub fn slot_owners(&self, ino: Ino, id: u64) -> Result<Vec<(Author, u64)>, FsError> {
+        slot_owners(self.versions(ino)?, id).ok_or(FsError::NotFound)
+    }
+
+    /// Extended attribute `name` of `ino` or of the nearest directory above
+    /// it that has one, with the inode that holds it; None if none does.
+    pub fn inherited(&self, ino: Ino, name: &str) -> Result<Option<(Ino, Vec<u8>)>, FsError> {
+        let mut cur = self.node(ino)?;
+        // Bounded by the number of inodes, so a corrupt tree cannot hang us.
+        for _ in 0..=self.inodes.len() {
+            if let Some(v) = cur.xattrs.get(name) {
+                return Ok(Some((cur.attr.ino, v.clone())));
+            }
+            if cur.attr.ino == ROOT {
+                break;
+            }
+            cur = self.node(cur.parent())?;
+        }
+        Ok(None)
     }
 
     /// The newest version of regular file `ino` (None before the first commit).

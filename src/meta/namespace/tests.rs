@@ -515,7 +515,7 @@ fn t10_commit_versions_chain() {
     assert_eq!(chain, [(1, None, 5), (2, Some(1), 70_000), (3, Some(2), 0)]);
     assert_eq!(ns.head(f).unwrap().map(|v| v.id), Some(3));
     assert_eq!(
-        ns.head(f).unwrap().map(|v| v.author.as_str()),
+        ns.head(f).unwrap().map(|v| v.author.peer.as_str()),
         Some("alice@node1")
     );
     ns.check_invariants().unwrap();
