@@ -18,7 +18,7 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-pub const META_RPC_VERSION: u8 = 1;
+pub const META_RPC_VERSION: u8 = 2;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum MetaRequest {
