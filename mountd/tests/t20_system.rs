@@ -9,9 +9,8 @@ use common::*;
 use fragfs::testing::NodeProc;
 use std::{
     fs,
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output},
     time::Duration,
 };
 
