@@ -4,18 +4,21 @@
 //! with the node's rights).
 //!
 //! One request per connection; the node answers with a stream of events:
-//! zero or more [`Event::Progress`], then exactly one final event. Frames are
-//! a 4-byte big-endian length and a body: one format-version byte
-//! ([`CONTROL_VERSION`]) and the postcard encoding of the message.
+//! zero or more [`Event::Progress`], then exactly one final event. Messages
+//! travel as [`crate::frame`]s of at most 16 MiB whose body is one
+//! format-version byte ([`CONTROL_VERSION`]) and the postcard encoding of
+//! the message.
 
 use crate::{
     client::{ClientConfig, Progress},
     fragment::{FragmentId, FragmentSize, HashAlgo},
+    frame::Framing,
     meta::MetaStatus,
     node::{files, Shared},
     redundancy::{Replicas, WriteQuorum},
     task::Tasks,
 };
+use futures::StreamExt;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::{
     future::Future,
@@ -24,13 +27,11 @@ use std::{
     sync::{atomic::Ordering, Arc},
     time::Duration,
 };
-use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
-    net::{UnixListener, UnixStream},
-};
+use tokio::net::{UnixListener, UnixStream};
 
 pub const CONTROL_VERSION: u8 = 1;
-const MAX_CONTROL_FRAME: usize = 16 << 20;
+/// The framing of control messages.
+pub const FRAMING: Framing = Framing::new("control", 16 << 20);
 
 pub fn socket_path(data_dir: &Path) -> PathBuf {
     data_dir.join("control.sock")
@@ -163,37 +164,23 @@ impl Event {
 
 async fn write_msg<T: Serialize>(s: &mut UnixStream, msg: &T) -> io::Result<()> {
     let body = postcard::to_stdvec(msg).map_err(io::Error::other)?;
-    let mut frame = Vec::with_capacity(5 + body.len());
-    frame.extend_from_slice(&((body.len() + 1) as u32).to_be_bytes());
-    frame.push(CONTROL_VERSION);
-    frame.extend_from_slice(&body);
-    s.write_all(&frame).await
+    FRAMING.write(s, &[&[CONTROL_VERSION], &body]).await
 }
 
+/// Reads the one request of a connection.
 async fn read_msg<T: DeserializeOwned>(s: &mut UnixStream) -> io::Result<T> {
-    let len = s.read_u32().await? as usize;
-    if len == 0 || len > MAX_CONTROL_FRAME {
+    decode_msg(&FRAMING.read_one(s).await?)
+}
+
+fn decode_msg<T: DeserializeOwned>(body: &[u8]) -> io::Result<T> {
+    let (&version, msg) = body.split_first().ok_or(io::ErrorKind::InvalidData)?;
+    if version != CONTROL_VERSION {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("control frame of {len} bytes"),
+            format!("control protocol version {version} (expected {CONTROL_VERSION})"),
         ));
     }
-    // Grows as bytes arrive: a lying length costs only what was sent.
-    let mut body = Vec::with_capacity(len.min(64 * 1024));
-    (&mut *s).take(len as u64).read_to_end(&mut body).await?;
-    if body.len() < len {
-        return Err(io::ErrorKind::UnexpectedEof.into());
-    }
-    if body[0] != CONTROL_VERSION {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!(
-                "control protocol version {} (expected {CONTROL_VERSION})",
-                body[0]
-            ),
-        ));
-    }
-    postcard::from_bytes(&body[1..]).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    postcard::from_bytes(msg).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Binds the control socket, replacing a stale one, with mode 0600.
@@ -457,10 +444,14 @@ pub async fn call(
     write_msg(&mut s, req)
         .await
         .map_err(|e| format!("cannot talk to the node: {e}"))?;
+    let mut events = FRAMING.reader(s);
     loop {
-        let ev: Event = read_msg(&mut s)
-            .await
-            .map_err(|e| format!("the node closed the connection: {e}"))?;
+        let ev: Event = match events.next().await {
+            Some(Ok(body)) => decode_msg(&body),
+            Some(Err(e)) => Err(e),
+            None => Err(io::ErrorKind::UnexpectedEof.into()),
+        }
+        .map_err(|e| format!("the node closed the connection: {e}"))?;
         if ev.is_final() {
             return Ok(ev);
         }

@@ -5,6 +5,7 @@
 //!
 //! - [`fragment`]: fragment ids, cutting files, manifests (pure, no IO).
 //! - [`redundancy`]: replica counts, quorums and placement (pure, no IO).
+//! - [`frame`]: length-prefixed frames, the framing of every protocol.
 //! - [`wire`]: the versioned messages peers exchange (pure, no IO).
 //! - [`version`]: merging concurrent versions of a file (pure, no IO).
 //! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
@@ -13,17 +14,23 @@
 //! - [`node`]: the long-running peer (store + net + control socket).
 //! - [`control`]: the local control protocol the CLI speaks to a node.
 //! - [`cli`]: the `fragfs` command line.
+//!
+//! With the feature `test-utils`, `testing` holds what the integration tests
+//! of every crate share (process guards, node processes, waiting).
 
 pub mod cli;
 pub mod client;
 pub mod control;
 pub mod fragment;
+pub mod frame;
 pub mod meta;
 pub mod net;
 pub mod node;
 pub mod redundancy;
 pub mod store;
 pub mod task;
+#[cfg(feature = "test-utils")]
+pub mod testing;
 pub mod units;
 pub mod version;
 pub mod wire;

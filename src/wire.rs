@@ -1,16 +1,17 @@
 //! The messages peers exchange about fragments, and their byte form.
 //!
-//! A message on the wire is one frame: a 4-byte big-endian body length, then
-//! the body: one format-version byte ([`WIRE_VERSION`]), the postcard encoding
-//! of a header enum, and the raw payload bytes the header announces (fragment
-//! data travels outside postcard so it is neither re-encoded nor copied
-//! element by element). The length is checked against a limit before anything
-//! is allocated.
+//! A message on the wire is one [`crate::frame`] (a 4-byte big-endian body
+//! length, then the body, at most [`MAX_FRAME`] bytes) whose body is one
+//! format-version byte ([`WIRE_VERSION`]), the postcard encoding of a header
+//! enum, and the raw payload bytes the header announces (fragment data
+//! travels outside postcard so it is neither re-encoded nor copied element
+//! by element).
 //!
 //! **Architecture invariant:** pure encoding. No IO here; `net` moves frames.
 
 use crate::fragment::{FragmentId, FragmentSize};
-use bytes::{Bytes, BytesMut};
+use crate::frame::{FrameError, Framing};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// Version byte that starts every frame body.
@@ -21,6 +22,9 @@ pub const MAX_HAS_IDS: usize = 4096;
 
 /// Largest frame body: the largest fragment plus room for a header.
 pub const MAX_FRAME: usize = FragmentSize::MAX as usize + 64 * 1024;
+
+/// The framing of fragment messages.
+pub const FRAMING: Framing = Framing::new("fragment", MAX_FRAME);
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Request {
@@ -106,24 +110,24 @@ pub enum WireError {
     Version(u8),
     #[error("malformed message: {0}")]
     Malformed(String),
+    #[error(transparent)]
+    Frame(#[from] FrameError),
 }
 
-/// A frame as its head (length prefix, version, header) and the payload
-/// that follows it, so a writer can send the payload without copying it.
+/// A frame body as its head (version, header) and the payload that follows
+/// it, so a writer can send the payload without copying it.
 fn parts<'a>(header: &impl Serialize, payload: &'a [u8]) -> (Vec<u8>, &'a [u8]) {
     // Encoding plain data into a Vec cannot fail.
     let head = postcard::to_stdvec(header).expect("header serialisation");
-    let body_len = 1 + head.len() + payload.len();
-    let mut out = Vec::with_capacity(5 + head.len());
-    out.extend_from_slice(&(body_len as u32).to_be_bytes());
+    let mut out = Vec::with_capacity(1 + head.len());
     out.push(WIRE_VERSION);
     out.extend_from_slice(&head);
     (out, payload)
 }
 
-fn concat((mut head, payload): (Vec<u8>, &[u8])) -> Vec<u8> {
-    head.extend_from_slice(payload);
-    head
+/// The whole frame (length prefix included) of a body in two parts.
+fn framed((head, payload): (Vec<u8>, &[u8])) -> Result<Vec<u8>, WireError> {
+    Ok(FRAMING.encode(&[&head, payload])?)
 }
 
 /// Splits a frame body into its header and the payload the header announces.
@@ -150,13 +154,13 @@ fn decode<'a, H: Deserialize<'a>>(
 
 impl Request {
     /// The whole frame, length prefix included.
-    pub fn to_frame(&self) -> Vec<u8> {
-        concat(self.frame_parts())
+    pub fn to_frame(&self) -> Result<Vec<u8>, WireError> {
+        framed(self.body_parts())
     }
 
-    /// The frame's head and its payload (fragment bytes), to be written one
-    /// after the other.
-    pub fn frame_parts(&self) -> (Vec<u8>, &[u8]) {
+    /// The frame body's head and its payload (fragment bytes), to be
+    /// written one after the other after the length prefix.
+    pub fn body_parts(&self) -> (Vec<u8>, &[u8]) {
         match self {
             Request::Get { id } => parts(&RequestHeader::Get { id: *id }, &[]),
             Request::Put { id, data } => parts(
@@ -217,11 +221,11 @@ impl Request {
 }
 
 impl Response {
-    pub fn to_frame(&self) -> Vec<u8> {
-        concat(self.frame_parts())
+    pub fn to_frame(&self) -> Result<Vec<u8>, WireError> {
+        framed(self.body_parts())
     }
 
-    pub fn frame_parts(&self) -> (Vec<u8>, &[u8]) {
+    pub fn body_parts(&self) -> (Vec<u8>, &[u8]) {
         match self {
             Response::Data { data } => parts(
                 &ResponseHeader::Data {
@@ -282,31 +286,10 @@ impl Response {
     }
 }
 
-/// Checks a frame length prefix before anything is allocated for the body.
-pub fn check_frame_len(prefix: [u8; 4]) -> Result<usize, WireError> {
-    let len = u32::from_be_bytes(prefix) as usize;
-    if len == 0 {
-        Err(WireError::Empty)
-    } else if len > MAX_FRAME {
-        Err(WireError::TooLarge(len))
-    } else {
-        Ok(len)
-    }
-}
-
 /// Splits a complete frame (prefix included) into its body; for tests and
 /// for readers that already hold the whole frame.
 pub fn body_of(frame: &[u8]) -> Result<Bytes, WireError> {
-    if frame.len() < 4 {
-        return Err(WireError::Empty);
-    }
-    let len = check_frame_len([frame[0], frame[1], frame[2], frame[3]])?;
-    if frame.len() - 4 != len {
-        return Err(WireError::Malformed(
-            "frame length does not match its prefix".into(),
-        ));
-    }
-    Ok(BytesMut::from(&frame[4..]).freeze())
+    Ok(FRAMING.body_of(frame)?)
 }
 
 #[cfg(test)]
@@ -367,13 +350,13 @@ mod tests {
     fn t10_round_trip() {
         for r in all_requests() {
             assert_eq!(
-                Request::from_body(body_of(&r.to_frame()).unwrap()).unwrap(),
+                Request::from_body(body_of(&r.to_frame().unwrap()).unwrap()).unwrap(),
                 r
             );
         }
         for r in all_responses() {
             assert_eq!(
-                Response::from_body(body_of(&r.to_frame()).unwrap()).unwrap(),
+                Response::from_body(body_of(&r.to_frame().unwrap()).unwrap()).unwrap(),
                 r
             );
         }
@@ -406,11 +389,11 @@ mod tests {
             let body = body_of(&hex::decode(line).unwrap()).unwrap();
             match m {
                 Ok(r) => {
-                    assert_eq!(hex::encode(r.to_frame()), *line, "{r:?}");
+                    assert_eq!(hex::encode(r.to_frame().unwrap()), *line, "{r:?}");
                     assert_eq!(Request::from_body(body).unwrap(), *r);
                 }
                 Err(r) => {
-                    assert_eq!(hex::encode(r.to_frame()), *line, "{r:?}");
+                    assert_eq!(hex::encode(r.to_frame().unwrap()), *line, "{r:?}");
                     assert_eq!(Response::from_body(body).unwrap(), *r);
                 }
             }
@@ -419,11 +402,20 @@ mod tests {
 
     #[test]
     fn t20_malformed_bodies_are_errors_not_panics() {
+        let mut over = (MAX_FRAME as u32 + 1).to_be_bytes().to_vec();
+        over.resize(4 + MAX_FRAME + 1, 0);
         assert_eq!(
-            check_frame_len((MAX_FRAME as u32 + 1).to_be_bytes()),
-            Err(WireError::TooLarge(MAX_FRAME + 1))
+            body_of(&over),
+            Err(WireError::Frame(FrameError::TooLarge {
+                what: "fragment",
+                len: MAX_FRAME + 1,
+                max: MAX_FRAME
+            }))
         );
-        assert_eq!(check_frame_len([0; 4]), Err(WireError::Empty));
+        assert_eq!(
+            body_of(&[0; 4]),
+            Err(WireError::Frame(FrameError::Empty { what: "fragment" }))
+        );
         assert!(matches!(
             Request::from_body(Bytes::from_static(&[2, 0])),
             Err(WireError::Version(2))
@@ -441,7 +433,8 @@ mod tests {
             id: id(),
             data: Bytes::from_static(b"abc"),
         }
-        .to_frame();
+        .to_frame()
+        .unwrap();
         f.pop();
         assert!(matches!(
             Request::from_body(Bytes::from(f[4..].to_vec())),

@@ -48,7 +48,8 @@ async fn t20_malformed_and_oversize_messages_do_not_crash_a_node() {
         id,
         data: bytes::Bytes::from_static(b"abc"),
     }
-    .to_frame();
+    .to_frame()
+    .unwrap();
     short_put.pop(); // header says 3 bytes of payload, 2 follow
     let len = short_put.len() as u32 - 4;
     short_put[..4].copy_from_slice(&len.to_be_bytes());
@@ -74,14 +75,15 @@ async fn t20_malformed_and_oversize_messages_do_not_crash_a_node() {
         .collect();
     bad_msgs.push((
         "has-query over the limit",
-        wire::Request::Has { ids: too_many }.to_frame(),
+        wire::Request::Has { ids: too_many }.to_frame().unwrap(),
     ));
     // Well-formed but wrong: bytes that do not hash to the id.
     let wrong_put = wire::Request::Put {
         id,
         data: bytes::Bytes::from_static(b"other bytes"),
     }
-    .to_frame();
+    .to_frame()
+    .unwrap();
 
     let mut pending = HashMap::new();
     for (name, msg) in &bad_msgs {

@@ -14,7 +14,7 @@ use std::{
 
 fn start_node(data: &Path, peer: Option<&str>) -> NodeProc {
     let extra: Vec<&str> = peer.map(|p| vec!["--peer", p]).unwrap_or_default();
-    NodeProc::start(data, &extra)
+    common::cli::start_node(data, &extra)
 }
 
 fn wait_for_peers(node: &NodeProc, n: usize) {
@@ -138,11 +138,11 @@ fn t10_sigterm_stops_a_node_cleanly() {
     let mut a = start_node(&tmp.path().join("a"), None);
     assert!(a.data.join("control.sock").exists());
     nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(a.child.id() as i32),
+        nix::unistd::Pid::from_raw(a.pid() as i32),
         nix::sys::signal::Signal::SIGTERM,
     )
     .unwrap();
-    let status = a.child.wait().unwrap();
+    let status = a.proc.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     assert!(!a.data.join("control.sock").exists());
 }

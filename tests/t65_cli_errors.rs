@@ -6,7 +6,8 @@
 //! `--meta --peer` joins the cluster and finds its leader by itself.
 
 mod common;
-use common::cli::{assert_one_line_error, fragfs, stderr, stdout, wait_until, NodeProc, BIN};
+use common::cli::{assert_one_line_error, fragfs, start_node, stderr, stdout, wait_until, BIN};
+use fragfs::testing::{ChildGuard, MountGuard, NodeProc};
 use std::{
     path::{Path, PathBuf},
     process::Command,
@@ -151,7 +152,7 @@ fn t20_every_command_without_a_node_says_so() {
 #[test]
 fn t20_a_data_directory_in_use_is_one_line_naming_the_pid() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = NodeProc::start(&tmp.path().join("a"), &[]);
+    let a = start_node(&tmp.path().join("a"), &[]);
     let in_use = format!("(pid {})", a.pid());
     let o = fragfs(
         &["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"],
@@ -170,8 +171,8 @@ fn t20_a_data_directory_in_use_is_one_line_naming_the_pid() {
 fn t30_an_unreachable_peer_is_reported_and_the_node_keeps_running() {
     let tmp = tempfile::tempdir().unwrap();
     // A real peer's address, then nobody listening there.
-    let dead = NodeProc::start(&tmp.path().join("dead"), &[]).addr.clone();
-    let mut b = NodeProc::start(&tmp.path().join("b"), &["--peer", &dead]);
+    let dead = start_node(&tmp.path().join("dead"), &[]).addr.clone();
+    let mut b = start_node(&tmp.path().join("b"), &["--peer", &dead]);
     let said = format!("fragfs: warning: peer {dead} could not be reached");
     assert!(
         wait_until(Duration::from_secs(30), || b.stderr().contains(&said)),
@@ -193,7 +194,7 @@ fn t30_an_unreachable_peer_is_reported_and_the_node_keeps_running() {
 #[test]
 fn t40_removing_a_voter_that_does_not_exist_fails() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = NodeProc::start(&tmp.path().join("a"), &[]);
+    let a = start_node(&tmp.path().join("a"), &[]);
     let me = meta_status(&a)["node_id"].as_u64().expect("node id");
     let other = me.wrapping_add(1);
     let o = fragfs(&["meta", "remove", &other.to_string()], &a.data);
@@ -220,9 +221,9 @@ fn voters(s: &serde_json::Value) -> Vec<u64> {
 #[test]
 fn t50_a_voter_started_with_a_peer_joins_and_finds_the_leader() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = NodeProc::start(&tmp.path().join("a"), &[]);
+    let a = start_node(&tmp.path().join("a"), &[]);
     let leader = meta_status(&a)["node_id"].as_u64().expect("node id");
-    let b = NodeProc::start(&tmp.path().join("b"), &["--meta", "--peer", &a.addr]);
+    let b = start_node(&tmp.path().join("b"), &["--meta", "--peer", &a.addr]);
     let b_id = meta_status(&b)["node_id"].as_u64().expect("node id");
     let joined = wait_until(JOIN_DEADLINE, || {
         let s = meta_status(&b);
@@ -242,7 +243,7 @@ fn t50_a_voter_started_with_a_peer_joins_and_finds_the_leader() {
     want.sort();
     assert_eq!(both, want);
     // A non-voter that knows only b reads and writes the namespace.
-    let c = NodeProc::start(&tmp.path().join("c"), &["--peer", &b.addr]);
+    let c = start_node(&tmp.path().join("c"), &["--peer", &b.addr]);
     let o = fragfs(&["mkdir", "/through-b"], &c.data);
     assert!(o.status.success(), "mkdir via c: {}", stderr(&o));
     let o = fragfs(&["tree", "--json"], &a.data);
@@ -265,40 +266,11 @@ fn t50_a_voter_started_with_a_peer_joins_and_finds_the_leader() {
     );
 }
 
-/// A `fragfs-mountd` process: stopped with SIGTERM (killed if it lingers)
-/// and its mount point lazily unmounted when dropped.
-struct MountProc {
-    child: std::process::Child,
-    mnt: PathBuf,
-}
-
-impl Drop for MountProc {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
-        let exited = wait_until(Duration::from_secs(10), || {
-            matches!(self.child.try_wait(), Ok(Some(_)))
-        });
-        if !exited {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-        let _ = Command::new("fusermount3")
-            .args(["-u", "-z"])
-            .arg(&self.mnt)
-            .output();
-    }
-}
-
 #[test]
 fn t50_a_mount_through_a_voter_that_is_still_joining_starts() {
     let tmp = tempfile::tempdir().unwrap();
-    let a = NodeProc::start(&tmp.path().join("a"), &[]);
-    let b = NodeProc::start(&tmp.path().join("b"), &["--meta", "--peer", &a.addr]);
+    let a = start_node(&tmp.path().join("a"), &[]);
+    let b = start_node(&tmp.path().join("b"), &["--meta", "--peer", &a.addr]);
     // At once, while b may not yet know any leader.
     let mnt = tmp.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
@@ -318,16 +290,16 @@ fn t50_a_mount_through_a_voter_that_is_still_joining_starts() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn fragfs-mountd");
-    let mut m = MountProc {
-        child,
+    let mut m = MountGuard {
+        proc: ChildGuard::new(child),
         mnt: mnt.clone(),
     };
     let mounted = wait_until(JOIN_DEADLINE, || {
         std::fs::read_to_string(&log).is_ok_and(|s| s.contains("mounted at"))
-            || !matches!(m.child.try_wait(), Ok(None))
+            || !matches!(m.proc.child.try_wait(), Ok(None))
     });
     assert!(
-        mounted && matches!(m.child.try_wait(), Ok(None)),
+        mounted && matches!(m.proc.child.try_wait(), Ok(None)),
         "the mount did not start; b: {}",
         b.stderr()
     );

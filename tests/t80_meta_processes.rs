@@ -4,71 +4,43 @@
 //! restarted voters catch up (through a snapshot when the log was compacted).
 
 mod common;
+use fragfs::testing::NodeProc;
 use serde_json::Value;
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output},
     time::{Duration, Instant},
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_fragfs");
 
-/// A voter process; killed by its PID when dropped.
+/// A voter process; killed (-9) by its PID when dropped.
 struct Voter {
-    child: Option<Child>,
+    node: Option<NodeProc>,
     data: PathBuf,
     addr: String,
     node_id: u64,
     snapshot_every: u64,
 }
 
-impl Drop for Voter {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
 impl Voter {
     fn start(data: &Path, listen: &str, peer: Option<&str>, snapshot_every: u64) -> Voter {
-        let mut cmd = Command::new(BIN);
-        cmd.args([
-            "node",
-            "--meta",
-            "--no-mdns",
-            "--listen",
-            listen,
-            "--meta-snapshot-every",
-            &snapshot_every.to_string(),
-            "--data",
-        ])
-        .arg(data);
+        let every = snapshot_every.to_string();
+        let mut extra = vec!["--meta", "--meta-snapshot-every", &every];
         if let Some(p) = peer {
-            cmd.args(["--peer", p]);
+            extra.extend(["--peer", p]);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn voter");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let (mut addr, mut node_id) = (None, None);
-        for line in lines.by_ref() {
-            let line = line.unwrap();
-            if let Some(a) = line.strip_prefix("listening on ") {
-                addr.get_or_insert(a.to_string());
-            }
-            if let Some(id) = line.strip_prefix("metadata voter: node id ") {
-                node_id = Some(id.parse().unwrap());
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
+        let mut node = NodeProc::start_on(Path::new(BIN), data, listen, &extra);
+        let node_id = node
+            .wait_line("metadata voter: node id ", Duration::from_secs(60))
+            .expect("node id")
+            .parse()
+            .expect("a number");
         Voter {
-            child: Some(child),
             data: data.to_path_buf(),
-            addr: addr.expect("address"),
-            node_id: node_id.expect("node id"),
+            addr: node.addr.clone(),
+            node: Some(node),
+            node_id,
             snapshot_every,
         }
     }
@@ -79,14 +51,13 @@ impl Voter {
         let listen = self.addr.split("/p2p/").next().unwrap().to_string();
         let mut new = Voter::start(&self.data, &listen, Some(peer), self.snapshot_every);
         assert_eq!(new.node_id, self.node_id, "identity survives a restart");
-        self.child = new.child.take();
+        self.node = new.node.take();
         self.addr = new.addr.clone();
     }
 
     fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
+        if let Some(mut n) = self.node.take() {
+            n.proc.kill9();
         }
     }
 
@@ -266,34 +237,11 @@ fn t20_a_voter_behind_a_compacted_log_is_restored_by_snapshot() {
 struct Plain(Voter);
 
 fn start_plain(data: &Path, peer: &str) -> Plain {
-    let mut child = Command::new(BIN)
-        .args([
-            "node",
-            "--no-mdns",
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--peer",
-            peer,
-            "--data",
-        ])
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn node");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        if let Some(a) = line.unwrap().strip_prefix("listening on ") {
-            addr = Some(a.to_string());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let node = NodeProc::start(Path::new(BIN), data, &["--peer", peer]);
     Plain(Voter {
-        child: Some(child),
         data: data.to_path_buf(),
-        addr: addr.unwrap(),
+        addr: node.addr.clone(),
+        node: Some(node),
         node_id: 0,
         snapshot_every: 0,
     })

@@ -26,6 +26,7 @@
 //! - [`malloc`]: the daemon's allocator settings (large buffers go back
 //!   to the system when freed).
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
+//! - [`mountinfo`]: the kernel's mount table, parsed (one parser for all).
 //! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
 //!   arguments become `fragfs-mountd`'s, started detached.
 
@@ -40,6 +41,7 @@ pub mod invalidate;
 pub mod locks;
 pub mod malloc;
 pub mod mount;
+pub mod mountinfo;
 pub mod plan;
 pub mod statfs;
 

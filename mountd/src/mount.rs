@@ -85,7 +85,7 @@ impl Mounted {
         if saved > 0 {
             tracing::info!(files = saved, "committed the unsaved writes of open files");
         }
-        if is_mounted(&self.mountpoint) {
+        if crate::mountinfo::is_mounted(&self.mountpoint) {
             unmount_lazy(&self.mountpoint)?;
         }
         // Nothing can lock through a detached mount: its locks go.
@@ -201,14 +201,4 @@ pub fn unmount_lazy(mountpoint: &Path) -> io::Result<()> {
         };
     }
     Err(e)
-}
-
-/// Whether `mountpoint` is a mount point now (per `/proc/self/mountinfo`).
-pub fn is_mounted(mountpoint: &Path) -> bool {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return false;
-    };
-    let want = mountpoint.to_string_lossy().replace(' ', "\\040");
-    info.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
 }

@@ -7,107 +7,10 @@ use std::{
     fs,
     os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::Command,
     thread::sleep,
     time::{Duration, Instant},
 };
-
-/// A running `fragfs-mountd`. Dropping it stops the process (SIGTERM, then
-/// SIGKILL) and lazily unmounts the mount point if it is still mounted.
-struct Mount {
-    child: Child,
-    mnt: PathBuf,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-impl Mount {
-    fn start() -> Mount {
-        Self::start_with(&[])
-    }
-
-    fn start_with(extra: &[&str]) -> Mount {
-        Self::start_on(tempfile::tempdir().expect("data dir"), extra)
-    }
-
-    /// Starts on an existing data directory.
-    fn start_on(data: tempfile::TempDir, extra: &[&str]) -> Mount {
-        Self::spawn(data, extra, Stdio::null())
-    }
-
-    /// Starts with the process's standard output readable from `child`.
-    fn start_piped(data: tempfile::TempDir, extra: &[&str]) -> Mount {
-        Self::spawn(data, extra, Stdio::piped())
-    }
-
-    fn spawn(data: tempfile::TempDir, extra: &[&str], stdout: Stdio) -> Mount {
-        let mnt_dir = tempfile::tempdir().expect("mount point");
-        let mnt = mnt_dir
-            .path()
-            .canonicalize()
-            .expect("canonical mount point");
-        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
-            .arg("--data")
-            .arg(data.path())
-            .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
-            .args(extra)
-            .arg(&mnt)
-            .stdout(stdout)
-            .spawn()
-            .expect("start fragfs-mountd");
-        let mut m = Mount {
-            child,
-            mnt,
-            _dirs: (data, mnt_dir),
-        };
-        let until = Instant::now() + Duration::from_secs(60);
-        while !is_mounted(&m.mnt) {
-            if let Some(status) = m.child.try_wait().expect("child status") {
-                panic!("fragfs-mountd exited before mounting: {status}");
-            }
-            assert!(Instant::now() < until, "not mounted within 60 s");
-            sleep(Duration::from_millis(50));
-        }
-        m
-    }
-
-    /// Stops the process and hands back its data directory.
-    fn into_data(mut self) -> tempfile::TempDir {
-        assert!(self.stop(), "fragfs-mountd stops on SIGTERM");
-        let dirs = std::mem::replace(
-            &mut self._dirs,
-            (
-                tempfile::tempdir().expect("dir"),
-                tempfile::tempdir().expect("dir"),
-            ),
-        );
-        dirs.0
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-
-    /// Stops the process and waits for it; returns whether it exited by itself
-    /// within the deadline.
-    fn stop(&mut self) -> bool {
-        terminate(&mut self.child)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop();
-        }
-        if is_mounted(&self.mnt) {
-            let _ = Command::new("fusermount3")
-                .arg("-u")
-                .arg("-z")
-                .arg(&self.mnt)
-                .status();
-        }
-    }
-}
 
 fn names(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = fs::read_dir(dir)
@@ -120,7 +23,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
-    let mut m = Mount::start_with(&["--capacity", "64M"]);
+    let mut m = Mount::start_owned(&["--capacity", "64M"]);
     let sizes = [0, 1, MIB - 1, MIB, MIB + 1, 3 * MIB + 5];
     let mut written = Vec::new();
     for size in sizes {
@@ -151,13 +54,13 @@ fn t10_files_of_boundary_sizes_read_back_byte_for_byte() {
     let mut want: Vec<String> = sizes.iter().map(|s| format!("f{s}")).collect();
     want.sort();
     assert_eq!(names(&m.mnt), want);
-    assert!(m.stop(), "fragfs-mountd stops on SIGTERM");
+    assert!(m.terminate(), "fragfs-mountd stops on SIGTERM");
     assert!(!is_mounted(&m.mnt), "unmounted after SIGTERM");
 }
 
 #[test]
 fn t20_namespace_operations() {
-    let m = Mount::start();
+    let m = Mount::start_owned(&[]);
     // mkdir -p of a deep tree.
     let deep = m.path("a/b/c/d/e/f/g/h");
     fs::create_dir_all(&deep).expect("mkdir -p");
@@ -328,7 +231,7 @@ fn t40_new_files_belong_to_the_caller_and_modes_are_enforced() {
         eprintln!("skipped: needs root to act as another user");
         return;
     }
-    let m = Mount::start_with(&["--allow-other"]);
+    let m = Mount::start_owned(&["--allow-other"]);
     let shared = m.path("shared");
     fs::create_dir(&shared).expect("mkdir shared");
     fs::set_permissions(&shared, fs::Permissions::from_mode(0o777)).expect("chmod 777");
@@ -397,7 +300,7 @@ fn t40_new_files_belong_to_the_caller_and_modes_are_enforced() {
 #[test]
 fn t30_rewrites_are_seen_by_a_fresh_open() {
     use std::io::{Seek, SeekFrom, Write};
-    let m = Mount::start();
+    let m = Mount::start_owned(&[]);
     let p = m.path("doc");
     let first = random(MIB + 10);
     fs::write(&p, &first).expect("first write");
@@ -487,13 +390,14 @@ fn t30_rewrites_are_seen_by_a_fresh_open() {
 
 #[test]
 fn t50_files_survive_a_restart_on_the_same_data_directory() {
-    let m = Mount::start();
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
     let data = random(2 * MIB + 3);
     fs::create_dir_all(m.path("keep/this")).expect("mkdir -p");
     fs::write(m.path("keep/this/file"), &data).expect("write");
     std::os::unix::fs::symlink("this/file", m.path("keep/link")).expect("symlink");
-    let dir = m.into_data();
-    let m = Mount::start_on(dir, &[]);
+    m.stop();
+    let m = Mount::start(&d, &[]);
     assert!(fs::read(m.path("keep/this/file")).expect("read after restart") == data);
     assert!(fs::read(m.path("keep/link")).expect("read through link after restart") == data);
     assert_eq!(
@@ -507,21 +411,8 @@ fn t50_files_survive_a_restart_on_the_same_data_directory() {
 /// reads.
 #[test]
 fn t60_two_mounts_on_two_nodes_share_one_namespace() {
-    use std::io::{BufRead, BufReader};
-    let mut a = Mount::start_piped(tempfile::tempdir().expect("data"), &["--replicas", "1"]);
-    let out = a.child.stdout.take().expect("stdout");
-    // Read up to the last line it prints, so it never writes to a closed pipe.
-    let mut addr = None;
-    for line in BufReader::new(out).lines().map_while(Result::ok) {
-        if let Some(a) = line.strip_prefix("listening on ") {
-            addr.get_or_insert_with(|| a.to_string());
-        }
-        if line.starts_with("mounted at ") {
-            break;
-        }
-    }
-    let addr = addr.expect("first mount prints its address");
-    let b = Mount::start_with(&["--peer", &addr, "--replicas", "2"]);
+    let (da, db) = (Dirs::new(), Dirs::new());
+    let (a, b) = Mount::start_pair(&da, &db, &[]);
 
     let data = random(MIB + 77);
     fs::write(b.path("from-b"), &data).expect("write through b");
@@ -548,20 +439,8 @@ fn t60_two_mounts_on_two_nodes_share_one_namespace() {
 /// with an error in bounded time instead of hanging.
 #[test]
 fn t70_calls_fail_in_bounded_time_when_the_voter_is_gone() {
-    use std::io::{BufRead, BufReader};
-    let mut a = Mount::start_piped(tempfile::tempdir().expect("data"), &[]);
-    let out = a.child.stdout.take().expect("stdout");
-    let mut addr = None;
-    for line in BufReader::new(out).lines().map_while(Result::ok) {
-        if let Some(x) = line.strip_prefix("listening on ") {
-            addr.get_or_insert_with(|| x.to_string());
-        }
-        if line.starts_with("mounted at ") {
-            break;
-        }
-    }
-    let addr = addr.expect("first mount prints its address");
-    let b = Mount::start_with(&["--peer", &addr, "--replicas", "1"]);
+    let (da, db) = (Dirs::new(), Dirs::new());
+    let (mut a, b) = Mount::start_pair(&da, &db, &[]);
     fs::write(b.path("before"), b"ok").expect("write while the voter is up");
 
     // The voter dies without warning.
@@ -594,12 +473,13 @@ fn t70_calls_fail_in_bounded_time_when_the_voter_is_gone() {
 #[test]
 fn t80_stopping_commits_the_writes_of_files_still_open() {
     use std::io::Write;
-    let m = Mount::start();
+    let d = Dirs::new();
+    let m = Mount::start(&d, &[]);
     let data = random(MIB + 9);
     let mut f = fs::File::create(m.path("unsaved")).expect("create");
     f.write_all(&data).expect("write without closing");
-    let dir = m.into_data();
+    m.stop();
     drop(f); // the mount is gone: this close reaches nobody
-    let m = Mount::start_on(dir, &[]);
+    let m = Mount::start(&d, &[]);
     assert!(fs::read(m.path("unsaved")).expect("read after restart") == data);
 }

@@ -6,11 +6,11 @@
 
 mod common;
 use common::*;
+use fragfs::testing::NodeProc;
 use std::{
     fs,
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output},
     time::Duration,
 };
 
@@ -203,16 +203,8 @@ fn t20_mount_t_fragfs_through_mount8() {
         .args(["-o", &opts]));
     s.adopt();
     s.round_trip("through-mount8", 2 * MIB + 7);
-    let info = fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
-    let want = format!(" {} ", s.mnt.display());
-    let line = info
-        .lines()
-        .find(|l| l.contains(&want))
-        .expect("mount listed");
-    assert!(
-        line.contains(" - fuse fragfs ") || line.contains(" - fuse.fragfs fragfs "),
-        "{line}"
-    );
+    let mounts = fragfs_mountd::mountinfo::mounts_on(&s.mnt);
+    assert!(mounts.last().is_some_and(|m| m.is_fragfs()), "{mounts:?}");
     run(Command::new("umount").arg(&s.mnt));
     s.expect_clean_exit("umount");
 }
@@ -308,65 +300,13 @@ fn t50_a_failing_daemon_fails_the_mount_with_its_error() {
     assert_eq!(pid.trim(), s.daemon().pid.to_string());
 }
 
-/// A `fragfs node` process on 127.0.0.1. Dropping it stops it (SIGTERM,
-/// then SIGKILL).
-struct NodeProc {
-    child: Child,
-    addr: String,
-    _data: tempfile::TempDir,
-}
-
-impl NodeProc {
-    fn start(bin: &Path, capacity: &str, peer: Option<&str>) -> NodeProc {
-        let data = tempfile::tempdir().expect("node data");
-        let mut cmd = Command::new(bin);
-        cmd.arg("--data")
-            .arg(data.path())
-            .args(["node", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"])
-            .args(["--capacity", capacity]);
-        if let Some(p) = peer {
-            cmd.args(["--peer", p]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start fragfs node");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let mut addr = None;
-        for line in lines.by_ref().map_while(Result::ok) {
-            if let Some(a) = line.strip_prefix("listening on ") {
-                addr.get_or_insert_with(|| a.to_string());
-            }
-            if line.starts_with("data: ") {
-                break;
-            }
-        }
-        // Keep reading so the node never writes to a closed pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        let mut node = NodeProc {
-            child,
-            addr: String::new(),
-            _data: data,
-        };
-        node.addr = addr.expect("the node prints its address");
-        node
+/// A `fragfs node` of `capacity` on a data directory of its own.
+fn node(bin: &Path, capacity: &str, peer: Option<&str>) -> NodeProc {
+    let mut extra = vec!["--capacity", capacity];
+    if let Some(p) = peer {
+        extra.extend(["--peer", p]);
     }
-}
-
-impl Drop for NodeProc {
-    fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            // SAFETY: kill(2) on the pid of our own unreaped child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        if !wait_until(Duration::from_secs(10), || {
-            matches!(self.child.try_wait(), Ok(Some(_)))
-        }) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+    NodeProc::start_temp(bin, &extra)
 }
 
 /// statfs counts every reachable store: the three nodes' capacities and
@@ -374,9 +314,9 @@ impl Drop for NodeProc {
 #[test]
 fn t60_statfs_reports_the_capacity_of_every_storage_node() {
     let bin = fragfs_bin();
-    let a = NodeProc::start(&bin, "64M", None);
-    let b = NodeProc::start(&bin, "32M", Some(&a.addr));
-    let c = NodeProc::start(&bin, "48M", Some(&a.addr));
+    let a = node(&bin, "64M", None);
+    let b = node(&bin, "32M", Some(&a.addr));
+    let c = node(&bin, "48M", Some(&a.addr));
     let mut s = Setup::new();
     s.mount_with_helper(
         &a.addr,

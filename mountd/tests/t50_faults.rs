@@ -6,13 +6,12 @@
 
 mod common;
 use common::*;
+use fragfs::testing::NodeProc;
 use std::{
     fs,
-    io::{BufRead, BufReader, Read},
+    io::Read,
     os::unix::fs::FileExt,
-    path::PathBuf,
-    process::{Child, Command, Stdio},
-    thread::sleep,
+    process::Child,
     time::{Duration, Instant},
 };
 
@@ -21,164 +20,31 @@ fn signal(child: &Child, sig: i32) {
     unsafe { libc::kill(child.id() as i32, sig) };
 }
 
-/// A process this test started; dropping it resumes it if frozen and
-/// kills it.
-struct Proc {
-    child: Child,
-    name: String,
-}
-
-impl Proc {
-    fn wait_exit(&mut self, within: Duration) -> bool {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            sleep(Duration::from_millis(20));
-        }
-        false
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            signal(&self.child, libc::SIGCONT);
-            signal(&self.child, libc::SIGTERM);
-            if !self.wait_exit(Duration::from_secs(10)) {
-                eprintln!("{} did not stop on SIGTERM; killing it", self.name);
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
-    }
-}
-
-/// A storage peer: `fragfs node`, its first listen address.
-struct Peer {
-    proc: Proc,
-    addr: String,
-    _data: tempfile::TempDir,
-}
-
-fn peer(name: &str, join: Option<&str>) -> Peer {
-    let data = tempfile::tempdir().expect("data dir");
-    let mut cmd = Command::new(fragfs_bin());
-    cmd.arg("--data")
-        .arg(data.path())
-        .args(["node", "--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    if let Some(j) = join {
-        cmd.args(["--peer", j]);
-    }
-    let mut child = cmd.spawn().expect("start fragfs node");
-    let out = child.stdout.take().expect("stdout");
-    let mut proc = Proc {
-        child,
-        name: name.into(),
-    };
-    // Read the output to its end on a thread, so the peer never writes
-    // into a closed pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines() {
-            let Ok(line) = line else { break };
-            if let Some(a) = line.strip_prefix("listening on ") {
-                let _ = tx.send(a.trim().to_string());
-            }
-        }
-    });
-    let Ok(addr) = rx.recv_timeout(Duration::from_secs(60)) else {
-        let status = proc.child.wait();
-        panic!("{name} printed no listen address ({status:?})");
-    };
-    Peer {
-        proc,
-        addr,
-        _data: data,
-    }
+/// A storage peer: `fragfs node` on a data directory of its own.
+fn peer(join: Option<&str>) -> NodeProc {
+    let extra: Vec<&str> = join.map(|j| vec!["--peer", j]).unwrap_or_default();
+    NodeProc::start_temp(&fragfs_bin(), &extra)
 }
 
 /// Three storage peers (the first is the metadata voter).
-fn network() -> Vec<Peer> {
-    let first = peer("peer-0", None);
+fn network() -> Vec<NodeProc> {
+    let first = peer(None);
     let a = first.addr.clone();
-    vec![first, peer("peer-1", Some(&a)), peer("peer-2", Some(&a))]
+    vec![first, peer(Some(&a)), peer(Some(&a))]
 }
 
-/// A client mount with no store of its own.
-struct Mount {
-    proc: Proc,
-    mnt: PathBuf,
-    _dir: tempfile::TempDir,
-    _data: tempfile::TempDir,
-}
-
-impl Mount {
-    fn start(join: &str, extra: &[&str]) -> Mount {
-        let dir = tempfile::tempdir().expect("mount point");
-        let data = tempfile::tempdir().expect("data dir");
-        let mnt = dir.path().canonicalize().expect("canonical");
-        let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
-            .arg("--data")
-            .arg(data.path())
-            .args([
-                "--listen",
-                "/ip4/127.0.0.1/tcp/0",
-                "--no-mdns",
-                "--no-store",
-            ])
-            .args(["--peer", join, "--replicas", "3"])
-            .args(extra)
-            .arg(&mnt)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start fragfs-mountd");
-        let mut proc = Proc {
-            child,
-            name: "fragfs-mountd".into(),
-        };
-        let until = Instant::now() + Duration::from_secs(60);
-        while !is_mounted(&mnt) {
-            if let Ok(Some(st)) = proc.child.try_wait() {
-                panic!("fragfs-mountd exited before mounting: {st}");
-            }
-            assert!(Instant::now() < until, "not mounted within 60 s");
-            sleep(Duration::from_millis(20));
-        }
-        Mount {
-            proc,
-            mnt,
-            _dir: dir,
-            _data: data,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.mnt.join(rel)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        signal(&self.proc.child, libc::SIGTERM);
-        self.proc.wait_exit(Duration::from_secs(20));
-        if is_mounted(&self.mnt) {
-            force_unmount(&self.mnt);
-        }
-    }
+/// A client mount with no store of its own, joined to `join`.
+fn client_mount(join: &str, extra: &[&str]) -> Mount {
+    let opts = ["--no-store", "--peer", join, "--replicas", "3"];
+    Mount::start_owned(&[&opts[..], extra].concat())
 }
 
 /// Writes `data` through a first mount, then opens a second (cold) one.
-fn stored_then_cold(peers: &[Peer], data: &[u8], extra: &[&str]) -> Mount {
-    let m = Mount::start(&peers[0].addr, &[]);
+fn stored_then_cold(peers: &[NodeProc], data: &[u8], extra: &[&str]) -> Mount {
+    let m = client_mount(&peers[0].addr, &[]);
     fs::write(m.path("big"), data).expect("write through the mount");
     drop(m);
-    Mount::start(&peers[0].addr, extra)
+    client_mount(&peers[0].addr, extra)
 }
 
 #[test]

@@ -14,7 +14,7 @@
 mod actor;
 mod codec;
 
-pub use codec::{BytesCodec, FragmentCodec, MAX_META_FRAME};
+pub use codec::{BytesCodec, FragmentCodec, MAX_META_FRAME, META_FRAMING};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
 
 use crate::{fragment::FragmentId, redundancy::NodeId, task::Tasks, wire};

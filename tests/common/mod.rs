@@ -20,11 +20,8 @@ pub fn init_tracing() {
         .try_init();
 }
 
-pub fn random_bytes(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rand::fill(&mut v[..]);
-    v
-}
+#[allow(unused_imports)]
+pub use fragfs::testing::random_bytes;
 
 /// Starts `n` storage peers and waits until each sees all the others.
 pub async fn mesh(base: &Path, n: usize) -> LocalNet {

@@ -9,6 +9,7 @@
 //! that failed.
 
 use super::{mountd_args, parse, Invocation};
+use crate::mountinfo::fragfs_mounts_on;
 use std::{
     ffi::OsString,
     fs::{self, File, OpenOptions},
@@ -34,7 +35,7 @@ const POLL: Duration = Duration::from_millis(50);
 
 /// The source a fragfs mount has in the mount table; its type is `fuse`
 /// (or `fuse.fragfs` when mounted through fusermount3).
-pub const FSNAME: &str = "fragfs";
+pub use crate::mountinfo::FSNAME;
 
 /// The log and pid files' names in the data directory.
 pub const LOG_FILE: &str = "mountd.log";
@@ -122,7 +123,7 @@ fn mount(inv: &Invocation) -> Result<(), String> {
     let out = log
         .try_clone()
         .map_err(|e| format!("log file {}: {e}", log_path.display()))?;
-    let before = count_mounts(&mountpoint);
+    let before = fragfs_mounts_on(&mountpoint);
     let mut cmd = Command::new(&program);
     cmd.args(&args).stdin(Stdio::null()).stdout(out).stderr(log);
     // SAFETY: setsid(2) is async-signal-safe and touches no memory of the
@@ -140,7 +141,7 @@ fn mount(inv: &Invocation) -> Result<(), String> {
         .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
     let until = Instant::now() + MOUNT_DEADLINE;
     loop {
-        if count_mounts(&mountpoint) > before {
+        if fragfs_mounts_on(&mountpoint) > before {
             if inv.verbose {
                 eprintln!(
                     "mount.fragfs: mounted at {}; fragfs-mountd pid {}, log {}",
@@ -194,27 +195,6 @@ fn stop(child: &mut Child) -> bool {
     let _ = child.kill();
     let _ = child.wait();
     false
-}
-
-/// How many fragfs mounts sit on `mountpoint` now.
-pub fn count_mounts(mountpoint: &Path) -> usize {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    count_in(&info, mountpoint)
-}
-
-/// Fragfs mounts on `mountpoint` in a mountinfo table: field 5 is the
-/// mount point (spaces escaped); after " - " come the type and the source.
-fn count_in(mountinfo: &str, mountpoint: &Path) -> usize {
-    let want = mountpoint.to_string_lossy().replace(' ', "\\040");
-    mountinfo
-        .lines()
-        .filter(|l| l.split(' ').nth(4) == Some(want.as_str()))
-        .filter(|l| {
-            let mut tail = l.split_once(" - ").map(|(_, t)| t).unwrap_or("").split(' ');
-            let (kind, source) = (tail.next(), tail.next());
-            matches!(kind, Some("fuse" | "fuse.fragfs")) && source == Some(FSNAME)
-        })
-        .count()
 }
 
 /// The error the daemon printed in its log since `from`, as one line: its
@@ -281,20 +261,5 @@ mod tests {
             Some("the data directory /d is in use")
         );
         assert_eq!(error_of(""), None);
-    }
-
-    #[test]
-    fn t10_only_fragfs_mounts_on_the_mount_point_count() {
-        let info = "\
-36 35 98:0 / /mnt/a rw - ext4 /dev/sda rw
-37 35 0:50 / /mnt/a rw,nosuid - fuse fragfs rw,user_id=0
-38 35 0:51 / /mnt/a\\040b rw - fuse.fragfs fragfs rw
-39 35 0:52 / /mnt/ab rw - fuse fragfs rw
-40 35 0:53 / /mnt/a rw - fuse sshfs rw
-41 35 0:54 / /mnt/a rw - fuse.fragfs fragfs rw
-";
-        assert_eq!(count_in(info, Path::new("/mnt/a")), 2);
-        assert_eq!(count_in(info, Path::new("/mnt/a b")), 1);
-        assert_eq!(count_in(info, Path::new("/mnt/c")), 0);
     }
 }

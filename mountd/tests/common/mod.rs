@@ -5,7 +5,6 @@
 
 pub mod posix;
 
-use rand::RngCore;
 use std::{
     fs,
     path::{Path, PathBuf},
@@ -16,21 +15,9 @@ use std::{
 
 pub const MIB: usize = 1 << 20;
 
-/// How often a condition is looked at while a test waits for it.
-pub const POLL: Duration = Duration::from_millis(50);
-
-pub fn is_mounted(mnt: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let want = mnt.to_string_lossy().replace(' ', "\\040");
-    info.lines()
-        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
-}
-
-pub fn random(n: usize) -> Vec<u8> {
-    let mut v = vec![0u8; n];
-    rand::rng().fill_bytes(&mut v);
-    v
-}
+#[allow(unused_imports)]
+pub use fragfs::testing::{force_unmount, random_bytes as random, terminate, wait_until, POLL};
+pub use fragfs_mountd::mountinfo::is_mounted;
 
 /// The seed of a randomised test: `FRAGFS_SEED`, or a fresh one (printed).
 pub fn seed() -> u64 {
@@ -60,20 +47,6 @@ pub fn statvfs(p: &Path) -> libc::statvfs {
     out
 }
 
-/// Waits until `cond` holds, at most `deadline`; returns whether it did.
-pub fn wait_until(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let until = Instant::now() + deadline;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        sleep(POLL);
-    }
-}
-
 /// Makes this test process the reaper of its orphaned descendants: a
 /// daemon whose parent (the mount helper, mount(8)) exits becomes this
 /// process's child, so its exit status can be waited for.
@@ -81,21 +54,6 @@ pub fn become_subreaper() {
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER) takes plain integers.
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     assert_eq!(rc, 0, "prctl: {}", std::io::Error::last_os_error());
-}
-
-/// Lazily detaches `mnt` if it is still mounted.
-pub fn force_unmount(mnt: &Path) {
-    if is_mounted(mnt) {
-        let c = cstr(mnt);
-        // SAFETY: a valid NUL-terminated path.
-        if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } != 0 {
-            let _ = Command::new("fusermount3")
-                .arg("-u")
-                .arg("-z")
-                .arg(mnt)
-                .status();
-        }
-    }
 }
 
 /// A daemon started on this test's behalf (by the mount helper) that
@@ -232,34 +190,23 @@ fn newest_mtime(dir: &Path) -> std::time::SystemTime {
     newest
 }
 
-/// Sends SIGTERM to `child` (a process this test started) and waits up to
-/// 20 s for it; kills it if it is still there. Returns whether it exited
-/// by itself.
-pub fn terminate(child: &mut std::process::Child) -> bool {
-    // SAFETY: kill(2) on the pid of a child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let exited = wait_until(Duration::from_secs(20), || {
-        matches!(child.try_wait(), Ok(Some(_)))
-    });
-    if !exited {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    exited
-}
-
-/// A `fragfs-mountd` process (`--listen` on loopback, no mDNS) on a data directory that outlives it, its log
-/// in `DATA/../mountd.log`. Dropping it stops the process (SIGTERM, then
-/// SIGKILL) and unmounts.
+/// A `fragfs-mountd` process (`--listen` on loopback, no mDNS) on a data
+/// directory that outlives it, its log in [`Dirs`]. Dropping it stops the
+/// process (SIGTERM, then SIGKILL) and unmounts.
 pub struct Mount {
     pub child: Child,
     pub mnt: PathBuf,
     pub log: PathBuf,
+    /// The directories of a mount that owns them ([`Mount::start_owned`]).
+    owned: Option<Dirs>,
 }
 
+/// A mount's data directory, mount point and log directory, removed when
+/// dropped.
 pub struct Dirs {
     pub data: tempfile::TempDir,
     pub mnt: tempfile::TempDir,
+    pub logs: tempfile::TempDir,
 }
 
 impl Dirs {
@@ -267,6 +214,7 @@ impl Dirs {
         Dirs {
             data: tempfile::tempdir().expect("data dir"),
             mnt: tempfile::tempdir().expect("mount point"),
+            logs: tempfile::tempdir().expect("log dir"),
         }
     }
 }
@@ -276,9 +224,17 @@ impl Mount {
         Self::spawn(d, extra, Stdio::null())
     }
 
+    /// A mount on directories of its own, removed after it stops.
+    pub fn start_owned(extra: &[&str]) -> Mount {
+        let d = Dirs::new();
+        let mut m = Self::start(&d, extra);
+        m.owned = Some(d);
+        m
+    }
+
     fn spawn(d: &Dirs, extra: &[&str], stdout: Stdio) -> Mount {
         let mnt = d.mnt.path().canonicalize().expect("canonical mount point");
-        let log = d.data.path().with_extension("log");
+        let log = d.logs.path().join("mountd.log");
         let child = Command::new(env!("CARGO_BIN_EXE_fragfs-mountd"))
             .arg("--data")
             .arg(d.data.path())
@@ -290,7 +246,12 @@ impl Mount {
             .stderr(fs::File::create(&log).expect("log file"))
             .spawn()
             .expect("start fragfs-mountd");
-        let mut m = Mount { child, mnt, log };
+        let mut m = Mount {
+            child,
+            mnt,
+            log,
+            owned: None,
+        };
         let until = Instant::now() + Duration::from_secs(60);
         while !is_mounted(&m.mnt) {
             if let Some(status) = m.child.try_wait().expect("child status") {
@@ -311,11 +272,13 @@ impl Mount {
 
     /// SIGTERM and wait; returns the daemon's log.
     pub fn stop(mut self) -> String {
-        assert!(self.stop_inner(), "fragfs-mountd stops on SIGTERM");
+        assert!(self.terminate(), "fragfs-mountd stops on SIGTERM");
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn stop_inner(&mut self) -> bool {
+    /// SIGTERM and wait (SIGKILL after a deadline), leaving the mount
+    /// point as the daemon left it; whether it exited by itself.
+    pub fn terminate(&mut self) -> bool {
         terminate(&mut self.child)
     }
 
@@ -329,9 +292,7 @@ impl Mount {
 
 impl Drop for Mount {
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop_inner();
-        }
+        self.terminate();
         force_unmount(&self.mnt);
         if std::thread::panicking() {
             eprintln!(
