@@ -3,7 +3,9 @@
 //! that version's bytes, directories nested as in the namespace, a version
 //! committed on another node listed too; `.fragfs` reachable by path but
 //! never listed in the root (nor walked by `ls -a`, `find`, `du`); every
-//! change inside it refused with `EROFS`.
+//! change inside it refused with `EROFS`. (`write`, `fallocate` and
+//! `copy_file_range` into the tree need a descriptor open for writing,
+//! which no open there gives: the kernel refuses them with `EBADF` first.)
 
 mod common;
 use common::*;
@@ -306,6 +308,10 @@ fn t30_every_change_in_the_tree_fails_with_erofs() {
     }
     // Reading works like on a read-only filesystem.
     let mut f = fs::File::open(&v).expect("open for reading");
+    // Locks would be namespace writes on an inode it does not have.
+    // SAFETY: flock(2) on a descriptor this test holds open.
+    let rc = unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_SH) };
+    assert_eq!(errno_of(rc.into()), libc::ENOLCK, "flock in the tree");
     let mut got = Vec::new();
     f.read_to_end(&mut got).expect("read");
     assert!(got == data, "the version reads back");
