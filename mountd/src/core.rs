@@ -20,6 +20,7 @@ mod attrs;
 mod budget;
 mod ranges;
 mod trunc;
+mod version;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};

@@ -8,6 +8,7 @@ use crate::{
     core::{Core, Listing, SetAttrs},
     creds,
     errno::{errno, is_system_error, OpError},
+    history::{self, History},
     invalidate::Invalidation,
     locks::{self, Locks},
     mount::MountConfig,
@@ -45,6 +46,8 @@ pub struct FragFs {
     inval: Arc<Invalidation>,
     /// This mount's file lock session.
     locks: Arc<Locks>,
+    /// The read-only history tree at `.fragfs` (see [`crate::history`]).
+    history: Arc<History>,
 }
 
 fn caller(req: &Request) -> Caller {
@@ -101,6 +104,7 @@ impl FragFs {
         locks: Arc<Locks>,
     ) -> Self {
         FragFs {
+            history: Arc::new(History::new(core.clone())),
             core,
             capacity,
             rt,
@@ -276,6 +280,11 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        if history::claims(parent.0, &name) {
+            let h = self.history.clone();
+            let fut = async move { h.lookup(parent.0, &name).await };
+            return self.meta("history lookup", fut, history::reply::entry(reply));
+        }
         let (core, answer) = (self.core.clone(), self.entry(reply, parent, &name));
         self.meta(
             "lookup",
@@ -285,6 +294,11 @@ impl Filesystem for FragFs {
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        if history::owns(ino.0) {
+            let h = self.history.clone();
+            let fut = async move { h.getattr(ino.0).await };
+            return self.meta("history getattr", fut, history::reply::attr(reply));
+        }
         let (core, ttl) = (self.core.clone(), self.cfg.ttl);
         self.meta(
             "getattr",
@@ -314,6 +328,9 @@ impl Filesystem for FragFs {
         _flags: Option<BsdFileFlags>,
         reply: ReplyAttr,
     ) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::EROFS);
+        }
         let now = files::now();
         let set = SetAttrs {
             perm: mode.map(|m| (m & 0o7777) as u16),
@@ -347,6 +364,9 @@ impl Filesystem for FragFs {
     }
 
     fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::EINVAL);
+        }
         let core = self.core.clone();
         self.meta(
             "readlink",
@@ -373,6 +393,9 @@ impl Filesystem for FragFs {
             (Err(e), _) => return reply.error(e),
             (_, None) => return reply.error(Errno::EINVAL),
         };
+        if let Some(e) = history::refuse_new(parent.0, &name) {
+            return reply.error(e);
+        }
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
         let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
@@ -398,6 +421,9 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        if let Some(e) = history::refuse_new(parent.0, &name) {
+            return reply.error(e);
+        }
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
         let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
         self.meta(
@@ -412,6 +438,9 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        if let Some(e) = history::refuse_change(parent.0, &name) {
+            return reply.error(e);
+        }
         let core = self.core.clone();
         self.meta(
             "unlink",
@@ -425,6 +454,9 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        if let Some(e) = history::refuse_change(parent.0, &name) {
+            return reply.error(e);
+        }
         let core = self.core.clone();
         self.meta(
             "rmdir",
@@ -445,6 +477,9 @@ impl Filesystem for FragFs {
             (Ok(n), Ok(t)) => (n, t),
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
+        if let Some(e) = history::refuse_new(parent.0, &name) {
+            return reply.error(e);
+        }
         let (core, who) = (self.core.clone(), caller(req));
         let answer = self.entry(reply, parent, &name);
         self.meta(
@@ -468,6 +503,11 @@ impl Filesystem for FragFs {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return reply.error(e),
         };
+        let refused = history::refuse_change(parent.0, &name)
+            .or_else(|| history::refuse_change(newparent.0, &newname));
+        if let Some(e) = refused {
+            return reply.error(e);
+        }
         let known = fuser::RenameFlags::RENAME_NOREPLACE | fuser::RenameFlags::RENAME_EXCHANGE;
         if !known.contains(flags) {
             return reply.error(Errno::EINVAL);
@@ -499,6 +539,11 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        let refused = history::refuse_new(newparent.0, &name)
+            .or(history::owns(ino.0).then_some(Errno::EROFS));
+        if let Some(e) = refused {
+            return reply.error(e);
+        }
         let (core, answer) = (self.core.clone(), self.entry(reply, newparent, &name));
         self.meta(
             "link",
@@ -508,6 +553,11 @@ impl Filesystem for FragFs {
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if history::owns(ino.0) {
+            let (h, who) = (self.history.clone(), caller(req));
+            let fut = async move { h.open(ino.0, flags.0, who).await };
+            return self.data("history open", fut, history::reply::opened(reply));
+        }
         let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
         self.data(
             "open",
@@ -558,7 +608,7 @@ impl Filesystem for FragFs {
     fn write(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         data: &[u8],
@@ -567,6 +617,9 @@ impl Filesystem for FragFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::EROFS);
+        }
         let (core, data) = (self.core.clone(), data.to_vec());
         self.data(
             "write",
@@ -631,6 +684,9 @@ impl Filesystem for FragFs {
         pid: u32,
         reply: ReplyLock,
     ) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::ENOLCK);
+        }
         let r = match locks::request(ino.0, lock_owner.0, (start, end), typ, pid) {
             Ok(r) => r,
             Err(e) => return reply.error(e),
@@ -660,6 +716,9 @@ impl Filesystem for FragFs {
         sleep: bool,
         reply: ReplyEmpty,
     ) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::ENOLCK);
+        }
         let r = match locks::request(ino.0, lock_owner.0, (start, end), typ, pid) {
             Ok(r) => r,
             Err(e) => return reply.error(e),
@@ -690,13 +749,16 @@ impl Filesystem for FragFs {
     fn fallocate(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         length: u64,
         mode: i32,
         reply: ReplyEmpty,
     ) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::EROFS);
+        }
         let core = self.core.clone();
         self.data(
             "fallocate",
@@ -731,7 +793,7 @@ impl Filesystem for FragFs {
         _ino_in: INodeNo,
         fh_in: FileHandle,
         offset_in: u64,
-        _ino_out: INodeNo,
+        ino_out: INodeNo,
         fh_out: FileHandle,
         offset_out: u64,
         len: u64,
@@ -740,6 +802,9 @@ impl Filesystem for FragFs {
     ) {
         if !flags.is_empty() {
             return reply.error(Errno::EINVAL);
+        }
+        if history::owns(ino_out.0) {
+            return reply.error(Errno::EROFS);
         }
         let core = self.core.clone();
         self.data(
@@ -756,6 +821,11 @@ impl Filesystem for FragFs {
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        if history::owns(ino.0) {
+            let h = self.history.clone();
+            let fut = async move { h.opendir(ino.0).await };
+            return self.meta("history opendir", fut, history::reply::opened_dir(reply));
+        }
         let core = self.core.clone();
         self.meta(
             "opendir",
@@ -776,8 +846,11 @@ impl Filesystem for FragFs {
         reply: ReplyDirectory,
     ) {
         // The listing was read at opendir: answer at once, from memory.
+        if let Some(listing) = self.history.listing(fh.0) {
+            return fill_dir(reply, ino, &listing, offset);
+        }
         match self.core.dir_listing(fh.0) {
-            Some(entries) => fill_dir(reply, ino, &entries, offset),
+            Some(entries) => fill_dir(reply, ino, &history::shadow(ino.0, entries), offset),
             None => reply.error(Errno::EBADF),
         }
     }
@@ -791,8 +864,13 @@ impl Filesystem for FragFs {
         reply: ReplyDirectoryPlus,
     ) {
         // As readdir: from the listing read at opendir, with attributes.
+        if let Some(listing) = self.history.listing(fh.0) {
+            fill_dir_plus(reply, &listing, offset, history::TTL);
+            return;
+        }
         match self.core.dir_listing(fh.0) {
             Some(listing) => {
+                let listing = history::shadow(ino.0, listing);
                 for (name, child) in fill_dir_plus(reply, &listing, offset, self.cfg.ttl) {
                     self.inval.seen.note(ino.0, &name, child);
                 }
@@ -809,7 +887,9 @@ impl Filesystem for FragFs {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        self.core.releasedir(fh.0);
+        if !self.history.releasedir(fh.0) {
+            self.core.releasedir(fh.0);
+        }
         reply.ok();
     }
 
@@ -865,6 +945,9 @@ impl Filesystem for FragFs {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
+        if history::owns(ino.0) {
+            return reply.error(Errno::EROFS);
+        }
         let mode = match flags {
             0 => XattrMode::Any,
             libc::XATTR_CREATE => XattrMode::Create,
@@ -880,6 +963,9 @@ impl Filesystem for FragFs {
     }
 
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::ENODATA);
+        }
         let name = match name_of(name) {
             Ok(n) => n,
             Err(_) => return reply.error(Errno::ENODATA),
@@ -896,6 +982,9 @@ impl Filesystem for FragFs {
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        if history::owns(ino.0) {
+            return answer_xattr(reply, size, &[]);
+        }
         let core = self.core.clone();
         self.meta(
             "listxattr",
@@ -915,6 +1004,9 @@ impl Filesystem for FragFs {
     }
 
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        if history::owns(ino.0) {
+            return reply.error(Errno::EROFS);
+        }
         let name = match name_of(name) {
             Ok(n) => n,
             Err(_) => return reply.error(Errno::ENODATA),
@@ -948,6 +1040,9 @@ impl Filesystem for FragFs {
         };
         if kind_of_mode(mode) != Some(Kind::File) {
             return reply.error(Errno::EINVAL);
+        }
+        if let Some(e) = history::refuse_new(parent.0, &name) {
+            return reply.error(e);
         }
         let (core, who, perm, ttl) = (
             self.core.clone(),

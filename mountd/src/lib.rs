@@ -19,6 +19,8 @@
 //! - [`fs`]: the `fuser::Filesystem` callbacks: copy arguments, spawn the
 //!   operation on the runtime with a deadline, answer from there.
 //! - [`statfs`]: the network's capacity and use, as `statfs` reports them.
+//! - [`history`]: the read-only tree of every file's versions at
+//!   `.fragfs/history/`, with virtual inode numbers.
 //! - [`invalidate`]: telling the kernel to forget what changed elsewhere
 //!   (pushed by the metadata service), and when an open keeps its pages.
 //! - [`locks`]: `fcntl` and `flock` locks held in the namespace, shared
@@ -37,6 +39,7 @@ pub mod creds;
 pub mod errno;
 pub mod fs;
 pub mod helper;
+pub mod history;
 pub mod invalidate;
 pub mod locks;
 pub mod malloc;

@@ -1,0 +1,37 @@
+//! Reading a file's past versions: the versions of a file, and a read-only
+//! handle on any one of them. Such a handle is an ordinary [`OpenFile`]
+//! whose `head` is the chosen version, so its reads share the fragment
+//! cache, readahead and verification with every other read.
+
+use super::{unexpected, Core, OpenFile};
+use crate::errno::OpError;
+use fragfs::meta::{Attr, Caller, DirEntry, Ino, Query, QueryReply, Version};
+
+impl Core {
+    /// The attributes of the file at namespace path `path` and every version
+    /// it has, oldest first.
+    pub async fn versions(&self, path: &str) -> Result<(Attr, Vec<Version>), OpError> {
+        let path = path.to_string();
+        match self.query(Query::History { path }).await? {
+            QueryReply::History { attr, versions } => Ok((attr, versions)),
+            _ => Err(unexpected("history")),
+        }
+    }
+
+    /// Directory `ino`'s entries with their attributes.
+    pub async fn entries(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
+        match self.query(Query::ReaddirPlus { ino }).await? {
+            QueryReply::EntriesPlus(e) => Ok(e),
+            _ => Err(unexpected("readdirplus")),
+        }
+    }
+
+    /// Opens `version` for reading, as `caller`: a handle like one
+    /// [`Core::open`] gives read-only, on that version instead of the head.
+    /// The handle belongs to inode `attr.ino`; the history tree passes its
+    /// own (virtual) attributes, so the handle stays apart from the real
+    /// file's (page cache, unlinked files, writers).
+    pub fn open_version(&self, attr: Attr, version: Version, caller: Caller) -> u64 {
+        self.add_handle(OpenFile::new(attr, caller, Some(version), None))
+    }
+}
