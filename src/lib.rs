@@ -9,8 +9,10 @@
 //! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
 //! - [`net`]: the libp2p swarm as one actor plus a cheap handle.
 //! - [`client`]: putting and getting whole files across the network.
-//! - [`node`]: the long-running peer (store + net + control socket).
+//! - [`meta`]: the replicated namespace.
+//! - [`volume`]: the filesystem as typed operations over `meta` and `client`.
 //! - [`control`]: the local control protocol the CLI speaks to a node.
+//! - [`node`]: the long-running peer (store + net + control socket).
 //! - [`cli`]: the `fragfs` command line.
 
 pub mod cli;
@@ -24,4 +26,5 @@ pub mod redundancy;
 pub mod store;
 pub mod task;
 pub mod units;
+pub mod volume;
 pub mod wire;

@@ -15,8 +15,8 @@ use crate::{
 };
 use fragfs::{
     meta::{Caller, Context, Kind, RenameFlags, XattrMode},
-    node::files,
     task::Tasks,
+    volume::clock,
 };
 use fuser::{
     AccessFlags, BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
@@ -314,7 +314,7 @@ impl Filesystem for FragFs {
         _flags: Option<BsdFileFlags>,
         reply: ReplyAttr,
     ) {
-        let now = files::now();
+        let now = clock::now();
         let set = SetAttrs {
             perm: mode.map(|m| (m & 0o7777) as u16),
             uid,
