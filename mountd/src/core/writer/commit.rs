@@ -159,7 +159,7 @@ impl Core {
         {
             return c;
         }
-        let c = Arc::new(self.shared.client.placement_candidates().await);
+        let c = Arc::new(self.volume.client().placement_candidates().await);
         *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
         c
     }
