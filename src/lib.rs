@@ -11,8 +11,10 @@
 //! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
 //! - [`net`]: the libp2p swarm as one actor plus a cheap handle.
 //! - [`client`]: putting and getting whole files across the network.
-//! - [`node`]: the long-running peer (store + net + control socket).
+//! - [`meta`]: the replicated namespace.
+//! - [`volume`]: the filesystem as typed operations over `meta` and `client`.
 //! - [`control`]: the local control protocol the CLI speaks to a node.
+//! - [`node`]: the long-running peer (store + net + control socket).
 //! - [`cli`]: the `fragfs` command line.
 //!
 //! With the feature `test-utils`, `testing` holds what the integration tests
@@ -33,4 +35,5 @@ pub mod task;
 pub mod testing;
 pub mod units;
 pub mod version;
+pub mod volume;
 pub mod wire;

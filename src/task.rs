@@ -5,6 +5,7 @@
 //! stopped node leaves nothing running behind it.
 
 use std::{future::Future, time::Duration};
+use tokio::sync::oneshot;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tracing::Instrument;
 
@@ -41,6 +42,21 @@ impl Tasks {
             }
             .instrument(span),
         );
+    }
+
+    /// Spawns `fut` under `name` like [`Tasks::spawn`] and hands its output
+    /// to the returned receiver. A task cancelled by shutdown never sends:
+    /// its receiver then answers `Err(RecvError)`, which its waiter reports.
+    pub fn spawn_result<T, F>(&self, name: &'static str, fut: F) -> oneshot::Receiver<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.spawn(name, async move {
+            let _ = tx.send(fut.await);
+        });
+        rx
     }
 
     /// Cancels every task and waits up to `deadline` for them to end.

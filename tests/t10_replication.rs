@@ -236,7 +236,7 @@ async fn t10_buffered_puts_then_sync() {
         let i = (0..4)
             .find(|&i| fragfs::net::node_id(&net.node(i).peer_id()) == *h)
             .expect("holder is a peer of the mesh");
-        let store = net.node(i).shared().store.clone().expect("a store");
+        let store = net.node(i).store().cloned().expect("a store");
         assert_eq!(store.get(&entry.id).unwrap(), data.to_vec(), "peer {i}");
     }
     assert!(light.shutdown().await);

@@ -1,5 +1,5 @@
-//! The operations of the mount, as async functions on the embedded node:
-//! namespace operations become metadata commands and queries; reads fetch
+//! The operations of the mount, as async functions on the node's
+//! [`Volume`]: namespace operations go to its typed calls; reads fetch
 //! verified fragments of the version a handle opened (with readahead on
 //! sequential access); writes change a handle's per-fragment content
 //! (`writer`), which a flush stores as a new version (changed fragments
@@ -24,16 +24,12 @@ mod version;
 mod writer;
 
 use crate::{cache::FragmentCache, errno::OpError, plan::plan_read};
-use attrs::in_context;
 use bytes::Bytes;
 use fragfs::{
-    client::Progress,
     fragment::{FragmentEntry, FragmentId, Manifest},
-    meta::{
-        Attr, Caller, Command, Context, DirEntry, Ino, Kind, Query, QueryReply, RenameFlags, Reply,
-        Time, Version, XattrMode,
-    },
-    node::{files, Shared},
+    meta::{Attr, Caller, Context, DirEntry, Ino, Kind, RenameFlags, Version, XattrMode},
+    task::Tasks,
+    volume::{NewNode, Volume},
 };
 use fuser::Errno;
 use std::{
@@ -46,15 +42,7 @@ use std::{
 use writer::Content;
 
 /// Attribute changes asked by `setattr`.
-#[derive(Clone, Debug, Default)]
-pub struct SetAttrs {
-    pub perm: Option<u16>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    pub size: Option<u64>,
-    pub atime: Option<Time>,
-    pub mtime: Option<Time>,
-}
+pub use fragfs::volume::SetAttrs;
 
 /// One open file.
 pub struct OpenFile {
@@ -116,7 +104,7 @@ impl Writer {
 
 /// The content a writer starts from: the head version, if any.
 fn base_content(head: &Option<Version>, core: &Core) -> Content {
-    let cfg = core.shared.client.config();
+    let cfg = core.volume.client().config();
     Content::new(
         head.as_ref()
             .map(|v| (Arc::new(v.manifest.clone()), v.id, v.hlc)),
@@ -128,10 +116,6 @@ fn base_content(head: &Option<Version>, core: &Core) -> Content {
 
 /// Fragments read ahead of a sequential reader, at most.
 const READAHEAD: u64 = 8;
-
-fn unexpected(what: &str) -> OpError {
-    OpError::Bug(format!("unexpected answer to {what}"))
-}
 
 /// A directory's listing as read at opendir.
 pub struct Listing {
@@ -170,10 +154,13 @@ impl std::fmt::Display for Counters {
 }
 
 pub struct Core {
-    shared: Arc<Shared>,
+    volume: Volume,
     /// The node's client, storing without waiting for the holders' disks:
     /// close makes a version visible, fsync makes it durable.
     client: fragfs::client::Client,
+    /// The mount's tasks: background uploads, hashing and readahead run
+    /// here, so unmount cancels them.
+    tasks: Tasks,
     pub counters: Counters,
     cache: FragmentCache,
     handles: Mutex<HashMap<u64, Arc<OpenFile>>>,
@@ -221,15 +208,16 @@ impl Drop for FailMark<'_> {
 }
 
 impl Core {
-    pub fn new(shared: Arc<Shared>, cache_bytes: usize) -> Self {
+    pub fn new(volume: Volume, cache_bytes: usize, tasks: Tasks) -> Self {
         let client = {
-            let mut cfg = shared.client.config().clone();
+            let mut cfg = volume.client().config().clone();
             cfg.durable_puts = false;
-            shared.client.with_config(cfg)
+            volume.client().with_config(cfg)
         };
         Core {
             client,
-            shared,
+            volume,
+            tasks,
             counters: Counters::default(),
             cache: FragmentCache::new(cache_bytes),
             handles: Mutex::new(HashMap::new()),
@@ -241,23 +229,6 @@ impl Core {
             failed: Mutex::new(HashMap::new()),
             zero_ids: ranges::ZeroIds::default(),
             budget: budget::WriteBudget::default(),
-        }
-    }
-
-    // ---- metadata helpers ----
-
-    async fn query(&self, q: Query) -> Result<QueryReply, OpError> {
-        Ok(self.shared.meta.read(q).await?.reply)
-    }
-
-    async fn command(&self, cmd: Command) -> Result<Reply, OpError> {
-        Ok(self.shared.meta.write(cmd).await?)
-    }
-
-    async fn command_attr(&self, cmd: Command) -> Result<Attr, OpError> {
-        match self.command(cmd).await? {
-            Reply::Attr(a) => Ok(a),
-            _ => Err(unexpected("a command")),
         }
     }
 
@@ -327,10 +298,8 @@ impl Core {
 
     pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {
         self.counters.lookups.fetch_add(1, Ordering::Relaxed);
-        match self.query(Query::Lookup { parent, name }).await? {
-            QueryReply::Attr(a) => Ok(self.overlay(a)),
-            _ => Err(unexpected("lookup")),
-        }
+        let a = self.volume.lookup(parent, name).await?;
+        Ok(self.overlay(a))
     }
 
     /// The attributes of `ino`. A file this mount holds open after its last
@@ -339,12 +308,11 @@ impl Core {
     /// namespace forgets such a file at once; its open handles keep what
     /// they read and wrote until the last one is released.
     pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
-        match self.query(Query::Getattr { ino }).await {
-            Ok(QueryReply::Attr(a)) => {
+        match self.volume.getattr(ino).await.map_err(OpError::from) {
+            Ok(a) => {
                 self.remember(&a);
                 Ok(self.overlay(a))
             }
-            Ok(_) => Err(unexpected("getattr")),
             Err(e) if crate::errno::errno(&e) == Errno::ENOENT => match self.orphan(ino) {
                 Some(a) => Ok(self.overlay(a)),
                 None => Err(e),
@@ -356,12 +324,8 @@ impl Core {
     /// Reads directory `ino`'s listing (entries with their attributes, and
     /// the directory's own) once and keeps it under a handle.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
-        let (entries, own) =
-            tokio::join!(self.query(Query::ReaddirPlus { ino }), self.getattr(ino));
-        let mut entries: Vec<(DirEntry, Attr)> = match entries? {
-            QueryReply::EntriesPlus(e) => e,
-            _ => return Err(unexpected("readdirplus")),
-        };
+        let (entries, own) = tokio::join!(self.volume.readdir_plus(ino), self.getattr(ino));
+        let mut entries: Vec<(DirEntry, Attr)> = entries?;
         self.overlay_all(entries.iter_mut().map(|(_, a)| a));
         let listing = Arc::new(Listing { own: own?, entries });
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
@@ -389,10 +353,7 @@ impl Core {
     }
 
     pub async fn readlink(&self, ino: Ino) -> Result<String, OpError> {
-        match self.query(Query::Readlink { ino }).await? {
-            QueryReply::Target(t) => Ok(t),
-            _ => Err(unexpected("readlink")),
-        }
+        Ok(self.volume.readlink(ino).await?)
     }
 
     pub async fn mknod(
@@ -405,16 +366,8 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
-        let cmd = Command::Mknod {
-            parent,
-            name,
-            kind,
-            perm,
-            rdev,
-            caller,
-            now: files::now(),
-        };
-        self.command_attr(in_context(ctx, cmd)).await
+        let node = NewNode { kind, perm, rdev };
+        Ok(self.volume.mknod(parent, name, node, caller, ctx).await?)
     }
 
     pub async fn mkdir(
@@ -425,14 +378,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
-        let cmd = Command::Mkdir {
-            parent,
-            name,
-            perm,
-            caller,
-            now: files::now(),
-        };
-        self.command_attr(in_context(ctx, cmd)).await
+        Ok(self.volume.mkdir(parent, name, perm, caller, ctx).await?)
     }
 
     pub async fn symlink(
@@ -442,46 +388,20 @@ impl Core {
         target: String,
         caller: Caller,
     ) -> Result<Attr, OpError> {
-        self.command_attr(Command::Symlink {
-            parent,
-            name,
-            target,
-            caller,
-            now: files::now(),
-        })
-        .await
+        Ok(self.volume.symlink(parent, name, target, caller).await?)
     }
 
     pub async fn link(&self, ino: Ino, new_parent: Ino, new_name: String) -> Result<Attr, OpError> {
-        let a = self
-            .command_attr(Command::Link {
-                ino,
-                new_parent,
-                new_name,
-                now: files::now(),
-            })
-            .await?;
+        let a = self.volume.link(ino, new_parent, new_name).await?;
         Ok(self.overlay(a))
     }
 
     pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::Unlink {
-            parent,
-            name,
-            now: files::now(),
-        })
-        .await
-        .map(drop)
+        Ok(self.volume.unlink(parent, name).await?)
     }
 
     pub async fn rmdir(&self, parent: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::Rmdir {
-            parent,
-            name,
-            now: files::now(),
-        })
-        .await
-        .map(drop)
+        Ok(self.volume.rmdir(parent, name).await?)
     }
 
     pub async fn rename(
@@ -492,16 +412,10 @@ impl Core {
         new_name: String,
         flags: RenameFlags,
     ) -> Result<(), OpError> {
-        self.command(Command::Rename {
-            parent,
-            name,
-            new_parent,
-            new_name,
-            flags,
-            now: files::now(),
-        })
-        .await
-        .map(drop)
+        Ok(self
+            .volume
+            .rename(parent, name, new_parent, new_name, flags)
+            .await?)
     }
 
     pub async fn setattr(
@@ -550,18 +464,7 @@ impl Core {
             || rest.atime.is_some()
             || rest.mtime.is_some()
         {
-            let cmd = Command::SetAttr {
-                ino,
-                caller,
-                perm: rest.perm,
-                uid: rest.uid,
-                gid: rest.gid,
-                size: None,
-                atime: rest.atime,
-                mtime: rest.mtime,
-                now: files::now(),
-            };
-            attr = Some(self.command_attr(in_context(ctx, cmd)).await?);
+            attr = Some(self.volume.setattr(ino, rest, caller, ctx).await?);
         }
         match attr {
             Some(a) => {
@@ -575,7 +478,7 @@ impl Core {
     /// `truncate(2)`: a new version holding the head's content cut or
     /// zero-extended to `size`.
     async fn truncate(&self, ino: Ino, size: u64, caller: Caller) -> Result<Attr, OpError> {
-        let (attr, head) = files::head_of(&self.shared, ino).await?;
+        let (attr, head) = self.volume.head(ino).await?;
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
@@ -590,17 +493,11 @@ impl Core {
     // ---- extended attributes ----
 
     pub async fn getxattr(&self, ino: Ino, name: String) -> Result<Vec<u8>, OpError> {
-        match self.query(Query::Getxattr { ino, name }).await? {
-            QueryReply::Value(v) => Ok(v),
-            _ => Err(unexpected("getxattr")),
-        }
+        Ok(self.volume.getxattr(ino, name).await?)
     }
 
     pub async fn listxattr(&self, ino: Ino) -> Result<Vec<String>, OpError> {
-        match self.query(Query::Listxattr { ino }).await? {
-            QueryReply::Names(n) => Ok(n),
-            _ => Err(unexpected("listxattr")),
-        }
+        Ok(self.volume.listxattr(ino).await?)
     }
 
     pub async fn setxattr(
@@ -610,25 +507,11 @@ impl Core {
         value: Vec<u8>,
         mode: XattrMode,
     ) -> Result<(), OpError> {
-        self.command(Command::SetXattr {
-            ino,
-            name,
-            value,
-            mode,
-            now: files::now(),
-        })
-        .await
-        .map(drop)
+        Ok(self.volume.setxattr(ino, name, value, mode).await?)
     }
 
     pub async fn removexattr(&self, ino: Ino, name: String) -> Result<(), OpError> {
-        self.command(Command::RemoveXattr {
-            ino,
-            name,
-            now: files::now(),
-        })
-        .await
-        .map(drop)
+        Ok(self.volume.removexattr(ino, name).await?)
     }
 
     // ---- bytes ----
@@ -700,18 +583,7 @@ impl Core {
     }
 
     async fn fetch_into_cache(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
-        let b = self
-            .shared
-            .client
-            .fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default())
-            .await?;
-        if b.len() != f.len as usize {
-            return Err(OpError::Bug(format!(
-                "fragment {index} has {} bytes, the manifest says {}",
-                b.len(),
-                f.len
-            )));
-        }
+        let b = self.volume.fetch_fragment(f, index).await?;
         self.counters
             .fragments_fetched
             .fetch_add(1, Ordering::Relaxed);
@@ -745,7 +617,7 @@ impl Core {
         if flags & libc::O_TRUNC != 0 && !writable {
             self.truncate_read_only_open(ino, caller).await?;
         }
-        let (attr, head) = files::head_of(&self.shared, ino).await?;
+        let (attr, head) = self.volume.head(ino).await?;
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
@@ -777,14 +649,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
-        let cmd = Command::Create {
-            parent,
-            name,
-            perm,
-            caller,
-            now: files::now(),
-        };
-        let attr = self.command_attr(in_context(ctx, cmd)).await?;
+        let attr = self.volume.create(parent, name, perm, caller, ctx).await?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
             .then(|| Writer::new(base_content(&None, self), self));
         let fh = self.add_handle(OpenFile::new(attr.clone(), caller, None, writer));
@@ -851,7 +716,7 @@ impl Core {
                 continue;
             }
             let (core, f) = (self.clone(), f.clone());
-            tokio::spawn(async move {
+            self.tasks.spawn("fuse-readahead", async move {
                 // A failure here is the reader's to meet and report.
                 let _ = core.fragment_entry(&f, index).await;
             });

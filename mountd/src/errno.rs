@@ -4,6 +4,7 @@
 use fragfs::{
     client::ClientError,
     meta::{FsError, MetaError},
+    volume::VolumeError,
 };
 use fuser::Errno;
 use std::time::Duration;
@@ -25,6 +26,23 @@ pub enum OpError {
     /// An answer of the wrong shape: a broken invariant.
     #[error("bug: {0}")]
     Bug(String),
+    /// Background work the operation waited for was cancelled (unmount).
+    #[error("{0} was cancelled")]
+    Cancelled(&'static str),
+}
+
+/// The volume's errors as they were before the volume existed: the
+/// namespace's and the client's keep their own errno, a reply of the
+/// wrong kind is a bug.
+impl From<VolumeError> for OpError {
+    fn from(e: VolumeError) -> Self {
+        match e {
+            VolumeError::Fs(f) => OpError::Meta(MetaError::Fs(f)),
+            VolumeError::Meta(m) => OpError::Meta(m),
+            VolumeError::Client(c) => OpError::Client(c),
+            VolumeError::Protocol(p) => OpError::Bug(p),
+        }
+    }
 }
 
 impl OpError {
@@ -43,6 +61,7 @@ pub fn errno(e: &OpError) -> Errno {
         OpError::Timeout(_) => Errno::EIO,
         OpError::Refused { errno, .. } => *errno,
         OpError::Bug(_) => Errno::EIO,
+        OpError::Cancelled(_) => Errno::EIO,
     }
 }
 
@@ -111,5 +130,24 @@ mod tests {
             errno(&OpError::Timeout(Duration::from_secs(30))),
             Errno::EIO
         );
+    }
+
+    #[test]
+    fn t10_volume_errors_keep_their_errno() {
+        let v = |e: VolumeError| errno(&OpError::from(e));
+        assert_eq!(v(VolumeError::Fs(FsError::NotFound)), Errno::ENOENT);
+        assert_eq!(v(VolumeError::Fs(FsError::WouldBlock)), Errno::EAGAIN);
+        assert_eq!(
+            v(VolumeError::Meta(MetaError::NoQuorum(Duration::from_secs(
+                1
+            )))),
+            Errno::ETIMEDOUT
+        );
+        assert_eq!(v(VolumeError::Meta(MetaError::NoVoter)), Errno::EIO);
+        assert_eq!(v(VolumeError::Protocol("x".into())), Errno::EIO);
+        assert!(matches!(
+            OpError::from(VolumeError::Fs(FsError::Exists)),
+            OpError::Meta(MetaError::Fs(FsError::Exists))
+        ));
     }
 }

@@ -16,8 +16,8 @@ use crate::{
 };
 use fragfs::{
     meta::{Caller, Context, Kind, RenameFlags, XattrMode},
-    node::files,
     task::Tasks,
+    volume::clock,
 };
 use fuser::{
     AccessFlags, BsdFileFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags,
@@ -331,7 +331,7 @@ impl Filesystem for FragFs {
         if history::owns(ino.0) {
             return reply.error(Errno::EROFS);
         }
-        let now = files::now();
+        let now = clock::now();
         let set = SetAttrs {
             perm: mode.map(|m| (m & 0o7777) as u16),
             uid,

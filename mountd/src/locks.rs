@@ -26,10 +26,9 @@
 
 use crate::errno::OpError;
 use fragfs::{
-    meta::{Command, FsError, Ino, Lock, LockCmd, LockKind, LockOwner, Meta, MetaError, Query},
-    meta::{QueryReply, Reply},
-    node::files::now,
+    meta::{FsError, Ino, Lock, LockCmd, LockKind, LockOwner, MetaError},
     task::Tasks,
+    volume::{clock::now, Volume, VolumeError},
 };
 use fuser::Errno;
 use std::{
@@ -96,7 +95,7 @@ pub fn typ_of(kind: LockKind) -> i32 {
 
 /// This mount's lock session.
 pub struct Locks {
-    meta: Meta,
+    volume: Volume,
     session: u64,
     lease: Duration,
     /// (file, kernel owner) pairs this mount may hold locks for.
@@ -119,10 +118,10 @@ fn new_session(node: u64) -> u64 {
 }
 
 impl Locks {
-    pub fn new(meta: Meta, lease: Duration) -> Self {
+    pub fn new(volume: Volume, lease: Duration) -> Self {
         Locks {
-            session: new_session(meta.node_id()),
-            meta,
+            session: new_session(volume.node_id()),
+            volume,
             lease,
             held: Mutex::new(BTreeSet::new()),
         }
@@ -163,7 +162,7 @@ impl Locks {
             lease_ms: self.lease_ms(),
             now: now(),
         };
-        self.meta.write(Command::Lock(cmd)).await?;
+        self.volume.lock(cmd).await?;
         if r.kind.is_none() && r.start == 0 && r.end == OFFSET_MAX {
             self.held().remove(&(r.ino, r.owner));
         }
@@ -194,23 +193,16 @@ impl Locks {
         let Some(kind) = r.kind else {
             return Err(OpError::refused(Errno::EINVAL, "F_GETLK of F_UNLCK"));
         };
-        let q = Query::Lock {
-            ino: r.ino,
-            owner: self.owner(r.owner),
-            kind,
-            start: r.start,
-            end: r.end,
-            now: now(),
-        };
-        match self.meta.read(q).await?.reply {
-            QueryReply::Lock(l) => Ok(l.map(|mut l| {
-                if l.owner.session != self.session {
-                    l.pid = 0;
-                }
-                l
-            })),
-            other => Err(OpError::Bug(format!("lock query answered {other:?}"))),
-        }
+        let l = self
+            .volume
+            .lock_conflict(r.ino, self.owner(r.owner), kind, (r.start, r.end))
+            .await?;
+        Ok(l.map(|mut l| {
+            if l.owner.session != self.session {
+                l.pid = 0;
+            }
+            l
+        }))
     }
 
     /// Releases every lock `owner` holds on `ino` (close, release), if
@@ -235,7 +227,7 @@ impl Locks {
         let cmd = LockCmd::End {
             session: self.session,
         };
-        self.meta.write(Command::Lock(cmd)).await?;
+        self.volume.lock(cmd).await?;
         self.held().clear();
         Ok(())
     }
@@ -263,14 +255,13 @@ impl Locks {
             lease_ms: self.lease_ms(),
             now: now(),
         };
-        match self.meta.write(Command::Lock(cmd)).await {
-            Ok(Reply::Done) => {}
+        match self.volume.lock(cmd).await {
+            Ok(()) => {}
             // Holds nothing: every lock was released, or the lease passed
             // while this mount could not reach the namespace.
-            Err(MetaError::Fs(FsError::NotFound)) => {
+            Err(VolumeError::Fs(FsError::NotFound)) => {
                 tracing::debug!("the lock session holds nothing");
             }
-            Ok(other) => tracing::warn!(?other, "lock lease renewal answered"),
             Err(e) => tracing::warn!(error = %e, "cannot renew the lock lease"),
         }
     }

@@ -4,7 +4,6 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fragfs::{
     cli::mount_args::MountArgs,
-    meta::{Query, ROOT},
     node::{Node, NodeError},
 };
 use fragfs_mountd::MountConfig;
@@ -180,9 +179,9 @@ impl Drop for PidFile {
 async fn wait_for_namespace(node: &Node, deadline: Duration) -> Result<()> {
     let until = tokio::time::Instant::now() + deadline;
     loop {
-        let last = match node.meta().read(Query::Getattr { ino: ROOT }).await {
-            Ok(a) if !a.stale => return Ok(()),
-            Ok(_) => "only a possibly stale replica answered".to_string(),
+        let last = match node.volume().ready().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => "only a possibly stale replica answered".to_string(),
             Err(e) => e.to_string(),
         };
         if tokio::time::Instant::now() >= until {

@@ -133,13 +133,14 @@ pub fn mount(
     mountpoint: &Path,
     cfg: MountConfig,
 ) -> io::Result<Mounted> {
-    let core = Arc::new(Core::new(node.shared(), cfg.cache_bytes));
+    let volume = node.volume();
     let tasks = Tasks::new();
-    let capacity = Arc::new(Capacity::new(node.shared(), cfg.statfs_ttl));
+    let core = Arc::new(Core::new(volume.clone(), cfg.cache_bytes, tasks.clone()));
+    let capacity = Arc::new(Capacity::new(volume.clone(), cfg.statfs_ttl));
     let inval = Arc::new(Invalidation::new());
-    let locks = Arc::new(Locks::new(node.meta().clone(), cfg.lock_lease));
     // Subscribed before the kernel can cache anything.
-    let changes = cfg.invalidate.then(|| node.meta().subscribe_changes());
+    let changes = cfg.invalidate.then(|| volume.subscribe_changes());
+    let locks = Arc::new(Locks::new(volume, cfg.lock_lease));
     let fs = FragFs::new(
         core.clone(),
         capacity,

@@ -7,9 +7,9 @@
 //! a file written with three copies takes three times its size of them
 //! (see `DESIGN.md`).
 
-use fragfs::node::{capacity, Shared};
+use fragfs::volume::Volume;
 use std::{
-    sync::{Arc, Mutex},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
@@ -53,7 +53,7 @@ pub fn statfs_of(used: u64, capacity: u64) -> Statfs {
 
 /// The network's (used, capacity), cached.
 pub struct Capacity {
-    shared: Arc<Shared>,
+    volume: Volume,
     ttl: Duration,
     /// The last measure and when it was taken. A std mutex: held to copy
     /// two numbers, never across an await.
@@ -64,9 +64,9 @@ pub struct Capacity {
 }
 
 impl Capacity {
-    pub fn new(shared: Arc<Shared>, ttl: Duration) -> Self {
+    pub fn new(volume: Volume, ttl: Duration) -> Self {
         Capacity {
-            shared,
+            volume,
             ttl,
             last: Mutex::new(None),
             measuring: tokio::sync::Mutex::new(()),
@@ -90,7 +90,7 @@ impl Capacity {
         if let Some(u) = self.fresh() {
             return u;
         }
-        let u = capacity::network_usage(&self.shared, STAT_DEADLINE).await;
+        let u = self.volume.network_usage(STAT_DEADLINE).await;
         tracing::debug!(?u, "measured the network's stores");
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((Instant::now(), u.used, u.capacity));

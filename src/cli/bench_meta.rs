@@ -46,7 +46,7 @@ fn figure(lat: &mut [Duration], total: Duration) -> Figure {
 }
 
 fn now() -> Time {
-    crate::node::files::now()
+    crate::volume::clock::now()
 }
 
 async fn timed<F, Fut>(n: usize, mut op: F) -> Result<Figure>

@@ -87,7 +87,12 @@ pub async fn put(
     )
     .await;
     let committed = match (&r, &dest) {
-        (Ok(r), Some(d)) => Some(node.commit_at_path(d, r.manifest.clone()).await),
+        (Ok(r), Some(d)) => Some(
+            node.volume()
+                .commit_at_path(d, r.manifest.clone())
+                .await
+                .map(|c| c.version),
+        ),
         _ => None,
     };
     node.shutdown().await;
@@ -110,7 +115,7 @@ pub async fn put(
 pub async fn get(j: &JoinArgs, id: &str, out: &Path) -> Result<()> {
     let (node, _dir) = join(j, ClientConfig::default()).await?;
     let id: FragmentId = if id.starts_with('/') {
-        match node.head_id(id).await {
+        match node.volume().head_id(id).await {
             Ok(i) => i,
             Err(e) => {
                 node.shutdown().await;

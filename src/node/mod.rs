@@ -5,12 +5,13 @@
 //! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
 //! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600).
 
-pub mod capacity;
-pub mod files;
+mod control_serve;
 mod in_use;
 pub mod localnet;
 mod serve;
+mod switches;
 
+pub use crate::volume::capacity;
 use crate::{
     client::{Client, ClientConfig},
     control,
@@ -18,14 +19,12 @@ use crate::{
     net::{self, Multiaddr, Net, NetConfig, NetError, PeerId},
     store::{FragmentStore, StoreConfig, StoreError},
     task::Tasks,
+    volume::{clock::Clock, Volume},
 };
 pub use in_use::{data_dir_holder, Holder};
 use std::{
     path::PathBuf,
-    sync::{
-        atomic::{AtomicBool, AtomicU64, Ordering},
-        Arc,
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -94,20 +93,18 @@ pub enum NodeError {
     },
 }
 
-pub struct Shared {
-    pub net: Net,
-    pub store: Option<Arc<FragmentStore>>,
-    pub client: Client,
-    pub meta: Meta,
-    pub cfg: NodeConfig,
-    pub started: Instant,
-    /// Test-only: serve fragments with one byte flipped.
-    pub lie: AtomicBool,
-    /// The last hybrid-logical-clock reading this node gave a version. A std
-    /// mutex: held for one comparison.
-    pub hlc: std::sync::Mutex<crate::meta::Hlc>,
-    /// Test-only: milliseconds to wait before answering a `get`.
-    pub stall_ms: AtomicU64,
+/// What the node's tasks share. Crate-private: embedders use [`Volume`].
+pub(crate) struct Shared {
+    pub(crate) net: Net,
+    pub(crate) store: Option<Arc<FragmentStore>>,
+    pub(crate) client: Client,
+    pub(crate) meta: Meta,
+    pub(crate) cfg: NodeConfig,
+    pub(crate) started: Instant,
+    /// The filesystem on this node (the control socket's requests use it).
+    pub(crate) volume: Volume,
+    /// Test-only switches (feature `test-utils`).
+    pub(crate) switches: switches::Switches,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -164,6 +161,14 @@ impl Node {
             }
         }
         let client = Client::new(net.clone(), store.clone(), cfg.client.clone());
+        let clock = Arc::new(Clock::new(meta.node_id()));
+        let volume = Volume::new(
+            meta.clone(),
+            client.clone(),
+            net.clone(),
+            store.clone(),
+            clock,
+        );
         let shared = Arc::new(Shared {
             net,
             store,
@@ -171,9 +176,8 @@ impl Node {
             meta,
             cfg: cfg.clone(),
             started: Instant::now(),
-            lie: AtomicBool::new(false),
-            stall_ms: AtomicU64::new(0),
-            hlc: Default::default(),
+            volume,
+            switches: Default::default(),
         });
         tasks.spawn(
             "serve-fragments",
@@ -189,7 +193,7 @@ impl Node {
             })?;
             tasks.spawn(
                 "control",
-                control::serve(shared.clone(), listener, tasks.clone()),
+                control_serve::serve(shared.clone(), listener, tasks.clone()),
             );
         }
         tracing::info!(peer_id = %shared.net.local_peer_id(), data = %dir.display(), "node started");
@@ -213,24 +217,10 @@ impl Node {
         &self.shared.meta
     }
 
-    /// The node's shared state (network, store, client, metadata, clock),
-    /// for components embedded in the same process such as the mount.
-    pub fn shared(&self) -> Arc<Shared> {
-        self.shared.clone()
-    }
-
-    /// Records `manifest` as the newest version of `path` in the namespace.
-    pub async fn commit_at_path(
-        &self,
-        path: &str,
-        manifest: crate::fragment::Manifest,
-    ) -> Result<u64, MetaError> {
-        files::commit_at_path(&self.shared, path, manifest).await
-    }
-
-    /// The file id of the newest version at `path`.
-    pub async fn head_id(&self, path: &str) -> Result<crate::fragment::FragmentId, MetaError> {
-        files::head_id(&self.shared, path).await
+    /// The filesystem on this node: typed namespace and version
+    /// operations (what the mount and the control socket use).
+    pub fn volume(&self) -> Volume {
+        self.shared.volume.clone()
     }
 
     pub fn net(&self) -> &Net {
@@ -245,7 +235,7 @@ impl Node {
     /// This node's store plus every connected storage peer's (see
     /// [`capacity`]), asking each for at most `deadline`.
     pub async fn network_usage(&self, deadline: Duration) -> capacity::NetworkUsage {
-        capacity::network_usage(&self.shared, deadline).await
+        self.shared.volume.network_usage(deadline).await
     }
 
     pub fn store(&self) -> Option<&Arc<FragmentStore>> {
@@ -271,18 +261,22 @@ impl Node {
         }
     }
 
-    /// Test-only switch: when on, this node answers every fragment request
-    /// with bytes that do not match the id (a lying peer).
-    #[doc(hidden)]
+    /// Test-only switch (feature `test-utils`): when on, this node answers
+    /// every fragment request with bytes that do not match the id (a lying
+    /// peer).
+    #[cfg(feature = "test-utils")]
     pub fn set_lying(&self, on: bool) {
-        self.shared.lie.store(on, Ordering::Relaxed);
+        use std::sync::atomic::Ordering;
+        self.shared.switches.lie.store(on, Ordering::Relaxed);
     }
 
-    /// Test-only switch: when non-zero, this node waits this long before
-    /// answering each `get` (a slow or stuck peer).
-    #[doc(hidden)]
+    /// Test-only switch (feature `test-utils`): when non-zero, this node
+    /// waits this long before answering each `get` (a slow or stuck peer).
+    #[cfg(feature = "test-utils")]
     pub fn set_stall(&self, d: Duration) {
+        use std::sync::atomic::Ordering;
         self.shared
+            .switches
             .stall_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
     }

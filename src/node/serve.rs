@@ -12,10 +12,7 @@ use crate::{
     wire::{Request, Response},
 };
 use bytes::Bytes;
-use std::{
-    sync::{atomic::Ordering, Arc},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 use tokio::sync::{mpsc, Semaphore};
 
 pub const MAX_CONCURRENT: usize = 64;
@@ -43,16 +40,11 @@ async fn answer(shared: &Shared, request: Request) -> Response {
     };
     match request {
         Request::Get { id } => {
-            let stall = shared.stall_ms.load(Ordering::Relaxed);
-            if stall > 0 {
-                tokio::time::sleep(Duration::from_millis(stall)).await;
-            }
+            shared.switches.stall().await;
             match tokio::task::spawn_blocking(move || store.get(&id)).await {
                 Ok(Ok(data)) => {
                     let mut data = data;
-                    if shared.lie.load(Ordering::Relaxed) && !data.is_empty() {
-                        data[0] ^= 0xff;
-                    }
+                    shared.switches.tamper(&mut data);
                     Response::Data {
                         data: Bytes::from(data),
                     }

@@ -1,23 +1,12 @@
 //! What the mount adds to the namespace's attributes: the attributes of a
 //! file still open here after its last name went (fstat of an open
 //! unlinked file), times set on a file open for writing that its close must
-//! not move, and the caller's context (groups, umask) on commands.
+//! not move.
 
 use super::{Core, OpenFile};
 use crate::errno::OpError;
-use fragfs::meta::{Attr, Command, Context, Ino};
+use fragfs::meta::{Attr, Ino};
 use std::sync::Arc;
-
-/// `cmd` with the caller's context (groups, umask) when it has any.
-pub(super) fn in_context(ctx: Context, cmd: Command) -> Command {
-    if ctx == Context::default() {
-        return cmd;
-    }
-    Command::WithContext {
-        ctx,
-        cmd: Box::new(cmd),
-    }
-}
 
 impl Core {
     /// Keeps `a` as the last seen attributes of the handles open on its inode.

@@ -7,27 +7,22 @@
 
 use super::{base_content, Core, OpError};
 use fragfs::{
-    meta::{Attr, Caller, Command, Ino, Kind},
-    node::files,
+    meta::{Attr, Caller, Context, Ino, Kind},
+    volume::{clock, SetAttrs},
 };
 
 impl Core {
     /// Sets `ino`'s mtime (and so its ctime) to now: what a truncation
     /// that changes no byte does to an open file.
     pub(super) async fn touch_mtime(&self, ino: Ino, caller: Caller) -> Result<Attr, OpError> {
-        let now = files::now();
-        self.command_attr(Command::SetAttr {
-            ino,
-            caller,
-            perm: None,
-            uid: None,
-            gid: None,
-            size: None,
-            atime: None,
-            mtime: Some(now),
-            now,
-        })
-        .await
+        let set = SetAttrs {
+            mtime: Some(clock::now()),
+            ..SetAttrs::default()
+        };
+        Ok(self
+            .volume
+            .setattr(ino, set, caller, Context::default())
+            .await?)
     }
 
     /// `open(O_RDONLY|O_TRUNC)` of a regular file: commits it empty (or
@@ -37,7 +32,7 @@ impl Core {
         ino: Ino,
         caller: Caller,
     ) -> Result<(), OpError> {
-        let (attr, head) = files::head_of(&self.shared, ino).await?;
+        let (attr, head) = self.volume.head(ino).await?;
         if attr.kind != Kind::File {
             // The kernel ignores O_TRUNC on anything else.
             return Ok(());

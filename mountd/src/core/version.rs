@@ -3,27 +3,20 @@
 //! whose `head` is the chosen version, so its reads share the fragment
 //! cache, readahead and verification with every other read.
 
-use super::{unexpected, Core, OpenFile};
+use super::{Core, OpenFile};
 use crate::errno::OpError;
-use fragfs::meta::{Attr, Caller, DirEntry, Ino, Query, QueryReply, Version};
+use fragfs::meta::{Attr, Caller, DirEntry, Ino, Version};
 
 impl Core {
     /// The attributes of the file at namespace path `path` and every version
     /// it has, oldest first.
     pub async fn versions(&self, path: &str) -> Result<(Attr, Vec<Version>), OpError> {
-        let path = path.to_string();
-        match self.query(Query::History { path }).await? {
-            QueryReply::History { attr, versions } => Ok((attr, versions)),
-            _ => Err(unexpected("history")),
-        }
+        Ok(self.volume.history(path).await?)
     }
 
     /// Directory `ino`'s entries with their attributes.
     pub async fn entries(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
-        match self.query(Query::ReaddirPlus { ino }).await? {
-            QueryReply::EntriesPlus(e) => Ok(e),
-            _ => Err(unexpected("readdirplus")),
-        }
+        Ok(self.volume.readdir_plus(ino).await?)
     }
 
     /// Opens `version` for reading, as `caller`: a handle like one

@@ -49,7 +49,7 @@ use std::{
     collections::{BTreeMap, BTreeSet},
     sync::Arc,
 };
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
 /// Dirty bytes one handle keeps at most before storing them; its share of
 /// the mount's write buffers (`budget`) is often less.
@@ -57,7 +57,9 @@ pub const DIRTY_LIMIT: usize = 64 << 20;
 /// Fragment uploads one handle keeps in flight; a write waits beyond that.
 pub const MAX_UPLOADS: usize = 8;
 
-type UploadTask = JoinHandle<Result<FragmentEntry, ClientError>>;
+/// A fragment upload running as the mount's tracked task `fuse-upload`;
+/// an upload cancelled at unmount never answers (`RecvError`).
+type UploadTask = oneshot::Receiver<Result<FragmentEntry, ClientError>>;
 
 struct Upload {
     bytes: Bytes,
@@ -443,17 +445,19 @@ impl Core {
         let bytes = Bytes::from(data);
         if feed {
             if let Some(s) = c.seq.as_mut() {
-                s.feed(bytes.clone());
+                s.feed(bytes.clone(), &self.tasks);
             }
         }
         let cands = self.upload_candidates().await;
         let client = if durable {
-            self.shared.client.clone()
+            self.volume.client().clone()
         } else {
             self.client.clone()
         };
         let (algo, b) = (c.algo, bytes.clone());
-        let task = tokio::spawn(async move { client.put_fragment_as(i, algo, b, &cands).await });
+        let task = self.tasks.spawn_result("fuse-upload", async move {
+            client.put_fragment_as(i, algo, b, &cands).await
+        });
         c.uploading.insert(
             i,
             Upload {
@@ -488,9 +492,9 @@ impl Core {
                 c.set_dirty(i, up.bytes.to_vec());
                 Err(e.into())
             }
-            Err(e) => {
+            Err(_) => {
                 c.set_dirty(i, up.bytes.to_vec());
-                Err(OpError::Bug(format!("fragment upload failed: {e}")))
+                Err(OpError::Cancelled("a fragment upload"))
             }
         }
     }

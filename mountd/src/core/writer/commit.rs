@@ -5,10 +5,11 @@
 use super::{Content, Core, OpError};
 use bytes::Bytes;
 use fragfs::{
-    fragment::{FragmentEntry, Manifest, NO_FILE_HASH},
-    meta::{Caller, Ino},
-    node::files,
-    redundancy::{Candidate, Redundancy},
+    client::ClientError,
+    fragment::{FragmentEntry, FragmentId, Manifest, NO_FILE_HASH},
+    meta::{Caller, FsError, Ino},
+    redundancy::{Candidate, NodeId, Redundancy},
+    volume::{Base, Committed, Durability, VolumeError},
 };
 use std::{
     collections::HashMap,
@@ -86,46 +87,27 @@ impl Core {
             name: format!("ino-{ino}"),
             size: c.size,
             fragment_size: fragfs::fragment::FragmentSize::new(c.fsz as u32)
-                .unwrap_or(self.shared.client.config().fragment_size),
+                .unwrap_or(self.volume.client().config().fragment_size),
             hash_algo: c.algo,
             file_sha3,
-            redundancy: Redundancy::Replicas(self.shared.client.config().replicas),
+            redundancy: Redundancy::Replicas(self.volume.client().config().replicas),
             fragments,
         };
         let cands = self.upload_candidates().await;
         let manifest = Arc::new(manifest);
         // The manifest's copy on the peers (for `get ID`) and the version
         // commit go together; both are done before this returns.
+        let base = c.version.map(|(version, hlc)| Base { version, hlc });
         let (stored, committed) = tokio::join!(
             self.client.put_manifest(&manifest, &cands),
-            files::commit_ino(&self.shared, ino, c.version, (*manifest).clone(), caller)
+            self.volume
+                .commit(ino, base, (*manifest).clone(), caller, Durability::Visible)
         );
-        let (_, holders) = stored?;
-        c.unsynced.extend(holders);
-        let done = match committed {
-            Ok((version, hlc, _)) => {
-                tracing::debug!(ino, version, bytes = c.size, "committed");
-                self.counters.commits.fetch_add(1, Ordering::Relaxed);
-                c.version = Some((version, hlc));
-                true
-            }
-            // Unlinked while open: nobody can reach this content any more,
-            // and close must not fail because of it.
-            Err(fragfs::meta::MetaError::Fs(fragfs::meta::FsError::NotFound)) => {
-                tracing::debug!(
-                    ino,
-                    "file was removed while open; its last writes are dropped"
-                );
-                false
-            }
-            Err(e) => return Err(e.into()),
-        };
-        c.base = Some(manifest);
-        c.base_limit = c.size;
-        c.staged.clear();
-        c.zeroed.clear();
-        c.changed = false;
-        Ok(done)
+        if let Ok(v) = &committed {
+            tracing::debug!(ino, version = v.version, bytes = c.size, "committed");
+            self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        settle(c, manifest, committed, stored)
     }
 
     /// Makes what `c` stored durable on its holders (after a commit).
@@ -177,8 +159,103 @@ impl Core {
         {
             return c;
         }
-        let c = Arc::new(self.shared.client.placement_candidates().await);
+        let c = Arc::new(self.volume.client().placement_candidates().await);
         *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = Some(c.clone());
         c
+    }
+}
+
+/// Records in `c` what a commit did, then reports the manifest's put. A
+/// committed version is recorded first, even when the manifest's copy
+/// failed to store: the handle is on the new version either way, and its
+/// next commit names that version as its base.
+fn settle(
+    c: &mut Content,
+    manifest: Arc<Manifest>,
+    committed: Result<Committed, VolumeError>,
+    stored: Result<(FragmentId, Vec<NodeId>), ClientError>,
+) -> Result<bool, OpError> {
+    let done = match committed {
+        Ok(v) => {
+            c.version = Some((v.version, v.hlc));
+            true
+        }
+        // Unlinked while open: nobody can reach this content any more,
+        // and close must not fail because of it.
+        Err(VolumeError::Fs(FsError::NotFound)) => {
+            tracing::debug!("file was removed while open; its last writes are dropped");
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
+    c.base = Some(manifest);
+    c.base_limit = c.size;
+    c.staged.clear();
+    c.zeroed.clear();
+    c.changed = false;
+    let (_, holders) = stored?;
+    c.unsynced.extend(holders);
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fragfs::{
+        fragment::{FragmentSize, HashAlgo},
+        meta::{Attr, Hlc, Kind, Time},
+        redundancy::Replicas,
+    };
+
+    fn manifest() -> Arc<Manifest> {
+        Arc::new(Manifest {
+            name: "f".into(),
+            size: 0,
+            fragment_size: FragmentSize::new(1 << 16).expect("valid"),
+            hash_algo: HashAlgo::Sha3_256,
+            file_sha3: NO_FILE_HASH,
+            redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
+            fragments: vec![],
+        })
+    }
+
+    #[test]
+    fn t10_a_commit_whose_manifest_put_failed_is_still_recorded() {
+        let hlc = Hlc {
+            wall_ms: 9,
+            logical: 0,
+            node: 1,
+        };
+        let mut c = Content::new(None, 1 << 16, HashAlgo::Sha3_256, 16);
+        c.changed = true;
+        let committed = Ok(Committed {
+            version: 7,
+            hlc,
+            attr: Attr {
+                ino: 2,
+                kind: Kind::File,
+                perm: 0o644,
+                uid: 0,
+                gid: 0,
+                size: 0,
+                nlink: 1,
+                atime: Time::default(),
+                mtime: Time::default(),
+                ctime: Time::default(),
+                rdev: 0,
+            },
+        });
+        let stored = Err(ClientError::Bug("no holder took the manifest".into()));
+        let r = settle(&mut c, manifest(), committed, stored);
+        assert!(
+            matches!(r, Err(OpError::Client(_))),
+            "the put error is reported"
+        );
+        assert_eq!(
+            c.version,
+            Some((7, hlc)),
+            "the handle is on the new version"
+        );
+        assert!(!c.changed, "nothing left to commit");
     }
 }

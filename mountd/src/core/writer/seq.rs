@@ -2,13 +2,15 @@
 //! an empty file, fed fragment by fragment on the blocking pool.
 
 use bytes::Bytes;
-use fragfs::fragment::FileHasher;
-use tokio::task::JoinHandle;
+use fragfs::{fragment::FileHasher, task::Tasks};
+use tokio::sync::oneshot;
 
 /// The streaming whole-file hash of an append-only handle.
 enum HashState {
     Ready(FileHasher),
-    Running(JoinHandle<Option<FileHasher>>),
+    /// Hashing as the mount's tracked task `fuse-hash`; a cancelled one
+    /// never answers, and the file hash is then not recorded.
+    Running(oneshot::Receiver<Option<FileHasher>>),
 }
 
 impl HashState {
@@ -35,10 +37,10 @@ impl Seq {
     }
 
     /// Feeds `data` after what was fed before, on the blocking pool.
-    pub(super) fn feed(&mut self, data: Bytes) {
+    pub(super) fn feed(&mut self, data: Bytes, tasks: &Tasks) {
         let prev = std::mem::replace(&mut self.state, HashState::Ready(FileHasher::new()));
         self.fed += data.len() as u64;
-        self.state = HashState::Running(tokio::spawn(async move {
+        self.state = HashState::Running(tasks.spawn_result("fuse-hash", async move {
             let mut h = prev.resolve().await?;
             tokio::task::spawn_blocking(move || {
                 h.update(&data);

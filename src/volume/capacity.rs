@@ -7,8 +7,11 @@
 //! without `Stat`) is left out of the sums and counted in
 //! [`NetworkUsage::unanswered`].
 
-use super::Shared;
-use crate::wire::{Request, Response};
+use crate::{
+    net::Net,
+    store::FragmentStore,
+    wire::{Request, Response},
+};
 use std::time::Duration;
 
 /// The summed store use of the storage nodes reachable from this one.
@@ -34,16 +37,20 @@ impl NetworkUsage {
 
 /// Asks every connected storage peer for its usage (at most `deadline`
 /// each, all at once) and adds this node's own store.
-pub async fn network_usage(shared: &Shared, deadline: Duration) -> NetworkUsage {
+pub async fn network_usage(
+    net: &Net,
+    store: Option<&FragmentStore>,
+    deadline: Duration,
+) -> NetworkUsage {
     let mut total = NetworkUsage::default();
-    if let Some(store) = &shared.store {
+    if let Some(store) = store {
         let u = store.usage();
         total.add(u.used, u.capacity);
     }
-    let peers = shared.net.storage_peers().await;
+    let peers = net.storage_peers().await;
     let asks = peers
         .iter()
-        .map(|p| shared.net.request(p.peer_id, Request::Stat, deadline));
+        .map(|p| net.request(p.peer_id, Request::Stat, deadline));
     for (peer, answer) in peers.iter().zip(futures::future::join_all(asks).await) {
         let why = match answer {
             Ok(Response::Usage { used, capacity }) => {

@@ -1,0 +1,270 @@
+//! The node's side of the control socket: reads one request per
+//! connection and answers it through the node's [`Volume`](crate::volume::Volume)
+//! and its network, with progress events while a put or get runs.
+
+use super::Shared;
+use crate::{
+    client::{ClientConfig, Progress},
+    control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
+    fragment::{FragmentId, FragmentSize},
+    redundancy::{Replicas, WriteQuorum},
+    task::Tasks,
+};
+use std::{
+    future::Future,
+    io,
+    path::PathBuf,
+    sync::{atomic::Ordering, Arc},
+    time::Duration,
+};
+use tokio::net::{UnixListener, UnixStream};
+
+pub(crate) async fn serve(shared: Arc<Shared>, listener: UnixListener, tasks: Tasks) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                let shared = shared.clone();
+                tasks.spawn("control-conn", async move {
+                    if let Err(e) = handle(shared, stream).await {
+                        tracing::debug!(error = %e, "control connection ended");
+                    }
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "control socket accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
+    let req: Request = match read_msg(&mut s).await {
+        Ok(r) => r,
+        Err(e) => {
+            return write_msg(&mut s, &Event::Error(format!("bad control request: {e}"))).await
+        }
+    };
+    let v = &shared.volume;
+    let event = match req {
+        Request::Put {
+            path,
+            name,
+            options,
+            dest,
+        } => put(&shared, &mut s, path, name, options, dest).await?,
+        Request::Get { id, out } => get(&shared, &mut s, id, out).await?,
+        Request::Peers => Event::Peers(peer_rows(&shared).await),
+        Request::Status => Event::Status(status(&shared).await),
+        Request::Ls { path } => match v.ls(&path).await {
+            Ok((rows, stale)) => Event::Listing { rows, stale },
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Info { path } => match v.info(&path).await {
+            Ok(r) => Event::Info(r),
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Search { text } => match v.search(&text).await {
+            Ok((rows, stale)) => Event::Found { rows, stale },
+            Err(e) => Event::Error(e.to_string()),
+        },
+        Request::MetaStatus => Event::MetaStatus(shared.meta.status()),
+        Request::Mkdir { paths } => mkdir(&shared, &paths).await,
+        Request::Tree { local } => match v.tree(local).await {
+            Ok((rows, stale)) => Event::Tree { rows, stale },
+            Err(e) => Event::Error(e.to_string()),
+        },
+        Request::MetaAdd { addr } => match addr.parse() {
+            Err(_) => Event::Error(format!("{addr} is not a multiaddr")),
+            Ok(a) => match shared.meta.add_voter(&a).await {
+                Ok(()) => Event::Done(format!("added {addr} as a metadata voter")),
+                Err(e) => Event::Error(e.to_string()),
+            },
+        },
+        Request::MetaRemove { node_id } => match shared.meta.remove_voter(node_id).await {
+            Ok(()) => Event::Done(format!("removed metadata voter {node_id}")),
+            Err(e) => Event::Error(e.to_string()),
+        },
+    };
+    write_msg(&mut s, &event).await
+}
+
+/// Stores the file at `path`; with `dest`, commits it as the newest
+/// version of that path.
+async fn put(
+    shared: &Shared,
+    s: &mut UnixStream,
+    path: PathBuf,
+    name: Option<String>,
+    options: PutOptions,
+    dest: Option<String>,
+) -> io::Result<Event> {
+    let cfg = match client_config(shared.client.config(), &options) {
+        Err(e) => return Ok(Event::Error(e)),
+        Ok(cfg) => cfg,
+    };
+    let client = shared.client.with_config(cfg);
+    let progress = Progress::new();
+    let p = progress.clone();
+    let fut = async move { client.put_file(&path, name, p).await };
+    let r = match with_progress(s, &progress, fut).await? {
+        Ok(r) => r,
+        Err(e) => return Ok(Event::Error(e.to_string())),
+    };
+    let committed = match &dest {
+        Some(d) => shared
+            .volume
+            .commit_at_path(d, r.manifest.clone())
+            .await
+            .map(|c| Some(c.version)),
+        None => Ok(None),
+    };
+    Ok(match committed {
+        Ok(version) => Event::PutDone {
+            id: r.id.to_hex(),
+            size: r.manifest.size,
+            fragments: r.manifest.fragments.len() as u64,
+            min_copies: r.min_copies as u32,
+            peers: progress.peer_count() as u32,
+            path: dest,
+            version,
+        },
+        Err(e) => Event::Error(format!(
+            "stored as {} but not recorded at {}: {e}",
+            r.id,
+            dest.unwrap_or_default()
+        )),
+    })
+}
+
+/// Fetches file `id` (a file id or an absolute path) into `out`.
+async fn get(shared: &Shared, s: &mut UnixStream, id: String, out: PathBuf) -> io::Result<Event> {
+    let id = match resolve_id(shared, &id).await {
+        Err(e) => return Ok(Event::Error(e)),
+        Ok(id) => id,
+    };
+    let client = shared.client.clone();
+    let progress = Progress::new();
+    let p = progress.clone();
+    let fut = async move { client.get_file(&id, &out, p).await };
+    Ok(match with_progress(s, &progress, fut).await? {
+        Ok(r) => Event::GetDone {
+            size: r.manifest.size,
+            fragments: r.manifest.fragments.len() as u64,
+            peers: r.peers as u32,
+            retries: r.retries,
+        },
+        Err(e) => Event::Error(e.to_string()),
+    })
+}
+
+/// `mkdir -p` of each path, stopping at the first failure.
+async fn mkdir(shared: &Shared, paths: &[String]) -> Event {
+    let mut made = 0;
+    for p in paths {
+        if let Err(e) = shared.volume.mkdir_p(p).await {
+            return Event::Error(format!("{p}: {e}"));
+        }
+        made += 1;
+    }
+    Event::Done(format!(
+        "{made} director{} present",
+        if made == 1 { "y" } else { "ies" }
+    ))
+}
+
+/// A file id, or the head version of an absolute path.
+async fn resolve_id(shared: &Shared, id: &str) -> Result<FragmentId, String> {
+    if id.starts_with('/') {
+        shared
+            .volume
+            .head_id(id)
+            .await
+            .map_err(|e| format!("{id}: {e}"))
+    } else {
+        id.parse::<FragmentId>().map_err(|e| format!("{id}: {e}"))
+    }
+}
+
+/// Runs `fut`, sending a progress event every 200 ms while it runs.
+async fn with_progress<T>(
+    s: &mut UnixStream,
+    progress: &Progress,
+    fut: impl Future<Output = T>,
+) -> io::Result<T> {
+    tokio::pin!(fut);
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            r = &mut fut => return Ok(r),
+            _ = tick.tick() => {
+                let ev = Event::Progress { done: progress.done(), total: progress.total(), peers: progress.peer_count() as u32 };
+                write_msg(s, &ev).await?;
+            }
+        }
+    }
+}
+
+fn client_config(base: &ClientConfig, o: &PutOptions) -> Result<ClientConfig, String> {
+    let replicas = Replicas::new(o.replicas).map_err(|e| e.to_string())?;
+    let quorum = o
+        .quorum
+        .map(|q| WriteQuorum::new(q, replicas))
+        .transpose()
+        .map_err(|e| e.to_string())?;
+    let fragment_size = FragmentSize::new(o.fragment_size).map_err(|e| e.to_string())?;
+    Ok(ClientConfig {
+        replicas,
+        quorum,
+        fragment_size,
+        hash: o.hash,
+        ..base.clone()
+    })
+}
+
+async fn peer_rows(shared: &Shared) -> Vec<PeerRow> {
+    let mut rows: Vec<PeerRow> = shared
+        .net
+        .peers()
+        .await
+        .into_iter()
+        .map(|p| PeerRow {
+            peer_id: p.peer_id.to_string(),
+            addrs: p.addrs.iter().map(|a| a.to_string()).collect(),
+            agent: p.agent,
+            storage: p.storage,
+        })
+        .collect();
+    rows.sort_by(|a, b| a.peer_id.cmp(&b.peer_id));
+    rows
+}
+
+async fn status(shared: &Shared) -> StatusReport {
+    let peers = shared.net.peers().await;
+    let usage = shared.store.as_ref().map(|s| s.usage());
+    let c = &shared.net.counters;
+    StatusReport {
+        peer_id: shared.net.local_peer_id().to_string(),
+        listen: shared
+            .net
+            .listen_addrs()
+            .await
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        uptime_secs: shared.started.elapsed().as_secs(),
+        peers: peers.len() as u32,
+        storage_peers: peers.iter().filter(|p| p.storage).count() as u32,
+        store_used: usage.map_or(0, |u| u.used),
+        store_capacity: usage.map_or(0, |u| u.capacity),
+        store_fragments: usage.map_or(0, |u| u.fragments),
+        corrupt_found: shared
+            .store
+            .as_ref()
+            .map_or(0, |s| s.counters.corrupt_found.load(Ordering::Relaxed)),
+        requests_in: c.requests_in.load(Ordering::Relaxed),
+        requests_out: c.requests_out.load(Ordering::Relaxed),
+        failures_out: c.failures_out.load(Ordering::Relaxed),
+        malformed_in: c.malformed_in.load(Ordering::Relaxed),
+    }
+}

@@ -1,0 +1,164 @@
+//! The filesystem as typed operations: what the mount, the control socket
+//! and the CLI's light mode ask of the namespace and the fragments.
+//!
+//! A [`Volume`] owns the metadata client ([`Meta`]), the fragment client
+//! ([`Client`]), the node's hybrid logical clock ([`clock::Clock`]) and the
+//! node's identity (its peer id, the author of the versions it commits).
+//! Every metadata reply is matched here and only here (`reply`): a reply of
+//! the wrong kind is a [`VolumeError::Protocol`].
+//!
+//! Files: `ns` (namespace operations), `commit` (new versions and the one
+//! place a stale base is resolved), `paths` (operations by path: `mkdir -p`,
+//! commit at a path, stat, history), `report` (the listings the CLI shows),
+//! `bytes` (verified reads and the network's capacity).
+//!
+//! Must not: know fuser or errno (the mount maps [`VolumeError`]), or the
+//! control protocol.
+
+mod bytes;
+pub mod capacity;
+pub mod clock;
+mod commit;
+mod ns;
+mod paths;
+pub(crate) mod reply;
+pub mod report;
+
+pub use commit::{resolve_conflict, Base, Committed, Durability};
+pub use ns::{NewNode, SetAttrs};
+pub use report::{InfoFragment, InfoReport, InfoVersion, LsRow};
+
+use crate::{
+    client::{Client, ClientError},
+    meta::{Command, FsError, Meta, MetaError, Query, ReadAnswer, Reply},
+    net::Net,
+    store::FragmentStore,
+};
+use clock::Clock;
+use std::sync::Arc;
+
+/// Why a volume operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    /// The namespace refused (the POSIX error a local filesystem gives).
+    #[error(transparent)]
+    Fs(FsError),
+    /// The metadata service failed (no quorum, no voter, store…).
+    #[error(transparent)]
+    Meta(MetaError),
+    /// Storing or fetching bytes failed.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The namespace answered with a reply of the wrong kind.
+    #[error("metadata protocol: {0}")]
+    Protocol(String),
+}
+
+impl From<MetaError> for VolumeError {
+    fn from(e: MetaError) -> Self {
+        match e {
+            MetaError::Fs(f) => VolumeError::Fs(f),
+            other => VolumeError::Meta(other),
+        }
+    }
+}
+
+impl From<FsError> for VolumeError {
+    fn from(e: FsError) -> Self {
+        VolumeError::Fs(e)
+    }
+}
+
+impl VolumeError {
+    /// The namespace's refusal, if that is what this is.
+    pub fn fs(&self) -> Option<&FsError> {
+        match self {
+            VolumeError::Fs(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+/// The filesystem of one node. Cheap to clone.
+#[derive(Clone)]
+pub struct Volume {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    meta: Meta,
+    client: Client,
+    net: Net,
+    store: Option<Arc<FragmentStore>>,
+    clock: Arc<Clock>,
+    /// The author recorded on committed versions: this node's peer id.
+    author: String,
+}
+
+impl Volume {
+    pub(crate) fn new(
+        meta: Meta,
+        client: Client,
+        net: Net,
+        store: Option<Arc<FragmentStore>>,
+        clock: Arc<Clock>,
+    ) -> Self {
+        let author = net.local_peer_id().to_string();
+        Volume {
+            inner: Arc::new(Inner {
+                meta,
+                client,
+                net,
+                store,
+                clock,
+                author,
+            }),
+        }
+    }
+
+    /// The fragment client (for callers that keep their own cache or
+    /// store fragments themselves before committing).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The author this volume records on the versions it commits.
+    pub fn author(&self) -> &str {
+        &self.inner.author
+    }
+
+    /// This node's metadata node id.
+    pub fn node_id(&self) -> u64 {
+        self.inner.meta.node_id()
+    }
+
+    fn meta(&self) -> &Meta {
+        &self.inner.meta
+    }
+
+    async fn read(&self, q: Query) -> Result<ReadAnswer, VolumeError> {
+        Ok(self.meta().read(q).await?)
+    }
+
+    async fn write(&self, cmd: Command) -> Result<Reply, VolumeError> {
+        Ok(self.meta().write(cmd).await?)
+    }
+
+    /// What each applied namespace change touched, as it is applied (for
+    /// a mount's kernel cache invalidation).
+    pub fn subscribe_changes(&self) -> tokio::sync::broadcast::Receiver<crate::meta::Notice> {
+        self.meta().subscribe_changes()
+    }
+
+    /// Whether the namespace answers from an up-to-date replica (a leader
+    /// is known or reachable).
+    pub async fn ready(&self) -> Result<bool, VolumeError> {
+        let a = self
+            .read(Query::Getattr {
+                ino: crate::meta::ROOT,
+            })
+            .await?;
+        reply::attr(a.reply)?;
+        Ok(!a.stale)
+    }
+}

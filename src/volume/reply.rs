@@ -1,0 +1,177 @@
+//! The one place where metadata replies are matched: one small function per
+//! kind of reply, each turning a reply of another kind into
+//! [`VolumeError::Protocol`] (never a panic).
+
+use super::VolumeError;
+use crate::meta::{Attr, DirEntry, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version};
+
+fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
+    let mut got = format!("{got:?}");
+    got.truncate(120);
+    VolumeError::Protocol(format!("expected {want}, the namespace answered {got}"))
+}
+
+/// A query answer, and whether a replica that could not confirm it is up
+/// to date gave it.
+pub(crate) struct Answer<T> {
+    pub value: T,
+    pub stale: bool,
+}
+
+/// Applies `f` to the reply of `a`, keeping `stale`.
+pub(crate) fn answer<T>(
+    a: ReadAnswer,
+    f: impl FnOnce(QueryReply) -> Result<T, VolumeError>,
+) -> Result<Answer<T>, VolumeError> {
+    Ok(Answer {
+        value: f(a.reply)?,
+        stale: a.stale,
+    })
+}
+
+pub(crate) fn attr(r: QueryReply) -> Result<Attr, VolumeError> {
+    match r {
+        QueryReply::Attr(a) => Ok(a),
+        other => Err(wrong("attributes", other)),
+    }
+}
+
+pub(crate) fn listing(r: QueryReply) -> Result<Vec<ListRow>, VolumeError> {
+    match r {
+        QueryReply::Listing(rows) => Ok(rows),
+        other => Err(wrong("a listing", other)),
+    }
+}
+
+pub(crate) fn history(r: QueryReply) -> Result<(Attr, Vec<Version>), VolumeError> {
+    match r {
+        QueryReply::History { attr, versions } => Ok((attr, versions)),
+        other => Err(wrong("a history", other)),
+    }
+}
+
+pub(crate) fn paths(r: QueryReply) -> Result<Vec<(String, Attr)>, VolumeError> {
+    match r {
+        QueryReply::Paths(p) => Ok(p),
+        other => Err(wrong("paths", other)),
+    }
+}
+
+pub(crate) fn entries(r: QueryReply) -> Result<Vec<DirEntry>, VolumeError> {
+    match r {
+        QueryReply::Entries(e) => Ok(e),
+        other => Err(wrong("directory entries", other)),
+    }
+}
+
+pub(crate) fn target(r: QueryReply) -> Result<String, VolumeError> {
+    match r {
+        QueryReply::Target(t) => Ok(t),
+        other => Err(wrong("a link target", other)),
+    }
+}
+
+pub(crate) fn value(r: QueryReply) -> Result<Vec<u8>, VolumeError> {
+    match r {
+        QueryReply::Value(v) => Ok(v),
+        other => Err(wrong("an attribute value", other)),
+    }
+}
+
+pub(crate) fn names(r: QueryReply) -> Result<Vec<String>, VolumeError> {
+    match r {
+        QueryReply::Names(n) => Ok(n),
+        other => Err(wrong("attribute names", other)),
+    }
+}
+
+pub(crate) fn head(r: QueryReply) -> Result<(Attr, Option<Version>), VolumeError> {
+    match r {
+        QueryReply::Head { attr, head } => Ok((attr, head)),
+        other => Err(wrong("a head version", other)),
+    }
+}
+
+pub(crate) fn entries_plus(r: QueryReply) -> Result<Vec<(DirEntry, Attr)>, VolumeError> {
+    match r {
+        QueryReply::EntriesPlus(e) => Ok(e),
+        other => Err(wrong("entries with attributes", other)),
+    }
+}
+
+pub(crate) fn lock(r: QueryReply) -> Result<Option<Lock>, VolumeError> {
+    match r {
+        QueryReply::Lock(l) => Ok(l),
+        other => Err(wrong("a lock", other)),
+    }
+}
+
+/// A command's reply: the attributes of the inode it changed.
+pub(crate) fn changed(r: Reply) -> Result<Attr, VolumeError> {
+    match r {
+        Reply::Attr(a) => Ok(a),
+        other => Err(wrong("attributes", other)),
+    }
+}
+
+/// A commit's reply: the new version and the file's attributes.
+pub(crate) fn committed(r: Reply) -> Result<(u64, Attr), VolumeError> {
+    match r {
+        Reply::Committed { version, attr } => Ok((version, attr)),
+        other => Err(wrong("a committed version", other)),
+    }
+}
+
+/// A command that returns nothing. (Some commands answer attributes even
+/// when the caller has no use for them: any success is accepted.)
+pub(crate) fn done(r: Reply) -> Result<(), VolumeError> {
+    match r {
+        Reply::Batch(_) => Err(wrong("done", r)),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::ROOT;
+
+    fn is_protocol<T: std::fmt::Debug>(r: Result<T, VolumeError>) -> bool {
+        matches!(r, Err(VolumeError::Protocol(_)))
+    }
+
+    #[test]
+    fn t10_a_reply_of_the_wrong_kind_is_a_protocol_error() {
+        let q = || QueryReply::Target("x".into());
+        assert!(is_protocol(attr(q())));
+        assert!(is_protocol(listing(q())));
+        assert!(is_protocol(history(q())));
+        assert!(is_protocol(paths(q())));
+        assert!(is_protocol(entries(q())));
+        assert!(is_protocol(value(q())));
+        assert!(is_protocol(names(q())));
+        assert!(is_protocol(head(q())));
+        assert!(is_protocol(entries_plus(q())));
+        assert!(is_protocol(lock(q())));
+        assert!(is_protocol(target(QueryReply::Names(vec![]))));
+        assert!(is_protocol(changed(Reply::Done)));
+        assert!(is_protocol(committed(Reply::Done)));
+        assert!(is_protocol(done(Reply::Batch(vec![]))));
+    }
+
+    #[test]
+    fn t10_a_reply_of_the_right_kind_is_its_value() {
+        assert_eq!(
+            target(QueryReply::Target("t".into())).ok(),
+            Some("t".into())
+        );
+        assert_eq!(value(QueryReply::Value(vec![1, 2])).ok(), Some(vec![1, 2]));
+        assert_eq!(
+            names(QueryReply::Names(vec!["a".into()])).ok(),
+            Some(vec!["a".into()])
+        );
+        assert_eq!(lock(QueryReply::Lock(None)).ok(), Some(None));
+        assert!(done(Reply::Done).is_ok());
+        let _ = ROOT;
+    }
+}
