@@ -96,7 +96,7 @@ async fn t10_create_commit_read_rebase_history_revert_unlink() {
     assert_eq!(ids, vec![(1, None), (2, Some(1)), (3, Some(2))]);
     assert_eq!(read_all(&v, &versions[1].manifest).await, b2);
     assert_eq!(read_all(&v, &versions[2].manifest).await, b3);
-    assert_eq!(versions[2].author, w.author());
+    assert_eq!(versions[2].author.peer, w.author());
 
     // Revert to version 1: a new version 4 with version 1's bytes.
     let c4 = v

@@ -169,6 +169,13 @@ mod tests {
         }
     }
 
+    fn fragfs_author(peer: &str) -> crate::meta::Author {
+        crate::meta::Author {
+            peer: peer.into(),
+            uid: 0,
+        }
+    }
+
     #[test]
     fn t10_a_stale_base_commits_ours_on_top_of_theirs() {
         let hlc = Hlc::default();
@@ -176,8 +183,11 @@ mod tests {
             id: 4,
             parent: Some(3),
             manifest: manifest(9),
-            author: "them".into(),
+            author: fragfs_author("them"),
             hlc,
+            based_on: Some(3),
+            mark: None,
+            owners: vec![],
         };
         let base = Some(Base { version: 3, hlc });
         let r = resolve_conflict(base, &manifest(1), Some(&theirs));

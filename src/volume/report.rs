@@ -208,7 +208,7 @@ impl Volume {
                     parent: v.parent,
                     size: v.manifest.size,
                     file_id: v.manifest.id().to_hex(),
-                    author: v.author.clone(),
+                    author: v.author.to_string(),
                     wall_ms: v.hlc.wall_ms,
                 })
                 .collect(),
