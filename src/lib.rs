@@ -13,12 +13,13 @@
 //! - [`client`]: putting and getting whole files across the network.
 //! - [`node`]: the long-running peer (store + net + control socket).
 //! - [`control`]: the local control protocol the CLI speaks to a node.
-//! - [`cli`]: the `fragfs` command line.
+//!
+//! The `fragfs` command line is a binary of its own (crate `fragfs-cli`):
+//! the library depends on neither clap, indicatif nor anyhow.
 //!
 //! With the feature `test-utils`, `testing` holds what the integration tests
 //! of every crate share (process guards, node processes, waiting).
 
-pub mod cli;
 pub mod client;
 pub mod control;
 pub mod fragment;
