@@ -15,12 +15,13 @@
 //! - [`volume`]: the filesystem as typed operations over `meta` and `client`.
 //! - [`control`]: the local control protocol the CLI speaks to a node.
 //! - [`node`]: the long-running peer (store + net + control socket).
-//! - [`cli`]: the `fragfs` command line.
+//!
+//! The `fragfs` command line is a binary of its own (crate `fragfs-cli`):
+//! the library depends on neither clap, indicatif nor anyhow.
 //!
 //! With the feature `test-utils`, `testing` holds what the integration tests
 //! of every crate share (process guards, node processes, waiting).
 
-pub mod cli;
 pub mod client;
 pub mod control;
 pub mod fragment;

@@ -29,9 +29,15 @@
 //!   to the system when freed).
 //! - [`mount`]: mounting, lazy unmounting, the mount's configuration.
 //! - [`mountinfo`]: the kernel's mount table, parsed (one parser for all).
+//! - [`args`]: the options of a mount, defined once (`fragfs up`,
+//!   `fragfs-mountd`, `mount.fragfs`), and the one builder of
+//!   `fragfs-mountd`'s command line.
+//! - [`report`], [`reach`]: one-line errors and `--peer`s that do not
+//!   answer, as every fragfs program reports them.
 //! - [`helper`]: `mount.fragfs`, the helper `mount -t fragfs` runs: its
 //!   arguments become `fragfs-mountd`'s, started detached.
 
+pub mod args;
 pub mod attr;
 pub mod cache;
 pub mod core;
@@ -46,6 +52,8 @@ pub mod malloc;
 pub mod mount;
 pub mod mountinfo;
 pub mod plan;
+pub mod reach;
+pub mod report;
 pub mod statfs;
 
 pub use mount::{mount, unmount_lazy, MountConfig, Mounted};

@@ -3,10 +3,9 @@
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fragfs::{
-    cli::mount_args::MountArgs,
     node::{Node, NodeError},
 };
-use fragfs_mountd::MountConfig;
+use fragfs_mountd::{args::MountArgs, reach, report, MountConfig};
 use std::{
     io::IsTerminal,
     path::{Path, PathBuf},
@@ -32,7 +31,7 @@ fn main() -> ExitCode {
     let tuned = fragfs_mountd::malloc::tune();
     let args = match Args::try_parse() {
         Ok(a) => a,
-        Err(e) => return fragfs::cli::exit_on_clap_error(PROGRAM, &e),
+        Err(e) => return report::exit_on_clap_error(PROGRAM, &e),
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -65,7 +64,7 @@ fn main() -> ExitCode {
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{PROGRAM}: error: {}", fragfs::cli::one_line(&e));
+            eprintln!("{PROGRAM}: error: {}", report::one_line(&e));
             ExitCode::FAILURE
         }
     }
@@ -91,7 +90,7 @@ async fn run(a: Args) -> Result<()> {
         Err(e @ NodeError::AlreadyRunning(_)) => bail!(e),
         Err(e) => return Err(anyhow::Error::new(e).context("cannot start the node")),
     };
-    fragfs::cli::reach::watch_peers(&node, PROGRAM, &a.mount.net.peers);
+    reach::watch_peers(&node, PROGRAM, &a.mount.net.peers);
     // Written once the node holds the data directory, so a second mount on
     // it fails before touching the first one's file.
     let pid_file = match a.mount.pid_file.as_deref().map(PidFile::write).transpose() {

@@ -2,8 +2,6 @@
 //! random ports, each with its own swarm, store and data directory.
 #![allow(dead_code)]
 
-pub mod cli;
-
 use fragfs::{
     client::{Client, ClientConfig},
     fragment::FragmentSize,

@@ -18,7 +18,7 @@ use std::{
         fs::{DirBuilderExt, OpenOptionsExt},
         process::CommandExt,
     },
-    path::{Path, PathBuf},
+    path::Path,
     process::{Child, Command, ExitCode, Stdio},
     time::{Duration, Instant},
 };
@@ -64,22 +64,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The `fragfs-mountd` program: `$FRAGFS_MOUNTD`, else the one beside this
-/// executable, else in /usr/local/bin or /usr/bin, else on `PATH`.
-fn mountd_program() -> PathBuf {
-    if let Some(p) = std::env::var_os("FRAGFS_MOUNTD") {
-        return p.into();
-    }
-    let beside = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("fragfs-mountd")));
-    beside
-        .into_iter()
-        .chain(["/usr/local/bin/fragfs-mountd", "/usr/bin/fragfs-mountd"].map(PathBuf::from))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| "fragfs-mountd".into())
-}
-
 fn mount(inv: &Invocation) -> Result<(), String> {
     let mnt = &inv.mountpoint;
     let mountpoint =
@@ -89,7 +73,7 @@ fn mount(inv: &Invocation) -> Result<(), String> {
     }
     let data = inv.data_dir();
     let (log_path, pid_path) = (data.join(LOG_FILE), data.join(PID_FILE));
-    let program = mountd_program();
+    let program = crate::args::mountd_program();
     let args = mountd_args(inv, &mountpoint, &pid_path);
     if inv.verbose {
         if !inv.ignored.is_empty() {

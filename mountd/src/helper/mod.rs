@@ -14,8 +14,9 @@
 
 pub mod daemon;
 
+use crate::args::MountArgs;
 use clap::{CommandFactory, Parser};
-use fragfs::{cli::mount_args::MountArgs, net::Multiaddr};
+use fragfs::net::Multiaddr;
 use std::{
     ffi::{OsStr, OsString},
     path::{Path, PathBuf},
@@ -238,7 +239,7 @@ pub fn parse(args: &[OsString]) -> Result<Invocation, ArgError> {
         }
     }
     let options = MountdOptions::try_parse_from(&argv)
-        .map_err(|e| ArgError::Usage(fragfs::cli::clap_error_line(&e)))?
+        .map_err(|e| ArgError::Usage(crate::report::clap_error_line(&e)))?
         .mount;
     Ok(Invocation {
         source,
@@ -305,7 +306,7 @@ fn apply(opt: &str, data: &mut Option<PathBuf>) -> Result<Option<Vec<String>>, A
     };
     let one = std::iter::once("mount.fragfs".to_string()).chain(flag.iter().cloned());
     if let Err(e) = MountdOptions::try_parse_from(one) {
-        let reason = fragfs::cli::clap_error_line(&e);
+        let reason = crate::report::clap_error_line(&e);
         let reason = reason.split(" (usage:").next().unwrap_or(&reason);
         return Err(bad(reason));
     }

@@ -154,7 +154,7 @@ impl Drop for Daemon {
 /// The `fragfs` binary beside `fragfs-mountd`. Cargo builds only this
 /// crate's binaries for its tests: `cargo test` at the workspace root, or
 /// `cargo build --workspace`, builds `fragfs` too. Refused when older than
-/// any source of the `fragfs` crate, so a stale build cannot pass or fail
+/// any source of the `fragfs` library or the `fragfs-cli` crate, so a stale build cannot pass or fail
 /// this test by accident.
 pub fn fragfs_bin() -> PathBuf {
     let bin = Path::new(env!("CARGO_BIN_EXE_fragfs-mountd")).with_file_name("fragfs");
@@ -162,8 +162,9 @@ pub fn fragfs_bin() -> PathBuf {
     let built = fs::metadata(&bin)
         .and_then(|m| m.modified())
         .unwrap_or_else(|e| panic!("{}: {e}; {hint}", bin.display()));
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../src");
-    let newest = newest_mtime(&src);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let src = root.join("src");
+    let newest = newest_mtime(&src).max(newest_mtime(&root.join("cli/src")));
     assert!(
         newest <= built,
         "{} is older than {}; {hint}",

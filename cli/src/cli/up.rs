@@ -18,23 +18,6 @@ pub struct UpArgs {
     pub mount: MountArgs,
 }
 
-/// The `fragfs-mountd` program: `$FRAGFS_MOUNTD`, else the one beside this
-/// executable, else the one on `PATH`.
-fn mountd_program() -> PathBuf {
-    if let Some(p) = std::env::var_os("FRAGFS_MOUNTD") {
-        return p.into();
-    }
-    if let Some(beside) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(|d| d.join("fragfs-mountd")))
-    {
-        if beside.is_file() {
-            return beside;
-        }
-    }
-    "fragfs-mountd".into()
-}
-
 fn default_mountpoint() -> PathBuf {
     std::env::var_os("HOME")
         .map(PathBuf::from)
@@ -52,7 +35,7 @@ pub fn run(data: PathBuf, a: UpArgs) -> Result<()> {
     let mnt = a.mountpoint.clone().unwrap_or_else(default_mountpoint);
     std::fs::create_dir_all(&mnt)
         .with_context(|| format!("cannot create mount point {}", mnt.display()))?;
-    let program = mountd_program();
+    let program = fragfs_mountd::args::mountd_program();
     let err = std::process::Command::new(&program)
         .args(a.mount.mountd_argv(&data, &mnt))
         .exec();

@@ -8,13 +8,15 @@ mod bench_meta;
 mod demo;
 mod files;
 mod light;
-pub mod mount_args;
 mod progress;
-pub mod reach;
-mod report;
+#[cfg(test)]
+mod tests;
 mod up;
 
-pub use report::{clap_error_line, exit_on_clap_error, one_line};
+// Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
+pub use fragfs_mountd::args::{self as mount_args, NetArgs};
+pub use fragfs_mountd::{reach, report};
+pub use report::{exit_on_clap_error, one_line};
 
 use crate::{
     control::{self, Event, PutOptions, Request},
@@ -161,21 +163,6 @@ pub struct NodeArgs {
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
-}
-
-/// How a long-running peer (`node`, `up`) meets the network.
-#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetArgs {
-    /// Address to listen on (repeatable). Default: TCP and QUIC on all
-    /// interfaces, random ports.
-    #[arg(long = "listen", value_name = "MULTIADDR")]
-    pub listen: Vec<Multiaddr>,
-    /// A peer to join through (repeatable), e.g. /ip4/10.0.0.5/tcp/4001/p2p/12D3…
-    #[arg(long = "peer", value_name = "MULTIADDR")]
-    pub peers: Vec<Multiaddr>,
-    /// Do not discover peers on the local network with mDNS.
-    #[arg(long)]
-    pub no_mdns: bool,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -3,7 +3,7 @@
 //! one when it is reached later), while the node keeps running and keeps
 //! dialling it.
 
-use crate::{
+use fragfs::{
     net::{self, Multiaddr, PeerId},
     node::Node,
 };

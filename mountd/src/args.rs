@@ -1,26 +1,56 @@
 //! The options of a mount, defined once: `fragfs-mountd` parses them,
 //! `fragfs up` takes the same ones, and `mount.fragfs` reads its `-o`
 //! options by their names. [`MountArgs::mountd_argv`] is the one place that
-//! builds `fragfs-mountd`'s command line from them; [`MountArgs::node_config`]
+//! builds `fragfs-mountd`'s command line from them, [`mountd_program`] the
+//! one place that finds the program; [`MountArgs::node_config`]
 //! is the one place that turns them into the embedded node's configuration.
 //!
-//! This module knows nothing of FUSE: the mount itself lives in
-//! `fragfs-mountd`.
+//! [`NetArgs`], how a long-running peer meets the network, is shared with
+//! `fragfs node`. Errors are [`ArgsError`]s.
+//!
+//! This module knows nothing of FUSE.
 
-use super::NetArgs;
-use crate::{
-    fragment::{FragmentSize, HashAlgo},
+use clap::Args;
+use fragfs::{
+    fragment::{FragmentSize, HashAlgo, InvalidFragmentSize},
+    net::Multiaddr,
     node::NodeConfig,
-    redundancy::Replicas,
+    redundancy::{RedundancyError, Replicas},
     units,
 };
-use anyhow::Result;
-use clap::Args;
 use std::{
     ffi::OsString,
     path::{Path, PathBuf},
     time::Duration,
 };
+
+/// How a long-running peer (`node`, `up`) meets the network.
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetArgs {
+    /// Address to listen on (repeatable). Default: TCP and QUIC on all
+    /// interfaces, random ports.
+    #[arg(long = "listen", value_name = "MULTIADDR")]
+    pub listen: Vec<Multiaddr>,
+    /// A peer to join through (repeatable), e.g. /ip4/10.0.0.5/tcp/4001/p2p/12D3…
+    #[arg(long = "peer", value_name = "MULTIADDR")]
+    pub peers: Vec<Multiaddr>,
+    /// Do not discover peers on the local network with mDNS.
+    #[arg(long)]
+    pub no_mdns: bool,
+}
+
+/// Options that parse but cannot be used together or on this machine.
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error(transparent)]
+    Redundancy(#[from] RedundancyError),
+    #[error("fragment size is out of range (64 KiB to 16 MiB)")]
+    FragmentSizeRange,
+    #[error(transparent)]
+    FragmentSize(#[from] InvalidFragmentSize),
+    #[error("--cache-size {0} is too large")]
+    CacheSize(u64),
+}
 
 /// How a mount's node joins the network and stores what is written.
 #[derive(Args, Debug, Clone, PartialEq, Eq)]
@@ -62,7 +92,7 @@ pub struct MountArgs {
     /// Seconds this mount's file locks outlive it if it dies without
     /// unmounting (its lease, renewed every quarter of it).
     #[arg(long, default_value_t = 20, value_name = "SECS",
-          value_parser = clap::value_parser!(u64).range(1..=crate::meta::MAX_LEASE_MS / 1000))]
+          value_parser = clap::value_parser!(u64).range(1..=fragfs::meta::MAX_LEASE_MS / 1000))]
     pub lock_lease: u64,
     /// Write the mount's process id to FILE once its node runs; removed at
     /// exit.
@@ -107,7 +137,7 @@ impl MountArgs {
 
     /// The embedded node's configuration: a voter when alone, a member of
     /// the peers' network otherwise.
-    pub fn node_config(&self, data: &Path) -> Result<NodeConfig> {
+    pub fn node_config(&self, data: &Path) -> Result<NodeConfig, ArgsError> {
         let mut cfg = NodeConfig::new(data);
         if !self.net.listen.is_empty() {
             cfg.net.listen = self.net.listen.clone();
@@ -119,17 +149,15 @@ impl MountArgs {
         let alone = self.net.peers.is_empty();
         cfg.meta.voter = alone;
         cfg.client.replicas = Replicas::new(self.replicas.unwrap_or(if alone { 1 } else { 3 }))?;
-        let fsz = u32::try_from(self.fragment_size)
-            .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
+        let fsz = u32::try_from(self.fragment_size).map_err(|_| ArgsError::FragmentSizeRange)?;
         cfg.client.fragment_size = FragmentSize::new(fsz)?;
         cfg.client.hash = self.hash;
         Ok(cfg)
     }
 
     /// Bytes of the read cache, as the mount holds them.
-    pub fn cache_bytes(&self) -> Result<usize> {
-        usize::try_from(self.cache_size)
-            .map_err(|_| anyhow::anyhow!("--cache-size {} is too large", self.cache_size))
+    pub fn cache_bytes(&self) -> Result<usize, ArgsError> {
+        usize::try_from(self.cache_size).map_err(|_| ArgsError::CacheSize(self.cache_size))
     }
 
     pub fn meta_deadline(&self) -> Duration {
@@ -144,6 +172,22 @@ impl MountArgs {
     pub fn lock_lease(&self) -> Duration {
         Duration::from_secs(self.lock_lease)
     }
+}
+
+/// The `fragfs-mountd` program (for `fragfs up` and `mount.fragfs` alike): `$FRAGFS_MOUNTD`, else the one beside this
+/// executable, else in /usr/local/bin or /usr/bin, else on `PATH`.
+pub fn mountd_program() -> PathBuf {
+    if let Some(p) = std::env::var_os("FRAGFS_MOUNTD") {
+        return p.into();
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(|d| d.join("fragfs-mountd")));
+    beside
+        .into_iter()
+        .chain(["/usr/local/bin/fragfs-mountd", "/usr/bin/fragfs-mountd"].map(PathBuf::from))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| "fragfs-mountd".into())
 }
 
 #[cfg(test)]
