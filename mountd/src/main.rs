@@ -2,9 +2,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use fragfs::{
-    node::{Node, NodeError},
-};
+use fragfs::node::{Node, NodeError};
 use fragfs_mountd::{args::MountArgs, reach, report, MountConfig};
 use std::{
     io::IsTerminal,

@@ -147,7 +147,14 @@ mod tests {
     #[test]
     fn t20_malformed_change_feed_messages_are_errors() {
         // Truncated, an unknown variant, a bad option tag, a bad version.
-        for bad in [&[2u8, 7][..], &[2, 99], &[2, 7, 2], &[1, 7, 0], &[3, 7, 0], &[]] {
+        for bad in [
+            &[2u8, 7][..],
+            &[2, 99],
+            &[2, 7, 2],
+            &[1, 7, 0],
+            &[3, 7, 0],
+            &[],
+        ] {
             assert!(decode::<MetaRequest>(bad).is_err(), "{bad:?}");
         }
         // Truncated, an unknown answer, an entry list longer than the body.
