@@ -310,7 +310,7 @@ fn dir_entry(name: &str, a: &Attr) -> DirEntry {
 
 /// The attributes stored with the fixed nodes, never answered (their
 /// attributes are read fresh from the root's).
-fn fixed_placeholder() -> Attr {
+pub(crate) fn fixed_placeholder() -> Attr {
     let t = fragfs::meta::Time { secs: 0, nanos: 0 };
     Attr {
         ino: 0,

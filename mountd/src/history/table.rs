@@ -138,25 +138,8 @@ impl Table {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixed_placeholder as attr;
     use super::*;
-    use fragfs::meta::{Kind, Time};
-
-    fn attr() -> Attr {
-        let t = Time { secs: 0, nanos: 0 };
-        Attr {
-            ino: 0,
-            kind: Kind::Dir,
-            perm: 0o555,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            nlink: 2,
-            atime: t,
-            mtime: t,
-            ctime: t,
-            rdev: 0,
-        }
-    }
 
     #[test]
     fn t10_same_key_same_number_until_evicted_then_never_reused() {
