@@ -19,6 +19,7 @@
 mod attrs;
 mod budget;
 mod ranges;
+mod saves;
 mod trunc;
 mod version;
 mod writer;
@@ -40,6 +41,17 @@ use std::{
     },
 };
 use writer::Content;
+
+/// What a rename did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Renamed {
+    /// The entry moved (and replaced what the new name held, if anything).
+    Moved,
+    /// A save by rename-over: the renamed file's content became a new
+    /// version of the file the new name holds, and the old name went away
+    /// (see `saves`). The kernel's entry for the new name is stale.
+    SavedOver,
+}
 
 /// Attribute changes asked by `setattr`.
 pub use fragfs::volume::SetAttrs;
@@ -181,6 +193,8 @@ pub struct Core {
     zero_ids: ranges::ZeroIds,
     /// Write buffers shared out between the handles open for writing.
     budget: budget::WriteBudget,
+    /// Versions served, local unlinks: what saves and resurrections need.
+    saves: saves::Saves,
 }
 
 /// How long a failed fetch makes the next tries of that fragment short.
@@ -229,6 +243,7 @@ impl Core {
             failed: Mutex::new(HashMap::new()),
             zero_ids: ranges::ZeroIds::default(),
             budget: budget::WriteBudget::default(),
+            saves: saves::Saves::default(),
         }
     }
 
@@ -397,6 +412,7 @@ impl Core {
     }
 
     pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
+        self.note_local_unlink(parent, &name).await;
         Ok(self.volume.unlink(parent, name).await?)
     }
 
@@ -411,11 +427,19 @@ impl Core {
         new_parent: Ino,
         new_name: String,
         flags: RenameFlags,
-    ) -> Result<(), OpError> {
-        Ok(self
-            .volume
+        caller: Caller,
+    ) -> Result<Renamed, OpError> {
+        if !flags.noreplace && !flags.exchange {
+            let (from, to) = ((parent, name.as_str()), (new_parent, new_name.as_str()));
+            if self.save_over(from, to, caller).await? {
+                return Ok(Renamed::SavedOver);
+            }
+            self.note_local_unlink(new_parent, &new_name).await;
+        }
+        self.volume
             .rename(parent, name, new_parent, new_name, flags)
-            .await?)
+            .await?;
+        Ok(Renamed::Moved)
     }
 
     pub async fn setattr(
@@ -617,14 +641,24 @@ impl Core {
         if flags & libc::O_TRUNC != 0 && !writable {
             self.truncate_read_only_open(ino, caller).await?;
         }
-        let (attr, head) = self.volume.head(ino).await?;
+        let (head, path) = tokio::join!(self.volume.head(ino), async {
+            match writable {
+                true => self.volume.path_of(ino).await.ok(),
+                false => None,
+            }
+        });
+        let (attr, head) = head?;
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
             _ => return Err(OpError::refused(Errno::ENXIO, "not a regular file")),
         }
+        if let Some(v) = &head {
+            self.saves.served(ino, fragfs::volume::Base::from(v));
+        }
         let writer = if writable {
             let mut content = base_content(&head, self);
+            content.origin = path.map(|p| (p, attr.perm));
             if flags & libc::O_TRUNC != 0 {
                 // Cutting to zero needs no fragment.
                 self.resize_content(&mut content, 0).await?;
@@ -649,9 +683,19 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
-        let attr = self.volume.create(parent, name, perm, caller, ctx).await?;
-        let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY)
-            .then(|| Writer::new(base_content(&None, self), self));
+        let (attr, dir) = tokio::join!(
+            self.volume.create(parent, name.clone(), perm, caller, ctx),
+            self.volume.path_of(parent)
+        );
+        let attr = attr?;
+        let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY).then(|| {
+            let mut content = base_content(&None, self);
+            let path = dir
+                .ok()
+                .map(|d| format!("{}/{name}", d.trim_end_matches('/')));
+            content.origin = path.map(|p| (p, attr.perm));
+            Writer::new(content, self)
+        });
         let fh = self.add_handle(OpenFile::new(attr.clone(), caller, None, writer));
         Ok((attr, fh))
     }
@@ -806,10 +850,14 @@ impl Core {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&fh);
-        match of {
-            Some(of) => self.commit(&of).await,
-            None => Err(OpError::refused(Errno::EBADF, "no such open file")),
+        let Some(of) = of else {
+            return Err(OpError::refused(Errno::EBADF, "no such open file"));
+        };
+        let res = self.commit(&of).await;
+        if self.handles_of(of.ino).is_empty() {
+            self.saves.closed(of.ino);
         }
+        res
     }
 }
 

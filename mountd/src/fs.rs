@@ -5,11 +5,11 @@
 
 use crate::{
     attr::{file_attr, file_type, kind_of_mode, perm_of, time_or_now},
-    core::{Core, Listing, SetAttrs},
+    core::{Core, Listing, Renamed, SetAttrs},
     creds,
     errno::{errno, is_system_error, OpError},
     history::{self, History},
-    invalidate::Invalidation,
+    invalidate::{Inval, Invalidation},
     locks::{self, Locks},
     mount::MountConfig,
     statfs::{statfs_of, Capacity, BSIZE},
@@ -491,7 +491,7 @@ impl Filesystem for FragFs {
 
     fn rename(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         newparent: INodeNo,
@@ -516,12 +516,20 @@ impl Filesystem for FragFs {
             noreplace: flags.contains(fuser::RenameFlags::RENAME_NOREPLACE),
             exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
         };
-        let core = self.core.clone();
+        let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
         self.meta(
             "rename",
             async move {
-                core.rename(parent.0, name, newparent.0, newname, flags)
-                    .await
+                let entry = Inval::Entry(newparent.0, newname.clone());
+                let done = core
+                    .rename(parent.0, name, newparent.0, newname, flags, who)
+                    .await?;
+                // The kernel moves its entry when this is answered; the
+                // namespace kept the saved-over file under the name.
+                if done == Renamed::SavedOver {
+                    inval.ask(entry);
+                }
+                Ok(())
             },
             empty(reply),
         );

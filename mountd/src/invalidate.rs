@@ -187,17 +187,45 @@ impl std::fmt::Display for Counters {
     }
 }
 
+/// Invalidations this mount asks for itself, beyond the namespace's
+/// notices (an entry the kernel moved that the namespace did not: a save
+/// by rename-over). Sent by the task like the others.
+#[derive(Default)]
+pub struct Asked {
+    todo: Mutex<Vec<Inval>>,
+    wake: tokio::sync::Notify,
+}
+
+impl Asked {
+    fn take(&self) -> Vec<Inval> {
+        std::mem::take(&mut *self.todo.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
 /// The state the FUSE callbacks and the invalidation task share.
 #[derive(Default)]
 pub struct Invalidation {
     pub seen: Seen,
     pub pages: PageVersions,
     pub counters: Counters,
+    asked: Asked,
 }
 
 impl Invalidation {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Has the task send `i` soon. An entry of a directory a request of
+    /// this mount is changing is dropped once that request is answered:
+    /// the kernel holds the directory until then.
+    pub fn ask(&self, i: Inval) {
+        self.asked
+            .todo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(i);
+        self.asked.wake.notify_one();
     }
 
     /// Whether the open that made handle `fh` of `ino` may keep the
@@ -267,8 +295,13 @@ impl Heard {
 async fn run(mut rx: broadcast::Receiver<Notice>, notifier: Notifier, state: Arc<Invalidation>) {
     loop {
         let mut heard = Heard::default();
-        if !heard.take(rx.recv().await) {
-            return;
+        tokio::select! {
+            r = rx.recv() => {
+                if !heard.take(r) {
+                    return;
+                }
+            }
+            _ = state.asked.wake.notified() => {}
         }
         while heard.changes.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -286,7 +319,8 @@ async fn run(mut rx: broadcast::Receiver<Notice>, notifier: Notifier, state: Arc
             state.pages.forget_all();
             state.counters.resets.fetch_add(1, Ordering::Relaxed);
         }
-        let todo = plan(&heard.changes, seen);
+        let mut todo = plan(&heard.changes, seen);
+        todo.extend(state.asked.take());
         for i in &todo {
             if let Inval::Inode(ino) = i {
                 state.pages.forget(*ino);

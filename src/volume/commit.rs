@@ -1,12 +1,15 @@
 //! New versions of a file: a commit names the version it was written on
 //! (its base); when another version was committed since, the base is stale
-//! and [`resolve_conflict`] decides what is committed instead. That is the
-//! one place a stale base is handled.
+//! and `merge` decides what is committed instead. This loop is the one
+//! place a stale base is met.
 
+use super::merge::{Attempt, Step};
 use super::{clock::now, reply, Volume, VolumeError};
 use crate::{
     fragment::Manifest,
-    meta::{Attr, Caller, Command, FsError, Hlc, Ino, Version},
+    meta::{
+        find_version, Attr, Author, Caller, Command, CommitCmd, FsError, Hlc, Ino, Mark, Version,
+    },
 };
 
 /// How many times a commit meets a stale base before it gives up.
@@ -47,38 +50,37 @@ pub struct Committed {
     pub hlc: Hlc,
     /// The file's attributes after the commit.
     pub attr: Attr,
-}
-
-/// What to commit once the base turned out stale.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Resolution {
-    /// The base the next try names.
-    pub base: Option<Base>,
-    /// The manifest it commits.
+    /// What the head holds now: the writer's manifest, or a merge of it
+    /// with versions committed since its base (see [`Committed::differs_from`]).
     pub manifest: Manifest,
+    /// What happened beyond a plain commit (a merge, a conflict copy, an
+    /// override).
+    pub mark: Option<Mark>,
 }
 
-/// Decides what to commit when `ours` was written on `base` but the head
-/// is now `theirs` (None: the file has no version any more).
-///
-/// Today's rule: the last writer wins. Ours is committed on top of theirs,
-/// and theirs stays in the history (every version is kept).
-pub fn resolve_conflict(
-    base: Option<Base>,
-    ours: &Manifest,
-    theirs: Option<&Version>,
-) -> Resolution {
-    let _ = base;
-    Resolution {
-        base: theirs.map(Base::from),
-        manifest: ours.clone(),
+impl Committed {
+    /// Whether the head holds other bytes than `written` (a merge took in
+    /// someone else's change, or their version was kept as it was): a
+    /// writer that committed `written` must re-read.
+    pub fn differs_from(&self, written: &Manifest) -> bool {
+        self.manifest.size != written.size
+            || self.manifest.fragments.len() != written.fragments.len()
+            || self
+                .manifest
+                .fragments
+                .iter()
+                .zip(&written.fragments)
+                .any(|(a, b)| a.id != b.id)
     }
 }
 
 impl Volume {
     /// Makes `manifest` (whose fragments are stored) the new head version
-    /// of regular file `ino`, by `caller`, written on `base`. A stale base
-    /// goes through [`resolve_conflict`].
+    /// of regular file `ino`, by `caller`, written on `base`. When another
+    /// version was committed since `base`, the file's merge policy decides
+    /// what is committed instead (`merge`: a three-way merge, or a conflict
+    /// copy of the other side; `lww`: ours, the other recorded as
+    /// overridden); nothing anyone wrote is dropped.
     pub async fn commit(
         &self,
         ino: Ino,
@@ -87,52 +89,119 @@ impl Volume {
         caller: Caller,
         durability: Durability,
     ) -> Result<Committed, VolumeError> {
-        let (mut base, mut manifest) = (base, manifest);
+        let first = Attempt::plain(base, manifest);
+        self.commit_from(ino, base, first, caller, durability).await
+    }
+
+    /// Sends `attempt`, then whatever a stale base resolves to, at most
+    /// [`TRIES`] times.
+    pub(super) async fn commit_from(
+        &self,
+        ino: Ino,
+        base: Option<Base>,
+        mut attempt: Attempt,
+        caller: Caller,
+        durability: Durability,
+    ) -> Result<Committed, VolumeError> {
+        let ours = attempt.manifest.clone();
+        let mut copy_n = 1;
         for _ in 0..TRIES {
-            match self.commit_once(ino, base, &manifest, caller).await {
-                Err(VolumeError::Fs(FsError::Conflict { .. })) => {
-                    let (_, theirs) = self.head(ino).await?;
-                    let r = resolve_conflict(base, &manifest, theirs.as_ref());
-                    (base, manifest) = (r.base, r.manifest);
-                }
+            match self.commit_once(ino, base, &attempt, caller).await {
+                Err(VolumeError::Fs(FsError::Conflict { .. })) => {}
+                // Another file took the conflict copy's name: the next one.
+                Err(VolumeError::Fs(FsError::Exists)) if attempt.copy.is_some() => copy_n += 1,
                 Err(e) => return Err(e),
                 Ok(c) => {
+                    self.report(ino, &c).await;
                     if durability == Durability::Durable {
-                        self.client().sync_holders(manifest.holders()).await?;
+                        self.client().sync_holders(c.manifest.holders()).await?;
                     }
                     return Ok(c);
                 }
             }
+            attempt = match self.resolve_stale(ino, base, &ours, copy_n).await? {
+                Step::Done(c) => return Ok(c),
+                Step::Commit(a) => a,
+            };
         }
         Err(VolumeError::Fs(FsError::Conflict {
-            head: base.map(|b| b.version),
+            head: attempt.head.map(|b| b.version),
         }))
     }
 
-    /// One try: commits if the head is still `base`.
+    /// One try: commits if the head is still `attempt.head`.
     async fn commit_once(
         &self,
         ino: Ino,
-        base: Option<Base>,
-        manifest: &Manifest,
+        based_on: Option<Base>,
+        attempt: &Attempt,
         caller: Caller,
     ) -> Result<Committed, VolumeError> {
-        let hlc = self.inner.clock.next(base.map(|b| b.hlc));
-        let cmd = Command::CommitVersion {
+        let hlc = self.inner.clock.next(attempt.head.map(|b| b.hlc));
+        let cmd = Command::Commit(CommitCmd {
             ino,
-            base: base.map(|b| b.version),
-            manifest: manifest.clone(),
-            author: self.inner.author.clone(),
+            base: attempt.head.map(|b| b.version),
+            based_on: based_on.map(|b| b.version),
+            manifest: attempt.manifest.clone(),
+            author: Author {
+                peer: self.inner.author.clone(),
+                uid: caller.uid,
+            },
             hlc,
             caller,
             now: now(),
-        };
+            mark: attempt.mark.clone(),
+            copy: attempt.copy.clone(),
+        });
         let (version, attr) = reply::committed(self.write(cmd).await?)?;
-        Ok(Committed { version, hlc, attr })
+        let mark = match (&attempt.mark, &attempt.copy) {
+            // The namespace made the copy; its name is the one sent.
+            (Some(Mark::Conflict { with, .. }), Some(copy)) => Some(Mark::Conflict {
+                with: *with,
+                copy: 0,
+                copy_name: copy.name.clone(),
+            }),
+            (m, _) => m.clone(),
+        };
+        Ok(Committed {
+            version,
+            hlc,
+            attr,
+            manifest: attempt.manifest.clone(),
+            mark,
+        })
     }
 
-    /// Commits the content of version `version` of file `ino` again, as a
-    /// new head version (nothing is erased).
+    /// Logs, once, a commit that overrode, conflicted with or resurrected
+    /// something (also in the namespace's event log: `fragfs conflicts`).
+    async fn report(&self, ino: Ino, c: &Committed) {
+        let Some(mark) = c.mark.as_ref().filter(|m| m.is_event()) else {
+            return;
+        };
+        let path = match self.path_of(ino).await {
+            Ok(p) => p,
+            Err(_) => format!("inode {ino}"),
+        };
+        let v = c.version;
+        match mark {
+            Mark::Conflict {
+                with, copy_name, ..
+            } => tracing::warn!(
+                %path,
+                "v{v}: conflicting change; v{with} by another writer is kept as {copy_name}"
+            ),
+            Mark::Overrode { version } => tracing::warn!(
+                %path,
+                "v{v}: last write wins; v{version} by another writer is overridden (kept in history)"
+            ),
+            _ => {
+                tracing::warn!(%path, "v{v}: the file had been deleted; the change brought it back")
+            }
+        }
+    }
+
+    /// Commits the content of version `version` of the file at `path`
+    /// again, as a new head version (nothing is erased).
     pub async fn revert(
         &self,
         path: &str,
@@ -140,13 +209,13 @@ impl Volume {
         caller: Caller,
     ) -> Result<Committed, VolumeError> {
         let (attr, versions) = self.history(path).await?;
-        let old = versions
-            .iter()
-            .find(|v| v.id == version)
-            .ok_or(VolumeError::Fs(FsError::NotFound))?;
+        let old = find_version(&versions, version).ok_or(VolumeError::Fs(FsError::NotFound))?;
         let base = versions.last().map(Base::from);
-        let manifest = old.manifest.clone();
-        self.commit(attr.ino, base, manifest, caller, Durability::Visible)
+        let first = Attempt {
+            mark: Some(Mark::Reverted { to: version }),
+            ..Attempt::plain(base, old.manifest.clone())
+        };
+        self.commit_from(attr.ino, base, first, caller, Durability::Visible)
             .await
     }
 }
@@ -154,45 +223,55 @@ impl Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fragment::{FragmentSize, HashAlgo, NO_FILE_HASH};
+    use crate::fragment::{FragmentEntry, FragmentId, FragmentSize, HashAlgo, NO_FILE_HASH};
     use crate::redundancy::{Redundancy, Replicas};
 
-    fn manifest(size: u64) -> Manifest {
+    fn manifest(ids: &[u8]) -> Manifest {
         Manifest {
             name: "f".into(),
-            size,
+            size: ids.len() as u64,
             fragment_size: FragmentSize::new(1 << 20).expect("valid"),
             hash_algo: HashAlgo::Sha3_256,
             file_sha3: NO_FILE_HASH,
             redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
-            fragments: vec![],
+            fragments: ids
+                .iter()
+                .map(|b| FragmentEntry {
+                    id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
+                    len: 1,
+                    holders: vec![],
+                })
+                .collect(),
         }
     }
 
-    fn fragfs_author(peer: &str) -> crate::meta::Author {
-        crate::meta::Author {
-            peer: peer.into(),
+    fn committed(m: Manifest) -> Committed {
+        let attr = Attr {
+            ino: 2,
+            kind: crate::meta::Kind::File,
+            perm: 0o644,
             uid: 0,
+            gid: 0,
+            size: m.size,
+            nlink: 1,
+            atime: Default::default(),
+            mtime: Default::default(),
+            ctime: Default::default(),
+            rdev: 0,
+        };
+        Committed {
+            version: 2,
+            hlc: Hlc::default(),
+            attr,
+            manifest: m,
+            mark: None,
         }
     }
 
     #[test]
-    fn t10_a_stale_base_commits_ours_on_top_of_theirs() {
-        let hlc = Hlc::default();
-        let theirs = Version {
-            id: 4,
-            parent: Some(3),
-            manifest: manifest(9),
-            author: fragfs_author("them"),
-            hlc,
-            based_on: Some(3),
-            mark: None,
-            owners: vec![],
-        };
-        let base = Some(Base { version: 3, hlc });
-        let r = resolve_conflict(base, &manifest(1), Some(&theirs));
-        assert_eq!(r.base, Some(Base { version: 4, hlc }));
-        assert_eq!(r.manifest, manifest(1));
-        assert_eq!(resolve_conflict(base, &manifest(1), None).base, None);
+    fn t10_a_merged_head_differs_from_what_was_written() {
+        assert!(!committed(manifest(b"ab")).differs_from(&manifest(b"ab")));
+        assert!(committed(manifest(b"ab")).differs_from(&manifest(b"ax")));
+        assert!(committed(manifest(b"abc")).differs_from(&manifest(b"ab")));
     }
 }

@@ -19,12 +19,13 @@ mod bytes;
 pub mod capacity;
 pub mod clock;
 mod commit;
+mod merge;
 mod ns;
 mod paths;
 pub(crate) mod reply;
 pub mod report;
 
-pub use commit::{resolve_conflict, Base, Committed, Durability};
+pub use commit::{Base, Committed, Durability};
 pub use ns::{NewNode, SetAttrs};
 pub use report::{InfoFragment, InfoReport, InfoVersion, LsRow};
 

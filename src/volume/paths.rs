@@ -2,10 +2,13 @@
 //! stored file at a path (creating it and its parents), as `fragfs put`
 //! and the light client do.
 
+use super::merge::Attempt;
 use super::{clock::now, reply, Base, Committed, Durability, Volume, VolumeError};
 use crate::{
     fragment::{FragmentId, Manifest},
-    meta::{Attr, Caller, Command, FsError, Ino, Kind, Query, Version, ROOT},
+    meta::{
+        Attr, Author, Caller, Command, Context, FsError, Ino, Kind, Mark, Query, Version, ROOT,
+    },
 };
 
 /// Splits an absolute path into its parent and last component.
@@ -137,6 +140,49 @@ impl Volume {
         let (ino, base) = self.file_at(dir, path, name).await?;
         self.commit(ino, base, manifest, Caller::ROOT, Durability::Visible)
             .await
+    }
+}
+
+impl Volume {
+    /// Brings back a file deleted while `manifest` was being written on
+    /// version `based_on` of it: a new file at `path` (its directories made
+    /// again as needed) holding the change, marked resurrected. When the
+    /// name was taken since, the change comes back beside it under a
+    /// conflict copy's name. Returns the new file's inode and its version.
+    pub async fn resurrect(
+        &self,
+        path: &str,
+        based_on: Option<Base>,
+        manifest: Manifest,
+        caller: Caller,
+        perm: u16,
+    ) -> Result<(Ino, Committed), VolumeError> {
+        let (parent, name) = split(path)?;
+        let dir = self.make_dirs(parent, caller).await?;
+        let ctx = Context::default();
+        let attr = match self
+            .create(dir, name.to_string(), perm, caller, ctx.clone())
+            .await
+        {
+            Err(VolumeError::Fs(FsError::Exists)) => {
+                let secs = now().secs;
+                let author = Author {
+                    peer: self.author().to_string(),
+                    uid: caller.uid,
+                };
+                let beside = crate::version::conflict_name(name, secs, author.short());
+                self.create(dir, beside, perm, caller, ctx).await?
+            }
+            other => other?,
+        };
+        let first = Attempt {
+            mark: Some(Mark::Resurrected),
+            ..Attempt::plain(None, manifest)
+        };
+        let c = self
+            .commit_from(attr.ino, based_on, first, caller, Durability::Visible)
+            .await?;
+        Ok((attr.ino, c))
     }
 }
 

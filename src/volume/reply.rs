@@ -3,7 +3,7 @@
 //! [`VolumeError::Protocol`] (never a panic).
 
 use super::VolumeError;
-use crate::meta::{Attr, DirEntry, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version};
+use crate::meta::{Attr, DirEntry, Ino, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version};
 
 fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
     let mut got = format!("{got:?}");
@@ -119,6 +119,20 @@ pub(crate) fn committed(r: Reply) -> Result<(u64, Attr), VolumeError> {
     match r {
         Reply::Committed { version, attr } => Ok((version, attr)),
         other => Err(wrong("a committed version", other)),
+    }
+}
+
+pub(crate) fn inherited(r: QueryReply) -> Result<Option<(Ino, Vec<u8>)>, VolumeError> {
+    match r {
+        QueryReply::Inherited(v) => Ok(v),
+        other => Err(wrong("an inherited attribute", other)),
+    }
+}
+
+pub(crate) fn path(r: QueryReply) -> Result<String, VolumeError> {
+    match r {
+        QueryReply::Path(p) => Ok(p),
+        other => Err(wrong("a path", other)),
     }
 }
 

@@ -26,13 +26,13 @@ pub struct BenchMetaArgs {
 
 /// Operations per second and latency percentiles of one measurement.
 #[derive(Clone, Copy, Default)]
-struct Figure {
-    ops_per_s: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub(super) struct Figure {
+    pub ops_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
 }
 
-fn figure(lat: &mut [Duration], total: Duration) -> Figure {
+pub(super) fn figure(lat: &mut [Duration], total: Duration) -> Figure {
     lat.sort();
     let pct = |p: f64| {
         lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
@@ -228,7 +228,8 @@ fn voter(cfg: &mut NodeConfig) {
     cfg.meta.voter = true;
 }
 
-async fn cluster(base: &Path, n: usize) -> Result<LocalNet> {
+/// `n` peers on 127.0.0.1, every one a metadata voter.
+pub(super) async fn cluster_of(base: &Path, n: usize) -> Result<LocalNet> {
     let net = LocalNet::start_with(base, n, voter).await?;
     if !net.wait_for_mesh(Duration::from_secs(15)).await {
         bail!("peers did not find each other");
@@ -252,10 +253,10 @@ pub async fn run(a: BenchMetaArgs) -> Result<()> {
         a.ops, a.dir_entries
     );
     let local = measure_local(&tmp.path().join("local"), &a)?;
-    let one = cluster(&tmp.path().join("one"), 1).await?;
+    let one = cluster_of(&tmp.path().join("one"), 1).await?;
     let f1 = measure(one.node(0).meta(), &a).await?;
     one.shutdown().await;
-    let three = cluster(&tmp.path().join("three"), 3).await?;
+    let three = cluster_of(&tmp.path().join("three"), 3).await?;
     let f3 = measure(three.node(0).meta(), &a).await?;
     three.shutdown().await;
     let names = [

@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_meta;
+mod bench_versions;
 mod demo;
 mod files;
 mod light;
@@ -88,6 +89,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Measure metadata ops/s on 1 and 3 voters beside the local disk.
     BenchMeta(bench_meta::BenchMetaArgs),
+    /// What a commit costs when it must merge (3 peers on 127.0.0.1).
+    BenchVersions(bench_versions::BenchVersionsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -274,6 +277,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
         Command::BenchMeta(a) => bench_meta::run(a).await,
+        Command::BenchVersions(a) => bench_versions::run(a).await,
     }
 }
 

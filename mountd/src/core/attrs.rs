@@ -24,6 +24,15 @@ impl Core {
         let of = handles.values().find(|of| of.ino == ino)?;
         let mut a = of.known.lock().unwrap_or_else(|e| e.into_inner()).clone();
         a.nlink = 0;
+        // Nobody else can change a file with no name: what this mount's
+        // writer holds is its size, committed or not (a commit after the
+        // unlink finds no file and leaves the writer clean).
+        if let Some(w) = handles
+            .values()
+            .find_map(|of| of.writer.as_ref().filter(|_| of.ino == ino))
+        {
+            a.size = w.len.load(std::sync::atomic::Ordering::Acquire);
+        }
         Some(a)
     }
 

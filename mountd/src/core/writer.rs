@@ -91,6 +91,12 @@ pub struct Content {
     /// Peers holding fragments (or manifests) this handle stored that are
     /// not known to be on their disks yet: fsync syncs them.
     unsynced: BTreeSet<NodeId>,
+    /// The file's path and mode when it was opened: where a change comes
+    /// back if another mount deletes the file meanwhile.
+    pub origin: Option<(String, u16)>,
+    /// The file brought back with this content's change (see
+    /// `Core::bring_back`): later commits go to it.
+    pub moved_to: Option<fragfs::meta::Ino>,
 }
 
 impl Content {
@@ -129,6 +135,8 @@ impl Content {
             seq: (size == 0).then(Seq::new),
             version,
             unsynced: BTreeSet::new(),
+            origin: None,
+            moved_to: None,
         }
     }
 

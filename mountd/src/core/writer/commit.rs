@@ -29,6 +29,7 @@ impl Core {
         if !c.changed {
             return Ok(false);
         }
+        let ino = c.moved_to.unwrap_or(ino);
         // Fresh candidates for this commit: peers may have come or gone.
         *self.upload_cands.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let keys: Vec<u64> = c.dirty.keys().copied().collect();
@@ -103,7 +104,20 @@ impl Core {
             self.volume
                 .commit(ino, base, (*manifest).clone(), caller, Durability::Visible)
         );
+        let committed = match committed {
+            Err(VolumeError::Fs(FsError::NotFound)) => {
+                self.bring_back(c, ino, &manifest, caller).await
+            }
+            other => other,
+        };
         if let Ok(v) = &committed {
+            self.saves.served(
+                c.moved_to.unwrap_or(ino),
+                Base {
+                    version: v.version,
+                    hlc: v.hlc,
+                },
+            );
             tracing::debug!(ino, version = v.version, bytes = c.size, "committed");
             self.counters.commits.fetch_add(1, Ordering::Relaxed);
         }
@@ -175,9 +189,18 @@ fn settle(
     committed: Result<Committed, VolumeError>,
     stored: Result<(FragmentId, Vec<NodeId>), ClientError>,
 ) -> Result<bool, OpError> {
+    let mut manifest = manifest;
     let done = match committed {
         Ok(v) => {
             c.version = Some((v.version, v.hlc));
+            // Merged with someone else's change (or theirs kept): the
+            // handle goes on from what the head holds now.
+            if v.differs_from(&manifest) {
+                c.fsz = u64::from(v.manifest.fragment_size.get());
+                c.algo = v.manifest.hash_algo;
+                c.size = v.manifest.size;
+                manifest = Arc::new(v.manifest);
+            }
             true
         }
         // Unlinked while open: nobody can reach this content any more,
@@ -244,6 +267,8 @@ mod tests {
                 ctime: Time::default(),
                 rdev: 0,
             },
+            manifest: (*manifest()).clone(),
+            mark: None,
         });
         let stored = Err(ClientError::Bug("no holder took the manifest".into()));
         let r = settle(&mut c, manifest(), committed, stored);

@@ -1,0 +1,277 @@
+//! What a commit becomes when its base went stale: the file's merge policy
+//! applied to the three versions (the writer's base, ours, the head
+//! committed since), with the contents fetched and verified when the
+//! planner asks for them. The decision itself is `crate::version` (pure);
+//! this file does its IO: the history, the policy attribute, the three
+//! contents, the merged text's fragments, the conflict copy's place.
+
+use super::{reply, Base, Committed, Volume, VolumeError};
+use crate::{
+    fragment::{Manifest, NO_FILE_HASH},
+    meta::{find_version, Attr, ConflictCopy, FsError, Ino, Mark, Query, Version},
+    version::{self, Merged, Plan, Policy, Resolution, Side, TextMerge},
+};
+use bytes::Bytes;
+
+/// The next thing [`Volume::commit`] does after meeting a stale base.
+pub(super) enum Step {
+    /// The head already holds everything ours changed: nothing to commit.
+    Done(Committed),
+    /// Commit this on top of the head.
+    Commit(Attempt),
+}
+
+/// One try of a commit: what it sends.
+#[derive(Clone, Debug)]
+pub(super) struct Attempt {
+    /// The head it must replace.
+    pub head: Option<Base>,
+    pub manifest: Manifest,
+    pub mark: Option<Mark>,
+    pub copy: Option<ConflictCopy>,
+}
+
+impl Attempt {
+    /// A plain commit of `manifest` on `head`.
+    pub fn plain(head: Option<Base>, manifest: Manifest) -> Self {
+        Attempt {
+            head,
+            manifest,
+            mark: None,
+            copy: None,
+        }
+    }
+}
+
+/// An empty file shaped like `like` (the base of a file that had no
+/// version).
+fn empty_like(like: &Manifest) -> Manifest {
+    Manifest {
+        size: 0,
+        file_sha3: NO_FILE_HASH,
+        fragments: Vec::new(),
+        ..like.clone()
+    }
+}
+
+/// Whether two manifests hold the same bytes (same fragments in order).
+fn same_bytes(a: &Manifest, b: &Manifest) -> bool {
+    a.size == b.size
+        && a.fragments.len() == b.fragments.len()
+        && a.fragments
+            .iter()
+            .zip(&b.fragments)
+            .all(|(x, y)| x.id == y.id)
+}
+
+impl Volume {
+    /// The merge policy of `ino`: its own `user.fragfs.merge` or the nearest
+    /// directory's above it; `merge` when none has one. A value that names
+    /// no policy is reported and read as `merge` (nothing is lost by it).
+    pub async fn policy_of(&self, ino: Ino) -> Result<Policy, VolumeError> {
+        let q = Query::Inherited {
+            ino,
+            name: Policy::XATTR.to_string(),
+        };
+        let Some((at, value)) = reply::inherited(self.read(q).await?.reply)? else {
+            return Ok(Policy::default());
+        };
+        Ok(Policy::parse(&value).unwrap_or_else(|e| {
+            tracing::warn!(ino, set_on = at, error = %e, "merge policy ignored: using merge");
+            Policy::default()
+        }))
+    }
+
+    /// One absolute path of `ino` (its first link).
+    pub async fn path_of(&self, ino: Ino) -> Result<String, VolumeError> {
+        reply::path(self.read(Query::PathOf { ino }).await?.reply)
+    }
+
+    /// Decides what to commit now that `ours`, written on `base`, met a
+    /// head committed since. `copy_n` numbers the conflict copy's name
+    /// (2, 3… when the first choices were taken).
+    pub(super) async fn resolve_stale(
+        &self,
+        ino: Ino,
+        base: Option<Base>,
+        ours: &Manifest,
+        copy_n: u32,
+    ) -> Result<Step, VolumeError> {
+        let q = Query::HistoryOf { ino };
+        let (attr, versions) = reply::history(self.read(q).await?.reply)?;
+        let Some(theirs) = versions.last() else {
+            return Ok(Step::Commit(Attempt::plain(None, ours.clone())));
+        };
+        let head = Some(Base::from(theirs));
+        let base_manifest = base
+            .and_then(|b| find_version(&versions, b.version))
+            .map_or_else(|| empty_like(ours), |v| v.manifest.clone());
+        let policy = self.policy_of(ino).await?;
+        let plan = version::plan(&base_manifest, ours, &theirs.manifest);
+        let text = match (&plan, policy) {
+            (Plan::NeedsContent { .. }, Policy::Merge) => {
+                self.merge_contents(&base_manifest, ours, &theirs.manifest)
+                    .await
+            }
+            _ => None,
+        };
+        let with = theirs.id;
+        let commit = |manifest: Manifest, mark: Option<Mark>| {
+            Ok(Step::Commit(Attempt {
+                head,
+                manifest,
+                mark,
+                copy: None,
+            }))
+        };
+        match version::resolve(policy, plan, text) {
+            Resolution::Merged(Merged::Take(Side::Theirs)) => Ok(Step::Done(kept(theirs, attr))),
+            Resolution::Merged(Merged::Take(Side::Ours)) if same_bytes(ours, &theirs.manifest) => {
+                Ok(Step::Done(kept(theirs, attr)))
+            }
+            Resolution::Merged(Merged::Take(Side::Ours)) => commit(ours.clone(), None),
+            Resolution::Merged(Merged::Fragments { manifest, .. }) => {
+                commit(manifest, Some(Mark::Merged { with }))
+            }
+            Resolution::Merged(Merged::Text(bytes)) => {
+                let manifest = self.store_text(ours, bytes).await?;
+                commit(manifest, Some(Mark::Merged { with }))
+            }
+            Resolution::Override => commit(ours.clone(), Some(Mark::Overrode { version: with })),
+            Resolution::ConflictCopy(reason) => {
+                tracing::debug!(ino, %reason, "no clean merge: keeping the other side as a copy");
+                let copy = self.copy_place(ino, theirs, copy_n).await?;
+                Ok(Step::Commit(Attempt {
+                    head,
+                    manifest: ours.clone(),
+                    mark: Some(Mark::Conflict {
+                        with,
+                        copy: 0,
+                        copy_name: String::new(),
+                    }),
+                    copy: Some(copy),
+                }))
+            }
+        }
+    }
+
+    /// The line merge of the three whole contents, each fetched and
+    /// verified; None when one could not be fetched (the caller keeps a
+    /// conflict copy: nothing is lost).
+    async fn merge_contents(
+        &self,
+        base: &Manifest,
+        ours: &Manifest,
+        theirs: &Manifest,
+    ) -> Option<TextMerge> {
+        let (b, o, t) = tokio::join!(
+            self.read_range(base, 0, base.size),
+            self.read_range(ours, 0, ours.size),
+            self.read_range(theirs, 0, theirs.size),
+        );
+        let (b, o, t) = match (b, o, t) {
+            (Ok(b), Ok(o), Ok(t)) => (b, o, t),
+            (b, o, t) => {
+                let e = [b.err(), o.err(), t.err()].into_iter().flatten().next();
+                tracing::warn!(error = ?e, "a version to merge could not be fetched");
+                return None;
+            }
+        };
+        tokio::task::spawn_blocking(move || version::merge_text(&b, &o, &t))
+            .await
+            .ok()
+    }
+
+    /// Cuts a merged text into fragments shaped like `like`'s (size,
+    /// algorithm, redundancy), stores them and returns its manifest.
+    async fn store_text(&self, like: &Manifest, text: Vec<u8>) -> Result<Manifest, VolumeError> {
+        let client = self.client();
+        let cands = client.placement_candidates().await;
+        let fsz = like.fragment_size.get() as usize;
+        let text = Bytes::from(text);
+        let mut fragments = Vec::with_capacity(text.len().div_ceil(fsz));
+        for (i, start) in (0..text.len()).step_by(fsz).enumerate() {
+            let piece = text.slice(start..(start + fsz).min(text.len()));
+            let e = client
+                .put_fragment_as(i as u64, like.hash_algo, piece, &cands)
+                .await?;
+            fragments.push(e);
+        }
+        Ok(Manifest {
+            size: text.len() as u64,
+            file_sha3: NO_FILE_HASH,
+            fragments,
+            ..like.clone()
+        })
+    }
+
+    /// Where the conflict copy of `theirs` goes: beside the file, named
+    /// after it, the time of theirs and its author.
+    async fn copy_place(
+        &self,
+        ino: Ino,
+        theirs: &Version,
+        n: u32,
+    ) -> Result<ConflictCopy, VolumeError> {
+        let path = self.path_of(ino).await?;
+        let (dir, name) = match path.rfind('/') {
+            Some(0) => ("/", &path[1..]),
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => return Err(VolumeError::Fs(FsError::Invalid)),
+        };
+        let parent = self.stat(dir).await?.ino;
+        let secs = i64::try_from(theirs.hlc.wall_ms / 1000).unwrap_or(i64::MAX);
+        Ok(ConflictCopy {
+            parent,
+            name: version::conflict_name_n(name, secs, theirs.author.short(), n),
+            of_version: theirs.id,
+        })
+    }
+}
+
+/// The head, kept as it is, as what a commit resulted in.
+fn kept(theirs: &Version, attr: Attr) -> Committed {
+    Committed {
+        version: theirs.id,
+        hlc: theirs.hlc,
+        attr,
+        manifest: theirs.manifest.clone(),
+        mark: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fragment::{FragmentEntry, FragmentId, FragmentSize, HashAlgo};
+    use crate::redundancy::{Redundancy, Replicas};
+
+    fn manifest(ids: &[u8]) -> Manifest {
+        Manifest {
+            name: "f".into(),
+            size: ids.len() as u64,
+            fragment_size: FragmentSize::new(1 << 20).expect("valid"),
+            hash_algo: HashAlgo::Sha3_256,
+            file_sha3: NO_FILE_HASH,
+            redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
+            fragments: ids
+                .iter()
+                .map(|b| FragmentEntry {
+                    id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
+                    len: 1,
+                    holders: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn t10_same_bytes_compares_fragment_ids_in_order() {
+        assert!(same_bytes(&manifest(b"ab"), &manifest(b"ab")));
+        assert!(!same_bytes(&manifest(b"ab"), &manifest(b"ba")));
+        assert!(!same_bytes(&manifest(b"ab"), &manifest(b"abc")));
+        let e = empty_like(&manifest(b"abc"));
+        assert_eq!((e.size, e.fragments.len()), (0, 0));
+        assert_eq!(e.fragment_size, manifest(b"a").fragment_size);
+    }
+}
