@@ -93,7 +93,7 @@ pub enum Command {
     /// and advertise it, for this version and every later one. A directory
     /// pins every regular file under it now (files created later are not
     /// pinned). `--list` shows the pins.
-    Pin(PinArgs),
+    Pin(pins::PinArgs),
     /// Stop keeping a file (or every pinned file under a directory); its
     /// fragments stay in the store.
     Unpin {
@@ -108,30 +108,7 @@ pub enum Command {
     /// unresolved conflicts. Exits non-zero when a file could not be
     /// verified. Sees what is committed: a mount commits a file's writes
     /// on close or fsync.
-    Sync(SyncArgs),
-}
-
-#[derive(Args, Debug)]
-pub struct PinArgs {
-    /// The file or directory to pin (absolute path in the namespace).
-    #[arg(required_unless_present = "list")]
-    pub path: Option<String>,
-    /// List the pins instead.
-    #[arg(long, conflicts_with = "path")]
-    pub list: bool,
-    /// With --list, print JSON.
-    #[arg(long, requires = "list")]
-    pub json: bool,
-}
-
-#[derive(Args, Debug)]
-pub struct SyncArgs {
-    /// The directory (or file) to sync.
-    #[arg(default_value = "/")]
-    pub path: String,
-    /// Print the report as JSON.
-    #[arg(long)]
-    pub json: bool,
+    Sync(pins::SyncArgs),
 }
 
 #[derive(Args, Debug)]

@@ -1,11 +1,35 @@
 //! `pin`, `unpin`, `pins` and `sync`: files kept whole on the local node,
 //! and checking what the network holds.
 
-use super::{JsonArg, PinArgs, SyncArgs};
+use super::JsonArg;
 use crate::control::{self, Event, PinsReport, Request};
 use crate::units;
 use anyhow::{bail, Result};
+use clap::Args;
 use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct PinArgs {
+    /// The file or directory to pin (absolute path in the namespace).
+    #[arg(required_unless_present = "list")]
+    pub path: Option<String>,
+    /// List the pins instead.
+    #[arg(long, conflicts_with = "path")]
+    pub list: bool,
+    /// With --list, print JSON.
+    #[arg(long, requires = "list")]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The directory (or file) to sync.
+    #[arg(default_value = "/")]
+    pub path: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
 
 async fn ask(data: &Path, req: Request) -> Result<Event> {
     let ev = control::call(data, &req, |_| {})
