@@ -85,6 +85,23 @@ pub enum Request {
     MetaRemove {
         node_id: u64,
     },
+    /// Keep a verified copy of every fragment of the head of the file at
+    /// `path` (of every regular file under it, for a directory) on this
+    /// node, and of every later head.
+    Pin {
+        path: String,
+    },
+    /// Stop keeping the pins of `path` (and of everything under it).
+    Unpin {
+        path: String,
+    },
+    /// The pins and the fragments fetched for them.
+    Pins,
+    /// Verify every regular file under `path`, record missing whole-file
+    /// hashes, and report what is short of copies or in conflict.
+    Sync {
+        path: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +127,42 @@ pub struct StatusReport {
     pub requests_out: u64,
     pub failures_out: u64,
     pub malformed_in: u64,
+    /// Fragments fetched to complete pinned files since the node started.
+    pub pin_fetched_fragments: u64,
+}
+
+/// One pinned file: its inode, its path when pinned, and how many of its
+/// head's fragments this node holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinRow {
+    pub ino: u64,
+    pub path: String,
+    pub fragments: u64,
+    pub held: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PinsReport {
+    pub pins: Vec<PinRow>,
+    /// Fragments fetched to complete pinned files since the node started.
+    pub fetched_fragments: u64,
+}
+
+/// What `fragfs sync` found.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Regular files looked at.
+    pub files: u64,
+    /// Bytes fetched and checked against their fragment ids.
+    pub bytes_verified: u64,
+    /// Whole-file hashes recorded where the head had none.
+    pub hashes_recorded: u64,
+    /// Files with a fragment that could not be fetched and verified, or
+    /// whose whole-file hash did not match.
+    pub unverified: u64,
+    /// One line per problem: unverified files, files short of copies,
+    /// unresolved conflicts, hashes not recorded.
+    pub problems: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,6 +205,8 @@ pub enum Event {
     MetaStatus(MetaStatus),
     Done(String),
     Error(String),
+    Pins(PinsReport),
+    Synced(SyncReport),
 }
 
 impl Event {

@@ -138,6 +138,11 @@ fn t20_every_command_without_a_node_says_so() {
         &["put", src, "/a"],
         &["get", &id, out],
         &["get", "/a", out],
+        &["pin", "/a"],
+        &["pin", "--list"],
+        &["unpin", "/a"],
+        &["pins"],
+        &["sync"],
     ];
     for argv in cases {
         let o = fragfs(argv, &none);

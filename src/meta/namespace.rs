@@ -31,6 +31,7 @@ mod locks;
 #[cfg(test)]
 mod proptests;
 mod query;
+mod record_hash;
 mod rename;
 #[cfg(test)]
 mod tests;
@@ -356,6 +357,7 @@ impl Namespace {
             Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
             Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
             Command::Commit(c) => self.commit(c),
+            Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
         }
     }
 

@@ -261,6 +261,16 @@ pub enum Command {
     /// see and merge need: its author, the version the writer started
     /// from, a mark, and a conflict copy created in the same step.
     Commit(CommitCmd),
+    /// Records `sha3`, the SHA3-256 of the whole content, on version
+    /// `version` of regular file `ino` when its manifest has none
+    /// ([`crate::fragment::NO_FILE_HASH`]); the same hash again is a no-op,
+    /// another hash or [`crate::fragment::NO_FILE_HASH`] is `Invalid`
+    /// (`fragfs sync` sends it after reading every byte).
+    RecordHash {
+        ino: Ino,
+        version: u64,
+        sha3: [u8; 32],
+    },
 }
 
 /// What the mount knows of a caller beyond its uid and primary gid.

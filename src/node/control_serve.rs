@@ -2,11 +2,12 @@
 //! connection and answers it through the node's [`Volume`](crate::volume::Volume)
 //! and its network, with progress events while a put or get runs.
 
-use super::Shared;
+use super::{pins::PinError, Shared};
 use crate::{
     client::{ClientConfig, Progress},
     control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
     fragment::{FragmentId, FragmentSize},
+    meta::{Ino, Kind},
     redundancy::{Replicas, WriteQuorum},
     task::Tasks,
 };
@@ -84,6 +85,13 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::MetaRemove { node_id } => match shared.meta.remove_voter(node_id).await {
             Ok(()) => Event::Done(format!("removed metadata voter {node_id}")),
             Err(e) => Event::Error(e.to_string()),
+        },
+        Request::Pin { path } => pin(&shared, &path).await,
+        Request::Unpin { path } => unpin(&shared, &path).await,
+        Request::Pins => Event::Pins(shared.pins.report(&shared).await),
+        Request::Sync { path } => match super::sync::sync(&shared, &path).await {
+            Ok(r) => Event::Synced(r),
+            Err(e) => Event::Error(e),
         },
     };
     write_msg(&mut s, &event).await
@@ -171,6 +179,78 @@ async fn mkdir(shared: &Shared, paths: &[String]) -> Event {
         "{made} director{} present",
         if made == 1 { "y" } else { "ies" }
     ))
+}
+
+/// Pins the file at `path`, or every regular file under the directory
+/// at `path`, and completes the new pins before answering.
+async fn pin(shared: &Shared, path: &str) -> Event {
+    if shared.store.is_none() {
+        return Event::Error(PinError::NoStore.to_string());
+    }
+    let files = match files_at(shared, path).await {
+        Ok(f) => f,
+        Err(e) => return Event::Error(e),
+    };
+    let (count, inos): (usize, Vec<Ino>) = (files.len(), files.iter().map(|f| f.0).collect());
+    if let Err(e) = shared.pins.add(files).await {
+        return Event::Error(format!("cannot save the pins: {e}"));
+    }
+    match shared.pins.complete(shared, Some(&inos)).await {
+        (fetched, None) => Event::Done(format!(
+            "pinned {count} file(s) at {path}; {fetched} fragment(s) fetched"
+        )),
+        (fetched, Some(e)) => Event::Error(format!(
+            "pinned {path}, but incomplete after fetching {fetched} fragment(s): {e} (retried every minute)"
+        )),
+    }
+}
+
+/// The regular file at `path`, or every regular file under the directory
+/// at `path`, with their inodes.
+async fn files_at(shared: &Shared, path: &str) -> Result<Vec<(Ino, String)>, String> {
+    let v = &shared.volume;
+    let attr = v.stat(path).await.map_err(|e| format!("{path}: {e}"))?;
+    match attr.kind {
+        Kind::File => return Ok(vec![(attr.ino, path.to_string())]),
+        Kind::Dir => {}
+        _ => return Err(format!("{path}: not a regular file or a directory")),
+    }
+    let (rows, _) = v.tree(false).await.map_err(|e| e.to_string())?;
+    let root = path.trim_end_matches('/');
+    let mut files = Vec::new();
+    for (p, kind, _) in rows {
+        if kind == "file" && super::sync::is_under(&p, if root.is_empty() { "/" } else { root }) {
+            let a = v.stat(&p).await.map_err(|e| format!("{p}: {e}"))?;
+            files.push((a.ino, p));
+        }
+    }
+    if files.is_empty() {
+        return Err(format!("{path}: no regular file under this directory"));
+    }
+    Ok(files)
+}
+
+/// Removes the pin of the file at `path`, or of every pinned file whose
+/// path lies under `path`.
+async fn unpin(shared: &Shared, path: &str) -> Event {
+    let ino = shared.volume.stat(path).await.ok().map(|a| a.ino);
+    let root = match path.trim_end_matches('/') {
+        "" => "/",
+        r => r,
+    };
+    let inos: Vec<Ino> = shared
+        .pins
+        .list()
+        .into_iter()
+        .filter(|(i, p)| Some(*i) == ino || super::sync::is_under(p, root))
+        .map(|(i, _)| i)
+        .collect();
+    let removed = shared.pins.remove(inos).await;
+    match removed {
+        Ok(0) => Event::Error(format!("{path} is not pinned")),
+        Ok(n) => Event::Done(format!("unpinned {n} file(s)")),
+        Err(e) => Event::Error(format!("cannot save the pins: {e}")),
+    }
 }
 
 /// A file id, or the head version of an absolute path.
@@ -266,5 +346,6 @@ async fn status(shared: &Shared) -> StatusReport {
         requests_out: c.requests_out.load(Ordering::Relaxed),
         failures_out: c.failures_out.load(Ordering::Relaxed),
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
+        pin_fetched_fragments: shared.pins.fetched(),
     }
 }

@@ -3,13 +3,20 @@
 //! talks to.
 //!
 //! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
-//! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600).
+//! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600),
+//! `pins` (the pinned files, see `pins`).
+//!
+//! Modules: `serve` (other peers' fragment requests), `control_serve` (the
+//! CLI's requests), `pins` (files kept whole on this node and the task that
+//! completes them), `sync` (`fragfs sync`: verify, record hashes, report).
 
 mod control_serve;
 mod in_use;
 pub mod localnet;
+mod pins;
 mod serve;
 mod switches;
+mod sync;
 
 pub use crate::volume::capacity;
 use crate::{
@@ -105,6 +112,8 @@ pub(crate) struct Shared {
     pub(crate) volume: Volume,
     /// Test-only switches (feature `test-utils`).
     pub(crate) switches: switches::Switches,
+    /// The files this node keeps whole.
+    pub(crate) pins: pins::Pins,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -141,6 +150,10 @@ impl Node {
         } else {
             None
         };
+        let pins = pins::Pins::load(dir).map_err(|source| NodeError::DataDir {
+            path: dir.join("pins"),
+            source,
+        })?;
         let tasks = Tasks::new();
         let mut net_cfg = cfg.net.clone();
         net_cfg.serve = cfg.storage;
@@ -178,6 +191,7 @@ impl Node {
             started: Instant::now(),
             volume,
             switches: Default::default(),
+            pins,
         });
         tasks.spawn(
             "serve-fragments",
@@ -185,6 +199,7 @@ impl Node {
         );
         if shared.store.is_some() {
             tasks.spawn("announce-held", serve::announce_held(shared.clone()));
+            tasks.spawn("pins", pins::watch(shared.clone()));
         }
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {
@@ -279,6 +294,11 @@ impl Node {
             .switches
             .stall_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Fragments fetched to complete pinned files since the node started.
+    pub fn pin_fetched_fragments(&self) -> u64 {
+        self.shared.pins.fetched()
     }
 
     /// Stops every task, closes the network and the control socket. Returns

@@ -278,6 +278,18 @@ impl Volume {
         self.command_done(Command::Lock(cmd)).await
     }
 
+    /// Records `sha3` as the whole-file SHA3-256 of version `version` of
+    /// `ino`, whose manifest has none (see [`Command::RecordHash`]).
+    pub async fn record_hash(
+        &self,
+        ino: Ino,
+        version: u64,
+        sha3: [u8; 32],
+    ) -> Result<(), VolumeError> {
+        self.command_done(Command::RecordHash { ino, version, sha3 })
+            .await
+    }
+
     /// The first live lock of another owner that keeps `owner` from taking
     /// `kind` on bytes `range` (end included) of `ino` now (`F_GETLK`).
     pub async fn lock_conflict(

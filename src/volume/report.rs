@@ -72,9 +72,13 @@ pub struct InfoReport {
     pub fragments: Vec<InfoFragment>,
     pub versions: Vec<InfoVersion>,
     pub stale: bool,
+    /// The head's whole-file SHA3-256 in hex; empty when none is recorded
+    /// (`fragfs sync` records it).
+    pub file_sha3: String,
 }
 
-fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u32) {
+/// `(fewest reachable copies of any fragment, copies wanted)` of `head`.
+fn copies(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (usize, usize) {
     let m = &head.manifest;
     let want = match m.redundancy {
         crate::redundancy::Redundancy::Replicas(r) => r.get(),
@@ -85,6 +89,12 @@ fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u
         .map(|f| f.holders.iter().filter(|h| up.contains(h)).count())
         .min()
         .unwrap_or(want);
+    (least, want)
+}
+
+fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u32) {
+    let m = &head.manifest;
+    let (least, want) = copies(head, up);
     let status = if least >= want {
         format!("ok {least}/{want}")
     } else if least == 0 {
@@ -117,6 +127,12 @@ impl Volume {
             set.insert(net::node_id(&net.local_peer_id()));
         }
         set
+    }
+
+    /// `(fewest reachable copies of any fragment, copies wanted)` of a
+    /// version: its placed holders that are reachable now.
+    pub async fn reachable_copies(&self, v: &Version) -> (usize, usize) {
+        copies(v, &self.reachable().await)
     }
 
     /// A directory's rows (or a file's own), and whether the answer may be
@@ -213,6 +229,9 @@ impl Volume {
                 })
                 .collect(),
             stale,
+            file_sha3: head
+                .filter(|h| h.manifest.has_file_hash())
+                .map_or(String::new(), |h| hex::encode(h.manifest.file_sha3)),
         })
     }
 

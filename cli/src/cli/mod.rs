@@ -9,6 +9,7 @@ mod bench_versions;
 mod demo;
 mod files;
 mod light;
+mod pins;
 mod progress;
 #[cfg(test)]
 mod tests;
@@ -91,6 +92,26 @@ pub enum Command {
     BenchMeta(bench_meta::BenchMetaArgs),
     /// What a commit costs when it must merge (3 peers on 127.0.0.1).
     BenchVersions(bench_versions::BenchVersionsArgs),
+    /// Keep a verified copy of every fragment of a file on the local node
+    /// and advertise it, for this version and every later one. A directory
+    /// pins every regular file under it now (files created later are not
+    /// pinned). `--list` shows the pins.
+    Pin(pins::PinArgs),
+    /// Stop keeping a file (or every pinned file under a directory); its
+    /// fragments stay in the store.
+    Unpin {
+        /// The pinned file's or directory's absolute path.
+        path: String,
+    },
+    /// List the pins, how much of each is held, and the fragments fetched
+    /// for them.
+    Pins(JsonArg),
+    /// Fetch and verify every fragment of every file under PATH, record
+    /// missing whole-file hashes, and report files short of copies or with
+    /// unresolved conflicts. Exits non-zero when a file could not be
+    /// verified. Sees what is committed: a mount commits a file's writes
+    /// on close or fsync.
+    Sync(pins::SyncArgs),
 }
 
 #[derive(Args, Debug)]
@@ -278,6 +299,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(a).await,
         Command::BenchMeta(a) => bench_meta::run(a).await,
         Command::BenchVersions(a) => bench_versions::run(a).await,
+        Command::Pin(a) => pins::pin(cli.data, a).await,
+        Command::Unpin { path } => pins::unpin(cli.data, path).await,
+        Command::Pins(a) => pins::pins(cli.data, a).await,
+        Command::Sync(a) => pins::sync(cli.data, a).await,
     }
 }
 
@@ -524,6 +549,7 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
                 "peers": s.peers, "storage_peers": s.storage_peers,
                 "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found},
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
+                "pin_fetched_fragments": s.pin_fetched_fragments,
             }))?
         );
         return Ok(());
@@ -545,5 +571,6 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
         "requests:  {} in, {} out ({} failed), {} malformed rejected",
         s.requests_in, s.requests_out, s.failures_out, s.malformed_in
     );
+    println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
     Ok(())
 }

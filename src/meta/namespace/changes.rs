@@ -92,7 +92,8 @@ impl Namespace {
             Command::SetAttr { ino, .. }
             | Command::SetXattr { ino, .. }
             | Command::RemoveXattr { ino, .. }
-            | Command::CommitVersion { ino, .. } => {
+            | Command::CommitVersion { ino, .. }
+            | Command::RecordHash { ino, .. } => {
                 c.inodes.insert(*ino);
             }
             Command::Commit(commit) => {

@@ -321,6 +321,7 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 }
             }
         }
+        Command::RecordHash { ino, .. } => *ino = pick_file(*ino),
         // Batches (of commits) are made concrete command by command, all
         // against the state before the batch.
         Command::Batch(cmds) => {
