@@ -7,8 +7,11 @@ use crate::{
     client::{ClientConfig, Progress},
     control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
     fragment::{FragmentId, FragmentSize},
+    meta::Caller,
     redundancy::{Replicas, WriteQuorum},
     task::Tasks,
+    version::Policy,
+    volume::Volume,
 };
 use std::{
     future::Future,
@@ -83,6 +86,27 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         },
         Request::MetaRemove { node_id } => match shared.meta.remove_voter(node_id).await {
             Ok(()) => Event::Done(format!("removed metadata voter {node_id}")),
+            Err(e) => Event::Error(e.to_string()),
+        },
+        Request::History { path } => match v.history_report(&path).await {
+            Ok(r) => Event::History(r),
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Revert { path, version } => {
+            match v.revert_to(&path, version, Caller::ROOT).await {
+                Ok(c) => Event::Reverted {
+                    path,
+                    version: c.version,
+                },
+                Err(e) => Event::Error(format!("{path}: {e}")),
+            }
+        }
+        Request::Policy { path, set } => policy(v, path, set).await,
+        Request::Conflicts { path, limit } => match v.events(path.as_deref(), limit).await {
+            Ok((events, stale)) => Event::Conflicts {
+                rows: events.into_iter().map(Into::into).collect(),
+                stale,
+            },
             Err(e) => Event::Error(e.to_string()),
         },
     };
@@ -171,6 +195,24 @@ async fn mkdir(shared: &Shared, paths: &[String]) -> Event {
         "{made} director{} present",
         if made == 1 { "y" } else { "ies" }
     ))
+}
+
+/// Sets the merge policy of `path` when `set` names one, then reports the
+/// effective policy.
+async fn policy(v: &Volume, path: String, set: Option<String>) -> Event {
+    if let Some(value) = set {
+        let set = match Policy::parse(value.as_bytes()) {
+            Ok(p) => v.set_policy(&path, p).await,
+            Err(e) => return Event::Error(e.to_string()),
+        };
+        if let Err(e) = set {
+            return Event::Error(format!("{path}: {e}"));
+        }
+    }
+    match v.policy(&path).await {
+        Ok(r) => Event::Policy(r),
+        Err(e) => Event::Error(format!("{path}: {e}")),
+    }
 }
 
 /// A file id, or the head version of an absolute path.

@@ -10,7 +10,10 @@
 //! Files: `ns` (namespace operations), `commit` (new versions and the one
 //! place a stale base is resolved), `paths` (operations by path: `mkdir -p`,
 //! commit at a path, stat, history), `report` (the listings the CLI shows),
-//! `bytes` (verified reads and the network's capacity).
+//! `history` (a file's versions as the CLI shows them), `revert` (an old
+//! version committed again), `policy` (a file's merge policy), `events`
+//! (the log of conflicts, overrides and resurrections), `bytes` (verified
+//! reads and the network's capacity).
 //!
 //! Must not: know fuser or errno (the mount maps [`VolumeError`]), or the
 //! control protocol.
@@ -19,14 +22,21 @@ mod bytes;
 pub mod capacity;
 pub mod clock;
 mod commit;
+pub mod events;
+pub mod history;
 mod ns;
 mod paths;
+pub mod policy;
 pub(crate) mod reply;
 pub mod report;
+mod revert;
 
 pub use commit::{resolve_conflict, Base, Committed, Durability};
+pub use events::EventRow;
+pub use history::{HistoryReport, InfoVersion};
 pub use ns::{NewNode, SetAttrs};
-pub use report::{InfoFragment, InfoReport, InfoVersion, LsRow};
+pub use policy::{PolicyReport, PolicySource};
+pub use report::{InfoFragment, InfoReport, LsRow};
 
 use crate::{
     client::{Client, ClientError},

@@ -8,10 +8,12 @@ mod bench_meta;
 mod demo;
 mod files;
 mod light;
+mod ns_path;
 mod progress;
 #[cfg(test)]
 mod tests;
 mod up;
+mod versions;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
 pub use fragfs_mountd::args::{self as mount_args, NetArgs};
@@ -62,8 +64,20 @@ pub enum Command {
     Status(JsonArg),
     /// List a directory of the namespace: name, size, status, peers.
     Ls(LsArgs),
-    /// Show a file's size, fragments, which peers hold them, and versions.
+    /// Show a file's size, fragments, which peers hold them and which
+    /// version last changed each, and versions.
     Info(PathArg),
+    /// List a file's versions: number, time, author, size, parents, the
+    /// fragments each changed and what happened (merged, conflict…).
+    History(versions::HistoryArgs),
+    /// Commit the content of an old version again as the newest version
+    /// (nothing is erased) and print its number.
+    Revert(versions::RevertArgs),
+    /// Show a file's or directory's merge policy and where it comes from,
+    /// or set it.
+    Policy(versions::PolicyArgs),
+    /// List recorded conflicts, overrides and resurrections, newest last.
+    Conflicts(versions::ConflictsArgs),
     /// Find paths whose name contains TEXT, across the whole network.
     Search(SearchArgs),
     /// Create directories in the namespace, with missing parents.
@@ -92,7 +106,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// The directory to list.
+    /// The directory to list: a namespace path, or a path inside a mounted
+    /// fragfs.
     #[arg(default_value = "/")]
     pub path: String,
     /// Print JSON instead of a table.
@@ -102,7 +117,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct PathArg {
-    /// The file's absolute path in the namespace.
+    /// The file: a namespace path, or a path inside a mounted fragfs.
     pub path: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -270,6 +285,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Meta(c) => files::meta(cli.data, c).await,
         Command::Mkdir { paths } => files::mkdir(cli.data, paths).await,
         Command::Tree(a) => files::tree(cli.data, a).await,
+        Command::History(a) => versions::history(cli.data, a).await,
+        Command::Revert(a) => versions::revert(cli.data, a).await,
+        Command::Policy(a) => versions::policy(cli.data, a).await,
+        Command::Conflicts(a) => versions::conflicts(cli.data, a).await,
         Command::Up(a) => up::run(cli.data, a),
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
