@@ -131,7 +131,7 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
             .map(|(p, up)| format!("{}{}", short_peer(p), if *up { "" } else { " (down)" }))
             .collect();
         println!(
-            "  #{:<5} {}… {:>9}  v{} by uid {} on {}  on {}",
+            "  #{:<5} {}… {:>9}  v{} by uid {} on {}  held by {}",
             f.index,
             &f.id[4..16],
             units::format_bytes(f.len as u64),
