@@ -65,3 +65,52 @@ impl Volume {
         Ok((a.value, a.stale))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::{Author, Time};
+
+    fn event(mark: Mark) -> Event {
+        Event {
+            seq: 4,
+            ino: 7,
+            path: "/docs/a.txt".into(),
+            version: 5,
+            mark,
+            author: Author {
+                peer: "12D3KooWpeer".into(),
+                uid: 1000,
+            },
+            time: Time {
+                secs: 1_798_761_600 + 61,
+                nanos: 9,
+            },
+        }
+    }
+
+    #[test]
+    fn t10_event_rows_name_the_kind_and_the_other_side() {
+        let conflict = EventRow::from(event(Mark::Conflict {
+            with: 4,
+            copy: 9,
+            copy_name: "a.conflict-x.txt".into(),
+        }));
+        assert_eq!(conflict.kind, "conflict");
+        assert_eq!(conflict.other, Some(4));
+        assert_eq!(conflict.copy.as_deref(), Some("a.conflict-x.txt"));
+        assert_eq!(conflict.time, "2027-01-01T00:01:01Z");
+        assert_eq!(conflict.author, "uid 1000 on 12D3KooWpeer");
+        assert_eq!((conflict.seq, conflict.version), (4, 5));
+        assert_eq!(conflict.path, "/docs/a.txt");
+
+        let overrode = EventRow::from(event(Mark::Overrode { version: 4 }));
+        assert_eq!(
+            (overrode.kind.as_str(), overrode.other),
+            ("override", Some(4))
+        );
+        assert_eq!(overrode.copy, None);
+        let back = EventRow::from(event(Mark::Resurrected));
+        assert_eq!((back.kind.as_str(), back.other), ("resurrection", None));
+    }
+}
