@@ -17,7 +17,7 @@ use crate::{
     fragment::HashAlgo,
     frame::Framing,
     meta::MetaStatus,
-    volume::{InfoReport, LsRow},
+    volume::{EventRow, HistoryReport, InfoReport, LsRow, PolicyReport},
 };
 use futures::StreamExt;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -101,6 +101,27 @@ pub enum Request {
     /// hashes, and report what is short of copies or in conflict.
     Sync {
         path: String,
+    },
+    /// Every version of the file at `path`.
+    History {
+        path: String,
+    },
+    /// Commit the content of version `version` of `path` as a new head.
+    Revert {
+        path: String,
+        version: u64,
+    },
+    /// The effective merge policy of `path`; with `set` (`merge` or
+    /// `lww`), set it on `path` first.
+    Policy {
+        path: String,
+        set: Option<String>,
+    },
+    /// The last `limit` conflicts, overrides and resurrections under
+    /// `path` (everywhere for None), oldest first.
+    Conflicts {
+        path: Option<String>,
+        limit: usize,
     },
 }
 
@@ -207,6 +228,17 @@ pub enum Event {
     Error(String),
     Pins(PinsReport),
     Synced(SyncReport),
+    History(HistoryReport),
+    /// A revert committed version `version` of `path`.
+    Reverted {
+        path: String,
+        version: u64,
+    },
+    Policy(PolicyReport),
+    Conflicts {
+        rows: Vec<EventRow>,
+        stale: bool,
+    },
 }
 
 impl Event {

@@ -48,6 +48,11 @@ fn t10_argument_errors_are_one_line() {
         (&["info"], "<PATH>"),
         (&["search"], "<TEXT>"),
         (&["mkdir"], "<PATH>"),
+        (&["history"], "<PATH>"),
+        (&["revert", "/a"], "<VERSION>"),
+        (&["revert", "/a", "x"], "not a version number"),
+        (&["policy", "/a", "maybe"], "'maybe'"),
+        (&["conflicts", "--limit", "lots"], "--limit"),
         (&["tree", "--json=yes"], "--json"),
         (&["up", "--replicas", "0"], "--replicas"),
         (&["up", "--meta-timeout", "0"], "--meta-timeout"),
@@ -143,6 +148,11 @@ fn t20_every_command_without_a_node_says_so() {
         &["unpin", "/a"],
         &["pins"],
         &["sync"],
+        &["history", "/a"],
+        &["revert", "/a", "1"],
+        &["policy", "/a"],
+        &["policy", "/a", "lww"],
+        &["conflicts", "--json"],
     ];
     for argv in cases {
         let o = fragfs(argv, &none);

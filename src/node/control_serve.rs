@@ -7,9 +7,11 @@ use crate::{
     client::{ClientConfig, Progress},
     control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
     fragment::{FragmentId, FragmentSize},
-    meta::{Ino, Kind},
+    meta::{Caller, Ino, Kind},
     redundancy::{Replicas, WriteQuorum},
     task::Tasks,
+    version::Policy,
+    volume::Volume,
 };
 use std::{
     future::Future,
@@ -92,6 +94,25 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::Sync { path } => match super::sync::sync(&shared, &path).await {
             Ok(r) => Event::Synced(r),
             Err(e) => Event::Error(e),
+        },
+        Request::History { path } => match v.history_report(&path).await {
+            Ok(r) => Event::History(r),
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Revert { path, version } => match v.revert(&path, version, Caller::ROOT).await {
+            Ok(c) => Event::Reverted {
+                path,
+                version: c.version,
+            },
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Policy { path, set } => policy(v, path, set).await,
+        Request::Conflicts { path, limit } => match v.events(path.as_deref(), limit).await {
+            Ok((events, stale)) => Event::Conflicts {
+                rows: events.into_iter().map(Into::into).collect(),
+                stale,
+            },
+            Err(e) => Event::Error(e.to_string()),
         },
     };
     write_msg(&mut s, &event).await
@@ -250,6 +271,24 @@ async fn unpin(shared: &Shared, path: &str) -> Event {
         Ok(0) => Event::Error(format!("{path} is not pinned")),
         Ok(n) => Event::Done(format!("unpinned {n} file(s)")),
         Err(e) => Event::Error(format!("cannot save the pins: {e}")),
+    }
+}
+
+/// Sets the merge policy of `path` when `set` names one, then reports the
+/// effective policy.
+async fn policy(v: &Volume, path: String, set: Option<String>) -> Event {
+    if let Some(value) = set {
+        let set = match Policy::parse(value.as_bytes()) {
+            Ok(p) => v.set_policy(&path, p).await,
+            Err(e) => return Event::Error(e.to_string()),
+        };
+        if let Err(e) = set {
+            return Event::Error(format!("{path}: {e}"));
+        }
+    }
+    match v.policy(&path).await {
+        Ok(r) => Event::Policy(r),
+        Err(e) => Event::Error(format!("{path}: {e}")),
     }
 }
 

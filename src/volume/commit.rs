@@ -8,7 +8,8 @@ use super::{clock::now, reply, Volume, VolumeError};
 use crate::{
     fragment::Manifest,
     meta::{
-        find_version, Attr, Author, Caller, Command, CommitCmd, FsError, Hlc, Ino, Mark, Version,
+        find_version, Attr, Author, Caller, Command, CommitCmd, FsError, Hlc, Ino, Mark, MetaError,
+        Version,
     },
 };
 
@@ -209,7 +210,15 @@ impl Volume {
         caller: Caller,
     ) -> Result<Committed, VolumeError> {
         let (attr, versions) = self.history(path).await?;
-        let old = find_version(&versions, version).ok_or(VolumeError::Fs(FsError::NotFound))?;
+        let Some(old) = find_version(&versions, version) else {
+            let has = match versions.last() {
+                Some(h) => format!("versions 1 to {}", h.id),
+                None => "none".to_string(),
+            };
+            return Err(VolumeError::Meta(MetaError::Other(format!(
+                "{path} has no version {version} (it has {has})"
+            ))));
+        };
         let base = versions.last().map(Base::from);
         let first = Attempt {
             mark: Some(Mark::Reverted { to: version }),

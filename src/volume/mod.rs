@@ -7,10 +7,14 @@
 //! Every metadata reply is matched here and only here (`reply`): a reply of
 //! the wrong kind is a [`VolumeError::Protocol`].
 //!
-//! Files: `ns` (namespace operations), `commit` (new versions and the one
-//! place a stale base is resolved), `paths` (operations by path: `mkdir -p`,
-//! commit at a path, stat, history), `report` (the listings the CLI shows),
-//! `bytes` (verified reads and the network's capacity).
+//! Files: `ns` (namespace operations), `commit` (new versions, reverts, and
+//! the one loop that meets a stale base), `merge` (what a stale base becomes
+//! under the file's policy), `paths` (operations by path: `mkdir -p`, commit
+//! at a path, stat, history, bringing back a deleted file), `report` (the
+//! listings the CLI shows), `history` (a file's versions as the CLI shows
+//! them), `policy` (a file's merge policy), `events`
+//! (the log of conflicts, overrides and resurrections), `bytes` (verified
+//! reads and the network's capacity).
 //!
 //! Must not: know fuser or errno (the mount maps [`VolumeError`]), or the
 //! control protocol.
@@ -19,15 +23,21 @@ mod bytes;
 pub mod capacity;
 pub mod clock;
 mod commit;
+pub mod events;
+pub mod history;
 mod merge;
 mod ns;
 mod paths;
+pub mod policy;
 pub(crate) mod reply;
 pub mod report;
 
 pub use commit::{Base, Committed, Durability};
+pub use events::EventRow;
+pub use history::{HistoryReport, InfoVersion};
 pub use ns::{NewNode, SetAttrs};
-pub use report::{InfoFragment, InfoReport, InfoVersion, LsRow};
+pub use policy::{PolicyReport, PolicySource};
+pub use report::{InfoFragment, InfoReport, LsRow};
 
 use crate::{
     client::{Client, ClientError},

@@ -3,7 +3,9 @@
 //! [`VolumeError::Protocol`] (never a panic).
 
 use super::VolumeError;
-use crate::meta::{Attr, DirEntry, Ino, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version};
+use crate::meta::{
+    Attr, DirEntry, Event, Ino, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version,
+};
 
 fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
     let mut got = format!("{got:?}");
@@ -106,6 +108,27 @@ pub(crate) fn lock(r: QueryReply) -> Result<Option<Lock>, VolumeError> {
     }
 }
 
+pub(crate) fn inherited(r: QueryReply) -> Result<Option<(Ino, Vec<u8>)>, VolumeError> {
+    match r {
+        QueryReply::Inherited(i) => Ok(i),
+        other => Err(wrong("an inherited attribute", other)),
+    }
+}
+
+pub(crate) fn events(r: QueryReply) -> Result<Vec<Event>, VolumeError> {
+    match r {
+        QueryReply::Events(e) => Ok(e),
+        other => Err(wrong("events", other)),
+    }
+}
+
+pub(crate) fn path(r: QueryReply) -> Result<String, VolumeError> {
+    match r {
+        QueryReply::Path(p) => Ok(p),
+        other => Err(wrong("a path", other)),
+    }
+}
+
 /// A command's reply: the attributes of the inode it changed.
 pub(crate) fn changed(r: Reply) -> Result<Attr, VolumeError> {
     match r {
@@ -119,20 +142,6 @@ pub(crate) fn committed(r: Reply) -> Result<(u64, Attr), VolumeError> {
     match r {
         Reply::Committed { version, attr } => Ok((version, attr)),
         other => Err(wrong("a committed version", other)),
-    }
-}
-
-pub(crate) fn inherited(r: QueryReply) -> Result<Option<(Ino, Vec<u8>)>, VolumeError> {
-    match r {
-        QueryReply::Inherited(v) => Ok(v),
-        other => Err(wrong("an inherited attribute", other)),
-    }
-}
-
-pub(crate) fn path(r: QueryReply) -> Result<String, VolumeError> {
-    match r {
-        QueryReply::Path(p) => Ok(p),
-        other => Err(wrong("a path", other)),
     }
 }
 
@@ -167,6 +176,9 @@ mod tests {
         assert!(is_protocol(head(q())));
         assert!(is_protocol(entries_plus(q())));
         assert!(is_protocol(lock(q())));
+        assert!(is_protocol(inherited(q())));
+        assert!(is_protocol(events(q())));
+        assert!(is_protocol(path(q())));
         assert!(is_protocol(target(QueryReply::Names(vec![]))));
         assert!(is_protocol(changed(Reply::Done)));
         assert!(is_protocol(committed(Reply::Done)));
@@ -185,6 +197,9 @@ mod tests {
             Some(vec!["a".into()])
         );
         assert_eq!(lock(QueryReply::Lock(None)).ok(), Some(None));
+        assert_eq!(inherited(QueryReply::Inherited(None)).ok(), Some(None));
+        assert_eq!(events(QueryReply::Events(vec![])).ok(), Some(vec![]));
+        assert_eq!(path(QueryReply::Path("/a".into())).ok(), Some("/a".into()));
         assert!(done(Reply::Done).is_ok());
         let _ = ROOT;
     }

@@ -1,9 +1,12 @@
 //! The listings the CLI shows (`ls`, `info`, `search`, `tree`): namespace
 //! answers joined with which holders are reachable now.
 
-use super::{reply, Volume, VolumeError};
+use super::{
+    history::{version_rows, InfoVersion},
+    reply, Volume, VolumeError,
+};
 use crate::{
-    meta::{Attr, Kind, MetaError, Query, Version},
+    meta::{slot_owners, Attr, Author, Kind, MetaError, Query, Version},
     net,
 };
 use serde::{Deserialize, Serialize};
@@ -39,22 +42,17 @@ fn kind_name(k: Kind) -> &'static str {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InfoVersion {
-    pub id: u64,
-    pub parent: Option<u64>,
-    pub size: u64,
-    pub file_id: String,
-    pub author: String,
-    pub wall_ms: u64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InfoFragment {
     pub index: u64,
     pub id: String,
     pub len: u32,
     /// (peer id, reachable now)
     pub holders: Vec<(String, bool)>,
+    /// The peer of the author of the version that last changed this slot.
+    pub owner: String,
+    pub owner_uid: u32,
+    /// The number of that version.
+    pub owner_version: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +101,44 @@ fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u
         format!("degraded {least}/{want}")
     };
     (status, m.holders().len() as u32)
+}
+
+/// The fragments of `head` (the newest of `versions`) with their holders
+/// and the author and number of the version that last changed each.
+fn fragment_rows(
+    versions: &[Version],
+    head: &Version,
+    up: &HashSet<crate::redundancy::NodeId>,
+) -> Vec<InfoFragment> {
+    let owners = slot_owners(versions, head.id).unwrap_or_default();
+    head.manifest
+        .fragments
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let (author, version) = owners
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| (head.author.clone(), head.id));
+            let Author { peer, uid } = author;
+            InfoFragment {
+                index: i as u64,
+                id: f.id.to_hex(),
+                len: f.len,
+                holders: f
+                    .holders
+                    .iter()
+                    .map(|n| {
+                        let peer = net::peer_of(n).map_or_else(|| "?".into(), |p| p.to_string());
+                        (peer, up.contains(n))
+                    })
+                    .collect(),
+                owner: peer,
+                owner_uid: uid,
+                owner_version: version,
+            }
+        })
+        .collect()
 }
 
 fn path_rows(paths: Vec<(String, Attr)>) -> PathRows {
@@ -180,30 +216,7 @@ impl Volume {
             .map(|h| health(h, &up))
             .unwrap_or_else(|| ("-".into(), 0));
         let fragments = head
-            .map(|h| {
-                h.manifest
-                    .fragments
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| InfoFragment {
-                        index: i as u64,
-                        id: f.id.to_hex(),
-                        len: f.len,
-                        holders: f
-                            .holders
-                            .iter()
-                            .map(|n| {
-                                (
-                                    net::peer_of(n)
-                                        .map(|p| p.to_string())
-                                        .unwrap_or_else(|| "?".into()),
-                                    up.contains(n),
-                                )
-                            })
-                            .collect(),
-                    })
-                    .collect()
-            })
+            .map(|h| fragment_rows(&versions, h, &up))
             .unwrap_or_default();
         Ok(InfoReport {
             path: path.to_string(),
@@ -217,17 +230,7 @@ impl Volume {
             fragment_size: head.map_or(0, |h| h.manifest.fragment_size.get()),
             hash: head.map_or(String::new(), |h| h.manifest.hash_algo.to_string()),
             fragments,
-            versions: versions
-                .iter()
-                .map(|v| InfoVersion {
-                    id: v.id,
-                    parent: v.parent,
-                    size: v.manifest.size,
-                    file_id: v.manifest.id().to_hex(),
-                    author: v.author.to_string(),
-                    wall_ms: v.hlc.wall_ms,
-                })
-                .collect(),
+            versions: version_rows(&versions),
             stale,
             file_sha3: head
                 .filter(|h| h.manifest.has_file_hash())

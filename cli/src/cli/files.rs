@@ -1,6 +1,10 @@
 //! `ls`, `info`, `search` and `meta`: the namespace as tables (or JSON).
+//! `ls` and `info` take namespace paths or paths inside a mounted fragfs.
 
-use super::{JsonArg, LsArgs, MetaCommand, PathArg, SearchArgs, TreeArgs};
+use super::{
+    ns_path::namespace_path, versions::version_line, JsonArg, LsArgs, MetaCommand, PathArg,
+    SearchArgs, TreeArgs,
+};
 use crate::{
     control::{self, Event, Request},
     units,
@@ -8,7 +12,7 @@ use crate::{
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 
-async fn ask(data: &std::path::Path, req: Request) -> Result<Event> {
+pub(super) async fn ask(data: &std::path::Path, req: Request) -> Result<Event> {
     let ev = control::call(data, &req, |_| {})
         .await
         .map_err(anyhow::Error::msg)?;
@@ -26,13 +30,13 @@ fn abs(p: &str) -> String {
     }
 }
 
-fn stale_note(stale: bool) {
+pub(super) fn stale_note(stale: bool) {
     if stale {
         eprintln!("note: no metadata leader could confirm this answer; it comes from a local replica and may be stale");
     }
 }
 
-fn short_peer(p: &str) -> String {
+pub(super) fn short_peer(p: &str) -> String {
     if p.len() > 10 {
         format!("…{}", &p[p.len() - 8..])
     } else {
@@ -41,7 +45,13 @@ fn short_peer(p: &str) -> String {
 }
 
 pub async fn ls(data: PathBuf, a: LsArgs) -> Result<()> {
-    let Event::Listing { rows, stale } = ask(&data, Request::Ls { path: abs(&a.path) }).await?
+    let Event::Listing { rows, stale } = ask(
+        &data,
+        Request::Ls {
+            path: namespace_path(&a.path),
+        },
+    )
+    .await?
     else {
         bail!("unexpected answer")
     };
@@ -81,7 +91,14 @@ pub async fn ls(data: PathBuf, a: LsArgs) -> Result<()> {
 }
 
 pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
-    let Event::Info(r) = ask(&data, Request::Info { path: abs(&a.path) }).await? else {
+    let Event::Info(r) = ask(
+        &data,
+        Request::Info {
+            path: namespace_path(&a.path),
+        },
+    )
+    .await?
+    else {
         bail!("unexpected answer")
     };
     if a.json {
@@ -114,10 +131,13 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
             .map(|(p, up)| format!("{}{}", short_peer(p), if *up { "" } else { " (down)" }))
             .collect();
         println!(
-            "  #{:<5} {}… {:>9}  {}",
+            "  #{:<5} {}… {:>9}  v{} by uid {} on {}  held by {}",
             f.index,
             &f.id[4..16],
             units::format_bytes(f.len as u64),
+            f.owner_version,
+            f.owner_uid,
+            short_peer(&f.owner),
             holders.join(", ")
         );
     }
@@ -125,14 +145,7 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
         println!("versions:");
     }
     for v in r.versions.iter().rev() {
-        println!(
-            "  v{:<4} parent {:<6} {:>10}  by {}  id {}…",
-            v.id,
-            v.parent.map_or("-".to_string(), |p| format!("v{p}")),
-            units::format_bytes(v.size),
-            short_peer(&v.author),
-            &v.file_id[..16]
-        );
+        println!("  {}", version_line(v));
     }
     stale_note(r.stale);
     Ok(())

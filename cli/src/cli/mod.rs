@@ -9,11 +9,14 @@ mod bench_versions;
 mod demo;
 mod files;
 mod light;
+mod ns_path;
 mod pins;
 mod progress;
 #[cfg(test)]
 mod tests;
+mod transfer;
 mod up;
+mod versions;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
 pub use fragfs_mountd::args::{self as mount_args, NetArgs};
@@ -21,11 +24,10 @@ pub use fragfs_mountd::{reach, report};
 pub use report::{exit_on_clap_error, one_line};
 
 use crate::{
-    control::{self, Event, PutOptions, Request},
-    fragment::{FragmentSize, HashAlgo},
+    control::{self, Event, Request},
+    fragment::HashAlgo,
     net::Multiaddr,
     node::{Node, NodeConfig},
-    redundancy::Replicas,
     units,
 };
 use anyhow::{bail, Context, Result};
@@ -64,8 +66,20 @@ pub enum Command {
     Status(JsonArg),
     /// List a directory of the namespace: name, size, status, peers.
     Ls(LsArgs),
-    /// Show a file's size, fragments, which peers hold them, and versions.
+    /// Show a file's size, fragments, which peers hold them and which
+    /// version last changed each, and versions.
     Info(PathArg),
+    /// List a file's versions: number, time, author, size, parents, the
+    /// fragments each changed and what happened (merged, conflict…).
+    History(versions::HistoryArgs),
+    /// Commit the content of an old version again as the newest version
+    /// (nothing is erased) and print its number.
+    Revert(versions::RevertArgs),
+    /// Show a file's or directory's merge policy and where it comes from,
+    /// or set it.
+    Policy(versions::PolicyArgs),
+    /// List recorded conflicts, overrides and resurrections, newest last.
+    Conflicts(versions::ConflictsArgs),
     /// Find paths whose name contains TEXT, across the whole network.
     Search(SearchArgs),
     /// Create directories in the namespace, with missing parents.
@@ -116,7 +130,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct LsArgs {
-    /// The directory to list.
+    /// The directory to list: a namespace path, or a path inside a mounted
+    /// fragfs.
     #[arg(default_value = "/")]
     pub path: String,
     /// Print JSON instead of a table.
@@ -126,7 +141,7 @@ pub struct LsArgs {
 
 #[derive(Args, Debug)]
 pub struct PathArg {
-    /// The file's absolute path in the namespace.
+    /// The file: a namespace path, or a path inside a mounted fragfs.
     pub path: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -284,8 +299,8 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Node(a) => run_node(cli.data, a).await,
-        Command::Put(a) => put(cli.data, a).await,
-        Command::Get(a) => get(cli.data, a).await,
+        Command::Put(a) => transfer::put(cli.data, a).await,
+        Command::Get(a) => transfer::get(cli.data, a).await,
         Command::Peers(a) => peers(cli.data, a).await,
         Command::Status(a) => status(cli.data, a).await,
         Command::Ls(a) => files::ls(cli.data, a).await,
@@ -294,6 +309,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Meta(c) => files::meta(cli.data, c).await,
         Command::Mkdir { paths } => files::mkdir(cli.data, paths).await,
         Command::Tree(a) => files::tree(cli.data, a).await,
+        Command::History(a) => versions::history(cli.data, a).await,
+        Command::Revert(a) => versions::revert(cli.data, a).await,
+        Command::Policy(a) => versions::policy(cli.data, a).await,
+        Command::Conflicts(a) => versions::conflicts(cli.data, a).await,
         Command::Up(a) => up::run(cli.data, a),
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
@@ -369,137 +388,6 @@ fn join_cluster(node: &Node, addrs: &[Multiaddr]) {
             Err(e) => eprintln!("fragfs: warning: cannot join the metadata cluster: {e}"),
         }
     });
-}
-
-fn put_options(a: &PutArgs) -> Result<PutOptions> {
-    let replicas = Replicas::new(a.replicas)?;
-    if let Some(q) = a.quorum {
-        crate::redundancy::WriteQuorum::new(q, replicas)?;
-    }
-    let fs = u32::try_from(a.fragment_size)
-        .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
-    FragmentSize::new(fs)?;
-    Ok(PutOptions {
-        replicas: a.replicas,
-        quorum: a.quorum,
-        fragment_size: fs,
-        hash: a.hash,
-    })
-}
-
-async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
-    let options = put_options(&a)?;
-    let meta = std::fs::metadata(&a.file).with_context(|| format!("{}", a.file.display()))?;
-    if !meta.is_file() {
-        bail!("{} is not a regular file", a.file.display());
-    }
-    let path = std::fs::canonicalize(&a.file).with_context(|| format!("{}", a.file.display()))?;
-    let dest = a.path.as_deref().map(|d| dest_path(d, &path));
-    if !a.join.peers.is_empty() {
-        return light::put(&a.join, &path, a.name, &options, dest).await;
-    }
-    let bar = progress::Bar::new("put", meta.len());
-    let req = Request::Put {
-        path,
-        name: a.name,
-        options,
-        dest,
-    };
-    let ev = control::call(&data, &req, |ev| bar.update(ev))
-        .await
-        .map_err(anyhow::Error::msg)?;
-    bar.finish();
-    match ev {
-        Event::PutDone {
-            id,
-            size,
-            fragments,
-            min_copies,
-            peers,
-            path,
-            version,
-        } => {
-            println!("{id}");
-            eprintln!("stored {} in {fragments} fragment(s), {min_copies}+ copies each, on {peers} peer(s)", units::format_bytes(size));
-            if let (Some(p), Some(v)) = (path, version) {
-                eprintln!("recorded as {p}, version {v}");
-            }
-            Ok(())
-        }
-        Event::Error(e) => bail!(e),
-        other => bail!("unexpected answer from the node: {other:?}"),
-    }
-}
-
-/// The namespace path a put goes to: absolute, and a trailing slash means
-/// "keep the file's name".
-fn dest_path(d: &str, file: &std::path::Path) -> String {
-    let mut p = if d.starts_with('/') {
-        d.to_string()
-    } else {
-        format!("/{d}")
-    };
-    if p.ends_with('/') {
-        p.push_str(
-            &file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-    }
-    p
-}
-
-fn absolute_out(out: &std::path::Path) -> Result<PathBuf> {
-    let out = if out.is_absolute() {
-        out.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(out)
-    };
-    if out.is_dir() {
-        bail!("{} is a directory; give a file name", out.display());
-    }
-    match out.parent() {
-        Some(p) if p.is_dir() => Ok(out),
-        _ => bail!("{}: the directory does not exist", out.display()),
-    }
-}
-
-async fn get(data: PathBuf, a: GetArgs) -> Result<()> {
-    if !a.id.starts_with('/') {
-        a.id.parse::<crate::fragment::FragmentId>()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", a.id))?;
-    }
-    let out = absolute_out(&a.out)?;
-    if !a.join.peers.is_empty() {
-        return light::get(&a.join, &a.id, &out).await;
-    }
-    let bar = progress::Bar::new("get", 0);
-    let req = Request::Get {
-        id: a.id.clone(),
-        out: out.clone(),
-    };
-    let ev = control::call(&data, &req, |ev| bar.update(ev))
-        .await
-        .map_err(anyhow::Error::msg)?;
-    bar.finish();
-    match ev {
-        Event::GetDone {
-            size,
-            fragments,
-            peers,
-            retries,
-        } => {
-            eprintln!(
-                "fetched {} ({fragments} fragment(s)) from {peers} peer(s), {retries} retries; verified, written to {}",
-                units::format_bytes(size),
-                out.display()
-            );
-            Ok(())
-        }
-        Event::Error(e) => bail!(e),
-        other => bail!("unexpected answer from the node: {other:?}"),
-    }
 }
 
 async fn peers(data: PathBuf, a: JsonArg) -> Result<()> {
