@@ -14,10 +14,12 @@
 //! held across storing and committing so writes to the same handle wait for
 //! the commit. A `buf` may be held while a gate is taken (reading the base
 //! of a changed fragment), never the other way round. A handle's `known`
-//! attributes (std mutex) are taken only under `handles`, for a copy.
+//! attributes (std mutex) are taken only under `handles`, for a copy; a
+//! writer's `closers` (std mutex) is held for one look, under no other lock.
 
 mod attrs;
 mod budget;
+mod closers;
 mod ranges;
 mod saves;
 mod trunc;
@@ -96,12 +98,15 @@ struct Writer {
     len: AtomicU64,
     /// This handle's part of the mount's write buffers.
     _share: budget::Share,
+    /// The threads that opened or changed it: whose flush commits.
+    closers: Mutex<closers::Closers>,
 }
 
 impl Writer {
     fn new(c: Content, core: &Core) -> Self {
         Writer {
             _share: core.budget.join(),
+            closers: Mutex::default(),
             dirty: AtomicBool::new(c.changed),
             len: AtomicU64::new(c.size()),
             buf: tokio::sync::Mutex::new(c),
@@ -783,9 +788,15 @@ impl Core {
         Ok(data.len() as u32)
     }
 
-    /// Stores a handle's changed content as the file's new version.
-    pub async fn flush(&self, fh: u64) -> Result<(), OpError> {
+    /// A `close(2)` by thread `tid`: stores the handle's changed content as
+    /// the file's new version, unless `tid`'s process neither opened nor
+    /// changed the handle (a forked child closing its copy: see `closers`).
+    pub async fn flush(&self, fh: u64, tid: u32) -> Result<(), OpError> {
         let of = self.handle(fh)?;
+        if !self.flush_commits(&of, tid) {
+            tracing::debug!(fh, tid, "flush by a process that did not write: no commit");
+            return Ok(());
+        }
         self.commit(&of).await
     }
 

@@ -1,6 +1,7 @@
-//! What FUSE does not tell about a caller: its supplementary groups, read
-//! from `/proc/TID/task/TID/status` (the `pid` of a FUSE request is the
-//! calling thread's id, and groups are per thread). Knows nothing of the
+//! What FUSE does not tell about a caller: its supplementary groups and its
+//! process (thread group), read from `/proc/TID/task/TID/status` (the `pid`
+//! of a FUSE request is the calling thread's id, and groups are per
+//! thread). Knows nothing of the
 //! namespace's rules; the namespace gets the groups in a
 //! [`fragfs::meta::Context`].
 
@@ -14,8 +15,28 @@ const STATUS_MAX: u64 = 1 << 20;
 /// (the thread is gone, or the mount runs in another pid namespace): the
 /// caller is then judged on its primary group alone.
 pub fn groups(tid: u32) -> Vec<u32> {
+    match status(tid) {
+        Some(text) => parse_groups(&text),
+        None => {
+            tracing::debug!(tid, "the caller's groups could not be read");
+            Vec::new()
+        }
+    }
+}
+
+/// The process (thread group) of thread `tid`; None when it cannot be
+/// read (as for [`groups`]).
+pub fn tgid(tid: u32) -> Option<u32> {
+    let text = status(tid)?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|t| t.trim().parse().ok())
+}
+
+/// The text of thread `tid`'s status file.
+fn status(tid: u32) -> Option<String> {
     if tid == 0 {
-        return Vec::new();
+        return None;
     }
     let paths = [
         format!("/proc/{tid}/task/{tid}/status"),
@@ -26,11 +47,10 @@ pub fn groups(tid: u32) -> Vec<u32> {
         let read =
             std::fs::File::open(&path).and_then(|f| f.take(STATUS_MAX).read_to_string(&mut text));
         if read.is_ok() {
-            return parse_groups(&text);
+            return Some(text);
         }
     }
-    tracing::debug!(tid, "the caller's groups could not be read");
-    Vec::new()
+    None
 }
 
 /// The gids of the `Groups:` line of a `/proc/…/status` text.
@@ -64,6 +84,13 @@ mod tests {
         let mine = groups(tid);
         let want = nix_groups();
         assert_eq!(mine, want);
+    }
+
+    #[test]
+    fn t10_own_process_is_read() {
+        let tid = unsafe { libc::gettid() } as u32;
+        assert_eq!(tgid(tid), Some(std::process::id()));
+        assert_eq!(tgid(0), None);
     }
 
     fn nix_groups() -> Vec<u32> {

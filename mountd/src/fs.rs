@@ -351,7 +351,13 @@ impl Filesystem for FragFs {
             },
             umask: None,
         };
-        let work = async move { core.setattr(ino.0, fh, set, who, ctx).await };
+        let tid = req.pid();
+        let work = async move {
+            if let (Some(fh), Some(_)) = (fh, set.size) {
+                core.note_writer(fh, tid);
+            }
+            core.setattr(ino.0, fh, set, who, ctx).await
+        };
         let answer = move |r: Result<fragfs::meta::Attr, Errno>| match r {
             Ok(a) => reply.attr(&ttl, &file_attr(&a)),
             Err(e) => reply.error(e),
@@ -567,10 +573,12 @@ impl Filesystem for FragFs {
             return self.data("history open", fut, history::reply::opened(reply));
         }
         let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
+        let tid = req.pid();
         self.data(
             "open",
             async move {
                 let fh = core.open(ino.0, flags.0, who).await?;
+                core.note_writer(fh, tid);
                 // Without FOPEN_KEEP_CACHE the kernel drops the file's
                 // pages: they are kept only when they came from the very
                 // version this handle reads (close-to-open).
@@ -615,7 +623,7 @@ impl Filesystem for FragFs {
 
     fn write(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -628,10 +636,13 @@ impl Filesystem for FragFs {
         if history::owns(ino.0) {
             return reply.error(Errno::EROFS);
         }
-        let (core, data) = (self.core.clone(), data.to_vec());
+        let (core, data, tid) = (self.core.clone(), data.to_vec(), req.pid());
         self.data(
             "write",
-            async move { core.write(fh.0, offset, data).await },
+            async move {
+                core.note_writer(fh.0, tid);
+                core.write(fh.0, offset, data).await
+            },
             move |r| match r {
                 Ok(n) => reply.written(n),
                 Err(e) => reply.error(e),
@@ -641,17 +652,17 @@ impl Filesystem for FragFs {
 
     fn flush(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         lock_owner: LockOwner,
         reply: ReplyEmpty,
     ) {
-        let (core, locks) = (self.core.clone(), self.locks.clone());
+        let (core, locks, tid) = (self.core.clone(), self.locks.clone(), req.pid());
         // Committed first, unlocked second: the next holder of the lock
         // reads what this one wrote. A close drops the closer's locks.
         let fut = async move {
-            let committed = core.flush(fh.0).await;
+            let committed = core.flush(fh.0, tid).await;
             let unlocked = locks.release(ino.0, lock_owner.0).await;
             committed.and(unlocked)
         };
@@ -756,7 +767,7 @@ impl Filesystem for FragFs {
 
     fn fallocate(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -767,10 +778,13 @@ impl Filesystem for FragFs {
         if history::owns(ino.0) {
             return reply.error(Errno::EROFS);
         }
-        let core = self.core.clone();
+        let (core, tid) = (self.core.clone(), req.pid());
         self.data(
             "fallocate",
-            async move { core.fallocate(fh.0, offset, length, mode).await },
+            async move {
+                core.note_writer(fh.0, tid);
+                core.fallocate(fh.0, offset, length, mode).await
+            },
             empty(reply),
         );
     }
@@ -797,7 +811,7 @@ impl Filesystem for FragFs {
 
     fn copy_file_range(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino_in: INodeNo,
         fh_in: FileHandle,
         offset_in: u64,
@@ -814,10 +828,11 @@ impl Filesystem for FragFs {
         if history::owns(ino_out.0) {
             return reply.error(Errno::EROFS);
         }
-        let core = self.core.clone();
+        let (core, tid) = (self.core.clone(), req.pid());
         self.data(
             "copy_file_range",
             async move {
+                core.note_writer(fh_out.0, tid);
                 core.copy_range(fh_in.0, offset_in, fh_out.0, offset_out, len)
                     .await
             },
@@ -1059,10 +1074,14 @@ impl Filesystem for FragFs {
             self.cfg.ttl,
         );
         let (inval, noted) = (self.inval.clone(), name.clone());
-        let ctx = create_context(umask);
+        let (ctx, tid) = (create_context(umask), req.pid());
         self.meta(
             "create",
-            async move { core.create(parent.0, name, perm, flags, who, ctx).await },
+            async move {
+                let (a, fh) = core.create(parent.0, name, perm, flags, who, ctx).await?;
+                core.note_writer(fh, tid);
+                Ok((a, fh))
+            },
             move |r| match r {
                 Ok((a, fh)) => {
                     inval.seen.note(parent.0, &noted, a.ino);

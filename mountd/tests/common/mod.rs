@@ -242,7 +242,11 @@ impl Mount {
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
             .args(extra)
             .arg(&mnt)
-            .env("RUST_LOG", "warn,fragfs_mountd=info")
+            // `FRAGFS_MOUNT_LOG` overrides the daemon's filter (debugging).
+            .env(
+                "RUST_LOG",
+                std::env::var("FRAGFS_MOUNT_LOG").unwrap_or("warn,fragfs_mountd=info".into()),
+            )
             .stdout(stdout)
             .stderr(fs::File::create(&log).expect("log file"))
             .spawn()
