@@ -108,7 +108,11 @@ async fn t10_create_commit_read_rebase_history_revert_unlink() {
     assert_eq!(one.parent, Some(3));
     assert_eq!(read_all(&v, &one.manifest).await, b1);
     let missing = v.revert("/docs/a.bin", 99, Caller::ROOT).await;
-    assert!(matches!(missing, Err(VolumeError::Fs(FsError::NotFound))));
+    let said = missing.expect_err("no version 99").to_string();
+    assert!(
+        said.contains("has no version 99 (it has versions 1 to 4)"),
+        "{said}"
+    );
 
     // Commit at a path creates the parents and the file.
     let c = w

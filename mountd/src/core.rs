@@ -328,6 +328,7 @@ impl Core {
     /// namespace forgets such a file at once; its open handles keep what
     /// they read and wrote until the last one is released.
     pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
+        let ino = self.saves.target(ino);
         match self.volume.getattr(ino).await.map_err(OpError::from) {
             Ok(a) => {
                 self.remember(&a);
@@ -380,13 +381,10 @@ impl Core {
         &self,
         parent: Ino,
         name: String,
-        kind: Kind,
-        perm: u16,
-        rdev: u64,
+        node: NewNode,
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
-        let node = NewNode { kind, perm, rdev };
         Ok(self.volume.mknod(parent, name, node, caller, ctx).await?)
     }
 
@@ -455,6 +453,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
+        let ino = self.saves.target(ino);
         let mut attr = None;
         if set.atime.is_some() || set.mtime.is_some() {
             // Times set while the file is open for writing are final: what
@@ -642,6 +641,7 @@ impl Core {
     /// Opens file `ino`. A handle opened for writing starts from the head
     /// version and keeps what it changes (`writer`); nothing is loaded now.
     pub async fn open(&self, ino: Ino, flags: i32, caller: Caller) -> Result<u64, OpError> {
+        let ino = self.saves.target(ino);
         let writable = flags & libc::O_ACCMODE != libc::O_RDONLY;
         if flags & libc::O_TRUNC != 0 && !writable {
             self.truncate_read_only_open(ino, caller).await?;

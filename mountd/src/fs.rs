@@ -407,8 +407,9 @@ impl Filesystem for FragFs {
         self.meta(
             "mknod",
             async move {
-                core.mknod(parent.0, name, kind, perm, u64::from(rdev), who, ctx)
-                    .await
+                let rdev = u64::from(rdev);
+                let node = fragfs::volume::NewNode { kind, perm, rdev };
+                core.mknod(parent.0, name, node, who, ctx).await
             },
             answer,
         );

@@ -19,6 +19,9 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
+/// A named system call returning its result.
+type Call<'a> = Box<dyn Fn() -> i64 + 'a>;
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -314,7 +317,7 @@ fn t30_every_change_in_the_tree_fails_with_erofs() {
         "chmod a directory",
         fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)),
     );
-    let calls: [(&str, Box<dyn Fn() -> i64>); 6] = [
+    let calls: [(&str, Call<'_>); 6] = [
         // SAFETY (all): libc calls on NUL-terminated paths that live
         // through the call, with plain integer or null arguments.
         (

@@ -103,7 +103,7 @@ fn versions(m: &Mount, rel: &str) -> usize {
 }
 
 struct Pair {
-    _d: (Dirs, Dirs),
+    d: (Dirs, Dirs),
     a: Mount,
     b: Mount,
 }
@@ -111,7 +111,7 @@ struct Pair {
 fn pair() -> Pair {
     let (da, db) = (Dirs::new(), Dirs::new());
     let (a, b) = Mount::start_pair(&da, &db, EXTRA);
-    Pair { _d: (da, db), a, b }
+    Pair { d: (da, db), a, b }
 }
 
 /// Writes `data` at `rel` through mount a and waits until b reads it.
@@ -218,15 +218,12 @@ fn t40_both_sides_appending_keeps_both_appends() {
     wait_for_bytes(&p.b.path("log.txt"), want);
 }
 
-#[test]
-fn t50_the_same_line_keeps_the_later_write_and_a_conflict_copy() {
-    let p = pair();
+/// Both mounts open `rel` (twenty lines), change line 5 differently and
+/// close, a first: returns (a's content, b's content).
+fn same_line_on_both(p: &Pair, rel: &str) -> (Vec<u8>, Vec<u8>) {
     let l = lines();
-    shared(&p, "plan.txt", &text(&l));
-    let (fa, fb) = (
-        open_rw(&p.a.path("plan.txt")),
-        open_rw(&p.b.path("plan.txt")),
-    );
+    shared(p, rel, &text(&l));
+    let (fa, fb) = (open_rw(&p.a.path(rel)), open_rw(&p.b.path(rel)));
     let (by_a, by_b) = (
         text(&edited(&l, 5, "five: a")),
         text(&edited(&l, 5, "five: b")),
@@ -235,6 +232,30 @@ fn t50_the_same_line_keeps_the_later_write_and_a_conflict_copy() {
     rewrite(&fb, &by_b);
     drop(fa);
     drop(fb);
+    (by_a, by_b)
+}
+
+/// What `fragfs conflicts --json` prints on the node of data directory
+/// `data` (asserting it succeeds).
+fn conflicts_json(data: &Path) -> String {
+    let out = std::process::Command::new(fragfs_bin())
+        .arg("--data")
+        .arg(data)
+        .args(["conflicts", "--json"])
+        .output()
+        .expect("run fragfs conflicts");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn t50_the_same_line_keeps_the_later_write_and_a_conflict_copy() {
+    let p = pair();
+    let (by_a, by_b) = same_line_on_both(&p, "plan.txt");
     // b committed later: b's content holds the name; a's is the copy.
     wait_for_bytes(&p.a.path("plan.txt"), &by_b);
     wait_for_bytes(&p.b.path("plan.txt"), &by_b);
@@ -266,6 +287,15 @@ fn t50_the_same_line_keeps_the_later_write_and_a_conflict_copy() {
     assert!(
         !String::from_utf8_lossy(&fs::read(p.a.path("plan.txt")).expect("read")).contains("<<<<")
     );
+    // Recorded: `fragfs conflicts` on either node lists it, with the copy.
+    let copy = &conflict_copies(&p.a.mnt, "plan", ".txt")[0];
+    for data in [p.d.0.data.path(), p.d.1.data.path()] {
+        let out = conflicts_json(data);
+        assert!(
+            out.contains("/plan.txt") && out.contains(copy.as_str()),
+            "{out}"
+        );
+    }
 }
 
 #[test]
@@ -273,20 +303,7 @@ fn t60_under_lww_the_later_write_wins_and_both_stay_in_history() {
     let p = pair();
     fs::create_dir(p.a.path("lww")).expect("mkdir");
     set_policy(&p.a.path("lww"), "lww");
-    let l = lines();
-    shared(&p, "lww/plan.txt", &text(&l));
-    let (fa, fb) = (
-        open_rw(&p.a.path("lww/plan.txt")),
-        open_rw(&p.b.path("lww/plan.txt")),
-    );
-    let (by_a, by_b) = (
-        text(&edited(&l, 5, "five: a")),
-        text(&edited(&l, 5, "five: b")),
-    );
-    rewrite(&fa, &by_a);
-    rewrite(&fb, &by_b);
-    drop(fa);
-    drop(fb);
+    let (by_a, by_b) = same_line_on_both(&p, "lww/plan.txt");
     wait_for_bytes(&p.a.path("lww/plan.txt"), &by_b);
     assert_eq!(
         names(&p.a.path("lww")),
@@ -303,6 +320,11 @@ fn t60_under_lww_the_later_write_wins_and_both_stay_in_history() {
         .collect();
     assert!(contents.contains(&by_a), "a's overridden version is kept");
     assert!(contents.contains(&by_b));
+    let out = conflicts_json(p.d.0.data.path());
+    assert!(
+        out.contains("/lww/plan.txt") && out.to_lowercase().contains("overr"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -318,6 +340,8 @@ fn t70_a_change_to_a_file_deleted_elsewhere_brings_it_back() {
     let want = b"after, written on a\n";
     wait_for_bytes(&p.a.path("dir/keep.txt"), want);
     wait_for_bytes(&p.b.path("dir/keep.txt"), want);
+    let out = conflicts_json(p.d.1.data.path());
+    assert!(out.contains("/dir/keep.txt") && out.contains("resurrect"), "{out}");
 }
 
 #[test]

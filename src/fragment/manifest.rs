@@ -151,6 +151,17 @@ impl Manifest {
     }
 
     /// Every distinct holder named in the manifest.
+    /// An empty file shaped like this one (fragment size, algorithm,
+    /// redundancy, name).
+    pub fn emptied(&self) -> Manifest {
+        Manifest {
+            size: 0,
+            file_sha3: NO_FILE_HASH,
+            fragments: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     pub fn holders(&self) -> Vec<NodeId> {
         let mut all: Vec<NodeId> = self
             .fragments

@@ -232,27 +232,8 @@ impl Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fragment::{FragmentEntry, FragmentId, FragmentSize, HashAlgo, NO_FILE_HASH};
-    use crate::redundancy::{Redundancy, Replicas};
 
-    fn manifest(ids: &[u8]) -> Manifest {
-        Manifest {
-            name: "f".into(),
-            size: ids.len() as u64,
-            fragment_size: FragmentSize::new(1 << 20).expect("valid"),
-            hash_algo: HashAlgo::Sha3_256,
-            file_sha3: NO_FILE_HASH,
-            redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
-            fragments: ids
-                .iter()
-                .map(|b| FragmentEntry {
-                    id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
-                    len: 1,
-                    holders: vec![],
-                })
-                .collect(),
-        }
-    }
+    use crate::volume::test_manifest as manifest;
 
     fn committed(m: Manifest) -> Committed {
         let attr = Attr {

@@ -123,30 +123,9 @@ impl Volume {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fragment::{
-        FragmentEntry, FragmentId, FragmentSize, HashAlgo, Manifest, NO_FILE_HASH,
-    };
     use crate::meta::{Author, Hlc};
-    use crate::redundancy::{Redundancy, Replicas};
 
-    fn manifest(frags: &[u8]) -> Manifest {
-        Manifest {
-            name: "f".into(),
-            size: frags.len() as u64,
-            fragment_size: FragmentSize::new(1 << 20).expect("valid"),
-            hash_algo: HashAlgo::Sha3_256,
-            file_sha3: NO_FILE_HASH,
-            redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
-            fragments: frags
-                .iter()
-                .map(|b| FragmentEntry {
-                    id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
-                    len: 1,
-                    holders: vec![],
-                })
-                .collect(),
-        }
-    }
+    use crate::volume::test_manifest as manifest;
 
     fn version(id: u64, frags: &[u8], mark: Option<Mark>) -> Version {
         Version {

@@ -43,17 +43,6 @@ impl Attempt {
     }
 }
 
-/// An empty file shaped like `like` (the base of a file that had no
-/// version).
-fn empty_like(like: &Manifest) -> Manifest {
-    Manifest {
-        size: 0,
-        file_sha3: NO_FILE_HASH,
-        fragments: Vec::new(),
-        ..like.clone()
-    }
-}
-
 /// Whether two manifests hold the same bytes (same fragments in order).
 fn same_bytes(a: &Manifest, b: &Manifest) -> bool {
     a.size == b.size
@@ -105,7 +94,7 @@ impl Volume {
         let head = Some(Base::from(theirs));
         let base_manifest = base
             .and_then(|b| find_version(&versions, b.version))
-            .map_or_else(|| empty_like(ours), |v| v.manifest.clone());
+            .map_or_else(|| ours.emptied(), |v| v.manifest.clone());
         let policy = self.policy_of(ino).await?;
         let plan = version::plan(&base_manifest, ours, &theirs.manifest);
         let text = match (&plan, policy) {
@@ -243,34 +232,15 @@ fn kept(theirs: &Version, attr: Attr) -> Committed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fragment::{FragmentEntry, FragmentId, FragmentSize, HashAlgo};
-    use crate::redundancy::{Redundancy, Replicas};
 
-    fn manifest(ids: &[u8]) -> Manifest {
-        Manifest {
-            name: "f".into(),
-            size: ids.len() as u64,
-            fragment_size: FragmentSize::new(1 << 20).expect("valid"),
-            hash_algo: HashAlgo::Sha3_256,
-            file_sha3: NO_FILE_HASH,
-            redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
-            fragments: ids
-                .iter()
-                .map(|b| FragmentEntry {
-                    id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
-                    len: 1,
-                    holders: vec![],
-                })
-                .collect(),
-        }
-    }
+    use crate::volume::test_manifest as manifest;
 
     #[test]
     fn t10_same_bytes_compares_fragment_ids_in_order() {
         assert!(same_bytes(&manifest(b"ab"), &manifest(b"ab")));
         assert!(!same_bytes(&manifest(b"ab"), &manifest(b"ba")));
         assert!(!same_bytes(&manifest(b"ab"), &manifest(b"abc")));
-        let e = empty_like(&manifest(b"abc"));
+        let e = manifest(b"abc").emptied();
         assert_eq!((e.size, e.fragments.len()), (0, 0));
         assert_eq!(e.fragment_size, manifest(b"a").fragment_size);
     }

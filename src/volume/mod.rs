@@ -173,3 +173,27 @@ impl Volume {
         Ok(!a.stale)
     }
 }
+
+/// A manifest of one-byte fragments, one per byte of `ids` (each byte its
+/// fragment's content): for tests that compare fragment ids.
+#[cfg(test)]
+pub(crate) fn test_manifest(ids: &[u8]) -> crate::fragment::Manifest {
+    use crate::fragment::{FragmentEntry, FragmentId, FragmentSize, HashAlgo, NO_FILE_HASH};
+    use crate::redundancy::{Redundancy, Replicas};
+    crate::fragment::Manifest {
+        name: "f".into(),
+        size: ids.len() as u64,
+        fragment_size: FragmentSize::new(1 << 20).expect("valid"),
+        hash_algo: HashAlgo::Sha3_256,
+        file_sha3: NO_FILE_HASH,
+        redundancy: Redundancy::Replicas(Replicas::new(1).expect("valid")),
+        fragments: ids
+            .iter()
+            .map(|b| FragmentEntry {
+                id: FragmentId::of(HashAlgo::Sha3_256, &[*b]),
+                len: 1,
+                holders: vec![],
+            })
+            .collect(),
+    }
+}

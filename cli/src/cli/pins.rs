@@ -2,15 +2,16 @@
 //! and checking what the network holds.
 
 use super::JsonArg;
-use crate::control::{self, Event, PinsReport, Request};
+use crate::control::{Event, PinsReport, Request};
 use crate::units;
 use anyhow::{bail, Result};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 pub struct PinArgs {
-    /// The file or directory to pin (absolute path in the namespace).
+    /// The file or directory to pin: a namespace path, or a path inside a
+    /// mounted fragfs.
     #[arg(required_unless_present = "list")]
     pub path: Option<String>,
     /// List the pins instead.
@@ -31,23 +32,7 @@ pub struct SyncArgs {
     pub json: bool,
 }
 
-async fn ask(data: &Path, req: Request) -> Result<Event> {
-    let ev = control::call(data, &req, |_| {})
-        .await
-        .map_err(anyhow::Error::msg)?;
-    if let Event::Error(e) = ev {
-        bail!(e);
-    }
-    Ok(ev)
-}
-
-fn abs(p: &str) -> String {
-    if p.starts_with('/') {
-        p.to_string()
-    } else {
-        format!("/{p}")
-    }
-}
+use super::{files::ask, ns_path::namespace_path as abs};
 
 pub async fn pin(data: PathBuf, a: PinArgs) -> Result<()> {
     let path = match (&a.path, a.list) {

@@ -15,7 +15,7 @@
 use super::{writer::Content, Core};
 use crate::errno::OpError;
 use fragfs::{
-    fragment::{Manifest, NO_FILE_HASH},
+    fragment::Manifest,
     meta::{Attr, Caller, FsError, Ino, Kind},
     volume::{Base, Committed, Durability, VolumeError},
 };
@@ -28,10 +28,15 @@ use std::{
 /// makes a later save-over of it a plain new version).
 const SERVED: usize = 65_536;
 
+/// Most saved-over temporary files remembered (see [`Saves::target`]).
+const REDIRECTS: usize = 4_096;
+
 #[derive(Default)]
 pub(super) struct Saves {
     served: Mutex<HashMap<Ino, Base>>,
     unlinked: Mutex<HashSet<Ino>>,
+    /// Temporary file saved over → the file it became a version of.
+    redirects: Mutex<HashMap<Ino, Ino>>,
 }
 
 impl Saves {
@@ -52,6 +57,23 @@ impl Saves {
     fn unlinked_here(&self, ino: Ino) -> bool {
         let s = self.unlinked.lock().unwrap_or_else(|e| e.into_inner());
         s.contains(&ino)
+    }
+
+    /// The file `ino` stands for: after a save by rename-over the kernel
+    /// holds the temporary file's inode under the saved file's name until
+    /// the invalidation of that entry lands (a `stat` or `open` right after
+    /// the rename); the saved file answers for it.
+    pub fn target(&self, ino: Ino) -> Ino {
+        let m = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
+        m.get(&ino).copied().unwrap_or(ino)
+    }
+
+    fn redirect(&self, from: Ino, to: Ino) {
+        let mut m = self.redirects.lock().unwrap_or_else(|e| e.into_inner());
+        if m.len() >= REDIRECTS {
+            m.clear();
+        }
+        m.insert(from, to);
     }
 
     /// The last handle of `ino` was released.
@@ -113,7 +135,7 @@ impl Core {
         };
         let manifest = match saved {
             Some(v) => v.manifest,
-            None => empty_like(&head.manifest),
+            None => head.manifest.emptied(),
         };
         let base = self
             .saves
@@ -133,6 +155,7 @@ impl Core {
         self.counters
             .commits
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.saves.redirect(from.ino, to.ino);
         self.volume.unlink(parent, name.to_string()).await?;
         Ok(true)
     }
@@ -163,14 +186,4 @@ impl Core {
 
 fn is_single_file(a: &Attr) -> bool {
     a.kind == Kind::File && a.nlink == 1
-}
-
-/// An empty file shaped like `like`.
-fn empty_like(like: &Manifest) -> Manifest {
-    Manifest {
-        size: 0,
-        file_sha3: NO_FILE_HASH,
-        fragments: Vec::new(),
-        ..like.clone()
-    }
 }
