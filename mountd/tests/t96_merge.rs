@@ -341,7 +341,10 @@ fn t70_a_change_to_a_file_deleted_elsewhere_brings_it_back() {
     wait_for_bytes(&p.a.path("dir/keep.txt"), want);
     wait_for_bytes(&p.b.path("dir/keep.txt"), want);
     let out = conflicts_json(p.d.1.data.path());
-    assert!(out.contains("/dir/keep.txt") && out.contains("resurrect"), "{out}");
+    assert!(
+        out.contains("/dir/keep.txt") && out.contains("resurrect"),
+        "{out}"
+    );
 }
 
 #[test]
