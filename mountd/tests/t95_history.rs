@@ -36,16 +36,6 @@ fn save(p: &Path, data: &[u8]) {
     drop(f);
 }
 
-/// The names in directory `p`, sorted.
-fn names(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(p)
-        .unwrap_or_else(|e| panic!("read_dir {}: {e}", p.display()))
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// Seconds since the epoch of an RFC 3339 UTC time `YYYY-MM-DDTHH:MM:SSZ`
 /// (its exact shape checked here, its value by `date`).
 fn rfc3339_secs(t: &str) -> u64 {

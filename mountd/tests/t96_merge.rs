@@ -37,16 +37,6 @@ fn wait_for_bytes(p: &Path, want: &[u8]) {
     );
 }
 
-/// The names in directory `p`, sorted.
-fn names(p: &Path) -> Vec<String> {
-    let mut v: Vec<String> = fs::read_dir(p)
-        .unwrap_or_else(|e| panic!("read_dir {}: {e}", p.display()))
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// The conflict copies of `stem`…`ext` in directory `p`.
 fn conflict_copies(p: &Path, stem: &str, ext: &str) -> Vec<String> {
     names(p)

@@ -420,3 +420,13 @@ pub fn open_rw(p: &Path) -> fs::File {
         .open(p)
         .unwrap_or_else(|e| panic!("open {}: {e}", p.display()))
 }
+
+/// The names in directory `p`, sorted.
+pub fn names(p: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(p)
+        .unwrap_or_else(|e| panic!("read_dir {}: {e}", p.display()))
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
