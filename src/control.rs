@@ -18,6 +18,7 @@ use crate::{
     frame::Framing,
     meta::MetaStatus,
     volume::{EventRow, HistoryReport, InfoReport, LsRow, PolicyReport},
+    worker::WorkerReport,
 };
 use futures::StreamExt;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -123,6 +124,8 @@ pub enum Request {
         path: Option<String>,
         limit: usize,
     },
+    /// The node's maintenance workers.
+    Workers,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +153,8 @@ pub struct StatusReport {
     pub malformed_in: u64,
     /// Fragments fetched to complete pinned files since the node started.
     pub pin_fetched_fragments: u64,
+    /// The node's maintenance workers.
+    pub workers: Vec<WorkerReport>,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its
@@ -239,6 +244,7 @@ pub enum Event {
         rows: Vec<EventRow>,
         stale: bool,
     },
+    Workers(Vec<WorkerReport>),
 }
 
 impl Event {

@@ -38,3 +38,4 @@ pub mod units;
 pub mod version;
 pub mod volume;
 pub mod wire;
+pub mod worker;

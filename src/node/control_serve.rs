@@ -59,6 +59,7 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::Get { id, out } => get(&shared, &mut s, id, out).await?,
         Request::Peers => Event::Peers(peer_rows(&shared).await),
         Request::Status => Event::Status(status(&shared).await),
+        Request::Workers => Event::Workers(shared.workers.reports()),
         Request::Ls { path } => match v.ls(&path).await {
             Ok((rows, stale)) => Event::Listing { rows, stale },
             Err(e) => Event::Error(format!("{path}: {e}")),
@@ -386,5 +387,6 @@ async fn status(shared: &Shared) -> StatusReport {
         failures_out: c.failures_out.load(Ordering::Relaxed),
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
         pin_fetched_fragments: shared.pins.fetched(),
+        workers: shared.workers.reports(),
     }
 }

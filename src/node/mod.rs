@@ -114,6 +114,8 @@ pub(crate) struct Shared {
     pub(crate) switches: switches::Switches,
     /// The files this node keeps whole.
     pub(crate) pins: pins::Pins,
+    /// The node's maintenance workers (`fragfs workers`).
+    pub(crate) workers: crate::worker::Workers,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -192,14 +194,19 @@ impl Node {
             volume,
             switches: Default::default(),
             pins,
+            workers: crate::worker::Workers::new(),
         });
         tasks.spawn(
             "serve-fragments",
             serve::serve(shared.clone(), inbound, tasks.clone()),
         );
         if shared.store.is_some() {
-            tasks.spawn("announce-held", serve::announce_held(shared.clone()));
-            tasks.spawn("pins", pins::watch(shared.clone()));
+            let (s, w) = (shared.clone(), &shared.workers);
+            w.spawn(&tasks, "republish", "fragments", None, |w| {
+                serve::announce_held(s, w)
+            });
+            let s = shared.clone();
+            w.spawn(&tasks, "pins", "fragments", None, |w| pins::watch(s, w));
         }
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {

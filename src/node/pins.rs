@@ -248,7 +248,7 @@ async fn put(
 /// The `pins` task: completes pinned files as changes land. It listens to
 /// the change feed only while there are pins (a non-voter's feed polls the
 /// voters while anyone listens).
-pub(super) async fn watch(shared: Arc<Shared>) {
+pub(super) async fn watch(shared: Arc<Shared>, w: crate::worker::Worker) {
     let mut changes: Option<broadcast::Receiver<Notice>> = None;
     let mut tick = tokio::time::interval(RECHECK);
     loop {
@@ -275,7 +275,13 @@ pub(super) async fn watch(shared: Arc<Shared>) {
             _ = shared.pins.added.notified() => continue,
             _ = tick.tick() => None,
         };
-        let (n, _) = shared.pins.complete(&shared, inos.as_deref()).await;
+        w.busy(None);
+        let (n, err) = shared.pins.complete(&shared, inos.as_deref()).await;
+        w.advance(n);
+        match err {
+            Some(e) => w.failed(e, RECHECK),
+            None => w.idle(),
+        }
         if n > 0 {
             tracing::info!(fragments = n, "fetched for pinned files");
         }

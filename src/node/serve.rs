@@ -4,6 +4,7 @@
 //! the blocking pool; at most [`MAX_CONCURRENT`] requests are served at once.
 
 use super::Shared;
+use crate::worker::{Backoff, Worker};
 use crate::{
     fragment::FragmentId,
     net::Inbound,
@@ -121,26 +122,36 @@ async fn put(
 /// Announces every held fragment in the DHT: at once (so the node answers
 /// provider lookups for what it holds from its first second) and again once
 /// it has a storage peer to publish the records to, as after a restart.
-pub(super) async fn announce_held(shared: Arc<Shared>) {
+pub(super) async fn announce_held(shared: Arc<Shared>, w: Worker) {
     let Some(store) = shared.store.clone() else {
         return;
     };
-    let ids = match tokio::task::spawn_blocking(move || store.list()).await {
-        Ok(Ok(ids)) => ids,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "cannot list the store to announce it");
-            return;
+    let mut backoff = Backoff::default();
+    let ids = loop {
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.list()).await {
+            Ok(Ok(ids)) => break ids,
+            Ok(Err(e)) => {
+                let wait = backoff.failure();
+                w.failed(format!("cannot list the store to announce it: {e}"), wait);
+                tokio::time::sleep(wait).await;
+            }
+            Err(_) => return,
         }
-        Err(_) => return,
     };
+    w.busy(Some(ids.len() as u64));
     for id in &ids {
         shared.net.provide(id).await;
     }
+    w.idle();
     while shared.net.storage_peers().await.is_empty() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     tracing::info!(fragments = ids.len(), "announcing held fragments");
+    w.busy(Some(ids.len() as u64));
     for id in &ids {
         shared.net.provide(id).await;
+        w.advance(1);
     }
+    w.idle();
 }

@@ -17,6 +17,7 @@ mod tests;
 mod transfer;
 mod up;
 mod versions;
+mod workers;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
 pub use fragfs_mountd::args::{self as mount_args, NetArgs};
@@ -120,6 +121,9 @@ pub enum Command {
     /// List the pins, how much of each is held, and the fragments fetched
     /// for them.
     Pins(JsonArg),
+    /// The node's maintenance workers: state (idle, busy, throttled,
+    /// failing with backoff), progress, rate limit and last error.
+    Workers(JsonArg),
     /// Fetch and verify every fragment of every file under PATH, record
     /// missing whole-file hashes, and report files short of copies or with
     /// unresolved conflicts. Exits non-zero when a file could not be
@@ -321,6 +325,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Pin(a) => pins::pin(cli.data, a).await,
         Command::Unpin { path } => pins::unpin(cli.data, path).await,
         Command::Pins(a) => pins::pins(cli.data, a).await,
+        Command::Workers(a) => workers::workers(cli.data, a).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }
 }
@@ -438,6 +443,7 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
                 "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found},
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
                 "pin_fetched_fragments": s.pin_fetched_fragments,
+                "workers": s.workers,
             }))?
         );
         return Ok(());
@@ -460,5 +466,6 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
         s.requests_in, s.requests_out, s.failures_out, s.malformed_in
     );
     println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
+    println!("workers:   {}", workers::summary(&s.workers));
     Ok(())
 }
