@@ -9,9 +9,10 @@
 //! references it, after which the fragment is live. The collector deletes
 //! only fragments that are not live *and* were last seen more than `grace`
 //! ago, so a fragment a writer relies on is never deleted under it as long
-//! as the write commits within the grace period (a write that takes longer
-//! fails its commit rather than referencing a deleted fragment, which the
-//! caller checks).
+//! as the write commits within the grace period. A write that may take
+//! longer must put its fragments again (refreshing them) before it commits,
+//! or fail: it never commits a version referencing a fragment it has not
+//! refreshed within the last grace period.
 
 use std::collections::{BTreeMap, BTreeSet};
 
