@@ -8,6 +8,8 @@
 //! - [`frame`]: length-prefixed frames, the framing of every protocol.
 //! - [`wire`]: the versioned messages peers exchange (pure, no IO).
 //! - [`version`]: merging concurrent versions of a file (pure, no IO).
+//! - [`lifecycle`]: retention, redundancy specs and garbage-collection
+//!   decisions (pure, no IO).
 //! - [`store`]: a peer's local content-addressed fragment store (blocking fs IO).
 //! - [`net`]: the libp2p swarm as one actor plus a cheap handle.
 //! - [`client`]: putting and getting whole files across the network.
@@ -26,6 +28,7 @@ pub mod client;
 pub mod control;
 pub mod fragment;
 pub mod frame;
+pub mod lifecycle;
 pub mod meta;
 pub mod net;
 pub mod node;
