@@ -28,7 +28,8 @@ use std::{
 };
 use tokio::net::{UnixListener, UnixStream};
 
-pub const CONTROL_VERSION: u8 = 1;
+/// 2: version records, owners, pins, sync and workers in the messages.
+pub const CONTROL_VERSION: u8 = 2;
 /// The framing of control messages.
 pub const FRAMING: Framing = Framing::new("control", 16 << 20);
 
