@@ -151,6 +151,18 @@ impl Manifest {
     }
 
     /// Every distinct holder named in the manifest.
+    /// Whether `other` holds the same bytes: the same size and the same
+    /// fragments in the same order.
+    pub fn same_bytes(&self, other: &Manifest) -> bool {
+        self.size == other.size
+            && self.fragments.len() == other.fragments.len()
+            && self
+                .fragments
+                .iter()
+                .zip(&other.fragments)
+                .all(|(a, b)| a.id == b.id)
+    }
+
     /// An empty file shaped like this one (fragment size, algorithm,
     /// redundancy, name).
     pub fn emptied(&self) -> Manifest {

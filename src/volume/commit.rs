@@ -64,14 +64,7 @@ impl Committed {
     /// someone else's change, or their version was kept as it was): a
     /// writer that committed `written` must re-read.
     pub fn differs_from(&self, written: &Manifest) -> bool {
-        self.manifest.size != written.size
-            || self.manifest.fragments.len() != written.fragments.len()
-            || self
-                .manifest
-                .fragments
-                .iter()
-                .zip(&written.fragments)
-                .any(|(a, b)| a.id != b.id)
+        !self.manifest.same_bytes(written)
     }
 }
 

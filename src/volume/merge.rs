@@ -8,7 +8,7 @@
 use super::{reply, Base, Committed, Volume, VolumeError};
 use crate::{
     fragment::{Manifest, NO_FILE_HASH},
-    meta::{find_version, Attr, ConflictCopy, FsError, Ino, Mark, Query, Version},
+    meta::{find_version, Attr, ConflictCopy, Ino, Mark, Query, Version},
     version::{self, Merged, Plan, Policy, Resolution, Side, TextMerge},
 };
 use bytes::Bytes;
@@ -43,34 +43,7 @@ impl Attempt {
     }
 }
 
-/// Whether two manifests hold the same bytes (same fragments in order).
-fn same_bytes(a: &Manifest, b: &Manifest) -> bool {
-    a.size == b.size
-        && a.fragments.len() == b.fragments.len()
-        && a.fragments
-            .iter()
-            .zip(&b.fragments)
-            .all(|(x, y)| x.id == y.id)
-}
-
 impl Volume {
-    /// The merge policy of `ino`: its own `user.fragfs.merge` or the nearest
-    /// directory's above it; `merge` when none has one. A value that names
-    /// no policy is reported and read as `merge` (nothing is lost by it).
-    pub async fn policy_of(&self, ino: Ino) -> Result<Policy, VolumeError> {
-        let q = Query::Inherited {
-            ino,
-            name: Policy::XATTR.to_string(),
-        };
-        let Some((at, value)) = reply::inherited(self.read(q).await?.reply)? else {
-            return Ok(Policy::default());
-        };
-        Ok(Policy::parse(&value).unwrap_or_else(|e| {
-            tracing::warn!(ino, set_on = at, error = %e, "merge policy ignored: using merge");
-            Policy::default()
-        }))
-    }
-
     /// One absolute path of `ino` (its first link).
     pub async fn path_of(&self, ino: Ino) -> Result<String, VolumeError> {
         reply::path(self.read(Query::PathOf { ino }).await?.reply)
@@ -115,7 +88,7 @@ impl Volume {
         };
         match version::resolve(policy, plan, text) {
             Resolution::Merged(Merged::Take(Side::Theirs)) => Ok(Step::Done(kept(theirs, attr))),
-            Resolution::Merged(Merged::Take(Side::Ours)) if same_bytes(ours, &theirs.manifest) => {
+            Resolution::Merged(Merged::Take(Side::Ours)) if ours.same_bytes(&theirs.manifest) => {
                 Ok(Step::Done(kept(theirs, attr)))
             }
             Resolution::Merged(Merged::Take(Side::Ours)) => commit(ours.clone(), None),
@@ -203,11 +176,7 @@ impl Volume {
         n: u32,
     ) -> Result<ConflictCopy, VolumeError> {
         let path = self.path_of(ino).await?;
-        let (dir, name) = match path.rfind('/') {
-            Some(0) => ("/", &path[1..]),
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => return Err(VolumeError::Fs(FsError::Invalid)),
-        };
+        let (dir, name) = super::paths::split(&path)?;
         let parent = self.stat(dir).await?.ino;
         let secs = i64::try_from(theirs.hlc.wall_ms / 1000).unwrap_or(i64::MAX);
         Ok(ConflictCopy {
@@ -231,15 +200,14 @@ fn kept(theirs: &Version, attr: Attr) -> Committed {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
 
     use crate::volume::test_manifest as manifest;
 
     #[test]
     fn t10_same_bytes_compares_fragment_ids_in_order() {
-        assert!(same_bytes(&manifest(b"ab"), &manifest(b"ab")));
-        assert!(!same_bytes(&manifest(b"ab"), &manifest(b"ba")));
-        assert!(!same_bytes(&manifest(b"ab"), &manifest(b"abc")));
+        assert!(manifest(b"ab").same_bytes(&manifest(b"ab")));
+        assert!(!manifest(b"ab").same_bytes(&manifest(b"ba")));
+        assert!(!manifest(b"ab").same_bytes(&manifest(b"abc")));
         let e = manifest(b"abc").emptied();
         assert_eq!((e.size, e.fragments.len()), (0, 0));
         assert_eq!(e.fragment_size, manifest(b"a").fragment_size);

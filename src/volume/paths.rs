@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Splits an absolute path into its parent and last component.
-fn split(path: &str) -> Result<(&str, &str), VolumeError> {
+pub(super) fn split(path: &str) -> Result<(&str, &str), VolumeError> {
     let p = path.trim_end_matches('/');
     if !p.starts_with('/') || p.is_empty() {
         return Err(VolumeError::Fs(FsError::Invalid));
