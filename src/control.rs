@@ -17,6 +17,7 @@ use crate::{
     fragment::HashAlgo,
     frame::Framing,
     meta::MetaStatus,
+    redundancy::Redundancy,
     volume::{EventRow, HistoryReport, InfoReport, LsRow, PolicyReport},
     worker::WorkerReport,
 };
@@ -43,6 +44,8 @@ pub struct PutOptions {
     pub quorum: Option<u8>,
     pub fragment_size: u32,
     pub hash: HashAlgo,
+    /// `rs:K+M` to code fragments into shards; None for `replicas` copies.
+    pub redundancy: Option<Redundancy>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -156,6 +159,10 @@ pub struct StatusReport {
     pub pin_fetched_fragments: u64,
     /// The node's maintenance workers.
     pub workers: Vec<WorkerReport>,
+    /// Reads of coded (`rs:K+M`) fragments that needed a parity shard.
+    pub degraded_reads: u64,
+    /// Shards a read could not have from a peer asked for them.
+    pub failed_shards: u64,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its

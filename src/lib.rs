@@ -5,6 +5,8 @@
 //!
 //! - [`fragment`]: fragment ids, cutting files, manifests (pure, no IO).
 //! - [`redundancy`]: replica counts, quorums and placement (pure, no IO).
+//! - [`erasure`]: Reed–Solomon shards of a fragment and their stripe
+//!   record (pure, no IO).
 //! - [`frame`]: length-prefixed frames, the framing of every protocol.
 //! - [`wire`]: the versioned messages peers exchange (pure, no IO).
 //! - [`version`]: merging concurrent versions of a file (pure, no IO).
@@ -26,6 +28,7 @@
 
 pub mod client;
 pub mod control;
+pub mod erasure;
 pub mod fragment;
 pub mod frame;
 pub mod lifecycle;

@@ -79,6 +79,50 @@ impl From<Replicas> for u8 {
 pub enum Redundancy {
     /// R full copies on R distinct peers.
     Replicas(Replicas),
+    /// Reed–Solomon: each fragment is cut into `data` shards and `parity`
+    /// parity shards are computed, each shard on a distinct peer; any
+    /// `data` of the `data + parity` shards rebuild the fragment. Built by
+    /// [`Redundancy::reed_solomon`]; a decoded one is checked with
+    /// [`Redundancy::check`].
+    ReedSolomon { data: u8, parity: u8 },
+}
+
+impl Redundancy {
+    /// The most data shards, and the most parity shards.
+    pub const MAX_SHARDS: u8 = 32;
+    /// The most shards of one fragment in all (data + parity).
+    pub const MAX_TOTAL: u8 = 64;
+
+    /// `rs:data+parity`, checked.
+    pub fn reed_solomon(data: u8, parity: u8) -> Result<Self, RedundancyError> {
+        let r = Redundancy::ReedSolomon { data, parity };
+        r.check()?;
+        Ok(r)
+    }
+
+    /// Whether the values are within the limits (replica counts are
+    /// checked by their type).
+    pub fn check(&self) -> Result<(), RedundancyError> {
+        match *self {
+            Redundancy::Replicas(_) => Ok(()),
+            Redundancy::ReedSolomon { data, parity } => {
+                let ok = |n: u8| (1..=Self::MAX_SHARDS).contains(&n);
+                if ok(data) && ok(parity) && data + parity <= Self::MAX_TOTAL {
+                    Ok(())
+                } else {
+                    Err(RedundancyError::Shards { data, parity })
+                }
+            }
+        }
+    }
+
+    /// The distinct peers one fragment is placed on: R, or K+M.
+    pub fn peers_needed(&self) -> usize {
+        match *self {
+            Redundancy::Replicas(r) => r.get(),
+            Redundancy::ReedSolomon { data, parity } => usize::from(data) + usize::from(parity),
+        }
+    }
 }
 
 impl Default for Redundancy {
@@ -91,6 +135,7 @@ impl fmt::Display for Redundancy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Redundancy::Replicas(r) => write!(f, "{} replicas", r.get()),
+            Redundancy::ReedSolomon { data, parity } => write!(f, "rs:{data}+{parity}"),
         }
     }
 }
@@ -126,6 +171,10 @@ pub enum RedundancyError {
     Replicas(u8),
     #[error("write quorum {quorum} must be between 1 and the replica count {replicas}")]
     Quorum { quorum: u8, replicas: u8 },
+    #[error(
+        "rs:{data}+{parity} is out of range (data and parity shards 1 to 32, at most 64 in all)"
+    )]
+    Shards { data: u8, parity: u8 },
 }
 
 /// A peer that may hold fragments, with its 32-byte DHT key (the SHA-256 of
@@ -176,6 +225,24 @@ mod tests {
         assert!(WriteQuorum::new(0, r).is_err());
         assert_eq!(WriteQuorum::new(2, r).unwrap().get(), 2);
         assert_eq!(WriteQuorum::all(r).get(), 3);
+    }
+
+    #[test]
+    fn t10_reed_solomon_is_checked_and_shown() {
+        let r = Redundancy::reed_solomon(3, 2).unwrap();
+        assert_eq!(r.to_string(), "rs:3+2");
+        assert_eq!(r.peers_needed(), 5);
+        assert!(Redundancy::reed_solomon(32, 32).is_ok());
+        for (k, m) in [(0, 1), (1, 0), (33, 1), (1, 33)] {
+            assert_eq!(
+                Redundancy::reed_solomon(k, m),
+                Err(RedundancyError::Shards { data: k, parity: m })
+            );
+        }
+        assert!(Redundancy::ReedSolomon { data: 0, parity: 2 }
+            .check()
+            .is_err());
+        assert_eq!(Redundancy::default().peers_needed(), 3);
     }
 
     #[test]

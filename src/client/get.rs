@@ -86,11 +86,11 @@ impl Client {
             }
             h.finish()
         });
-        let (this, prog) = (self.clone(), progress.clone());
+        let (this, prog, redundancy) = (self.clone(), progress.clone(), m.redundancy);
         let mut fragments = futures::stream::iter(m.fragments.clone().into_iter().enumerate())
             .map(move |(i, f)| {
                 let (this, progress) = (this.clone(), prog.clone());
-                async move { this.fetch_fragment(&f.id, &f.holders, i, &progress).await }
+                async move { this.fetch_entry(redundancy, &f, i, &progress).await }
             })
             .buffered(self.cfg.concurrency.max(1));
         let mut written = 0u64;
@@ -235,7 +235,7 @@ impl Client {
 
     /// Asks one peer for a fragment and checks the answer against the id.
     /// The error says whether the peer sent corrupt bytes.
-    async fn try_holder(
+    pub(super) async fn try_holder(
         &self,
         peer: PeerId,
         id: FragmentId,

@@ -8,16 +8,19 @@
 //! **Architecture invariant:** the client never trusts a peer: every byte it
 //! returns has been checked against a hash it already knew.
 
+mod erasure;
 mod get;
 mod put;
+mod shards;
 
+pub use erasure::ErasureCounters;
 pub use get::GetReport;
 pub use put::PutReport;
 
 use crate::{
     fragment::{FragmentId, FragmentSize, HashAlgo, ManifestError},
     net::{Net, NetError, PeerId},
-    redundancy::{Replicas, WriteQuorum},
+    redundancy::{Redundancy, Replicas, WriteQuorum},
     store::{FragmentStore, StoreError},
 };
 use std::{
@@ -32,7 +35,12 @@ use std::{
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
+    /// Full copies of each fragment under replicas, and of every manifest.
     pub replicas: Replicas,
+    /// How fragments are made redundant: `rs:K+M` codes them into shards;
+    /// `Replicas` (the default) leaves it to [`ClientConfig::replicas`].
+    /// See [`ClientConfig::scheme`].
+    pub redundancy: Redundancy,
     /// Copies each fragment must reach for a put to succeed; `None` = all.
     pub quorum: Option<WriteQuorum>,
     pub fragment_size: FragmentSize,
@@ -58,6 +66,7 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             replicas: Replicas::DEFAULT,
+            redundancy: Redundancy::default(),
             quorum: None,
             fragment_size: FragmentSize::DEFAULT,
             hash: HashAlgo::Sha3_256,
@@ -74,6 +83,25 @@ impl Default for ClientConfig {
 impl ClientConfig {
     pub fn write_quorum(&self) -> WriteQuorum {
         self.quorum.unwrap_or(WriteQuorum::all(self.replicas))
+    }
+
+    /// The redundancy fragments are written with (and manifests record):
+    /// `redundancy` when it is Reed–Solomon, else `replicas` full copies.
+    pub fn scheme(&self) -> Redundancy {
+        match self.redundancy {
+            Redundancy::Replicas(_) => Redundancy::Replicas(self.replicas),
+            rs @ Redundancy::ReedSolomon { .. } => rs,
+        }
+    }
+
+    /// The distinct peers a put needs: enough for every shard of a coded
+    /// fragment, and for the write quorum of full copies.
+    pub fn peers_needed(&self) -> usize {
+        let copies = self.write_quorum().get();
+        match self.scheme() {
+            Redundancy::Replicas(_) => copies,
+            rs => rs.peers_needed().max(copies),
+        }
     }
 }
 
@@ -112,6 +140,8 @@ pub enum ClientError {
     Sync { peer: String, reason: String },
     #[error("internal error: {0}")]
     Bug(String),
+    #[error("stripe {id} is unusable: {reason}")]
+    BadStripe { id: FragmentId, reason: String },
 }
 
 /// Live progress of one transfer, read by progress bars and `fragfs status`.
@@ -153,11 +183,23 @@ pub struct Client {
     net: Net,
     store: Option<Arc<FragmentStore>>,
     cfg: ClientConfig,
+    /// Shared by every copy of the client (and [`Client::with_config`]).
+    erasure: Arc<erasure::ErasureState>,
 }
 
 impl Client {
     pub fn new(net: Net, store: Option<Arc<FragmentStore>>, cfg: ClientConfig) -> Self {
-        Client { net, store, cfg }
+        Client {
+            net,
+            store,
+            cfg,
+            erasure: Arc::default(),
+        }
+    }
+
+    /// Degraded reads and failed shards of coded fragments so far.
+    pub fn erasure_counters(&self) -> &ErasureCounters {
+        &self.erasure.counters
     }
 
     pub fn config(&self) -> &ClientConfig {

@@ -30,7 +30,11 @@ impl Client {
     /// on a storage node, this node. Looks for more peers through the DHT
     /// when fewer than the replica count are known.
     pub async fn placement_candidates(&self) -> Vec<Candidate> {
-        let want = self.cfg.replicas.get();
+        let want = self
+            .cfg
+            .replicas
+            .get()
+            .max(self.cfg.scheme().peers_needed());
         let mut peers = self.net.storage_peers().await;
         let own = usize::from(self.store.is_some());
         if peers.len() + own < want {
@@ -91,12 +95,12 @@ impl Client {
         progress: Arc<Progress>,
     ) -> Result<PutReport, ClientError> {
         let cfg = &self.cfg;
-        let quorum = cfg.write_quorum().get();
+        let need = cfg.peers_needed();
         let candidates = Arc::new(self.placement_candidates().await);
-        if candidates.len() < quorum {
+        if candidates.len() < need {
             return Err(ClientError::NotEnoughPeers {
                 have: candidates.len(),
-                need: quorum,
+                need,
             });
         }
         progress.total.store(size, Ordering::Relaxed);
@@ -129,12 +133,10 @@ impl Client {
             .map_ok(move |(i, data)| {
                 let (this, progress, candidates) = (this.clone(), prog.clone(), cands.clone());
                 async move {
-                    let len = data.len() as u32;
-                    let hashed = data.clone();
-                    let id = blocking(move || FragmentId::of(algo, &hashed)).await?;
-                    let holders = this.replicate(i, id, data, &candidates, &progress).await?;
-                    progress.done.fetch_add(len as u64, Ordering::Relaxed);
-                    Ok(FragmentEntry { id, len, holders })
+                    let len = data.len() as u64;
+                    let entry = this.put_one(i, algo, data, &candidates, &progress).await?;
+                    progress.done.fetch_add(len, Ordering::Relaxed);
+                    Ok(entry)
                 }
             })
             .try_buffered(cfg.concurrency.max(1))
@@ -155,7 +157,7 @@ impl Client {
             fragment_size: fsz,
             hash_algo: algo,
             file_sha3,
-            redundancy: Redundancy::Replicas(cfg.replicas),
+            redundancy: cfg.scheme(),
             fragments: entries,
         };
         let bytes = Bytes::from(manifest.encode());
@@ -179,7 +181,9 @@ impl Client {
 
     /// Stores one fragment (`index` only names it in errors) with the
     /// client's redundancy among `candidates`: hashes it on the blocking
-    /// pool with the client's algorithm and places it on the R closest.
+    /// pool with the client's algorithm and places it on the R closest,
+    /// or codes it into shards under `rs:K+M` (the entry then names its
+    /// stripe).
     pub async fn put_fragment(
         &self,
         index: u64,
@@ -199,18 +203,37 @@ impl Client {
         data: Bytes,
         candidates: &[Candidate],
     ) -> Result<FragmentEntry, ClientError> {
-        let quorum = self.cfg.write_quorum().get();
-        if candidates.len() < quorum {
+        let need = self.cfg.peers_needed();
+        if candidates.len() < need {
             return Err(ClientError::NotEnoughPeers {
                 have: candidates.len(),
-                need: quorum,
+                need,
             });
+        }
+        self.put_one(index, algo, data, candidates, &Progress::default())
+            .await
+    }
+
+    /// One fragment stored with the client's redundancy: full copies, or
+    /// shards and their stripe.
+    async fn put_one(
+        &self,
+        index: u64,
+        algo: HashAlgo,
+        data: Bytes,
+        candidates: &[Candidate],
+        progress: &Progress,
+    ) -> Result<FragmentEntry, ClientError> {
+        if let Redundancy::ReedSolomon { data: k, parity: m } = self.cfg.scheme() {
+            return self
+                .put_striped(index, algo, data, (k, m), candidates, progress)
+                .await;
         }
         let len = data.len() as u32;
         let hashed = data.clone();
         let id = blocking(move || FragmentId::of(algo, &hashed)).await?;
         let holders = self
-            .replicate(index, id, data, candidates, &Progress::default())
+            .replicate(index, id, data, candidates, progress)
             .await?;
         Ok(FragmentEntry { id, len, holders })
     }
@@ -344,7 +367,7 @@ impl Client {
 
     /// Stores one fragment on one peer (or in the local store when the peer
     /// is this node). The error is a one-line description naming the peer.
-    async fn push_to(
+    pub(super) async fn push_to(
         &self,
         node: NodeId,
         id: FragmentId,

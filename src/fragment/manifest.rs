@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 pub const MANIFEST_VERSION: u8 = 1;
 
 /// One fragment of a file: its id, its length and the peers it was placed on
-/// (closest first, as they were written).
+/// (closest first, as they were written). Under `rs:K+M` redundancy the id
+/// is that of the fragment's stripe (`erasure::Stripe`, which names the
+/// fragment's bytes and its shards) and the holders are the K+M shard
+/// holders in shard order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FragmentEntry {
     pub id: FragmentId,
@@ -108,7 +111,18 @@ impl Manifest {
                 self.size
             ));
         }
+        self.redundancy.check().or_else(|e| bad(e.to_string()))?;
         for (i, f) in self.fragments.iter().enumerate() {
+            if let Redundancy::ReedSolomon { .. } = self.redundancy {
+                let n = self.redundancy.peers_needed();
+                if f.holders.len() != n {
+                    return bad(format!(
+                        "fragment {i} names {} shard holders, {} expected",
+                        f.holders.len(),
+                        n
+                    ));
+                }
+            }
             let want = self.fragment_size.len_of(self.size, i as u64);
             if f.len != want {
                 return bad(format!(
@@ -230,6 +244,35 @@ mod tests {
     fn t10_encoding_is_pinned() {
         let hex = hex::encode(sample().encode());
         assert_eq!(hex, include_str!("../../tests/data/manifest-v1.hex").trim());
+    }
+
+    /// An rs manifest names stripes, one holder per shard; the redundancy
+    /// and the holder count are checked on decode.
+    #[test]
+    fn t10_reed_solomon_manifests_round_trip_and_are_checked() {
+        let mut m = sample();
+        m.redundancy = Redundancy::ReedSolomon { data: 2, parity: 1 };
+        for f in &mut m.fragments {
+            f.holders = (1..=3u8).map(|n| NodeId(vec![n])).collect();
+        }
+        assert_eq!(Manifest::decode(&m.encode()).unwrap(), m);
+        // The variant appended to `Redundancy` leaves index 0 as it was.
+        assert_eq!(
+            sample().encode(),
+            Manifest::decode(&sample().encode()).unwrap().encode()
+        );
+        let mut short = m.clone();
+        short.fragments[0].holders.pop();
+        assert!(matches!(
+            Manifest::decode(&short.encode()),
+            Err(ManifestError::Malformed(_))
+        ));
+        let mut wide = m.clone();
+        wide.redundancy = Redundancy::ReedSolomon { data: 0, parity: 3 };
+        assert!(matches!(
+            Manifest::decode(&wide.encode()),
+            Err(ManifestError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! Reed–Solomon shards.
 
 use super::{number, trimmed};
+use crate::redundancy::{self, Redundancy};
 use std::fmt;
 
 /// How a file's fragments are kept redundant: `replicas:N` full copies, or
@@ -78,6 +79,17 @@ impl RedundancySpec {
             Self::Replicas(n) => f64::from(n),
             Self::Rs { data, parity } => (f64::from(data) + f64::from(parity)) / f64::from(data),
         }
+    }
+
+    /// The [`Redundancy`] a client writes with for this spec.
+    pub fn redundancy(&self) -> Result<Redundancy, SpecError> {
+        self.check()?;
+        Ok(match *self {
+            Self::Replicas(n) => Redundancy::Replicas(
+                redundancy::Replicas::new(n).map_err(|_| SpecError::Replicas(n))?,
+            ),
+            Self::Rs { data, parity } => Redundancy::ReedSolomon { data, parity },
+        })
     }
 
     /// The distinct peers the spec needs to reach full redundancy: N, or K+M.
@@ -207,6 +219,19 @@ mod tests {
             Ok(())
         );
         assert_eq!(Replicas(0).check(), Err(SpecError::Replicas(0)));
+    }
+
+    #[test]
+    fn specs_become_the_redundancy_clients_write_with() {
+        assert_eq!(
+            p("rs:3+2").unwrap().redundancy().unwrap().to_string(),
+            "rs:3+2"
+        );
+        assert_eq!(
+            p("replicas:2").unwrap().redundancy().unwrap(),
+            Redundancy::Replicas(redundancy::Replicas::new(2).unwrap())
+        );
+        assert_eq!(Replicas(0).redundancy(), Err(SpecError::Replicas(0)));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::{
     control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
     fragment::{FragmentId, FragmentSize},
     meta::{Caller, Ino, Kind},
-    redundancy::{Replicas, WriteQuorum},
+    redundancy::{Redundancy, Replicas, WriteQuorum},
     task::Tasks,
     version::Policy,
     volume::Volume,
@@ -333,8 +333,11 @@ fn client_config(base: &ClientConfig, o: &PutOptions) -> Result<ClientConfig, St
         .transpose()
         .map_err(|e| e.to_string())?;
     let fragment_size = FragmentSize::new(o.fragment_size).map_err(|e| e.to_string())?;
+    let redundancy = o.redundancy.unwrap_or(Redundancy::Replicas(replicas));
+    redundancy.check().map_err(|e| e.to_string())?;
     Ok(ClientConfig {
         replicas,
+        redundancy,
         quorum,
         fragment_size,
         hash: o.hash,
@@ -363,6 +366,7 @@ async fn status(shared: &Shared) -> StatusReport {
     let peers = shared.net.peers().await;
     let usage = shared.store.as_ref().map(|s| s.usage());
     let c = &shared.net.counters;
+    let erasure = shared.client.erasure_counters();
     StatusReport {
         peer_id: shared.net.local_peer_id().to_string(),
         listen: shared
@@ -388,5 +392,7 @@ async fn status(shared: &Shared) -> StatusReport {
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
         pin_fetched_fragments: shared.pins.fetched(),
         workers: shared.workers.reports(),
+        degraded_reads: erasure.degraded_reads.load(Ordering::Relaxed),
+        failed_shards: erasure.failed_shards.load(Ordering::Relaxed),
     }
 }

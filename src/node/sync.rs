@@ -94,12 +94,13 @@ async fn sync_file(shared: &Shared, path: &str, report: &mut SyncReport) -> Resu
 /// returns the SHA3-256 of the whole content.
 async fn verify(shared: &Shared, m: &Manifest) -> Result<[u8; 32], String> {
     let client = shared.client.clone();
+    let redundancy = m.redundancy;
     let mut fragments = futures::stream::iter(m.fragments.clone().into_iter().enumerate())
         .map(move |(i, f)| {
             let client = client.clone();
             async move {
                 client
-                    .fetch_fragment(&f.id, &f.holders, i, &Progress::default())
+                    .fetch_entry(redundancy, &f, i, &Progress::default())
                     .await
             }
         })
@@ -127,10 +128,13 @@ async fn record(
 ) -> Result<(), String> {
     let mut m = head.manifest.clone();
     m.file_sha3 = sha3;
-    let crate::redundancy::Redundancy::Replicas(replicas) = m.redundancy;
     let mut cfg = shared.client.config().clone();
-    cfg.replicas = replicas;
-    cfg.quorum = Some(WriteQuorum::new(1, replicas).map_err(|e| e.to_string())?);
+    // A manifest is stored in full copies: as many as the file's own under
+    // replicas, the client's count under rs.
+    if let crate::redundancy::Redundancy::Replicas(replicas) = m.redundancy {
+        cfg.replicas = replicas;
+    }
+    cfg.quorum = Some(WriteQuorum::new(1, cfg.replicas).map_err(|e| e.to_string())?);
     let client = shared.client.with_config(cfg);
     let candidates = client.placement_candidates().await;
     client

@@ -10,6 +10,7 @@ use super::{
 use crate::{
     client::Progress,
     fragment::{FragmentEntry, Manifest},
+    redundancy::Redundancy,
 };
 use bytes::Bytes;
 use std::time::Duration;
@@ -23,9 +24,20 @@ impl Volume {
         f: &FragmentEntry,
         index: u64,
     ) -> Result<Bytes, VolumeError> {
+        self.fetch_entry(Redundancy::default(), f, index).await
+    }
+
+    /// [`Volume::fetch_fragment`] of a file stored with `redundancy`: a
+    /// coded fragment is rebuilt from its shards.
+    pub async fn fetch_entry(
+        &self,
+        redundancy: Redundancy,
+        f: &FragmentEntry,
+        index: u64,
+    ) -> Result<Bytes, VolumeError> {
         let b = self
             .client()
-            .fetch_fragment(&f.id, &f.holders, index as usize, &Progress::default())
+            .fetch_entry(redundancy, f, index as usize, &Progress::default())
             .await?;
         if b.len() != f.len as usize {
             return Err(VolumeError::Protocol(format!(
@@ -54,7 +66,7 @@ impl Volume {
             let f = m.fragments.get(index as usize).ok_or_else(|| {
                 VolumeError::Protocol(format!("fragment {index} is not in the manifest"))
             })?;
-            let data = self.fetch_fragment(f, index).await?;
+            let data = self.fetch_entry(m.redundancy, f, index).await?;
             let start = (at - index * fsz) as usize;
             let stop = ((end - index * fsz).min(fsz) as usize).min(data.len());
             if start >= stop {

@@ -78,9 +78,8 @@ pub struct InfoReport {
 /// `(fewest reachable copies of any fragment, copies wanted)` of `head`.
 fn copies(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (usize, usize) {
     let m = &head.manifest;
-    let want = match m.redundancy {
-        crate::redundancy::Redundancy::Replicas(r) => r.get(),
-    };
+    // Copies of a replicated fragment, shards of a coded one.
+    let want = m.redundancy.peers_needed();
     let least = m
         .fragments
         .iter()

@@ -69,6 +69,9 @@ pub async fn put(
     let replicas = Replicas::new(o.replicas)?;
     let cfg = ClientConfig {
         replicas,
+        redundancy: o
+            .redundancy
+            .unwrap_or(crate::redundancy::Redundancy::Replicas(replicas)),
         quorum: o
             .quorum
             .map(|q| WriteQuorum::new(q, replicas))

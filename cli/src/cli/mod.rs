@@ -232,6 +232,10 @@ pub struct PutArgs {
     /// Copies each fragment must reach for the put to succeed (default: all).
     #[arg(long)]
     pub quorum: Option<u8>,
+    /// `rs:K+M` to store each fragment as K data and M parity shards on
+    /// K+M distinct peers (any K rebuild it); `replicas:N` is --replicas N.
+    #[arg(long, value_name = "SPEC")]
+    pub redundancy: Option<String>,
     /// Fragment size, 64K to 16M.
     #[arg(long, default_value = "1M", value_parser = units::parse_bytes)]
     pub fragment_size: u64,
@@ -444,6 +448,7 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
                 "pin_fetched_fragments": s.pin_fetched_fragments,
                 "workers": s.workers,
+                "erasure": {"degraded_reads": s.degraded_reads, "failed_shards": s.failed_shards},
             }))?
         );
         return Ok(());
@@ -467,5 +472,9 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
     );
     println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
     println!("workers:   {}", workers::summary(&s.workers));
+    println!(
+        "erasure:   {} degraded read(s), {} failed shard(s)",
+        s.degraded_reads, s.failed_shards
+    );
     Ok(())
 }

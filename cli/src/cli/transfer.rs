@@ -6,14 +6,23 @@ use super::{light, progress, GetArgs, PutArgs};
 use crate::{
     control::{self, Event, PutOptions, Request},
     fragment::FragmentSize,
-    redundancy::Replicas,
+    lifecycle::RedundancySpec,
+    redundancy::{Redundancy, Replicas},
     units,
 };
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 fn put_options(a: &PutArgs) -> Result<PutOptions> {
-    let replicas = Replicas::new(a.replicas)?;
+    let redundancy = match a.redundancy.as_deref() {
+        Some(spec) => Some(RedundancySpec::parse(spec.as_bytes())?.redundancy()?),
+        None => None,
+    };
+    // `--redundancy replicas:N` is `--replicas N`.
+    let (replicas, redundancy) = match redundancy {
+        Some(Redundancy::Replicas(r)) => (r, None),
+        other => (Replicas::new(a.replicas)?, other),
+    };
     if let Some(q) = a.quorum {
         crate::redundancy::WriteQuorum::new(q, replicas)?;
     }
@@ -21,10 +30,11 @@ fn put_options(a: &PutArgs) -> Result<PutOptions> {
         .map_err(|_| anyhow::anyhow!("fragment size is out of range (64 KiB to 16 MiB)"))?;
     FragmentSize::new(fs)?;
     Ok(PutOptions {
-        replicas: a.replicas,
+        replicas: replicas.into(),
         quorum: a.quorum,
         fragment_size: fs,
         hash: a.hash,
+        redundancy,
     })
 }
 
