@@ -27,8 +27,10 @@ pub use report::{exit_on_clap_error, one_line};
 use crate::{
     control::{self, Event, Request},
     fragment::HashAlgo,
+    lifecycle::RedundancySpec,
     net::Multiaddr,
     node::{Node, NodeConfig},
+    redundancy::Redundancy,
     units,
 };
 use anyhow::{bail, Context, Result};
@@ -234,8 +236,8 @@ pub struct PutArgs {
     pub quorum: Option<u8>,
     /// `rs:K+M` to store each fragment as K data and M parity shards on
     /// K+M distinct peers (any K rebuild it); `replicas:N` is --replicas N.
-    #[arg(long, value_name = "SPEC")]
-    pub redundancy: Option<String>,
+    #[arg(long, value_name = "SPEC", value_parser = parse_redundancy)]
+    pub redundancy: Option<Redundancy>,
     /// Fragment size, 64K to 16M.
     #[arg(long, default_value = "1M", value_parser = units::parse_bytes)]
     pub fragment_size: u64,
@@ -244,6 +246,13 @@ pub struct PutArgs {
     pub hash: HashAlgo,
     #[command(flatten)]
     pub join: JoinArgs,
+}
+
+/// A redundancy spec (`replicas:N` or `rs:K+M`) as clients write with it.
+fn parse_redundancy(s: &str) -> Result<Redundancy, String> {
+    RedundancySpec::parse(s.as_bytes())
+        .and_then(|spec| spec.redundancy())
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args, Debug)]

@@ -6,7 +6,6 @@ use super::{light, progress, GetArgs, PutArgs};
 use crate::{
     control::{self, Event, PutOptions, Request},
     fragment::FragmentSize,
-    lifecycle::RedundancySpec,
     redundancy::{Redundancy, Replicas},
     units,
 };
@@ -14,12 +13,8 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 fn put_options(a: &PutArgs) -> Result<PutOptions> {
-    let redundancy = match a.redundancy.as_deref() {
-        Some(spec) => Some(RedundancySpec::parse(spec.as_bytes())?.redundancy()?),
-        None => None,
-    };
     // `--redundancy replicas:N` is `--replicas N`.
-    let (replicas, redundancy) = match redundancy {
+    let (replicas, redundancy) = match a.redundancy {
         Some(Redundancy::Replicas(r)) => (r, None),
         other => (Replicas::new(a.replicas)?, other),
     };
