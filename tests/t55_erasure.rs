@@ -14,7 +14,7 @@ use fragfs::{
     node::localnet::LocalNet,
     redundancy::{NodeId, Redundancy},
 };
-use std::{collections::HashSet, sync::atomic::Ordering};
+use std::{collections::HashSet, sync::atomic::Ordering, time::Duration};
 
 const PEERS: usize = 7;
 
@@ -174,5 +174,50 @@ async fn t20_fewer_peers_than_shards_is_refused() {
         ),
         "{err}"
     );
+    net.shutdown().await;
+}
+
+/// A shard holder that answers nothing is hedged: with attempts allowed
+/// a minute but each fragment only 10 s, a light client (no local shard)
+/// must ask another shard beside the silent one to read the file at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_a_silent_shard_holder_is_hedged() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), PEERS).await;
+    let data = random_bytes(1 << 20);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let put = rs_3_2(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .expect("put");
+    let silent = index_of(&net, &put.manifest.fragments[0].holders[0]);
+    net.node(silent).set_stall(Duration::from_secs(60));
+    let light = light_client(&net, &tmp.path().join("light"), PEERS).await;
+    let cfg = ClientConfig {
+        attempt_timeout: Duration::from_secs(60),
+        fragment_deadline: Duration::from_secs(10),
+        hedge_after: Duration::from_millis(300),
+        ..light.client().config().clone()
+    };
+    let client = light.client().with_config(cfg);
+    let out = tmp.path().join("out.bin");
+    let started = std::time::Instant::now();
+    client
+        .get_file(&put.id, &out, Progress::new())
+        .await
+        .expect("hedged read");
+    assert_eq!(std::fs::read(&out).unwrap(), data, "bytes identical");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let degraded = client
+        .erasure_counters()
+        .degraded_reads
+        .load(Ordering::Relaxed);
+    assert!(
+        degraded >= 1,
+        "the silent data shard was replaced by parity"
+    );
+    net.node(silent).set_stall(Duration::ZERO);
+    light.shutdown().await;
     net.shutdown().await;
 }

@@ -16,7 +16,6 @@ use super::bench_meta::{cluster_of, figure, Figure};
 use crate::{
     fragment::{FragmentSize, Manifest, NO_FILE_HASH},
     meta::{Caller, Context as Ctx, Ino, Mark, ROOT},
-    redundancy::Redundancy,
     volume::{Base, Durability, Volume},
 };
 use anyhow::{bail, Context, Result};
@@ -53,7 +52,7 @@ async fn store(v: &Volume, data: &[u8], fsz: usize) -> Result<Manifest> {
         fragment_size: FragmentSize::new(fsz as u32).context("fragment size")?,
         hash_algo: client.config().hash,
         file_sha3: NO_FILE_HASH,
-        redundancy: Redundancy::Replicas(client.config().replicas),
+        redundancy: client.config().scheme(),
         fragments,
     })
 }

@@ -8,7 +8,7 @@ use fragfs::{
     client::ClientError,
     fragment::{FragmentEntry, FragmentId, Manifest, NO_FILE_HASH},
     meta::{Caller, FsError, Ino},
-    redundancy::{Candidate, NodeId, Redundancy},
+    redundancy::{Candidate, NodeId},
     volume::{Base, Committed, Durability, VolumeError},
 };
 use std::{
@@ -91,7 +91,7 @@ impl Core {
                 .unwrap_or(self.volume.client().config().fragment_size),
             hash_algo: c.algo,
             file_sha3,
-            redundancy: Redundancy::Replicas(self.volume.client().config().replicas),
+            redundancy: self.volume.client().config().scheme(),
             fragments,
         };
         let cands = self.upload_candidates().await;
@@ -227,7 +227,7 @@ mod tests {
     use fragfs::{
         fragment::{FragmentSize, HashAlgo},
         meta::{Attr, Hlc, Kind, Time},
-        redundancy::Replicas,
+        redundancy::{Redundancy, Replicas},
     };
 
     fn manifest() -> Arc<Manifest> {
