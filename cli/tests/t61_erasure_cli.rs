@@ -8,6 +8,7 @@ use common::{
     cli::{assert_one_line_error, fragfs, stderr, stdout, wait_until, NodeProc, BIN},
     random_bytes,
 };
+use fragfs::fragment::{FragmentId, HashAlgo};
 use std::{path::Path, process::Command, time::Duration};
 
 fn start_node(data: &Path, peer: Option<&str>) -> NodeProc {
@@ -97,4 +98,61 @@ fn t10_bad_redundancy_specs_are_usage_errors() {
         assert!(stderr(&o).contains("--redundancy"), "{}", stderr(&o));
         assert_eq!(o.status.code(), Some(2), "{spec}: usage errors exit 2");
     }
+}
+
+/// Whether `node`'s store holds fragment `id` (`store/DESIGN.md`).
+fn holds(node: &NodeProc, id: &str) -> bool {
+    node.data
+        .join("store/fragments")
+        .join(&id[4..6])
+        .join(id)
+        .is_file()
+}
+
+/// A pinned rs file is kept whole on the pinning node: each fragment under
+/// its own id, beside its stripe.
+#[test]
+fn t20_a_pinned_rs_file_is_kept_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = start_node(&tmp.path().join("a"), None);
+    let b = start_node(&tmp.path().join("b"), Some(&a.addr));
+    assert!(wait_until(Duration::from_secs(20), || storage_peers(&a) >= 1));
+    let data = random_bytes(3 * 65536);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let o = fragfs(
+        &[
+            "put",
+            src.to_str().unwrap(),
+            "/f.bin",
+            "--redundancy",
+            "rs:1+1",
+            "--replicas",
+            "2",
+            "--fragment-size",
+            "64K",
+        ],
+        &a.data,
+    );
+    assert!(o.status.success(), "put: {}", stderr(&o));
+
+    let c = start_node(&tmp.path().join("c"), Some(&a.addr));
+    assert!(wait_until(Duration::from_secs(20), || storage_peers(&c) >= 2));
+    let o = fragfs(&["pin", "/f.bin"], &c.data);
+    assert!(o.status.success(), "pin: {}", stderr(&o));
+    let info: serde_json::Value =
+        serde_json::from_slice(&fragfs(&["info", "/f.bin", "--json"], &c.data).stdout).unwrap();
+    let stripes: Vec<&str> = info["fragments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(stripes.len(), 3);
+    for (i, (stripe, chunk)) in stripes.iter().zip(data.chunks(65536)).enumerate() {
+        let whole = FragmentId::of(HashAlgo::Sha3_256, chunk).to_hex();
+        assert!(holds(&c, stripe), "stripe {i} kept");
+        assert!(holds(&c, &whole), "fragment {i} kept whole");
+    }
+    drop(b);
 }

@@ -53,7 +53,10 @@ impl Client {
         rotate: usize,
         progress: &Progress,
     ) -> Result<Bytes, ClientError> {
-        let stripe = self.stripe(redundancy, f, rotate, progress).await?;
+        let stripe = self.stripe_of(redundancy, f, rotate, progress).await?;
+        if let Some(data) = self.whole_copy(&stripe).await {
+            return Ok(data);
+        }
         let shards = Gather::new(self, &stripe, f).run(progress).await?;
         if shards.iter().any(|(i, _)| *i >= usize::from(stripe.data)) {
             self.erasure.count(|c| &c.degraded_reads);
@@ -72,9 +75,25 @@ impl Client {
         Ok(Bytes::from(data))
     }
 
-    /// The stripe of entry `f`, from the cache or fetched and verified
-    /// like a fragment; it must agree with the manifest.
-    async fn stripe(
+    /// A whole copy of the stripe's fragment in the local store (a pinned
+    /// file keeps one), read and checked by the store.
+    async fn whole_copy(&self, stripe: &Stripe) -> Option<Bytes> {
+        let store = self.store.clone().filter(|s| s.has(&stripe.data_id))?;
+        let id = stripe.data_id;
+        match blocking(move || store.get(&id)).await {
+            Ok(Ok(data)) => Some(Bytes::from(data)),
+            Ok(Err(e)) => {
+                tracing::warn!(fragment = %id, error = %e, "local whole copy unusable; using shards");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// The stripe of entry `f` of a file stored with `redundancy` (rs),
+    /// from the cache or fetched and verified like a fragment; it must
+    /// agree with the manifest.
+    pub async fn stripe_of(
         &self,
         redundancy: Redundancy,
         f: &FragmentEntry,

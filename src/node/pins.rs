@@ -12,6 +12,9 @@
 //! touches it, every pin after the change feed lost track, and every pin
 //! once a minute (fetches that failed are retried then).
 //!
+//! A fragment coded with `rs:K+M` is kept whole under its own id (the
+//! stripe's data id) beside its stripe; reads of it then stay local.
+//!
 //! Must not: decide placement or delete fragments (an unpinned file's
 //! fragments stay in the store and stay announced).
 
@@ -19,7 +22,9 @@ use super::Shared;
 use crate::{
     client::{ClientError, Progress},
     control::{PinRow, PinsReport},
+    fragment::FragmentEntry,
     meta::{FsError, Ino, Notice},
+    redundancy::Redundancy,
     store::{FragmentStore, StoreError},
     volume::VolumeError,
 };
@@ -187,15 +192,22 @@ impl Pins {
             Err(e) => return Err(e.into()),
         };
         let mut fetched = 0;
+        let redundancy = head.manifest.redundancy;
         for (i, f) in head.manifest.fragments.iter().enumerate() {
-            if store.has(&f.id) {
-                continue;
+            if let Redundancy::ReedSolomon { .. } = redundancy {
+                if !pin_coded(shared, &store, redundancy, f, i).await? {
+                    continue;
+                }
+            } else {
+                if store.has(&f.id) {
+                    continue;
+                }
+                let data = shared
+                    .client
+                    .fetch_fragment(&f.id, &f.holders, i, &Progress::default())
+                    .await?;
+                put(&store, f.id, data).await?;
             }
-            let data = shared
-                .client
-                .fetch_fragment(&f.id, &f.holders, i, &Progress::default())
-                .await?;
-            put(&store, f.id, data).await?;
             shared.net.provide(&f.id).await;
             self.fetched.fetch_add(1, Ordering::Relaxed);
             fetched += 1;
@@ -230,6 +242,31 @@ impl Pins {
             fetched_fragments: self.fetched(),
         }
     }
+}
+
+/// Keeps coded fragment `f` (number `i`) whole under its own id, beside
+/// its stripe (which names it); false when both were here already.
+async fn pin_coded(
+    shared: &Shared,
+    store: &Arc<FragmentStore>,
+    redundancy: Redundancy,
+    f: &FragmentEntry,
+    i: usize,
+) -> Result<bool, PinError> {
+    let progress = Progress::default();
+    let stripe = shared.client.stripe_of(redundancy, f, i, &progress).await?;
+    if store.has(&stripe.data_id) && store.has(&f.id) {
+        return Ok(false);
+    }
+    let data = shared
+        .client
+        .fetch_entry(redundancy, f, i, &progress)
+        .await?;
+    put(store, stripe.data_id, data).await?;
+    if !store.has(&f.id) {
+        put(store, f.id, stripe.encode().into()).await?;
+    }
+    Ok(true)
 }
 
 /// Stores verified bytes on the blocking pool.
