@@ -1,6 +1,7 @@
 //! `fragfs bench`: put and get throughput of one file across 3 local peers
-//! with 3 replicas, beside the raw fragment-hash speed and a plain local file
-//! copy of the same size, measured in the same run.
+//! with 3 replicas and across 6 with Reed–Solomon `rs:4+2`, and the bytes
+//! the stores hold per data byte for each, beside the raw fragment-hash
+//! speed and a plain local file copy of the same size, in the same run.
 //!
 //! The file is written and read by a light client, so every fragment crosses
 //! the network (loopback TCP, noise, yamux) to three peers on put and from
@@ -11,6 +12,7 @@ use crate::{
     client::{ClientConfig, Progress},
     fragment::{FileHasher, HashAlgo},
     node::localnet::LocalNet,
+    redundancy::Redundancy,
     units,
 };
 use anyhow::{bail, Context, Result};
@@ -71,7 +73,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     };
     let size = a.size;
     println!(
-        "fragfs bench: {} file, 1 MiB fragments, 3 peers on 127.0.0.1, 3 replicas",
+        "fragfs bench: {} file, 1 MiB fragments, peers on 127.0.0.1: 3 for 3 replicas, 6 for rs:4+2",
         units::format_bytes(size)
     );
     println!(
@@ -118,48 +120,90 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     drop(data);
 
     for algo in algos {
-        let dir = base.join(format!("net-{}", algo.name()));
-        let net = LocalNet::start(&dir, 3).await?;
-        if !net.wait_for_mesh(Duration::from_secs(15)).await {
-            bail!("the peers did not find each other");
-        }
         let cfg = ClientConfig {
             hash: algo,
             ..ClientConfig::default()
         };
-        let client = net
-            .light_client(&dir.join("client"), cfg, 3, Duration::from_secs(15))
-            .await?;
-        let t = Instant::now();
-        let put = client
-            .client()
-            .put_file(&src, None, Progress::new())
-            .await?;
-        row(
-            &format!("fragfs put, {} ids, R=3", algo.name()),
-            size,
-            t.elapsed(),
-            Some(base_mbps),
-        );
-        let out = dir.join("bench-out.bin");
-        let t = Instant::now();
-        client
-            .client()
-            .get_file(&put.id, &out, Progress::new())
-            .await?;
-        row(
-            &format!("fragfs get, {} ids, verified", algo.name()),
-            size,
-            t.elapsed(),
-            Some(base_mbps),
-        );
-        if std::fs::read(&out)? != std::fs::read(&src)? {
-            bail!("fetched bytes differ from the source");
-        }
-        client.shutdown().await;
-        net.shutdown().await;
-        let _ = std::fs::remove_dir_all(&dir);
+        let label = format!("{} ids, R=3", algo.name());
+        network_run(
+            &base.join(format!("net-{}", algo.name())),
+            &src,
+            3,
+            cfg,
+            &label,
+            base_mbps,
+        )
+        .await?;
     }
+    // Reed–Solomon rs:4+2: 6 shards on 6 peers, 1.5 bytes stored per byte.
+    let cfg = ClientConfig {
+        redundancy: Redundancy::reed_solomon(4, 2)?,
+        ..ClientConfig::default()
+    };
+    network_run(
+        &base.join("net-rs"),
+        &src,
+        6,
+        cfg,
+        "sha3-256 ids, rs:4+2",
+        base_mbps,
+    )
+    .await?;
     let _ = std::fs::remove_file(&src);
+    Ok(())
+}
+
+/// Puts and gets `src` through a light client on `peers` fresh local
+/// peers with `cfg`, printing both rates and the bytes stored per byte.
+async fn network_run(
+    dir: &Path,
+    src: &Path,
+    peers: usize,
+    cfg: ClientConfig,
+    label: &str,
+    base_mbps: f64,
+) -> Result<()> {
+    let size = std::fs::metadata(src)?.len();
+    let net = LocalNet::start(dir, peers).await?;
+    if !net.wait_for_mesh(Duration::from_secs(15)).await {
+        bail!("the peers did not find each other");
+    }
+    let client = net
+        .light_client(&dir.join("client"), cfg, peers, Duration::from_secs(15))
+        .await?;
+    let t = Instant::now();
+    let put = client.client().put_file(src, None, Progress::new()).await?;
+    row(
+        &format!("fragfs put, {label}"),
+        size,
+        t.elapsed(),
+        Some(base_mbps),
+    );
+    let stored: u64 = (0..peers)
+        .filter_map(|i| net.node(i).store().map(|s| s.usage().used))
+        .sum();
+    let out = dir.join("bench-out.bin");
+    let t = Instant::now();
+    client
+        .client()
+        .get_file(&put.id, &out, Progress::new())
+        .await?;
+    row(
+        &format!("fragfs get, {label}, verified"),
+        size,
+        t.elapsed(),
+        Some(base_mbps),
+    );
+    println!(
+        "{:<44} {:>9.3} bytes stored per data byte",
+        format!("store use, {label}"),
+        stored as f64 / size.max(1) as f64
+    );
+    if std::fs::read(&out)? != std::fs::read(src)? {
+        bail!("fetched bytes differ from the source");
+    }
+    client.shutdown().await;
+    net.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
     Ok(())
 }
