@@ -156,6 +156,9 @@ pub struct StatusReport {
     pub pin_fetched_fragments: u64,
     /// The node's maintenance workers.
     pub workers: Vec<WorkerReport>,
+    /// Fragments and bytes the garbage collector deleted since start.
+    pub collected: u64,
+    pub collected_bytes: u64,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its

@@ -94,6 +94,10 @@ pub struct MountArgs {
     #[arg(long, default_value_t = 20, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=fragfs::meta::MAX_LEASE_MS / 1000))]
     pub lock_lease: u64,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (30s, 10m, 1h; at least 5s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = fragfs::node::gc::parse_grace)]
+    pub gc_grace: Duration,
     /// Write the mount's process id to FILE once its node runs; removed at
     /// exit.
     #[arg(long, value_name = "FILE")]
@@ -122,6 +126,7 @@ impl MountArgs {
         opt("--data-timeout", self.data_timeout.to_string());
         opt("--cache-size", self.cache_size.to_string());
         opt("--lock-lease", self.lock_lease.to_string());
+        opt("--gc-grace", duration_arg(self.gc_grace));
         let flags = [
             (self.net.no_mdns, "--no-mdns"),
             (self.no_store, "--no-store"),
@@ -145,6 +150,7 @@ impl MountArgs {
         cfg.net.bootstrap = self.net.peers.clone();
         cfg.net.mdns = !self.net.no_mdns;
         cfg.capacity = self.capacity;
+        cfg.gc_grace = self.gc_grace;
         cfg.storage = !self.no_store;
         let alone = self.net.peers.is_empty();
         cfg.meta.voter = alone;
@@ -171,6 +177,14 @@ impl MountArgs {
     /// How long this mount's file locks outlive it.
     pub fn lock_lease(&self) -> Duration {
         Duration::from_secs(self.lock_lease)
+    }
+}
+
+/// A duration as `parse_duration` reads it back: whole seconds as `Ns`.
+fn duration_arg(d: Duration) -> String {
+    match d.subsec_millis() {
+        0 => format!("{}s", d.as_secs()),
+        _ => format!("{}ms", d.as_millis()),
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod get;
 mod put;
+mod refresh;
 
 pub use get::GetReport;
 pub use put::PutReport;
@@ -110,6 +111,8 @@ pub enum ClientError {
     Net(#[from] NetError),
     #[error("fragments could not be made durable on {peer}: {reason}")]
     Sync { peer: String, reason: String },
+    #[error("fragment {id} is held by none of its holders any more (collected or lost)")]
+    Gone { id: FragmentId },
     #[error("internal error: {0}")]
     Bug(String),
 }

@@ -388,5 +388,18 @@ async fn status(shared: &Shared) -> StatusReport {
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
         pin_fetched_fragments: shared.pins.fetched(),
         workers: shared.workers.reports(),
+        collected: store_counter(shared, |c| &c.collected),
+        collected_bytes: store_counter(shared, |c| &c.collected_bytes),
     }
+}
+
+/// A counter of the node's store (0 without one).
+fn store_counter(
+    shared: &Shared,
+    pick: impl Fn(&crate::store::StoreCounters) -> &std::sync::atomic::AtomicU64,
+) -> u64 {
+    shared
+        .store
+        .as_ref()
+        .map_or(0, |s| pick(&s.counters).load(Ordering::Relaxed))
 }

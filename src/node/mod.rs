@@ -11,6 +11,7 @@
 //! completes them), `sync` (`fragfs sync`: verify, record hashes, report).
 
 mod control_serve;
+pub mod gc;
 mod in_use;
 pub mod localnet;
 mod pins;
@@ -47,6 +48,9 @@ pub struct NodeConfig {
     pub control: bool,
     pub client: ClientConfig,
     pub meta: MetaConfig,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (`gc`; at least [`gc::MIN_GC_GRACE`]).
+    pub gc_grace: Duration,
 }
 
 impl NodeConfig {
@@ -59,6 +63,7 @@ impl NodeConfig {
             control: true,
             client: ClientConfig::default(),
             meta: MetaConfig::default(),
+            gc_grace: gc::DEFAULT_GC_GRACE,
         }
     }
 
@@ -207,7 +212,14 @@ impl Node {
             });
             let s = shared.clone();
             w.spawn(&tasks, "pins", "fragments", None, |w| pins::watch(s, w));
+            let s = shared.clone();
+            w.spawn(&tasks, "gc", "bytes", None, |w| gc::collect(s, w));
         }
+        // Acts only while this node leads the metadata cluster.
+        let (s, w) = (shared.clone(), &shared.workers);
+        w.spawn(&tasks, "retention", "versions", None, |w| {
+            gc::retention(s, w)
+        });
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {
                 path: sock.clone(),
@@ -258,6 +270,12 @@ impl Node {
     /// [`capacity`]), asking each for at most `deadline`.
     pub async fn network_usage(&self, deadline: Duration) -> capacity::NetworkUsage {
         self.shared.volume.network_usage(deadline).await
+    }
+
+    /// Runs one garbage collection round now (as the `gc` worker does
+    /// every interval); returns the bytes freed.
+    pub async fn collect_garbage(&self) -> Result<u64, String> {
+        gc::round(&self.shared, None).await
     }
 
     pub fn store(&self) -> Option<&Arc<FragmentStore>> {

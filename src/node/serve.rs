@@ -77,6 +77,15 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 capacity: u.capacity,
             }
         }
+        Request::Touch { ids } => {
+            match tokio::task::spawn_blocking(move || store.touch(&ids)).await {
+                Ok(Ok(present)) => Response::Has { present },
+                Ok(Err(e)) => Response::Failed {
+                    reason: e.to_string(),
+                },
+                Err(e) => failed(e),
+            }
+        }
         Request::Has { ids } => {
             match tokio::task::spawn_blocking(move || ids.iter().map(|id| store.has(id)).collect())
                 .await

@@ -64,6 +64,9 @@ pub struct StoreCounters {
     pub bytes_written: AtomicU64,
     pub bytes_read: AtomicU64,
     pub corrupt_found: AtomicU64,
+    /// Fragments and bytes deleted by the garbage collector.
+    pub collected: AtomicU64,
+    pub collected_bytes: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,6 +410,10 @@ impl FragmentStore {
         }
         fs::remove_file(&path).map_err(io_err(&path))?;
         self.release(meta.len());
+        self.counters.collected.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .collected_bytes
+            .fetch_add(meta.len(), Ordering::Relaxed);
         Ok(Some(meta.len()))
     }
 

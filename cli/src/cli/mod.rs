@@ -206,6 +206,10 @@ pub struct NodeArgs {
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (30s, 10m, 1h; at least 5s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = fragfs::node::gc::parse_grace)]
+    pub gc_grace: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -339,6 +343,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.net.bootstrap = a.net.peers.clone();
     cfg.net.mdns = !a.net.no_mdns;
     cfg.capacity = a.capacity;
+    cfg.gc_grace = a.gc_grace;
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed

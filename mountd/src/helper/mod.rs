@@ -419,6 +419,8 @@ mod tests {
             "1073741824",
             "--lock-lease",
             "20",
+            "--gc-grace",
+            "3600s",
             "--no-mdns",
             "--allow-other",
             "--pid-file",
