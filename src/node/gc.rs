@@ -196,7 +196,8 @@ mod tests {
     #[test]
     fn t10_workers_run_a_quarter_grace_apart_within_bounds() {
         assert_eq!(interval(Duration::from_secs(8)), Duration::from_secs(2));
-        assert_eq!(interval(MIN_GC_GRACE), Duration::from_secs(1));
+        assert_eq!(interval(MIN_GC_GRACE), Duration::from_millis(1250));
+        assert_eq!(interval(Duration::from_secs(2)), Duration::from_secs(1));
         assert_eq!(interval(DEFAULT_GC_GRACE), Duration::from_secs(60));
     }
 

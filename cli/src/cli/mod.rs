@@ -445,7 +445,8 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
             serde_json::to_string_pretty(&serde_json::json!({
                 "peer_id": s.peer_id, "listen": s.listen, "uptime_secs": s.uptime_secs,
                 "peers": s.peers, "storage_peers": s.storage_peers,
-                "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found},
+                "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found,
+                           "collected": s.collected, "collected_bytes": s.collected_bytes},
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
                 "pin_fetched_fragments": s.pin_fetched_fragments,
                 "workers": s.workers,
@@ -469,6 +470,11 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
     println!(
         "requests:  {} in, {} out ({} failed), {} malformed rejected",
         s.requests_in, s.requests_out, s.failures_out, s.malformed_in
+    );
+    println!(
+        "collected: {} in {} fragment(s) no kept version refers to",
+        units::format_bytes(s.collected_bytes),
+        s.collected
     );
     println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
     println!("workers:   {}", workers::summary(&s.workers));
