@@ -156,6 +156,12 @@ pub struct StatusReport {
     pub pin_fetched_fragments: u64,
     /// The node's maintenance workers.
     pub workers: Vec<WorkerReport>,
+    /// Fragments the scrubber read and checked since the node started.
+    pub scrubbed_fragments: u64,
+    /// Corrupt copies the scrubber found (also counted in `corrupt_found`).
+    pub scrub_corrupt_found: u64,
+    /// Quarantined copies replaced by a verified copy from the network.
+    pub scrub_repaired: u64,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its

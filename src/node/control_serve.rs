@@ -363,6 +363,7 @@ async fn status(shared: &Shared) -> StatusReport {
     let peers = shared.net.peers().await;
     let usage = shared.store.as_ref().map(|s| s.usage());
     let c = &shared.net.counters;
+    let scrub = shared.scrub.counts();
     StatusReport {
         peer_id: shared.net.local_peer_id().to_string(),
         listen: shared
@@ -388,5 +389,8 @@ async fn status(shared: &Shared) -> StatusReport {
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
         pin_fetched_fragments: shared.pins.fetched(),
         workers: shared.workers.reports(),
+        scrubbed_fragments: scrub.scrubbed,
+        scrub_corrupt_found: scrub.corrupt,
+        scrub_repaired: scrub.repaired,
     }
 }

@@ -147,6 +147,13 @@ impl FragmentStore {
         Ok(out)
     }
 
+    /// Every fragment id held, with its length on disk.
+    pub fn list_with_len(&self) -> Result<Vec<(FragmentId, u64)>, StoreError> {
+        let mut out = Vec::new();
+        self.walk(|id, len| out.push((id, len)))?;
+        Ok(out)
+    }
+
     pub fn has(&self, id: &FragmentId) -> bool {
         self.path_of(id).is_file()
     }
