@@ -181,3 +181,65 @@ fn t20_scrub_rate_zero_runs_no_scrubber_and_bad_values_are_one_line() {
         assert_eq!(o.status.code(), Some(2), "{argv:?}: usage errors exit 2");
     }
 }
+
+#[test]
+fn t30_a_repair_with_no_other_holder_fails_and_is_retried_until_one_is_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = start_node(&tmp.path().join("a"), FAST);
+    let with_a = [&["--peer", a.addr.as_str()][..], FAST].concat();
+    let mut b = start_node(&tmp.path().join("b"), &with_a);
+    for n in [&a, &b] {
+        assert!(
+            wait_until(Duration::from_secs(30), || storage_peers(n) >= 1),
+            "the two nodes did not meet"
+        );
+    }
+    let data = random_bytes(2 * FRAG);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).expect("write the source");
+    let o = fragfs(
+        &[
+            "put",
+            src.to_str().expect("utf-8"),
+            PATH,
+            "--replicas",
+            "2",
+            "--fragment-size",
+            "64K",
+        ],
+        &a.data,
+    );
+    assert!(o.status.success(), "put: {}", stderr(&o));
+    let info = json(&fragfs(&["info", PATH, "--json"], &a.data));
+    let id = info["fragments"][0]["id"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let on_disk = fragment_path(&a, &id);
+    let good = std::fs::read(&on_disk).expect("a holds every fragment");
+
+    // The only other holder stops: the repair cannot be done.
+    assert!(b.proc.terminate(), "b stops");
+    let bad = damage(&on_disk);
+    let failing = wait_until(Duration::from_secs(60), || {
+        scrub_worker(&a).is_some_and(|w| {
+            w["state"].get("Failing").is_some()
+                && w["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("not repaired yet"))
+        })
+    });
+    assert!(failing, "{:?}", scrub_worker(&a));
+    assert!(quarantined(&a, &id).contains(&bad));
+    assert!(!on_disk.exists(), "the corrupt copy is not served");
+
+    // b comes back: the next retry repairs the copy.
+    b = start_node(&tmp.path().join("b"), &with_a);
+    let repaired = wait_until(Duration::from_secs(90), || {
+        std::fs::read(&on_disk).is_ok_and(|now| now == good)
+    });
+    assert!(repaired, "not repaired: {:?}", scrub_worker(&a));
+    let s = json(&fragfs(&["status", "--json"], &a.data));
+    assert!(s["scrub"]["repaired"].as_u64() >= Some(1), "{s}");
+    drop(b);
+}

@@ -7,10 +7,12 @@
 //! a verified put and announced again. After a whole pass the worker waits
 //! [`ScrubConfig::every`] before the next.
 //!
-//! Copies found corrupt while serving other peers are queued for repair
-//! here too ([`Scrub::quarantined`]). A repair that fails is the worker's
-//! last error and is tried again with its backoff; quarantined files are
-//! kept in `corrupt/` for inspection, never read again.
+//! Copies the store quarantined on any other read (serving a peer, a local
+//! read) are repaired the same way ([`FragmentStore::take_quarantined`]);
+//! serving a peer wakes the worker for it ([`Scrub::wake`]). A repair that
+//! fails is the worker's last error and is tried again with its backoff;
+//! quarantined files are kept in `corrupt/` for inspection, never read
+//! again.
 //!
 //! Must not: delete a good copy, change placement, or serve a byte it has
 //! not verified.
@@ -97,9 +99,9 @@ impl Scrub {
         }
     }
 
-    /// Queues a fragment whose local copy was quarantined for repair.
-    pub(crate) fn quarantined(&self, id: FragmentId) {
-        self.pending().insert(id);
+    /// Has the worker repair what the store quarantined now rather than
+    /// at its next run.
+    pub(crate) fn wake(&self) {
         self.wake.notify_one();
     }
 
@@ -176,8 +178,8 @@ async fn pass(shared: &Shared, store: &Arc<FragmentStore>, w: &Worker) -> Result
     }
 }
 
-/// Reads and verifies one fragment; a corrupt copy (quarantined by the
-/// store) is withdrawn from the DHT and queued for repair.
+/// Reads and verifies one fragment; a corrupt copy is quarantined by the
+/// store, which queues it for [`repair_pending`].
 async fn verify(shared: &Shared, store: &Arc<FragmentStore>, id: FragmentId) -> Result<(), String> {
     let s = store.clone();
     let res = blocking(move || s.get(&id).map(drop)).await?;
@@ -193,17 +195,21 @@ async fn verify(shared: &Shared, store: &Arc<FragmentStore>, id: FragmentId) -> 
             counts.scrubbed.fetch_add(1, Ordering::Relaxed);
             counts.corrupt.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(fragment = %id, moved_to = %moved_to.display(), "scrub found a corrupt copy; repairing it");
-            shared.net.unprovide(&id).await;
-            counts.pending().insert(id);
             Ok(())
         }
         Err(e) => Err(format!("{id}: {e}")),
     }
 }
 
-/// Repairs every queued fragment; those that fail stay queued. Returns the
-/// first failure.
+/// Repairs every fragment the store quarantined; those that fail stay
+/// queued. Returns the first failure.
 async fn repair_pending(shared: &Shared, store: &Arc<FragmentStore>) -> Result<(), String> {
+    for id in store.take_quarantined() {
+        // This node no longer holds it: it stops answering provider lookups
+        // until the repair announces it again.
+        shared.net.unprovide(&id).await;
+        shared.scrub.pending().insert(id);
+    }
     let todo: Vec<FragmentId> = shared.scrub.pending().iter().copied().collect();
     let (mut failed, mut first) = (0usize, None);
     for id in todo {

@@ -78,6 +78,10 @@ pub struct FragmentStore {
     /// Bytes used and fragment count. A std mutex: held only for arithmetic,
     /// never across IO or an await.
     usage: Mutex<(u64, u64)>,
+    /// Fragments moved to `corrupt/` and not yet taken for repair
+    /// ([`take_quarantined`](Self::take_quarantined)). A std mutex held for
+    /// one push or take.
+    quarantined: Mutex<Vec<FragmentId>>,
     pub counters: StoreCounters,
 }
 
@@ -99,6 +103,7 @@ impl FragmentStore {
             root,
             capacity: cfg.capacity,
             usage: Mutex::new((0, 0)),
+            quarantined: Mutex::new(Vec::new()),
             counters: Default::default(),
         };
         let (mut used, mut count) = (0, 0);
@@ -311,7 +316,17 @@ impl FragmentStore {
                 .join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
         fs::rename(path, &dest).map_err(io_err(path))?;
         self.release(len);
+        self.quarantined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(*id);
         Ok(dest)
+    }
+
+    /// The fragments quarantined since the last call, whoever read them
+    /// (the node's scrubber repairs them).
+    pub fn take_quarantined(&self) -> Vec<FragmentId> {
+        std::mem::take(&mut *self.quarantined.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Removes a fragment; returns whether it was there.
