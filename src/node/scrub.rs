@@ -244,11 +244,11 @@ async fn repair(shared: &Shared, store: &Arc<FragmentStore>, id: FragmentId) -> 
     let outcome = blocking(move || s.put_verified(&id, &data))
         .await?
         .map_err(|e| format!("{id}: {e}"))?;
-    shared.net.provide(&id).await;
     if outcome == PutOutcome::Written {
         shared.scrub.repaired.fetch_add(1, Ordering::Relaxed);
         tracing::info!(fragment = %id, "corrupt copy repaired from the network");
     }
+    shared.net.provide(&id).await;
     Ok(())
 }
 
