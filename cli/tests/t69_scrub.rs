@@ -249,3 +249,43 @@ fn t30_a_repair_with_no_other_holder_fails_and_is_retried_until_one_is_back() {
     assert!(repaired, "not repaired: {:?}", scrub_worker(&a));
     drop(b);
 }
+
+#[test]
+fn t40_an_unreadable_fragment_fails_the_pass_and_retries_with_backoff() {
+    use fragfs::fragment::{FragmentId, HashAlgo};
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tmp.path().join("a");
+    // A directory where a fragment file should be: listed, never readable.
+    let id = FragmentId::of(HashAlgo::Sha3_256, b"unreadable").to_hex();
+    std::fs::create_dir_all(data.join("store/fragments").join(&id[4..6]).join(&id))
+        .expect("make the directory");
+    let a = start_node(&data, FAST);
+    let errors = |n: &NodeProc| scrub_worker(n).and_then(|w| w["errors"].as_u64());
+    assert!(
+        wait_until(Duration::from_secs(30), || errors(&a) >= Some(1)),
+        "{:?}",
+        scrub_worker(&a)
+    );
+    let first = std::time::Instant::now();
+    let w = scrub_worker(&a).expect("scrub");
+    assert!(
+        w["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("could not be checked") && e.contains(&id)),
+        "{w}"
+    );
+    // Failed passes are retried after 1 s, then 2 s: not at once, even
+    // with a pass due every second.
+    assert!(
+        wait_until(Duration::from_secs(30), || errors(&a) >= Some(3)),
+        "{:?}",
+        scrub_worker(&a)
+    );
+    assert!(
+        first.elapsed() >= Duration::from_millis(2500),
+        "{:?}",
+        first.elapsed()
+    );
+    let o = fragfs(&["status"], &a.data);
+    assert!(o.status.success(), "the node still answers: {}", stderr(&o));
+}

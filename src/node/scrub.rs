@@ -128,7 +128,8 @@ pub(super) async fn run(shared: Arc<Shared>, w: Worker) {
                 Ok(())
             }
         };
-        if full && passed.is_ok() {
+        let pass_failed = passed.is_err();
+        if full && !pass_failed {
             due = Instant::now() + every;
         }
         let repaired = repair_pending(&shared, &store).await;
@@ -141,7 +142,12 @@ pub(super) async fn run(shared: Arc<Shared>, w: Worker) {
             Err(e) => {
                 let wait = backoff.failure();
                 w.failed(e, wait);
-                (Instant::now() + wait).min(due)
+                let retry = Instant::now() + wait;
+                if pass_failed {
+                    // The pass itself is tried again after the backoff.
+                    due = retry;
+                }
+                retry.min(due)
             }
         };
         tokio::select! {
