@@ -159,6 +159,12 @@ pub struct StatusReport {
     /// Fragments and bytes the garbage collector deleted since start.
     pub collected: u64,
     pub collected_bytes: u64,
+    /// Fragments the scrubber read and checked since the node started.
+    pub scrubbed_fragments: u64,
+    /// Corrupt copies the scrubber found (also counted in `corrupt_found`).
+    pub scrub_corrupt_found: u64,
+    /// Quarantined copies replaced by a verified copy from the network.
+    pub scrub_repaired: u64,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its

@@ -363,6 +363,7 @@ async fn status(shared: &Shared) -> StatusReport {
     let peers = shared.net.peers().await;
     let usage = shared.store.as_ref().map(|s| s.usage());
     let c = &shared.net.counters;
+    let scrub = shared.scrub.counts();
     StatusReport {
         peer_id: shared.net.local_peer_id().to_string(),
         listen: shared
@@ -390,6 +391,9 @@ async fn status(shared: &Shared) -> StatusReport {
         workers: shared.workers.reports(),
         collected: store_counter(shared, |c| &c.collected),
         collected_bytes: store_counter(shared, |c| &c.collected_bytes),
+        scrubbed_fragments: scrub.scrubbed,
+        scrub_corrupt_found: scrub.corrupt,
+        scrub_repaired: scrub.repaired,
     }
 }
 

@@ -144,6 +144,7 @@ pub(super) async fn round(shared: &Shared, w: Option<&Worker>) -> Result<u64, St
         .await
         .map_err(|e| e.to_string())?;
     live.extend(pinned_fragments(shared).await);
+    shared.scrub.forget_unless(&live);
     let doomed: Vec<(FragmentId, u64)> = idle
         .into_iter()
         .filter(|(id, _)| !live.contains(id))

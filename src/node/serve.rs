@@ -53,6 +53,7 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
                 Ok(Err(StoreError::Corrupt { .. })) => {
                     shared.net.unprovide(&id).await;
+                    shared.scrub.wake();
                     Response::Corrupt
                 }
                 Ok(Err(e)) => Response::Failed {

@@ -87,6 +87,10 @@ pub struct FragmentStore {
     /// [`FragmentStore::delete_if_idle`]. Held for a stat and a rename or
     /// unlink, never across a data write.
     gc: Mutex<()>,
+    /// Fragments moved to `corrupt/` and not yet taken for repair
+    /// ([`take_quarantined`](Self::take_quarantined)). A std mutex held for
+    /// one push or take.
+    quarantined: Mutex<Vec<FragmentId>>,
     pub counters: StoreCounters,
 }
 
@@ -109,6 +113,7 @@ impl FragmentStore {
             capacity: cfg.capacity,
             usage: Mutex::new((0, 0)),
             gc: Mutex::new(()),
+            quarantined: Mutex::new(Vec::new()),
             counters: Default::default(),
         };
         let (mut used, mut count) = (0, 0);
@@ -167,6 +172,13 @@ impl FragmentStore {
     pub fn list(&self) -> Result<Vec<FragmentId>, StoreError> {
         let mut out = Vec::new();
         self.walk(|id, _| out.push(id))?;
+        Ok(out)
+    }
+
+    /// Every fragment id held, with its length on disk.
+    pub fn list_with_len(&self) -> Result<Vec<(FragmentId, u64)>, StoreError> {
+        let mut out = Vec::new();
+        self.walk(|id, len| out.push((id, len)))?;
         Ok(out)
     }
 
@@ -327,7 +339,17 @@ impl FragmentStore {
                 .join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
         fs::rename(path, &dest).map_err(io_err(path))?;
         self.release(len);
+        self.quarantined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(*id);
         Ok(dest)
+    }
+
+    /// The fragments quarantined since the last call, whoever read them
+    /// (the node's scrubber repairs them).
+    pub fn take_quarantined(&self) -> Vec<FragmentId> {
+        std::mem::take(&mut *self.quarantined.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Removes a fragment; returns whether it was there.

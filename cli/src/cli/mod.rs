@@ -20,7 +20,7 @@ mod versions;
 mod workers;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
-pub use fragfs_mountd::args::{self as mount_args, NetArgs};
+pub use fragfs_mountd::args::{self as mount_args, NetArgs, ScrubArgs};
 pub use fragfs_mountd::{reach, report};
 pub use report::{exit_on_clap_error, one_line};
 
@@ -203,6 +203,8 @@ pub struct NodeArgs {
     pub meta_snapshot_every: u64,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub scrub: ScrubArgs,
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
@@ -344,6 +346,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.net.mdns = !a.net.no_mdns;
     cfg.capacity = a.capacity;
     cfg.gc_grace = a.gc_grace;
+    cfg.scrub = a.scrub.config();
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed
@@ -450,6 +453,7 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
                 "pin_fetched_fragments": s.pin_fetched_fragments,
                 "workers": s.workers,
+                "scrub": {"fragments": s.scrubbed_fragments, "corrupt_found": s.scrub_corrupt_found, "repaired": s.scrub_repaired},
             }))?
         );
         return Ok(());
@@ -478,5 +482,9 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
     );
     println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
     println!("workers:   {}", workers::summary(&s.workers));
+    println!(
+        "scrub:     {} fragment(s) verified, {} corrupt found, {} repaired",
+        s.scrubbed_fragments, s.scrub_corrupt_found, s.scrub_repaired
+    );
     Ok(())
 }
