@@ -159,6 +159,15 @@ pub struct StatusReport {
     pub pin_fetched_fragments: u64,
     /// The node's maintenance workers.
     pub workers: Vec<WorkerReport>,
+    /// Fragments and bytes the garbage collector deleted since start.
+    pub collected: u64,
+    pub collected_bytes: u64,
+    /// Fragments the scrubber read and checked since the node started.
+    pub scrubbed_fragments: u64,
+    /// Corrupt copies the scrubber found (also counted in `corrupt_found`).
+    pub scrub_corrupt_found: u64,
+    /// Quarantined copies replaced by a verified copy from the network.
+    pub scrub_repaired: u64,
     /// Reads of coded (`rs:K+M`) fragments that needed a parity shard.
     pub degraded_reads: u64,
     /// Shards a read could not have from a peer asked for them.

@@ -1,5 +1,8 @@
-//! Human-readable byte sizes: parsing `64K`, `1M`, `10G` and printing
-//! `1.5 MiB`. Pure.
+//! Human-readable byte sizes and durations: parsing `64K`, `1M`, `10G`
+//! and printing `1.5 MiB`; parsing `30s`, `10m`, `1h30m` and printing
+//! them back. Pure.
+
+use std::time::Duration;
 
 /// Parses sizes like `4096`, `64K`, `1M`, `1MiB`, `10G` (binary units).
 pub fn parse_bytes(s: &str) -> Result<u64, String> {
@@ -38,6 +41,79 @@ pub fn format_bytes(n: u64) -> String {
     }
 }
 
+/// Parses durations like `500ms`, `30s`, `10m`, `1h`, `2d` or a sum of
+/// them (`1h30m`). A bare `0` is zero; any other number needs its unit.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let hint = "(try 30s, 10m, 1h or 1h30m)";
+    if t.is_empty() {
+        return Err(format!("'{s}' is not a duration {hint}"));
+    }
+    let (mut total, mut rest) = (Duration::ZERO, t);
+    while !rest.is_empty() {
+        let split = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(split);
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("'{s}' is not a duration {hint}"))?;
+        let end = tail
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(end);
+        let ms: u64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "" => return Err(format!("'{s}' needs a unit: ms, s, m, h or d {hint}")),
+            _ => {
+                return Err(format!(
+                    "'{s}' has an unknown unit '{unit}' (use ms, s, m, h or d)"
+                ))
+            }
+        };
+        let part = n
+            .checked_mul(ms)
+            .map(Duration::from_millis)
+            .ok_or_else(|| format!("'{s}' is too long"))?;
+        total = total
+            .checked_add(part)
+            .ok_or_else(|| format!("'{s}' is too long"))?;
+        rest = next;
+    }
+    Ok(total)
+}
+
+/// Prints a duration the way [`parse_duration`] reads it: `1h30m`, `45s`,
+/// `250ms`, `0s`.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut left = ms;
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if left >= size {
+            out.push_str(&format!("{}{unit}", left / size));
+            left %= size;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +127,36 @@ mod tests {
         assert_eq!(format_bytes(1536), "1.5 KiB");
         assert_eq!(format_bytes(1 << 20), "1 MiB");
         assert_eq!(format_bytes(5), "5 B");
+    }
+
+    #[test]
+    fn t10_durations_parse_and_print_back() {
+        let secs = |n| Duration::from_secs(n);
+        assert_eq!(parse_duration("30s").unwrap(), secs(30));
+        assert_eq!(parse_duration("10m").unwrap(), secs(600));
+        assert_eq!(parse_duration("1h").unwrap(), secs(3600));
+        assert_eq!(parse_duration("2d").unwrap(), secs(2 * 86_400));
+        assert_eq!(parse_duration(" 1h30m ").unwrap(), secs(5400));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_duration("0s").unwrap(), Duration::ZERO);
+        for d in ["1h30m", "45s", "250ms", "2d", "0s", "1m1s1ms"] {
+            assert_eq!(format_duration(parse_duration(d).unwrap()), d);
+        }
+    }
+
+    #[test]
+    fn t20_bad_durations_are_clear_errors() {
+        let err = |s| parse_duration(s).unwrap_err();
+        assert!(err("10").contains("needs a unit"), "{}", err("10"));
+        assert!(err("5w").contains("unknown unit 'w'"), "{}", err("5w"));
+        assert!(err("s").contains("not a duration"), "{}", err("s"));
+        assert!(err("").contains("not a duration"), "{}", err(""));
+        assert!(err("-1s").contains("not a duration"), "{}", err("-1s"));
+        assert!(err("1.5h").contains("unknown unit"), "{}", err("1.5h"));
+        assert!(err("99999999999999999d").contains("too long"));
+        for s in ["10", "5w", "", "x", "1h 30m"] {
+            assert_eq!(err(s).lines().count(), 1, "one line for {s:?}");
+        }
     }
 }

@@ -41,6 +41,10 @@ pub enum Request {
     PutBuffered { id: FragmentId, data: Bytes },
     /// Make everything stored so far durable (answered by `Synced`).
     Sync,
+    /// Refresh these if you hold them: a writer is about to commit a
+    /// version that refers to them, so the collector must keep them for
+    /// another grace period (answered by `Has`: which are held).
+    Touch { ids: Vec<FragmentId> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +88,7 @@ enum RequestHeader {
     Stat,
     PutBuffered { id: FragmentId, len: u32 },
     Sync,
+    Touch { ids: Vec<FragmentId> },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -180,6 +185,7 @@ impl Request {
                 data,
             ),
             Request::Sync => parts(&RequestHeader::Sync, &[]),
+            Request::Touch { ids } => parts(&RequestHeader::Touch { ids: ids.clone() }, &[]),
         }
     }
 
@@ -199,15 +205,12 @@ impl Request {
                 }
                 Request::Put { id, data: payload }
             }
-            RequestHeader::Has { ids } => {
-                if ids.len() > MAX_HAS_IDS {
-                    return Err(WireError::Malformed(format!(
-                        "has-query of {} ids (max {MAX_HAS_IDS})",
-                        ids.len()
-                    )));
-                }
-                Request::Has { ids }
-            }
+            RequestHeader::Has { ids } => Request::Has {
+                ids: bounded_ids(ids)?,
+            },
+            RequestHeader::Touch { ids } => Request::Touch {
+                ids: bounded_ids(ids)?,
+            },
             RequestHeader::Stat => Request::Stat,
             RequestHeader::PutBuffered { id, .. } => {
                 if payload.len() > FragmentSize::MAX as usize {
@@ -292,6 +295,17 @@ pub fn body_of(frame: &[u8]) -> Result<Bytes, WireError> {
     Ok(FRAMING.body_of(frame)?)
 }
 
+/// The ids of a `Has` or `Touch`, at most [`MAX_HAS_IDS`].
+fn bounded_ids(ids: Vec<FragmentId>) -> Result<Vec<FragmentId>, WireError> {
+    if ids.len() > MAX_HAS_IDS {
+        return Err(WireError::Malformed(format!(
+            "query of {} ids (max {MAX_HAS_IDS})",
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,6 +331,7 @@ mod tests {
                 data: Bytes::from_static(b"abc"),
             },
             Request::Sync,
+            Request::Touch { ids: vec![id()] },
         ]
     }
 
@@ -364,8 +379,8 @@ mod tests {
 
     /// Every message in the order of the pinned file: the first three
     /// requests and eight responses, then each later addition in the order
-    /// it came (`Stat`, `Usage`; then `PutBuffered`, `Sync`, `Synced`), so
-    /// lines once pinned never move.
+    /// it came (`Stat`, `Usage`; then `PutBuffered`, `Sync`, `Synced`; then
+    /// `Touch`), so lines once pinned never move.
     fn pinned_order() -> Vec<Result<Request, Response>> {
         let (req, resp) = (all_requests(), all_responses());
         let mut v: Vec<Result<Request, Response>> = Vec::new();
@@ -373,8 +388,9 @@ mod tests {
         v.extend(resp[..8].iter().cloned().map(Err));
         v.push(Ok(req[3].clone()));
         v.push(Err(resp[8].clone()));
-        v.extend(req[4..].iter().cloned().map(Ok));
+        v.extend(req[4..6].iter().cloned().map(Ok));
         v.extend(resp[9..].iter().cloned().map(Err));
+        v.extend(req[6..].iter().cloned().map(Ok));
         v
     }
 

@@ -1,5 +1,6 @@
 //! Corrupt copies on disk and lying peers never corrupt a download: bad bytes
-//! are detected by hash, discarded, and fetched from another holder.
+//! are detected by hash, discarded, and fetched from another holder; a
+//! holder's corrupt copy is quarantined and repaired by its scrubber.
 
 mod common;
 use common::*;
@@ -11,7 +12,7 @@ use fragfs::{
 use std::{sync::atomic::Ordering, time::Duration};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
+async fn t20_flipped_byte_on_disk_is_detected_not_served_and_repaired() {
     let tmp = tempfile::tempdir().unwrap();
     let net = mesh(tmp.path(), 3).await;
     let data = random_bytes(600_000);
@@ -47,13 +48,27 @@ async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
     assert_eq!(std::fs::read(&out).unwrap(), data);
     assert!(progress.retries.load(Ordering::Relaxed) >= 1);
 
-    // The bad copy was found, reported, moved aside and is no longer served.
+    // The bad copy was found, reported and moved aside; the node's
+    // scrubber then fetched a good copy from another holder, and that is
+    // what it serves.
     assert_eq!(store.counters.corrupt_found.load(Ordering::Relaxed), 1);
-    assert!(!store.has(&frag.id));
     let quarantined: Vec<_> = std::fs::read_dir(store.root().join("corrupt"))
         .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
         .collect();
-    assert_eq!(quarantined.len(), 1);
+    assert_eq!(quarantined, vec![bytes.clone()]);
+    let mut good = bytes;
+    good[1000] ^= 0x01;
+    let repaired = async {
+        while net.node(bad).scrub_counts().repaired == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), repaired)
+        .await
+        .expect("the corrupt copy was repaired");
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+    assert_eq!(net.node(bad).scrub_counts().repaired, 1);
     let answer = client
         .net()
         .request(
@@ -63,7 +78,7 @@ async fn t20_flipped_byte_on_disk_is_detected_and_not_served() {
         )
         .await
         .unwrap();
-    assert_eq!(answer, Response::NotFound);
+    assert_eq!(answer, Response::Data { data: good.into() });
     client.shutdown().await;
     net.shutdown().await;
 }

@@ -32,9 +32,14 @@ fn t10_workers_are_listed_with_state_and_runs() {
         .iter()
         .map(|w| w["name"].as_str().expect("a name"))
         .collect();
-    assert_eq!(names, vec!["pins", "republish"]);
+    assert_eq!(names, vec!["gc", "pins", "republish", "retention", "scrub"]);
     for w in v.as_array().expect("a list") {
-        assert_eq!(w["unit"], "fragments", "{w}");
+        let unit = match w["name"].as_str() {
+            Some("scrub" | "gc") => "bytes",
+            Some("retention") => "versions",
+            _ => "fragments",
+        };
+        assert_eq!(w["unit"], unit, "{w}");
         assert_eq!(w["errors"], 0, "{w}");
         assert!(w["last_error"].is_null(), "{w}");
     }
@@ -56,13 +61,13 @@ fn t10_workers_are_listed_with_state_and_runs() {
     let o = fragfs(&["status"], &b.data);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("workers:   2 (") && stdout(&o).contains("0 failing)"),
+        stdout(&o).contains("workers:   5 (") && stdout(&o).contains("0 failing)"),
         "{}",
         stdout(&o)
     );
     let o = fragfs(&["status", "--json"], &b.data);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert_eq!(s["workers"].as_array().map(Vec::len), Some(2), "{s}");
+    assert_eq!(s["workers"].as_array().map(Vec::len), Some(5), "{s}");
 }
 
 #[test]

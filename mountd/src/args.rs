@@ -5,8 +5,9 @@
 //! one place that finds the program; [`MountArgs::node_config`]
 //! is the one place that turns them into the embedded node's configuration.
 //!
-//! [`NetArgs`], how a long-running peer meets the network, is shared with
-//! `fragfs node`. Errors are [`ArgsError`]s.
+//! [`NetArgs`], how a long-running peer meets the network, and
+//! [`ScrubArgs`], how it re-verifies its store, are shared with `fragfs
+//! node`. Errors are [`ArgsError`]s.
 //!
 //! This module knows nothing of FUSE.
 
@@ -14,7 +15,7 @@ use clap::Args;
 use fragfs::{
     fragment::{FragmentSize, HashAlgo, InvalidFragmentSize},
     net::Multiaddr,
-    node::NodeConfig,
+    node::{NodeConfig, ScrubConfig},
     redundancy::{RedundancyError, Replicas},
     units,
 };
@@ -39,6 +40,52 @@ pub struct NetArgs {
     pub no_mdns: bool,
 }
 
+/// How a storage peer (`node`, `up`) re-verifies the fragments it stores.
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ScrubArgs {
+    /// Bytes of stored fragments re-read and verified per second in the
+    /// background, e.g. 16MiB; a corrupt copy is quarantined and fetched
+    /// again from the other peers. 0 turns scrubbing off.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value = "16MiB", value_parser = units::parse_bytes)]
+    pub scrub_rate: u64,
+    /// The wait between two passes over the store, e.g. 30s, 10m, 1h
+    /// (at least 1s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_pass_interval)]
+    pub scrub_every: Duration,
+}
+
+impl ScrubArgs {
+    /// The node's scrubber configuration.
+    pub fn config(&self) -> ScrubConfig {
+        ScrubConfig {
+            rate: self.scrub_rate,
+            every: self.scrub_every,
+        }
+    }
+
+    /// The same options as `fragfs-mountd` arguments.
+    fn argv(&self) -> [String; 4] {
+        [
+            "--scrub-rate".into(),
+            self.scrub_rate.to_string(),
+            "--scrub-every".into(),
+            units::format_duration(self.scrub_every),
+        ]
+    }
+}
+
+/// A duration of at least [`ScrubConfig::MIN_EVERY`].
+fn parse_pass_interval(s: &str) -> Result<Duration, String> {
+    let d = units::parse_duration(s)?;
+    if d < ScrubConfig::MIN_EVERY {
+        return Err(format!(
+            "'{s}' is shorter than {} (the shortest wait between passes)",
+            units::format_duration(ScrubConfig::MIN_EVERY)
+        ));
+    }
+    Ok(d)
+}
+
 /// Options that parse but cannot be used together or on this machine.
 #[derive(Debug, thiserror::Error)]
 pub enum ArgsError {
@@ -57,6 +104,8 @@ pub enum ArgsError {
 pub struct MountArgs {
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub scrub: ScrubArgs,
     /// Copies of each fragment written. Default: 1 when started alone
     /// (without --peer), else 3.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
@@ -94,6 +143,10 @@ pub struct MountArgs {
     #[arg(long, default_value_t = 20, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=fragfs::meta::MAX_LEASE_MS / 1000))]
     pub lock_lease: u64,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (30s, 10m, 1h; at least 5s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = fragfs::node::gc::parse_grace)]
+    pub gc_grace: Duration,
     /// Write the mount's process id to FILE once its node runs; removed at
     /// exit.
     #[arg(long, value_name = "FILE")]
@@ -122,6 +175,8 @@ impl MountArgs {
         opt("--data-timeout", self.data_timeout.to_string());
         opt("--cache-size", self.cache_size.to_string());
         opt("--lock-lease", self.lock_lease.to_string());
+        opt("--gc-grace", fragfs::units::format_duration(self.gc_grace));
+        v.extend(self.scrub.argv().map(OsString::from));
         let flags = [
             (self.net.no_mdns, "--no-mdns"),
             (self.no_store, "--no-store"),
@@ -145,6 +200,7 @@ impl MountArgs {
         cfg.net.bootstrap = self.net.peers.clone();
         cfg.net.mdns = !self.net.no_mdns;
         cfg.capacity = self.capacity;
+        cfg.gc_grace = self.gc_grace;
         cfg.storage = !self.no_store;
         let alone = self.net.peers.is_empty();
         cfg.meta.voter = alone;
@@ -152,6 +208,7 @@ impl MountArgs {
         let fsz = u32::try_from(self.fragment_size).map_err(|_| ArgsError::FragmentSizeRange)?;
         cfg.client.fragment_size = FragmentSize::new(fsz)?;
         cfg.client.hash = self.hash;
+        cfg.scrub = self.scrub.config();
         Ok(cfg)
     }
 
@@ -231,6 +288,10 @@ mod tests {
             "1G",
             "--pid-file",
             "/p",
+            "--scrub-rate",
+            "1MiB",
+            "--scrub-every",
+            "1h30m",
         ])
         .expect("valid");
         let argv = m.mountd_argv(Path::new("/d"), Path::new("/mnt/f"));
@@ -261,6 +322,10 @@ mod tests {
             &["--data-timeout", "0"],
             &["--hash", "md5"],
             &["--cache-size", "lots"],
+            &["--scrub-rate", "fast"],
+            &["--scrub-every", "10"],
+            &["--scrub-every", "500ms"],
+            &["--scrub-every", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -11,6 +11,7 @@
 mod erasure;
 mod get;
 mod put;
+mod refresh;
 mod shards;
 
 pub use erasure::ErasureCounters;
@@ -138,6 +139,8 @@ pub enum ClientError {
     Net(#[from] NetError),
     #[error("fragments could not be made durable on {peer}: {reason}")]
     Sync { peer: String, reason: String },
+    #[error("fragment {id} is held by none of its holders any more (collected or lost)")]
+    Gone { id: FragmentId },
     #[error("internal error: {0}")]
     Bug(String),
     #[error("stripe {id} is unusable: {reason}")]

@@ -33,12 +33,16 @@ mod proptests;
 mod query;
 mod record_hash;
 mod rename;
+mod retain;
+#[cfg(test)]
+mod retain_tests;
 #[cfg(test)]
 mod tests;
 mod xattr;
 
 pub use events::{EventLog, MAX_EVENTS};
-pub use legacy::{NamespaceV1, NamespaceWithoutLocks};
+pub use legacy::{NamespaceV1, NamespaceV2, NamespaceWithoutLocks};
+pub use retain::Deleted;
 
 pub use locks::{
     Lock, LockCmd, LockKind, LockOwner, LockTable, MAX_LEASE_MS, MAX_SESSIONS, MAX_SESSION_LOCKS,
@@ -61,6 +65,9 @@ pub struct Namespace {
     locks: LockTable,
     /// Conflicts, overrides and resurrections (`events.rs`).
     events: EventLog,
+    /// Deleted regular files, kept for their retention period
+    /// (`retain.rs`).
+    trash: BTreeMap<Ino, Deleted>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +197,7 @@ impl Namespace {
             next_ino: ROOT + 1,
             locks: LockTable::default(),
             events: EventLog::default(),
+            trash: BTreeMap::new(),
         }
     }
 
@@ -358,6 +366,7 @@ impl Namespace {
             Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
             Command::Commit(c) => self.commit(c),
             Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
+            Command::Retain { now, protected } => Ok(self.retain(now, &protected)),
         }
     }
 
@@ -504,12 +513,15 @@ impl Namespace {
     /// frees the inode when no entry names it any more. The directory side
     /// of the entry is the caller's business.
     fn drop_link(&mut self, ino: Ino, dir: Ino, name: &str, now: Time) {
+        let path = self.entry_path(dir, name);
         let node = self.node_mut(ino);
         node.links.remove(&(dir, name.to_owned()));
         node.attr.nlink -= 1;
         node.attr.ctime = now;
         if node.attr.nlink == 0 {
-            self.inodes.remove(&ino);
+            if let Some(node) = self.inodes.remove(&ino) {
+                self.keep_deleted(ino, node, dir, path, now);
+            }
         }
     }
 

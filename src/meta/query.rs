@@ -4,6 +4,7 @@ use super::{
     namespace::{Lock, LockKind, LockOwner, Namespace},
     types::{Attr, DirEntry, Event, FsError, Ino, Time, Version},
 };
+use crate::fragment::FragmentId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +94,18 @@ pub enum Query {
     PathOf {
         ino: Ino,
     },
+    /// The fragment ids kept versions refer to, a page at a time: inodes
+    /// numbered above `after`, up to about `max` ids
+    /// ([`Namespace::fragment_refs`]).
+    FragmentRefs {
+        after: Ino,
+        max: u32,
+    },
 }
+
+/// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
+/// encoded, well under a metadata frame).
+pub const MAX_REFS_PAGE: u32 = 50_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRow {
@@ -134,6 +146,12 @@ pub enum QueryReply {
     Events(Vec<Event>),
     /// Answer to [`Query::PathOf`].
     Path(String),
+    /// Answer to [`Query::FragmentRefs`]: the ids, and the inode to ask
+    /// after next when more remain.
+    FragmentRefs {
+        ids: Vec<FragmentId>,
+        next: Option<Ino>,
+    },
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -223,5 +241,11 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             QueryReply::Events(ns.events().matching(path.as_deref(), *limit))
         }
         Query::PathOf { ino } => QueryReply::Path(ns.path_of(*ino).ok_or(FsError::NotFound)?),
+        Query::FragmentRefs { after, max } => {
+            // At most a page's worth, whatever the asker wants.
+            let max = (*max).clamp(1, MAX_REFS_PAGE) as usize;
+            let (ids, next) = ns.fragment_refs(*after, max);
+            QueryReply::FragmentRefs { ids, next }
+        }
     })
 }

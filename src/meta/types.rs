@@ -271,6 +271,14 @@ pub enum Command {
         version: u64,
         sha3: [u8; 32],
     },
+    /// Retention at `now` (`namespace::retain`): drops every version that
+    /// no retention policy (`user.fragfs.keep`) keeps and every deleted
+    /// file whose retention period ended; never a head, and never a
+    /// version in `protected` (versions open handles or writes refer to).
+    Retain {
+        now: Time,
+        protected: Vec<(Ino, u64)>,
+    },
 }
 
 /// What the mount knows of a caller beyond its uid and primary gid.
@@ -294,6 +302,9 @@ pub enum Reply {
     Done,
     /// One result per command of a [`Command::Batch`], in order.
     Batch(Vec<Result<Reply, FsError>>),
+    /// Answer to [`Command::Retain`]: versions dropped, of live and of
+    /// deleted files, and deleted files dropped whole.
+    Retained { versions: u64, deleted_files: u64 },
 }
 
 /// Why a command or query failed: the POSIX error a local filesystem would

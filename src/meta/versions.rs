@@ -135,7 +135,7 @@ pub fn owners_after(head: Option<&Version>, manifest: &Manifest, id: u64) -> Vec
 }
 
 /// Per fragment slot of version `id` among `versions` (a file's versions,
-/// oldest first, ids 1, 2, 3…): the author and number of the version that
+/// oldest first, ascending ids): the author and number of the version that
 /// last changed it. None when there is no version `id`.
 pub fn slot_owners(versions: &[Version], id: u64) -> Option<Vec<(Author, u64)>> {
     let v = find(versions, id)?;
@@ -147,10 +147,11 @@ pub fn slot_owners(versions: &[Version], id: u64) -> Option<Vec<(Author, u64)>> 
     Some(slots.collect())
 }
 
-/// Version `id` of a file's versions.
+/// Version `id` of a file's versions (ascending ids; retention may have
+/// dropped some).
 pub fn find(versions: &[Version], id: u64) -> Option<&Version> {
-    let i = usize::try_from(id.checked_sub(1)?).ok()?;
-    versions.get(i).filter(|v| v.id == id)
+    let i = versions.binary_search_by_key(&id, |v| v.id).ok()?;
+    versions.get(i)
 }
 
 /// Commits a new head version of regular file `ino`

@@ -366,6 +366,7 @@ async fn status(shared: &Shared) -> StatusReport {
     let peers = shared.net.peers().await;
     let usage = shared.store.as_ref().map(|s| s.usage());
     let c = &shared.net.counters;
+    let scrub = shared.scrub.counts();
     let erasure = shared.client.erasure_counters();
     StatusReport {
         peer_id: shared.net.local_peer_id().to_string(),
@@ -392,7 +393,23 @@ async fn status(shared: &Shared) -> StatusReport {
         malformed_in: c.malformed_in.load(Ordering::Relaxed),
         pin_fetched_fragments: shared.pins.fetched(),
         workers: shared.workers.reports(),
+        collected: store_counter(shared, |c| &c.collected),
+        collected_bytes: store_counter(shared, |c| &c.collected_bytes),
+        scrubbed_fragments: scrub.scrubbed,
+        scrub_corrupt_found: scrub.corrupt,
+        scrub_repaired: scrub.repaired,
         degraded_reads: erasure.degraded_reads.load(Ordering::Relaxed),
         failed_shards: erasure.failed_shards.load(Ordering::Relaxed),
     }
+}
+
+/// A counter of the node's store (0 without one).
+fn store_counter(
+    shared: &Shared,
+    pick: impl Fn(&crate::store::StoreCounters) -> &std::sync::atomic::AtomicU64,
+) -> u64 {
+    shared
+        .store
+        .as_ref()
+        .map_or(0, |s| pick(&s.counters).load(Ordering::Relaxed))
 }

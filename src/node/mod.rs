@@ -8,12 +8,16 @@
 //!
 //! Modules: `serve` (other peers' fragment requests), `control_serve` (the
 //! CLI's requests), `pins` (files kept whole on this node and the task that
-//! completes them), `sync` (`fragfs sync`: verify, record hashes, report).
+//! completes them), `sync` (`fragfs sync`: verify, record hashes, report),
+//! `scrub` (re-verifying the store in the background, repairing corrupt
+//! copies).
 
 mod control_serve;
+pub mod gc;
 mod in_use;
 pub mod localnet;
 mod pins;
+mod scrub;
 mod serve;
 mod switches;
 mod sync;
@@ -29,6 +33,7 @@ use crate::{
     volume::{clock::Clock, Volume},
 };
 pub use in_use::{data_dir_holder, Holder};
+pub use scrub::{ScrubConfig, ScrubCounts};
 use std::{
     path::PathBuf,
     sync::Arc,
@@ -47,6 +52,11 @@ pub struct NodeConfig {
     pub control: bool,
     pub client: ClientConfig,
     pub meta: MetaConfig,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (`gc`; at least [`gc::MIN_GC_GRACE`]).
+    pub gc_grace: Duration,
+    /// The background re-verification of the store (storage nodes only).
+    pub scrub: ScrubConfig,
 }
 
 impl NodeConfig {
@@ -59,6 +69,8 @@ impl NodeConfig {
             control: true,
             client: ClientConfig::default(),
             meta: MetaConfig::default(),
+            gc_grace: gc::DEFAULT_GC_GRACE,
+            scrub: ScrubConfig::default(),
         }
     }
 
@@ -116,6 +128,8 @@ pub(crate) struct Shared {
     pub(crate) pins: pins::Pins,
     /// The node's maintenance workers (`fragfs workers`).
     pub(crate) workers: crate::worker::Workers,
+    /// The scrubber's counters and repair queue.
+    pub(crate) scrub: scrub::Scrub,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -195,6 +209,7 @@ impl Node {
             switches: Default::default(),
             pins,
             workers: crate::worker::Workers::new(),
+            scrub: Default::default(),
         });
         tasks.spawn(
             "serve-fragments",
@@ -207,7 +222,21 @@ impl Node {
             });
             let s = shared.clone();
             w.spawn(&tasks, "pins", "fragments", None, |w| pins::watch(s, w));
+            let s = shared.clone();
+            w.spawn(&tasks, "gc", "bytes", None, |w| gc::collect(s, w));
+            let scrub = &shared.cfg.scrub;
+            if scrub.enabled() {
+                let s = shared.clone();
+                w.spawn(&tasks, "scrub", "bytes", Some(scrub.rate), |w| {
+                    scrub::run(s, w)
+                });
+            }
         }
+        // Acts only while this node leads the metadata cluster.
+        let (s, w) = (shared.clone(), &shared.workers);
+        w.spawn(&tasks, "retention", "versions", None, |w| {
+            gc::retention(s, w)
+        });
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {
                 path: sock.clone(),
@@ -260,6 +289,12 @@ impl Node {
         self.shared.volume.network_usage(deadline).await
     }
 
+    /// Runs one garbage collection round now (as the `gc` worker does
+    /// every interval); returns the bytes freed.
+    pub async fn collect_garbage(&self) -> Result<u64, String> {
+        gc::round(&self.shared, None).await
+    }
+
     pub fn store(&self) -> Option<&Arc<FragmentStore>> {
         self.shared.store.as_ref()
     }
@@ -301,6 +336,11 @@ impl Node {
             .switches
             .stall_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// What the scrubber did since the node started.
+    pub fn scrub_counts(&self) -> ScrubCounts {
+        self.shared.scrub.counts()
     }
 
     /// Fragments fetched to complete pinned files since the node started.

@@ -53,6 +53,7 @@ async fn answer(shared: &Shared, request: Request) -> Response {
                 Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
                 Ok(Err(StoreError::Corrupt { .. })) => {
                     shared.net.unprovide(&id).await;
+                    shared.scrub.wake();
                     Response::Corrupt
                 }
                 Ok(Err(e)) => Response::Failed {
@@ -75,6 +76,15 @@ async fn answer(shared: &Shared, request: Request) -> Response {
             Response::Usage {
                 used: u.used,
                 capacity: u.capacity,
+            }
+        }
+        Request::Touch { ids } => {
+            match tokio::task::spawn_blocking(move || store.touch(&ids)).await {
+                Ok(Ok(present)) => Response::Has { present },
+                Ok(Err(e)) => Response::Failed {
+                    reason: e.to_string(),
+                },
+                Err(e) => failed(e),
             }
         }
         Request::Has { ids } => {

@@ -17,6 +17,7 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Mutex,
     },
+    time::SystemTime,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +64,9 @@ pub struct StoreCounters {
     pub bytes_written: AtomicU64,
     pub bytes_read: AtomicU64,
     pub corrupt_found: AtomicU64,
+    /// Fragments and bytes deleted by the garbage collector.
+    pub collected: AtomicU64,
+    pub collected_bytes: AtomicU64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +82,15 @@ pub struct FragmentStore {
     /// Bytes used and fragment count. A std mutex: held only for arithmetic,
     /// never across IO or an await.
     usage: Mutex<(u64, u64)>,
+    /// Orders a put of bytes already held (which refreshes the copy's time)
+    /// against the collector's delete (which checks it): see
+    /// [`FragmentStore::delete_if_idle`]. Held for a stat and a rename or
+    /// unlink, never across a data write.
+    gc: Mutex<()>,
+    /// Fragments moved to `corrupt/` and not yet taken for repair
+    /// ([`take_quarantined`](Self::take_quarantined)). A std mutex held for
+    /// one push or take.
+    quarantined: Mutex<Vec<FragmentId>>,
     pub counters: StoreCounters,
 }
 
@@ -99,6 +112,8 @@ impl FragmentStore {
             root,
             capacity: cfg.capacity,
             usage: Mutex::new((0, 0)),
+            gc: Mutex::new(()),
+            quarantined: Mutex::new(Vec::new()),
             counters: Default::default(),
         };
         let (mut used, mut count) = (0, 0);
@@ -122,8 +137,17 @@ impl FragmentStore {
     /// Visits every stored fragment with its length.
     fn walk(&self, mut f: impl FnMut(FragmentId, u64)) -> Result<(), StoreError> {
         let top = self.root.join("fragments");
-        for shard in fs::read_dir(&top).map_err(io_err(&top))? {
-            let shard = shard.map_err(io_err(&top))?.path();
+        self.walk_entries(&top, |id, meta| f(id, meta.len()))
+    }
+
+    /// Visits every stored fragment with its file's metadata.
+    fn walk_entries(
+        &self,
+        top: &Path,
+        mut f: impl FnMut(FragmentId, &fs::Metadata),
+    ) -> Result<(), StoreError> {
+        for shard in fs::read_dir(top).map_err(io_err(top))? {
+            let shard = shard.map_err(io_err(top))?.path();
             if !shard.is_dir() {
                 continue;
             }
@@ -133,8 +157,12 @@ impl FragmentStore {
                 let Some(id) = name.to_str().and_then(|s| s.parse::<FragmentId>().ok()) else {
                     continue;
                 };
-                let len = e.metadata().map_err(io_err(&e.path()))?.len();
-                f(id, len);
+                match e.metadata() {
+                    Ok(meta) => f(id, &meta),
+                    // Deleted since the directory was read.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                    Err(err) => return Err(io_err(&e.path())(err)),
+                }
             }
         }
         Ok(())
@@ -144,6 +172,13 @@ impl FragmentStore {
     pub fn list(&self) -> Result<Vec<FragmentId>, StoreError> {
         let mut out = Vec::new();
         self.walk(|id, _| out.push(id))?;
+        Ok(out)
+    }
+
+    /// Every fragment id held, with its length on disk.
+    pub fn list_with_len(&self) -> Result<Vec<(FragmentId, u64)>, StoreError> {
+        let mut out = Vec::new();
+        self.walk(|id, len| out.push((id, len)))?;
         Ok(out)
     }
 
@@ -206,7 +241,7 @@ impl FragmentStore {
         durable: bool,
     ) -> Result<PutOutcome, StoreError> {
         let dest = self.path_of(id);
-        if dest.is_file() {
+        if self.touch_path(&dest)? {
             return Ok(PutOutcome::AlreadyPresent);
         }
         let len = data.len() as u64;
@@ -304,7 +339,17 @@ impl FragmentStore {
                 .join(format!("{}.{}", id.to_hex(), rand::random::<u32>()));
         fs::rename(path, &dest).map_err(io_err(path))?;
         self.release(len);
+        self.quarantined
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(*id);
         Ok(dest)
+    }
+
+    /// The fragments quarantined since the last call, whoever read them
+    /// (the node's scrubber repairs them).
+    pub fn take_quarantined(&self) -> Vec<FragmentId> {
+        std::mem::take(&mut *self.quarantined.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Removes a fragment; returns whether it was there.
@@ -318,6 +363,80 @@ impl FragmentStore {
         fs::remove_file(&path).map_err(io_err(&path))?;
         self.release(len);
         Ok(true)
+    }
+
+    /// Refreshes the time of the copy at `path` (a write that reuses it);
+    /// false when there is none. Under the collector's lock, so a delete
+    /// either happened before (and the caller writes the bytes anew) or
+    /// sees the fresh time and keeps the copy.
+    fn touch_path(&self, path: &Path) -> Result<bool, StoreError> {
+        use nix::sys::stat::{utimensat, UtimensatFlags};
+        use nix::sys::time::TimeSpec;
+        let _gc = self.gc.lock().unwrap_or_else(|e| e.into_inner());
+        let now = TimeSpec::UTIME_NOW;
+        match utimensat(
+            nix::fcntl::AT_FDCWD,
+            path,
+            &now,
+            &now,
+            UtimensatFlags::FollowSymlink,
+        ) {
+            Ok(()) => Ok(true),
+            Err(nix::errno::Errno::ENOENT) => Ok(false),
+            Err(e) => Err(StoreError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::from_raw_os_error(e as i32),
+            }),
+        }
+    }
+
+    /// Refreshes each of `ids` held (a writer about to commit a version
+    /// that references them); returns, per id, whether it is held.
+    pub fn touch(&self, ids: &[FragmentId]) -> Result<Vec<bool>, StoreError> {
+        ids.iter()
+            .map(|id| self.touch_path(&self.path_of(id)))
+            .collect()
+    }
+
+    /// Every fragment held, with its length and the time it was last
+    /// written or reused (its file's modification time).
+    pub fn list_times(&self) -> Result<Vec<(FragmentId, u64, SystemTime)>, StoreError> {
+        let mut out = Vec::new();
+        let top = self.root.join("fragments");
+        self.walk_entries(&top, |id, meta| {
+            let at = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+            out.push((id, meta.len(), at));
+        })?;
+        Ok(out)
+    }
+
+    /// Deletes the copy of `id` if it was last written or reused before
+    /// `idle_since` (the collector: unreferenced for a whole grace
+    /// period); returns the bytes freed, None when it is gone or was
+    /// reused since. Checked and deleted under the lock a reusing put
+    /// takes, so a reuse is never lost between the check and the delete.
+    pub fn delete_if_idle(
+        &self,
+        id: &FragmentId,
+        idle_since: SystemTime,
+    ) -> Result<Option<u64>, StoreError> {
+        let path = self.path_of(id);
+        let _gc = self.gc.lock().unwrap_or_else(|e| e.into_inner());
+        let meta = match fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        };
+        if meta.modified().map_err(io_err(&path))? >= idle_since {
+            return Ok(None);
+        }
+        fs::remove_file(&path).map_err(io_err(&path))?;
+        self.release(meta.len());
+        self.counters.collected.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .collected_bytes
+            .fetch_add(meta.len(), Ordering::Relaxed);
+        Ok(Some(meta.len()))
     }
 
     /// The on-disk path of a fragment, for tests that damage it.

@@ -91,6 +91,8 @@ fn t20_corrupt_copy_is_moved_aside_and_never_served() {
     assert!(matches!(s.get(&id), Err(StoreError::NotFound(_))));
     assert_eq!(s.counters.corrupt_found.load(Ordering::Relaxed), 1);
     assert_eq!(s.usage().used, 0);
+    assert_eq!(s.take_quarantined(), vec![id], "queued for repair once");
+    assert!(s.take_quarantined().is_empty());
 }
 
 #[test]

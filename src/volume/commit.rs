@@ -12,9 +12,18 @@ use crate::{
         Version,
     },
 };
+use std::time::{Duration, Instant};
 
 /// How many times a commit meets a stale base before it gives up.
 const TRIES: usize = 5;
+
+/// A fragment stored longer ago than this is refreshed on its holders
+/// before a version that refers to it commits, so the stores' collectors
+/// keep it (`lifecycle::gc`): a commit relies only on fragments stored or
+/// refreshed within the last second. The collectors' grace period
+/// (`fragfs node --gc-grace`, at least 5 s) must exceed this plus the
+/// slowest commit.
+pub const REFRESH_AFTER: Duration = Duration::from_secs(1);
 
 /// The version a writer started from: its number and clock reading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +83,9 @@ impl Volume {
     /// version was committed since `base`, the file's merge policy decides
     /// what is committed instead (`merge`: a three-way merge, or a conflict
     /// copy of the other side; `lww`: ours, the other recorded as
-    /// overridden); nothing anyone wrote is dropped.
+    /// overridden); nothing anyone wrote is dropped. The fragments are
+    /// refreshed on their holders first (their storing time is not known;
+    /// see [`Volume::commit_stored`]).
     pub async fn commit(
         &self,
         ino: Ino,
@@ -83,7 +94,23 @@ impl Volume {
         caller: Caller,
         durability: Durability,
     ) -> Result<Committed, VolumeError> {
-        let first = Attempt::plain(base, manifest);
+        let first = Attempt::stored(base, manifest, None);
+        self.commit_from(ino, base, first, caller, durability).await
+    }
+
+    /// [`Volume::commit`] of a manifest whose fragments were stored at
+    /// `stored_at` or later (a handle open for a while): refreshed first
+    /// when that is more than [`REFRESH_AFTER`] ago.
+    pub async fn commit_stored(
+        &self,
+        ino: Ino,
+        base: Option<Base>,
+        manifest: Manifest,
+        caller: Caller,
+        durability: Durability,
+        stored_at: Instant,
+    ) -> Result<Committed, VolumeError> {
+        let first = Attempt::stored(base, manifest, Some(stored_at));
         self.commit_from(ino, base, first, caller, durability).await
     }
 
@@ -100,6 +127,7 @@ impl Volume {
         let ours = attempt.manifest.clone();
         let mut copy_n = 1;
         for _ in 0..TRIES {
+            self.refresh_if_old(&mut attempt).await?;
             match self.commit_once(ino, base, &attempt, caller).await {
                 Err(VolumeError::Fs(FsError::Conflict { .. })) => {}
                 // Another file took the conflict copy's name: the next one.
@@ -121,6 +149,21 @@ impl Volume {
         Err(VolumeError::Fs(FsError::Conflict {
             head: attempt.head.map(|b| b.version),
         }))
+    }
+
+    /// Refreshes the fragments of `attempt` on their holders unless they
+    /// were stored within [`REFRESH_AFTER`].
+    async fn refresh_if_old(&self, attempt: &mut Attempt) -> Result<(), VolumeError> {
+        if attempt
+            .stored_at
+            .is_some_and(|t| t.elapsed() <= REFRESH_AFTER)
+        {
+            return Ok(());
+        }
+        let started = Instant::now();
+        self.client().refresh(&attempt.manifest.fragments).await?;
+        attempt.stored_at = Some(started);
+        Ok(())
     }
 
     /// One try: commits if the head is still `attempt.head`.
@@ -215,7 +258,7 @@ impl Volume {
         let base = versions.last().map(Base::from);
         let first = Attempt {
             mark: Some(Mark::Reverted { to: version }),
-            ..Attempt::plain(base, old.manifest.clone())
+            ..Attempt::stored(base, old.manifest.clone(), None)
         };
         self.commit_from(attr.ino, base, first, caller, Durability::Visible)
             .await

@@ -12,6 +12,7 @@ use crate::{
     version::{self, Merged, Plan, Policy, Resolution, Side, TextMerge},
 };
 use bytes::Bytes;
+use std::time::Instant;
 
 /// The next thing [`Volume::commit`] does after meeting a stale base.
 pub(super) enum Step {
@@ -29,16 +30,22 @@ pub(super) struct Attempt {
     pub manifest: Manifest,
     pub mark: Option<Mark>,
     pub copy: Option<ConflictCopy>,
+    /// When the writer last stored or refreshed every fragment of
+    /// `manifest`; None when unknown (they are refreshed before the commit:
+    /// see `commit::REFRESH_AFTER`).
+    pub stored_at: Option<Instant>,
 }
 
 impl Attempt {
-    /// A plain commit of `manifest` on `head`.
-    pub fn plain(head: Option<Base>, manifest: Manifest) -> Self {
+    /// A commit of `manifest` on `head`, its fragments stored at
+    /// `stored_at` (None: unknown).
+    pub fn stored(head: Option<Base>, manifest: Manifest, stored_at: Option<Instant>) -> Self {
         Attempt {
             head,
             manifest,
             mark: None,
             copy: None,
+            stored_at,
         }
     }
 }
@@ -62,7 +69,7 @@ impl Volume {
         let q = Query::HistoryOf { ino };
         let (attr, versions) = reply::history(self.read(q).await?.reply)?;
         let Some(theirs) = versions.last() else {
-            return Ok(Step::Commit(Attempt::plain(None, ours.clone())));
+            return Ok(Step::Commit(Attempt::stored(None, ours.clone(), None)));
         };
         let head = Some(Base::from(theirs));
         let base_manifest = base
@@ -81,6 +88,7 @@ impl Volume {
         let commit = |manifest: Manifest, mark: Option<Mark>| {
             Ok(Step::Commit(Attempt {
                 head,
+                stored_at: None,
                 manifest,
                 mark,
                 copy: None,
@@ -105,6 +113,7 @@ impl Volume {
                 let copy = self.copy_place(ino, theirs, copy_n).await?;
                 Ok(Step::Commit(Attempt {
                     head,
+                    stored_at: None,
                     manifest: ours.clone(),
                     mark: Some(Mark::Conflict {
                         with,

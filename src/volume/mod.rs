@@ -25,6 +25,7 @@ pub mod clock;
 mod commit;
 pub mod events;
 pub mod history;
+mod lifecycle;
 mod merge;
 mod ns;
 mod paths;
@@ -32,7 +33,7 @@ pub mod policy;
 pub(crate) mod reply;
 pub mod report;
 
-pub use commit::{Base, Committed, Durability};
+pub use commit::{Base, Committed, Durability, REFRESH_AFTER};
 pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
 pub use ns::{NewNode, SetAttrs};

@@ -177,7 +177,7 @@ impl Volume {
         };
         let first = Attempt {
             mark: Some(Mark::Resurrected),
-            ..Attempt::plain(None, manifest)
+            ..Attempt::stored(None, manifest, None)
         };
         let c = self
             .commit_from(attr.ino, based_on, first, caller, Durability::Visible)

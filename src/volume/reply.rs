@@ -3,6 +3,7 @@
 //! [`VolumeError::Protocol`] (never a panic).
 
 use super::VolumeError;
+use crate::fragment::FragmentId;
 use crate::meta::{
     Attr, DirEntry, Event, Ino, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version,
 };
@@ -147,6 +148,26 @@ pub(crate) fn committed(r: Reply) -> Result<(u64, Attr), VolumeError> {
 
 /// A command that returns nothing. (Some commands answer attributes even
 /// when the caller has no use for them: any success is accepted.)
+/// The answer to `Query::FragmentRefs`: a page of ids, and where the next
+/// page starts.
+pub(crate) fn fragment_refs(r: QueryReply) -> Result<(Vec<FragmentId>, Option<Ino>), VolumeError> {
+    match r {
+        QueryReply::FragmentRefs { ids, next } => Ok((ids, next)),
+        other => Err(wrong("fragment references", other)),
+    }
+}
+
+/// The answer to `Command::Retain`: versions and deleted files dropped.
+pub(crate) fn retained(r: Reply) -> Result<(u64, u64), VolumeError> {
+    match r {
+        Reply::Retained {
+            versions,
+            deleted_files,
+        } => Ok((versions, deleted_files)),
+        other => Err(wrong("a retention result", other)),
+    }
+}
+
 pub(crate) fn done(r: Reply) -> Result<(), VolumeError> {
     match r {
         Reply::Batch(_) => Err(wrong("done", r)),

@@ -20,7 +20,7 @@ mod versions;
 mod workers;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
-pub use fragfs_mountd::args::{self as mount_args, NetArgs};
+pub use fragfs_mountd::args::{self as mount_args, NetArgs, ScrubArgs};
 pub use fragfs_mountd::{reach, report};
 pub use report::{exit_on_clap_error, one_line};
 
@@ -205,9 +205,15 @@ pub struct NodeArgs {
     pub meta_snapshot_every: u64,
     #[command(flatten)]
     pub net: NetArgs,
+    #[command(flatten)]
+    pub scrub: ScrubArgs,
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
+    /// How long a fragment no kept version refers to stays before the
+    /// collector deletes it (30s, 10m, 1h; at least 5s).
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = fragfs::node::gc::parse_grace)]
+    pub gc_grace: std::time::Duration,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -352,6 +358,8 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.net.bootstrap = a.net.peers.clone();
     cfg.net.mdns = !a.net.no_mdns;
     cfg.capacity = a.capacity;
+    cfg.gc_grace = a.gc_grace;
+    cfg.scrub = a.scrub.config();
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed
@@ -453,10 +461,12 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
             serde_json::to_string_pretty(&serde_json::json!({
                 "peer_id": s.peer_id, "listen": s.listen, "uptime_secs": s.uptime_secs,
                 "peers": s.peers, "storage_peers": s.storage_peers,
-                "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found},
+                "store": {"used": s.store_used, "capacity": s.store_capacity, "fragments": s.store_fragments, "corrupt_found": s.corrupt_found,
+                           "collected": s.collected, "collected_bytes": s.collected_bytes},
                 "requests": {"in": s.requests_in, "out": s.requests_out, "failed_out": s.failures_out, "malformed_in": s.malformed_in},
                 "pin_fetched_fragments": s.pin_fetched_fragments,
                 "workers": s.workers,
+                "scrub": {"fragments": s.scrubbed_fragments, "corrupt_found": s.scrub_corrupt_found, "repaired": s.scrub_repaired},
                 "erasure": {"degraded_reads": s.degraded_reads, "failed_shards": s.failed_shards},
             }))?
         );
@@ -479,8 +489,17 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
         "requests:  {} in, {} out ({} failed), {} malformed rejected",
         s.requests_in, s.requests_out, s.failures_out, s.malformed_in
     );
+    println!(
+        "collected: {} in {} fragment(s) no kept version refers to",
+        units::format_bytes(s.collected_bytes),
+        s.collected
+    );
     println!("pins:      {} fragment(s) fetched", s.pin_fetched_fragments);
     println!("workers:   {}", workers::summary(&s.workers));
+    println!(
+        "scrub:     {} fragment(s) verified, {} corrupt found, {} repaired",
+        s.scrubbed_fragments, s.scrub_corrupt_found, s.scrub_repaired
+    );
     println!(
         "erasure:   {} degraded read(s), {} failed shard(s)",
         s.degraded_reads, s.failed_shards

@@ -67,8 +67,11 @@ pub async fn put(data: PathBuf, a: PutArgs) -> Result<()> {
         } => {
             println!("{id}");
             eprintln!("stored {} in {fragments} fragment(s), {min_copies}+ copies each, on {peers} peer(s)", units::format_bytes(size));
-            if let (Some(p), Some(v)) = (path, version) {
-                eprintln!("recorded as {p}, version {v}");
+            match (path, version) {
+                (Some(p), Some(v)) => eprintln!("recorded as {p}, version {v}"),
+                _ => eprintln!(
+                    "not recorded in the namespace: the storage nodes collect it after their grace period (give a PATH to keep it)"
+                ),
             }
             Ok(())
         }

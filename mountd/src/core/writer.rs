@@ -97,6 +97,10 @@ pub struct Content {
     /// The file brought back with this content's change (see
     /// `Core::bring_back`): later commits go to it.
     pub moved_to: Option<fragfs::meta::Ino>,
+    /// When the first fragment stored since the last commit was sent: a
+    /// commit refreshes them when that is long ago
+    /// (`fragfs::volume::REFRESH_AFTER`).
+    pub stored_since: Option<std::time::Instant>,
 }
 
 impl Content {
@@ -137,6 +141,7 @@ impl Content {
             unsynced: BTreeSet::new(),
             origin: None,
             moved_to: None,
+            stored_since: None,
         }
     }
 
@@ -463,6 +468,7 @@ impl Core {
             self.client.clone()
         };
         let (algo, b) = (c.algo, bytes.clone());
+        c.stored_since.get_or_insert_with(std::time::Instant::now);
         let task = self.tasks.spawn_result("fuse-upload", async move {
             client.put_fragment_as(i, algo, b, &cands).await
         });

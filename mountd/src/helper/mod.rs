@@ -375,7 +375,7 @@ mod tests {
             "/mnt/f",
             "-n",
             "-o",
-            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns",
+            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns,scrub_rate=1M,scrub_every=10m",
         ]))
         .expect("valid");
         assert_eq!(inv.source, Source::Local);
@@ -419,6 +419,12 @@ mod tests {
             "1073741824",
             "--lock-lease",
             "20",
+            "--gc-grace",
+            "1h",
+            "--scrub-rate",
+            "1048576",
+            "--scrub-every",
+            "10m",
             "--no-mdns",
             "--allow-other",
             "--pid-file",

@@ -103,8 +103,9 @@ impl Namespace {
                 }
             }
             Command::WithContext { cmd, .. } => return self.touched(cmd),
-            // Locks change no attribute, content or entry a cache holds.
-            Command::Batch(_) | Command::Lock(_) => {}
+            // Locks change no attribute, content or entry a cache holds;
+            // retention drops old versions and deleted files, never a head.
+            Command::Batch(_) | Command::Lock(_) | Command::Retain { .. } => {}
         }
         c
     }

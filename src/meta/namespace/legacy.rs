@@ -1,12 +1,13 @@
 //! The namespace as older snapshots encode it, read and converted to
-//! today's shape. Snapshot format 1 (`meta::store`) had versions without
+//! today's shape. Snapshot format 2 had no trash of deleted files
+//! ([`NamespaceV2`]). Snapshot format 1 (`meta::store`) had versions without
 //! `based_on`, `mark` and `owners` and an author that was only a peer id,
 //! and no event log; before file locks it also had no lock table. A
 //! converted version gets `Author { peer, uid: 0 }`, `based_on = parent`,
 //! no mark, and owners computed by comparing each manifest with the one
 //! before it, as a commit computes them.
 
-use super::{Body, Inode, LockTable, Namespace};
+use super::{Body, EventLog, Inode, LockTable, Namespace};
 use crate::fragment::Manifest;
 use crate::meta::types::{Attr, Hlc, Ino};
 use crate::meta::versions::{owners_after, Author, Version};
@@ -56,6 +57,27 @@ pub struct NamespaceWithoutLocks {
     next_ino: Ino,
 }
 
+/// A namespace in snapshot format 2: today's without the trash.
+#[derive(Deserialize)]
+pub struct NamespaceV2 {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+    locks: LockTable,
+    events: EventLog,
+}
+
+impl From<NamespaceV2> for Namespace {
+    fn from(old: NamespaceV2) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: old.locks,
+            events: old.events,
+            trash: BTreeMap::new(),
+        }
+    }
+}
+
 impl From<NamespaceV1> for Namespace {
     fn from(old: NamespaceV1) -> Self {
         Namespace {
@@ -63,6 +85,7 @@ impl From<NamespaceV1> for Namespace {
             next_ino: old.next_ino,
             locks: old.locks,
             events: Default::default(),
+            trash: BTreeMap::new(),
         }
     }
 }

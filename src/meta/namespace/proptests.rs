@@ -234,6 +234,8 @@ fn command() -> impl Strategy<Value = Command> {
         2 => commit(),
         2 => new_commit(),
         1 => prop::collection::vec(new_commit(), 1..3).prop_map(Command::Batch),
+        1 => (now(), prop::collection::vec((ino(), 0..6u64), 0..3))
+            .prop_map(|(now, protected)| Command::Retain { now, protected }),
     ]
 }
 
@@ -322,6 +324,11 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
             }
         }
         Command::RecordHash { ino, .. } => *ino = pick_file(*ino),
+        Command::Retain { protected, .. } => {
+            for (ino, _) in protected {
+                *ino = pick_file(*ino);
+            }
+        }
         // Batches (of commits) are made concrete command by command, all
         // against the state before the batch.
         Command::Batch(cmds) => {

@@ -42,25 +42,46 @@ fn t10_a_snapshot_without_the_lock_table_reads_as_one_without_locks() {
     assert_eq!(old.ns, fixture_state().ns);
 }
 
-/// Today's snapshot bytes are pinned, and they round-trip.
+/// A format-2 snapshot (no trash of deleted files) opens as today's state
+/// with an empty trash.
 #[test]
-fn t10_snapshot_format_2_is_pinned() {
+fn t10_a_format_2_snapshot_opens_with_an_empty_trash() {
     let mut state = fixture_state();
     state.ns.apply(conflict()).expect("a conflict commit");
-    let bytes = encode_state(&state);
     let pinned = include_str!("../../../tests/data/meta-snapshot-v2.hex");
+    let old = decode_state(&hex::decode(pinned.trim()).expect("hex")).expect("decodes");
+    assert_eq!(old.ns, state.ns);
+    assert_eq!(old.ns.events().len(), 1);
+    assert!(old.ns.trash().is_empty());
+}
+
+/// Today's snapshot bytes are pinned, and they round-trip: with a conflict
+/// in the event log and the conflicted file deleted (in the trash).
+#[test]
+fn t10_snapshot_format_3_is_pinned() {
+    let mut state = fixture_state();
+    state.ns.apply(conflict()).expect("a conflict commit");
+    let unlink = Command::Unlink {
+        parent: 2,
+        name: "f".into(),
+        now: crate::meta::Time { secs: 50, nanos: 0 },
+    };
+    state.ns.apply(unlink).expect("unlink");
+    assert_eq!(state.ns.trash().len(), 1);
+    let bytes = encode_state(&state);
+    let pinned = include_str!("../../../tests/data/meta-snapshot-v3.hex");
     assert_eq!(hex::encode(&bytes), pinned.trim());
     assert_eq!(bytes[0], STATE_FORMAT);
     let back = decode_state(&bytes).expect("decodes");
     assert_eq!(back.ns, state.ns);
-    assert_eq!(back.ns.events().len(), 1);
+    assert_eq!(back.ns.trash().len(), 1);
 }
 
 #[test]
 fn t20_unknown_empty_and_garbled_snapshots_are_errors() {
     let mut bytes = format_1();
-    bytes[0] = 3;
-    assert!(decode_state(&bytes).unwrap_err().contains("version 3"));
+    bytes[0] = 9;
+    assert!(decode_state(&bytes).unwrap_err().contains("version 9"));
     assert!(decode_state(&[]).is_err());
     assert!(decode_state(&[STATE_FORMAT, 1, 2]).is_err());
     assert!(decode_state(&format_1()[..40]).is_err());

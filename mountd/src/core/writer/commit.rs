@@ -96,13 +96,22 @@ impl Core {
         };
         let cands = self.upload_candidates().await;
         let manifest = Arc::new(manifest);
+        // Nothing uploaded since the last commit: the fragments are the
+        // base's (the head's while the base is current) or just stored.
+        let stored_at = c.stored_since.unwrap_or_else(std::time::Instant::now);
         // The manifest's copy on the peers (for `get ID`) and the version
         // commit go together; both are done before this returns.
         let base = c.version.map(|(version, hlc)| Base { version, hlc });
         let (stored, committed) = tokio::join!(
             self.client.put_manifest(&manifest, &cands),
-            self.volume
-                .commit(ino, base, (*manifest).clone(), caller, Durability::Visible)
+            self.volume.commit_stored(
+                ino,
+                base,
+                (*manifest).clone(),
+                caller,
+                Durability::Visible,
+                stored_at
+            )
         );
         let committed = match committed {
             Err(VolumeError::Fs(FsError::NotFound)) => {
@@ -193,6 +202,7 @@ fn settle(
     let done = match committed {
         Ok(v) => {
             c.version = Some((v.version, v.hlc));
+            c.stored_since = None;
             // Merged with someone else's change (or theirs kept): the
             // handle goes on from what the head holds now.
             if v.differs_from(&manifest) {
