@@ -11,7 +11,7 @@ use common::{
 };
 use fragfs::{
     client::Progress,
-    fragment::{FragmentId, HashAlgo, Manifest, NO_FILE_HASH},
+    fragment::{Manifest, NO_FILE_HASH},
     node::{localnet::LocalNet, NodeConfig},
     volume::Volume,
 };
@@ -109,11 +109,18 @@ async fn t10_sync_records_missing_hashes_and_reports_problems() {
     assert_eq!(r["hashes_recorded"], 0);
     assert_eq!(r["bytes_verified"], 2 * 300_000);
 
-    // A fragment nobody holds: sync fails, naming the file.
+    // A fragment nobody holds any more (lost on every store after the
+    // commit, which refuses a fragment no holder has): sync fails, naming
+    // the file.
     let mut lost = store(&v, tmp.path(), &random_bytes(1000)).await;
-    lost.fragments[0].id = FragmentId::of(HashAlgo::Sha3_256, b"held by nobody");
     lost.file_sha3 = NO_FILE_HASH;
+    let gone = lost.fragments[0].id;
     commit(&v, "/e/lost.bin", lost).await;
+    for i in 0..net.len() {
+        if let Some(s) = net.node(i).store() {
+            s.delete(&gone).expect("delete the copy");
+        }
+    }
     let o = run(&["sync", "/e"], &data).await;
     assert!(stdout(&o).contains("problem: /e/lost.bin: not verified"));
     assert_one_line_error(&o, "1 file(s) could not be verified");

@@ -32,6 +32,7 @@ use bytes::Bytes;
 use fragfs::{
     fragment::{FragmentEntry, FragmentId, Manifest},
     meta::{Attr, Caller, Context, DirEntry, Ino, Kind, Version},
+    redundancy::Redundancy,
     task::Tasks,
     volume::Volume,
 };
@@ -120,8 +121,23 @@ impl Writer {
     }
 }
 
-/// The content a writer starts from: the head version, if any.
-fn base_content(head: &Option<Version>, core: &Core) -> Content {
+/// The content a writer starts from: the head version, if any. A file
+/// coded with Reed–Solomon (written by `fragfs put --redundancy rs:K+M`) is
+/// refused with `EOPNOTSUPP`: this mount writes replicas, and a version
+/// must not mix the two.
+fn base_content(head: &Option<Version>, core: &Core) -> Result<Content, OpError> {
+    let coded = |v: &Version| matches!(v.manifest.redundancy, Redundancy::ReedSolomon { .. });
+    if head.as_ref().is_some_and(coded) {
+        return Err(OpError::refused(
+            Errno::EOPNOTSUPP,
+            "Reed–Solomon coded files are read-only through a mount",
+        ));
+    }
+    Ok(base_content_of(head, core))
+}
+
+/// [`base_content`] without the check.
+fn base_content_of(head: &Option<Version>, core: &Core) -> Content {
     let cfg = core.volume.client().config();
     Content::new(
         head.as_ref()
@@ -323,12 +339,24 @@ impl Core {
             .fragments
             .get(index as usize)
             .ok_or_else(|| OpError::Bug(format!("fragment {index} is not in the manifest")))?;
-        self.fragment_entry(f, index).await
+        self.fragment_in(m.redundancy, f, index).await
     }
 
-    /// Fragment `f` (number `index` of its file), from the cache or fetched
-    /// and verified.
+    /// Fragment `f` (number `index` of a file stored with replicas), from
+    /// the cache or fetched and verified.
     async fn fragment_entry(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
+        self.fragment_in(Redundancy::default(), f, index).await
+    }
+
+    /// Fragment `f` (number `index` of a file stored with `redundancy`),
+    /// from the cache or fetched (rebuilt from shards under `rs:K+M`) and
+    /// verified.
+    async fn fragment_in(
+        &self,
+        redundancy: Redundancy,
+        f: &FragmentEntry,
+        index: u64,
+    ) -> Result<Bytes, OpError> {
         if let Some(b) = self.cache.get(&f.id) {
             self.counters
                 .fragments_from_cache
@@ -363,10 +391,13 @@ impl Core {
                     ok: false,
                 };
                 let res = match recent {
-                    false => self.fetch_into_cache(f, index).await,
-                    true => tokio::time::timeout(RETRY_FAILED, self.fetch_into_cache(f, index))
-                        .await
-                        .unwrap_or(Err(OpError::Timeout(RETRY_FAILED))),
+                    false => self.fetch_into_cache(redundancy, f, index).await,
+                    true => tokio::time::timeout(
+                        RETRY_FAILED,
+                        self.fetch_into_cache(redundancy, f, index),
+                    )
+                    .await
+                    .unwrap_or(Err(OpError::Timeout(RETRY_FAILED))),
                 };
                 mark.ok = res.is_ok();
                 res
@@ -383,8 +414,13 @@ impl Core {
         res
     }
 
-    async fn fetch_into_cache(&self, f: &FragmentEntry, index: u64) -> Result<Bytes, OpError> {
-        let b = self.volume.fetch_fragment(f, index).await?;
+    async fn fetch_into_cache(
+        &self,
+        redundancy: Redundancy,
+        f: &FragmentEntry,
+        index: u64,
+    ) -> Result<Bytes, OpError> {
+        let b = self.volume.fetch_entry(redundancy, f, index).await?;
         self.counters
             .fragments_fetched
             .fetch_add(1, Ordering::Relaxed);
@@ -435,7 +471,7 @@ impl Core {
             self.saves.served(ino, fragfs::volume::Base::from(v));
         }
         let writer = if writable {
-            let mut content = base_content(&head, self);
+            let mut content = base_content(&head, self)?;
             content.origin = path.map(|p| (p, attr.perm));
             if flags & libc::O_TRUNC != 0 {
                 // Cutting to zero needs no fragment.
@@ -467,7 +503,7 @@ impl Core {
         );
         let attr = attr?;
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY).then(|| {
-            let mut content = base_content(&None, self);
+            let mut content = base_content_of(&None, self);
             let path = dir
                 .ok()
                 .map(|d| format!("{}/{name}", d.trim_end_matches('/')));
@@ -537,10 +573,10 @@ impl Core {
             if self.cache.contains(&f.id) {
                 continue;
             }
-            let (core, f) = (self.clone(), f.clone());
+            let (core, f, r) = (self.clone(), f.clone(), m.redundancy);
             self.tasks.spawn("fuse-readahead", async move {
                 // A failure here is the reader's to meet and report.
-                let _ = core.fragment_entry(&f, index).await;
+                let _ = core.fragment_in(r, &f, index).await;
             });
         }
     }

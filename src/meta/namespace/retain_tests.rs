@@ -28,8 +28,10 @@ fn file_with_versions(ns: &mut Namespace, name: &str, n: u64) -> Ino {
         panic!("create failed")
     };
     for i in 1..=n {
-        let mut hlc = Hlc::default();
-        hlc.wall_ms = i * DAY_MS;
+        let hlc = Hlc {
+            wall_ms: i * DAY_MS,
+            ..Default::default()
+        };
         let c = Command::Commit(CommitCmd {
             ino: a.ino,
             base: (i > 1).then_some(i - 1),
