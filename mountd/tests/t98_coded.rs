@@ -14,11 +14,12 @@ fn t10_a_coded_file_reads_back_through_a_mount_and_is_read_only() {
     let bytes = random(3 << 20);
     let local = da.logs.path().join("coded.bin");
     fs::write(&local, &bytes).unwrap();
-    // Two storage peers: one data shard and one parity shard each.
+    // Two storage peers: one data shard and one parity shard each, and
+    // the manifest on both.
     let out = Command::new(fragfs_bin())
         .arg("--data")
         .arg(da.data.path())
-        .args(["put", "--redundancy", "rs:1+1"])
+        .args(["put", "--redundancy", "rs:1+1", "--replicas", "2"])
         .arg(&local)
         .arg("/coded.bin")
         .output()
