@@ -64,6 +64,19 @@ fn all_held(net: &LocalNet, m: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
+/// `n` peers with a short grace period, meshed, peer 0 leading the
+/// metadata.
+async fn start(dir: &Path, n: usize) -> LocalNet {
+    init_tracing();
+    let net = LocalNet::start_with(&dir.join("net"), n, short_grace)
+        .await
+        .expect("peers start");
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
+    assert!(leader.await.is_some(), "peer 0 leads");
+    net
+}
+
 fn used(net: &LocalNet) -> u64 {
     (0..net.len())
         .filter_map(|i| net.node(i).store().map(|s| s.usage().used))
@@ -72,18 +85,8 @@ fn used(net: &LocalNet) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t10_a_deleted_file_is_collected_after_grace_and_the_rest_stays() {
-    init_tracing();
     let tmp = tempfile::tempdir().unwrap();
-    let net = LocalNet::start_with(&tmp.path().join("net"), 3, short_grace)
-        .await
-        .expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    assert!(net
-        .node(0)
-        .meta()
-        .wait_for_leader(Duration::from_secs(10))
-        .await
-        .is_some());
+    let net = start(tmp.path(), 3).await;
     let v = net.node(0).volume();
     let files = tmp.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
@@ -131,20 +134,9 @@ async fn t10_a_deleted_file_is_collected_after_grace_and_the_rest_stays() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t10_the_collector_racing_writes_that_reuse_fragments_loses_nothing() {
     use rand::Rng;
-    init_tracing();
     let tmp = tempfile::tempdir().unwrap();
-    let net = Arc::new(
-        LocalNet::start_with(&tmp.path().join("net"), 3, short_grace)
-            .await
-            .expect("peers start"),
-    );
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    assert!(net
-        .node(0)
-        .meta()
-        .wait_for_leader(Duration::from_secs(10))
-        .await
-        .is_some());
+    let net = start(tmp.path(), 3).await;
+    let net = Arc::new(net);
     let v = net.node(0).volume();
     keep_only_the_head(&v).await;
     let files = tmp.path().join("files");
@@ -199,18 +191,8 @@ async fn t10_the_collector_racing_writes_that_reuse_fragments_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn t10_coded_files_keep_their_shards_until_deleted() {
     use fragfs::{client::ClientConfig, redundancy::Redundancy};
-    init_tracing();
     let tmp = tempfile::tempdir().unwrap();
-    let net = LocalNet::start_with(&tmp.path().join("net"), 5, short_grace)
-        .await
-        .expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    assert!(net
-        .node(0)
-        .meta()
-        .wait_for_leader(Duration::from_secs(10))
-        .await
-        .is_some());
+    let net = start(tmp.path(), 5).await;
     let v = net.node(0).volume();
     let cfg = ClientConfig {
         redundancy: Redundancy::reed_solomon(3, 2).unwrap(),

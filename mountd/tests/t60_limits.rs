@@ -237,21 +237,6 @@ fn c(s: &str) -> CString {
     CString::new(s).expect("no NUL")
 }
 
-fn setxattr(p: &Path, name: &str, value: &[u8]) -> Result<(), i32> {
-    let (p, n) = (cstr(p), c(name));
-    // SAFETY: valid C strings and a value of `value.len()` bytes.
-    let rc = unsafe {
-        libc::setxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    sys(rc as isize).map(drop)
-}
-
 fn getxattr(p: &Path, name: &str, buf: &mut [u8]) -> Result<usize, i32> {
     let (p, n) = (cstr(p), c(name));
     let ptr = if buf.is_empty() {

@@ -10,21 +10,6 @@ const MIB: u64 = 1 << 20;
 /// Retention and collection with a 5 s grace: well within this.
 const BACK: Duration = Duration::from_secs(60);
 
-fn setxattr(p: &Path, name: &str, value: &[u8]) {
-    let (p, n) = (cstr(p), std::ffi::CString::new(name).unwrap());
-    // SAFETY: valid C strings and a value of `value.len()` bytes.
-    let rc = unsafe {
-        libc::setxattr(
-            p.as_ptr(),
-            n.as_ptr(),
-            value.as_ptr().cast(),
-            value.len(),
-            0,
-        )
-    };
-    assert_eq!(rc, 0, "setxattr: {}", std::io::Error::last_os_error());
-}
-
 fn write_synced(p: &Path, bytes: &[u8]) {
     let mut f = fs::File::create(p).expect("create");
     f.write_all(bytes).expect("write");
@@ -59,7 +44,7 @@ fn t10_a_deleted_file_gives_its_space_back_on_every_mount_and_in_status() {
     let (a, b) = Mount::start_pair(&da, &db, &["--gc-grace", "5s"]);
     let stores = || stored(da.data.path()) + stored(db.data.path());
     // Only the head of each file, and nothing of a deleted one.
-    setxattr(&a.mnt, "user.fragfs.keep", b"versions=1,days=0");
+    setxattr(&a.mnt, "user.fragfs.keep", b"versions=1,days=0").expect("keep policy");
 
     let mut keep = Vec::new();
     for _ in 0..3 {

@@ -33,6 +33,25 @@ pub fn cstr(p: &Path) -> std::ffi::CString {
     std::ffi::CString::new(p.to_string_lossy().as_bytes()).expect("path without NUL")
 }
 
+/// `setxattr(2)` of `name` = `value` on `p`; the errno on failure.
+pub fn setxattr(p: &Path, name: &str, value: &[u8]) -> Result<(), i32> {
+    let (p, n) = (cstr(p), std::ffi::CString::new(name).expect("no NUL"));
+    // SAFETY: valid C strings and a value of `value.len()` bytes.
+    let rc = unsafe {
+        libc::setxattr(
+            p.as_ptr(),
+            n.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    match rc {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error().raw_os_error().unwrap_or(0)),
+    }
+}
+
 pub fn statvfs(p: &Path) -> libc::statvfs {
     let c = cstr(p);
     // SAFETY: a valid path and a zeroed out-struct the call fills.
