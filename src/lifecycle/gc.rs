@@ -16,11 +16,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Whether a copy last seen referenced or written at `seen_ms` may be
+/// deleted at `now_ms`: not `live`, and seen more than `grace_ms` ago (a
+/// time in the future counts as just seen). The one rule of the collector.
+pub fn is_due(live: bool, seen_ms: u64, grace_ms: u64, now_ms: u64) -> bool {
+    !live && now_ms.saturating_sub(seen_ms) > grace_ms
+}
+
 /// The ids to delete from a store: those it holds (`held`, each with the
-/// time in milliseconds it was last seen referenced or written) that are
-/// not in `live` (referenced by a retained version) and were last seen
-/// more than `grace_ms` before `now_ms`. A time in the future counts as
-/// just seen.
+/// time in milliseconds it was last seen referenced or written) that
+/// [`is_due`] given `live` (referenced by a retained version).
 pub fn to_delete<Id: Ord + Clone>(
     live: &BTreeSet<Id>,
     held: &BTreeMap<Id, u64>,
@@ -28,7 +33,7 @@ pub fn to_delete<Id: Ord + Clone>(
     now_ms: u64,
 ) -> BTreeSet<Id> {
     held.iter()
-        .filter(|(id, &seen)| !live.contains(*id) && now_ms.saturating_sub(seen) > grace_ms)
+        .filter(|(id, &seen)| is_due(live.contains(*id), seen, grace_ms, now_ms))
         .map(|(id, _)| id.clone())
         .collect()
 }

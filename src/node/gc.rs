@@ -31,6 +31,7 @@ use super::Shared;
 use crate::{
     erasure::{Stripe, MAX_STRIPE_BYTES},
     fragment::FragmentId,
+    lifecycle::gc::is_due,
     store::FragmentStore,
     worker::{Backoff, Worker},
 };
@@ -117,13 +118,14 @@ pub(super) async fn collect(shared: Arc<Shared>, w: Worker) {
 }
 
 /// One round: deletes what no kept version refers to and was idle for
-/// the whole grace period before the round started; returns the bytes
-/// freed.
+/// the whole grace period before the round started
+/// (`lifecycle::gc::is_due`); returns the bytes freed.
 pub(super) async fn round(shared: &Shared, w: Option<&Worker>) -> Result<u64, String> {
     let Some(store) = shared.store.clone() else {
         return Ok(0);
     };
     let t0 = SystemTime::now();
+    let (now_ms, grace_ms) = (ms(t0), shared.cfg.gc_grace.as_millis() as u64);
     let idle_since = t0
         .checked_sub(shared.cfg.gc_grace)
         .unwrap_or(SystemTime::UNIX_EPOCH);
@@ -131,12 +133,13 @@ pub(super) async fn round(shared: &Shared, w: Option<&Worker>) -> Result<u64, St
     let held = blocking(move || s.list_times())
         .await?
         .map_err(|e| e.to_string())?;
-    let idle: Vec<(FragmentId, u64)> = held
-        .iter()
-        .filter(|(_, _, at)| *at < idle_since)
-        .map(|(id, len, _)| (*id, *len))
-        .collect();
-    if idle.is_empty() {
+    let due = |live: &HashSet<FragmentId>| -> Vec<(FragmentId, u64)> {
+        held.iter()
+            .filter(|(id, _, at)| is_due(live.contains(id), ms(*at), grace_ms, now_ms))
+            .map(|(id, len, _)| (*id, *len))
+            .collect()
+    };
+    if due(&HashSet::new()).is_empty() {
         return Ok(0);
     }
     // Read after t0: every version committed before t0 is in it.
@@ -146,33 +149,42 @@ pub(super) async fn round(shared: &Shared, w: Option<&Worker>) -> Result<u64, St
         .await
         .map_err(|e| e.to_string())?;
     live.extend(pinned_fragments(shared).await);
-    live.extend(striped(&store, &held, &live).await?);
+    let mut doomed = due(&live);
+    if !doomed.is_empty() {
+        // Shards are named by their stripes only: read those (small
+        // files) only when something is about to go.
+        live.extend(striped(&store, &held, &live).await?);
+        doomed = due(&live);
+    }
     shared.scrub.forget_unless(&live);
-    let doomed: Vec<(FragmentId, u64)> = idle
-        .into_iter()
-        .filter(|(id, _)| !live.contains(id))
-        .collect();
+    if doomed.is_empty() {
+        return Ok(0);
+    }
     if let Some(w) = w {
         w.busy(Some(doomed.iter().map(|(_, len)| len).sum()));
     }
-    let mut freed = 0u64;
-    for (id, _) in doomed {
-        let s = store.clone();
-        match blocking(move || s.delete_if_idle(&id, idle_since)).await? {
-            Ok(Some(len)) => {
-                freed += len;
-                if let Some(w) = w {
-                    w.advance(len);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+    let freed = blocking(move || {
+        let mut freed = 0u64;
+        for (id, _) in doomed {
+            freed += store.delete_if_idle(&id, idle_since)?.unwrap_or(0);
         }
+        Ok::<u64, crate::store::StoreError>(freed)
+    })
+    .await?
+    .map_err(|e| e.to_string())?;
+    if let Some(w) = w {
+        w.advance(freed);
     }
     if freed > 0 {
         tracing::info!(bytes = freed, "garbage collection freed space");
     }
     Ok(freed)
+}
+
+/// Milliseconds since the Unix epoch of `t` (0 before it).
+fn ms(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What the kept stripes held here refer to: their shards and the
