@@ -121,30 +121,35 @@ impl Writer {
     }
 }
 
-/// The content a writer starts from: the head version, if any. A file
-/// coded with Reed–Solomon (written by `fragfs put --redundancy rs:K+M`) is
-/// refused with `EOPNOTSUPP`: this mount writes replicas, and a version
-/// must not mix the two.
-fn base_content(head: &Option<Version>, core: &Core) -> Result<Content, OpError> {
-    let coded = |v: &Version| matches!(v.manifest.redundancy, Redundancy::ReedSolomon { .. });
-    if head.as_ref().is_some_and(coded) {
-        return Err(OpError::refused(
-            Errno::EOPNOTSUPP,
-            "Reed–Solomon coded files are read-only through a mount",
-        ));
-    }
-    Ok(base_content_of(head, core))
+/// The content a writer of `ino` starts from: the head version, if any.
+/// Its fragments are written with the head's scheme when the head has
+/// content (a version never mixes schemes), else with the file's effective
+/// redundancy (`user.fragfs.redundancy`, looked up only then).
+async fn base_content(head: &Option<Version>, ino: Ino, core: &Core) -> Result<Content, OpError> {
+    let scheme = match head_scheme(head) {
+        Some(r) => r,
+        None => core.volume.redundancy_of(ino).await?,
+    };
+    Ok(base_content_of(head, scheme, core))
 }
 
-/// [`base_content`] without the check.
-fn base_content_of(head: &Option<Version>, core: &Core) -> Content {
+/// The scheme of a head version with content.
+fn head_scheme(head: &Option<Version>) -> Option<Redundancy> {
+    head.as_ref()
+        .map(|v| &v.manifest)
+        .filter(|m| !m.fragments.is_empty())
+        .map(|m| m.redundancy)
+}
+
+/// The content of `head`, written with `scheme`.
+fn base_content_of(head: &Option<Version>, scheme: Redundancy, core: &Core) -> Content {
     let cfg = core.volume.client().config();
     Content::new(
         head.as_ref()
             .map(|v| (Arc::new(v.manifest.clone()), v.id, v.hlc)),
         cfg.fragment_size.get(),
         cfg.hash,
-        Manifest::max_fragments(cfg.replicas.get()),
+        scheme,
     )
 }
 
@@ -333,7 +338,7 @@ impl Core {
             self.saves.served(ino, fragfs::volume::Base::from(v));
         }
         let writer = if writable {
-            let mut content = base_content(&head, self)?;
+            let mut content = base_content(&head, ino, self).await?;
             content.origin = path.map(|p| (p, attr.perm));
             if flags & libc::O_TRUNC != 0 {
                 // Cutting to zero needs no fragment.
@@ -359,13 +364,18 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
-        let (attr, dir) = tokio::join!(
+        let (attr, dir, scheme) = tokio::join!(
             self.volume.create(parent, name.clone(), perm, caller, ctx),
-            self.volume.path_of(parent)
+            self.volume.path_of(parent),
+            self.volume.redundancy_of(parent)
         );
         let attr = attr?;
+        let scheme = scheme.unwrap_or_else(|e| {
+            tracing::warn!(parent, "redundancy not read ({e}): using the default");
+            self.volume.client().config().scheme()
+        });
         let writer = (flags & libc::O_ACCMODE != libc::O_RDONLY).then(|| {
-            let mut content = base_content_of(&None, self);
+            let mut content = base_content_of(&None, scheme, self);
             let path = dir
                 .ok()
                 .map(|d| format!("{}/{name}", d.trim_end_matches('/')));

@@ -95,6 +95,23 @@ impl ClientConfig {
         }
     }
 
+    /// These settings writing fragments with `scheme` instead: `rs:K+M`
+    /// shards, or that many full copies (a write quorum above the count
+    /// becomes all copies). Manifests keep the configured replicas under
+    /// `rs`.
+    pub fn writing(&self, scheme: Redundancy) -> ClientConfig {
+        let mut cfg = self.clone();
+        match scheme {
+            Redundancy::Replicas(r) => {
+                cfg.replicas = r;
+                cfg.redundancy = Redundancy::Replicas(r);
+                cfg.quorum = self.quorum.filter(|q| q.get() <= r.get());
+            }
+            rs @ Redundancy::ReedSolomon { .. } => cfg.redundancy = rs,
+        }
+        cfg
+    }
+
     /// The distinct peers a put needs: enough for every shard of a coded
     /// fragment, and for the write quorum of full copies.
     pub fn peers_needed(&self) -> usize {

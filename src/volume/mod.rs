@@ -12,7 +12,8 @@
 //! under the file's policy), `paths` (operations by path: `mkdir -p`, commit
 //! at a path, stat, history, bringing back a deleted file), `report` (the
 //! listings the CLI shows), `history` (a file's versions as the CLI shows
-//! them), `policy` (a file's merge policy), `events`
+//! them), `policy` (a file's merge policy), `redundancy` (its
+//! redundancy spec), `events`
 //! (the log of conflicts, overrides and resurrections), `bytes` (verified
 //! reads and the network's capacity).
 //!
@@ -30,6 +31,7 @@ mod merge;
 mod ns;
 mod paths;
 pub mod policy;
+pub mod redundancy;
 pub(crate) mod reply;
 pub mod report;
 
@@ -38,6 +40,7 @@ pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
 pub use ns::{NewNode, SetAttrs};
 pub use policy::{PolicyReport, PolicySource};
+pub use redundancy::{RedundancyReport, RedundancySource};
 pub use report::{InfoFragment, InfoReport, LsRow};
 
 use crate::{

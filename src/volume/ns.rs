@@ -247,6 +247,9 @@ impl Volume {
             .await
     }
 
+    /// Sets an extended attribute. A value of an attribute fragfs reads
+    /// (`user.fragfs.redundancy`, `user.fragfs.keep`) that does not parse
+    /// is refused with [`FsError::Invalid`](crate::meta::FsError::Invalid).
     pub async fn setxattr(
         &self,
         ino: Ino,
@@ -254,6 +257,7 @@ impl Volume {
         value: Vec<u8>,
         mode: XattrMode,
     ) -> Result<(), VolumeError> {
+        super::redundancy::check_xattr(&name, &value)?;
         let cmd = Command::SetXattr {
             ino,
             name,

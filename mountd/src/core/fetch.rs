@@ -46,16 +46,6 @@ impl Core {
         self.fragment_in(m.redundancy, f, index).await
     }
 
-    /// Fragment `f` (number `index` of a file stored with replicas), from
-    /// the cache or fetched and verified.
-    pub(super) async fn fragment_entry(
-        &self,
-        f: &FragmentEntry,
-        index: u64,
-    ) -> Result<Bytes, OpError> {
-        self.fragment_in(Redundancy::default(), f, index).await
-    }
-
     /// Fragment `f` (number `index` of a file stored with `redundancy`),
     /// from the cache or fetched (rebuilt from shards under `rs:K+M`) and
     /// verified.

@@ -211,7 +211,7 @@ impl Core {
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
             _ => return Err(fragfs::meta::FsError::Invalid.into_op()),
         }
-        let mut content = base_content(&head, self)?;
+        let mut content = base_content(&head, ino, self).await?;
         self.resize_content(&mut content, size).await?;
         self.commit_content(&mut content, ino, caller).await?;
         self.getattr(ino).await

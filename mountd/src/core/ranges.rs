@@ -13,7 +13,10 @@
 //! is taken, so copies in opposite directions cannot deadlock).
 
 use super::{writer::Slot, Core, OpError, OpenFile};
-use fragfs::fragment::{FragmentEntry, FragmentId, HashAlgo, Manifest};
+use fragfs::{
+    fragment::{FragmentEntry, FragmentId, HashAlgo, Manifest},
+    redundancy::Redundancy,
+};
 use fuser::Errno;
 use std::{collections::HashMap, sync::Mutex};
 
@@ -116,6 +119,13 @@ impl Src<'_> {
         match self {
             Src::Version(m) => m.hash_algo,
             Src::Content(c) => c.algo(),
+        }
+    }
+
+    fn scheme(&self) -> Redundancy {
+        match self {
+            Src::Version(m) => m.redundancy,
+            Src::Content(c) => c.scheme,
         }
     }
 }
@@ -292,7 +302,7 @@ impl Core {
             .ok_or(OpError::refused(Errno::EBADF, "not open for writing"))?;
         let (dst_fsz, dst_algo) = {
             let buf = w.buf.lock().await;
-            (buf.fragment_size(), buf.algo())
+            (buf.fragment_size(), (buf.algo(), buf.scheme))
         };
         let len = len.min(COPY_MAX);
         let (mut done, mut bytes) = (0u64, 0u64);
@@ -328,7 +338,7 @@ impl Core {
         p: u64,
         q: u64,
         n: u64,
-        (dst_fsz, dst_algo): (u64, HashAlgo),
+        (dst_fsz, dst_algo): (u64, (HashAlgo, Redundancy)),
     ) -> Result<Option<Piece>, OpError> {
         match (&src.writer, &src.head) {
             (Some(w), _) => {
@@ -350,7 +360,7 @@ impl Core {
         p: u64,
         q: u64,
         n: u64,
-        (dst_fsz, dst_algo): (u64, HashAlgo),
+        (dst_fsz, dst_algo): (u64, (HashAlgo, Redundancy)),
     ) -> Result<Option<Piece>, OpError> {
         let (size, fsz) = (s.size(), s.fsz());
         if p >= size {
@@ -362,7 +372,9 @@ impl Core {
             .min(dst_fsz - q % dst_fsz);
         let i = p / fsz;
         let whole = p % fsz == 0 && n == fsz.min(size - p);
-        if whole && q % dst_fsz == 0 && fsz == dst_fsz && s.algo() == dst_algo {
+        // A fragment is shared only between files of one scheme: a version
+        // never mixes them.
+        if whole && q % dst_fsz == 0 && fsz == dst_fsz && (s.algo(), s.scheme()) == dst_algo {
             if let Some(piece) = self.whole_piece(s, i, n).await? {
                 return Ok(Some(piece));
             }
@@ -429,7 +441,7 @@ impl Core {
                 }
                 // The destination's fragment is longer (the file goes on
                 // past the copy): its bytes change in place.
-                let data = self.fragment_entry(&entry, j).await?;
+                let data = self.fragment_in(c.scheme, &entry, j).await?;
                 self.write_content(c, q, &data).await?;
                 Ok((n, n))
             }

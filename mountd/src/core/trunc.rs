@@ -37,7 +37,7 @@ impl Core {
             // The kernel ignores O_TRUNC on anything else.
             return Ok(());
         }
-        let mut content = base_content(&head, self)?;
+        let mut content = base_content(&head, ino, self).await?;
         self.resize_content(&mut content, 0).await?;
         if !self.commit_content(&mut content, ino, caller).await? {
             self.touch_mtime(ino, caller).await?;

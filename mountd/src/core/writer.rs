@@ -41,7 +41,7 @@ use fragfs::{
     client::ClientError,
     fragment::{FragmentEntry, HashAlgo, Manifest},
     meta::Hlc,
-    redundancy::NodeId,
+    redundancy::{NodeId, Redundancy},
 };
 use fuser::Errno;
 use seq::Seq;
@@ -74,6 +74,9 @@ pub struct Content {
     size: u64,
     /// The largest size a manifest of this content can describe.
     max_size: u64,
+    /// How its fragments are stored: the base's scheme, or the file's
+    /// redundancy when the base has no fragments.
+    pub scheme: Redundancy,
     base: Option<Arc<Manifest>>,
     /// Bytes of the base still part of the content.
     base_limit: u64,
@@ -106,13 +109,15 @@ pub struct Content {
 impl Content {
     /// The content of `base` (a version with that id and clock reading),
     /// or an empty file; `default_fsz`/`algo` serve a file without base.
-    /// Its manifests list at most `max_fragments` fragments.
+    /// Its fragments are stored with `scheme`, and its manifests list at
+    /// most as many fragments as fit with that many holders each.
     pub fn new(
         base: Option<(Arc<Manifest>, u64, Hlc)>,
         default_fsz: u32,
         default_algo: HashAlgo,
-        max_fragments: u64,
+        scheme: Redundancy,
     ) -> Self {
+        let max_fragments = Manifest::max_fragments(scheme.peers_needed());
         let (fsz, algo, size, version) = match &base {
             Some((m, id, hlc)) => (
                 u64::from(m.fragment_size.get()),
@@ -128,6 +133,7 @@ impl Content {
             algo,
             size,
             max_size: max_fragments.saturating_mul(fsz),
+            scheme,
             base: base.map(|b| b.0),
             base_limit: size,
             dirty: BTreeMap::new(),
@@ -288,9 +294,9 @@ impl Core {
         } else if let Some(u) = c.uploading.get(&i) {
             u.bytes.to_vec()
         } else if let Some(e) = c.staged.get(&i) {
-            self.fragment_entry(e, i).await?.to_vec()
+            self.fragment_in(c.scheme, e, i).await?.to_vec()
         } else if let Some((e, valid)) = c.base_valid(i) {
-            let b = self.fragment_entry(e, i).await?;
+            let b = self.fragment_in(c.scheme, e, i).await?;
             b[..valid.min(b.len())].to_vec()
         } else {
             Vec::new()
@@ -315,10 +321,10 @@ impl Core {
             } else if let Some(u) = c.uploading.get(&p.index) {
                 (&u.bytes, u.bytes.len())
             } else if let Some(e) = c.staged.get(&p.index) {
-                fetched = self.fragment_entry(e, p.index).await?;
+                fetched = self.fragment_in(c.scheme, e, p.index).await?;
                 (&fetched, fetched.len())
             } else if let Some((e, valid)) = c.base_valid(p.index) {
-                fetched = self.fragment_entry(e, p.index).await?;
+                fetched = self.fragment_in(c.scheme, e, p.index).await?;
                 (&fetched, valid.min(fetched.len()))
             } else {
                 (&[], 0)
@@ -462,11 +468,7 @@ impl Core {
             }
         }
         let cands = self.upload_candidates().await;
-        let client = if durable {
-            self.volume.client().clone()
-        } else {
-            self.client.clone()
-        };
+        let client = self.client_for(c.scheme, durable);
         let (algo, b) = (c.algo, bytes.clone());
         c.stored_since.get_or_insert_with(std::time::Instant::now);
         let task = self.tasks.spawn_result("fuse-upload", async move {
@@ -481,6 +483,20 @@ impl Core {
             },
         );
         Ok(())
+    }
+
+    /// The client storing fragments with `scheme`: the node's client when
+    /// `durable`, else the mount's (see [`Core::client`]). The node's own
+    /// scheme needs no new settings.
+    pub(super) fn client_for(&self, scheme: Redundancy, durable: bool) -> fragfs::client::Client {
+        let base = match durable {
+            true => self.volume.client(),
+            false => &self.client,
+        };
+        if base.config().scheme() == scheme {
+            return base.clone();
+        }
+        base.with_config(base.config().writing(scheme))
     }
 
     /// Waits for the upload of fragment `i`; on success it is staged, on

@@ -74,7 +74,7 @@ impl Core {
             let data = Bytes::from(self.materialize(c, i).await?);
             let cands = self.upload_candidates().await;
             let e = self
-                .client
+                .client_for(c.scheme, false)
                 .put_fragment_as(i, c.algo, data.clone(), &cands)
                 .await?;
             c.unsynced.extend(e.holders.iter().cloned());
@@ -91,7 +91,7 @@ impl Core {
                 .unwrap_or(self.volume.client().config().fragment_size),
             hash_algo: c.algo,
             file_sha3,
-            redundancy: self.volume.client().config().scheme(),
+            redundancy: c.scheme,
             fragments,
         };
         let cands = self.upload_candidates().await;
@@ -209,6 +209,9 @@ fn settle(
                 c.fsz = u64::from(v.manifest.fragment_size.get());
                 c.algo = v.manifest.hash_algo;
                 c.size = v.manifest.size;
+                if !v.manifest.fragments.is_empty() {
+                    c.scheme = v.manifest.redundancy;
+                }
                 manifest = Arc::new(v.manifest);
             }
             true
@@ -259,7 +262,8 @@ mod tests {
             logical: 0,
             node: 1,
         };
-        let mut c = Content::new(None, 1 << 16, HashAlgo::Sha3_256, 16);
+        let one = Redundancy::Replicas(Replicas::new(1).expect("valid"));
+        let mut c = Content::new(None, 1 << 16, HashAlgo::Sha3_256, one);
         c.changed = true;
         let committed = Ok(Committed {
             version: 7,
