@@ -18,7 +18,7 @@ use crate::{
     frame::Framing,
     meta::MetaStatus,
     redundancy::Redundancy,
-    volume::{EventRow, HistoryReport, InfoReport, LsRow, PolicyReport},
+    volume::{EventRow, HistoryReport, InfoReport, LsRow, PolicyReport, RedundancyReport},
     worker::WorkerReport,
 };
 use futures::StreamExt;
@@ -130,6 +130,12 @@ pub enum Request {
     },
     /// The node's maintenance workers.
     Workers,
+    /// The effective redundancy of `path`; with `set` (`replicas:N` or
+    /// `rs:K+M`), set it on `path` first.
+    Redundancy {
+        path: String,
+        set: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,6 +268,7 @@ pub enum Event {
         stale: bool,
     },
     Workers(Vec<WorkerReport>),
+    Redundancy(RedundancyReport),
 }
 
 impl Event {

@@ -7,6 +7,7 @@ use crate::{
     client::{ClientConfig, Progress},
     control::{read_msg, write_msg, Event, PeerRow, PutOptions, Request, StatusReport},
     fragment::{FragmentId, FragmentSize},
+    lifecycle::RedundancySpec,
     meta::{Caller, Ino, Kind},
     redundancy::{Redundancy, Replicas, WriteQuorum},
     task::Tasks,
@@ -108,6 +109,7 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
             Err(e) => Event::Error(format!("{path}: {e}")),
         },
         Request::Policy { path, set } => policy(v, path, set).await,
+        Request::Redundancy { path, set } => redundancy(v, path, set).await,
         Request::Conflicts { path, limit } => match v.events(path.as_deref(), limit).await {
             Ok((events, stale)) => Event::Conflicts {
                 rows: events.into_iter().map(Into::into).collect(),
@@ -289,6 +291,22 @@ async fn policy(v: &Volume, path: String, set: Option<String>) -> Event {
     }
     match v.policy(&path).await {
         Ok(r) => Event::Policy(r),
+        Err(e) => Event::Error(format!("{path}: {e}")),
+    }
+}
+
+async fn redundancy(v: &Volume, path: String, set: Option<String>) -> Event {
+    if let Some(value) = set {
+        let set = match RedundancySpec::parse(value.as_bytes()) {
+            Ok(spec) => v.set_redundancy(&path, spec).await,
+            Err(e) => return Event::Error(e.to_string()),
+        };
+        if let Err(e) = set {
+            return Event::Error(format!("{path}: {e}"));
+        }
+    }
+    match v.redundancy(&path).await {
+        Ok(r) => Event::Redundancy(r),
         Err(e) => Event::Error(format!("{path}: {e}")),
     }
 }

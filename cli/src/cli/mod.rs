@@ -12,6 +12,7 @@ mod light;
 mod ns_path;
 mod pins;
 mod progress;
+mod redundancy;
 #[cfg(test)]
 mod tests;
 mod transfer;
@@ -83,6 +84,9 @@ pub enum Command {
     Policy(versions::PolicyArgs),
     /// List recorded conflicts, overrides and resurrections, newest last.
     Conflicts(versions::ConflictsArgs),
+    /// Show a file's or directory's redundancy (`replicas:N` or `rs:K+M`),
+    /// where it comes from and its storage overhead, or set it.
+    Redundancy(redundancy::RedundancyArgs),
     /// Find paths whose name contains TEXT, across the whole network.
     Search(SearchArgs),
     /// Create directories in the namespace, with missing parents.
@@ -336,6 +340,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Revert(a) => versions::revert(cli.data, a).await,
         Command::Policy(a) => versions::policy(cli.data, a).await,
         Command::Conflicts(a) => versions::conflicts(cli.data, a).await,
+        Command::Redundancy(a) => redundancy::redundancy(cli.data, a).await,
         Command::Up(a) => up::run(cli.data, a),
         Command::Demo(a) => demo::run(a).await,
         Command::Bench(a) => bench::run(a).await,
