@@ -131,10 +131,19 @@ async fn put(
     options: PutOptions,
     dest: Option<String>,
 ) -> io::Result<Event> {
-    let cfg = match client_config(shared.client.config(), &options) {
+    let mut cfg = match client_config(shared.client.config(), &options) {
         Err(e) => return Ok(Event::Error(e)),
         Ok(cfg) => cfg,
     };
+    // Without --redundancy, a file put at a path follows the spec its
+    // directory sets (`user.fragfs.redundancy`), if any.
+    if let (Some(d), None) = (&dest, options.redundancy) {
+        match shared.volume.redundancy_set_for(d).await {
+            Ok(Some(r)) => cfg = cfg.writing(r),
+            Ok(None) => {}
+            Err(e) => return Ok(Event::Error(format!("{d}: {e}"))),
+        }
+    }
     let client = shared.client.with_config(cfg);
     let progress = Progress::new();
     let p = progress.clone();

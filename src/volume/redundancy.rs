@@ -89,6 +89,27 @@ impl Volume {
         })
     }
 
+    /// The spec an attribute sets for something new at `path`: the one
+    /// on `path` or inherited by its nearest existing ancestor; None when
+    /// no valid attribute applies (the writer's own settings do).
+    pub async fn redundancy_set_for(&self, path: &str) -> Result<Option<Redundancy>, VolumeError> {
+        let mut at = path.trim_end_matches('/');
+        let ino = loop {
+            match self.stat(if at.is_empty() { "/" } else { at }).await {
+                Ok(a) => break a.ino,
+                Err(VolumeError::Fs(FsError::NotFound)) if !at.is_empty() => {
+                    at = at.rsplit_once('/').map_or("", |(parent, _)| parent);
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let found = self.effective_redundancy(ino).await?;
+        Ok(match (found.holder, found.invalid) {
+            (Some(_), None) => found.spec.redundancy().ok(),
+            _ => None,
+        })
+    }
+
     /// The attribute that decides `ino`'s redundancy, read once.
     async fn effective_redundancy(&self, ino: Ino) -> Result<Found, VolumeError> {
         let q = Query::Inherited {

@@ -73,6 +73,8 @@ pub struct InfoReport {
     /// The head's whole-file SHA3-256 in hex; empty when none is recorded
     /// (`fragfs sync` records it).
     pub file_sha3: String,
+    /// The head's scheme (`replicas:N` or `rs:K+M`); empty without a head.
+    pub redundancy: String,
 }
 
 /// `(fewest reachable copies of any fragment, copies wanted)` of `head`.
@@ -234,6 +236,9 @@ impl Volume {
             file_sha3: head
                 .filter(|h| h.manifest.has_file_hash())
                 .map_or(String::new(), |h| hex::encode(h.manifest.file_sha3)),
+            redundancy: head.map_or(String::new(), |h| {
+                super::redundancy::spec_of(h.manifest.redundancy).to_string()
+            }),
         })
     }
 

@@ -118,10 +118,11 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
     if !r.fragments.is_empty() || !r.versions.is_empty() {
         println!("status:     {}", r.status);
         println!(
-            "fragments:  {} × {} ({})",
+            "fragments:  {} × {} ({}, {})",
             r.fragments.len(),
             units::format_bytes(r.fragment_size as u64),
-            r.hash
+            r.hash,
+            r.redundancy
         );
     }
     for f in &r.fragments {

@@ -13,9 +13,10 @@ use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 
 fn put_options(a: &PutArgs) -> Result<PutOptions> {
-    // `--redundancy replicas:N` is `--replicas N`.
+    // `--redundancy replicas:N` is `--replicas N`, and wins over the
+    // spec of the destination's directory like any --redundancy.
     let (replicas, redundancy) = match a.redundancy {
-        Some(Redundancy::Replicas(r)) => (r, None),
+        Some(Redundancy::Replicas(r)) => (r, a.redundancy),
         other => (Replicas::new(a.replicas)?, other),
     };
     if let Some(q) = a.quorum {

@@ -364,8 +364,23 @@ impl Mount {
     /// metadata voter, `b` joins it through its address. `extra` goes to
     /// both.
     pub fn start_pair(a: &Dirs, b: &Dirs, extra: &[&str]) -> (Mount, Mount) {
+        let mut all = Self::start_group(&[a, b], extra).into_iter();
+        let first = all.next().expect("first mount");
+        (first, all.next().expect("second mount"))
+    }
+
+    /// One mount per directory set, on nodes sharing one namespace: the
+    /// first holds the metadata voter, the others join it through its
+    /// address. Each stores one copy of a replicated fragment; `extra`
+    /// goes to all.
+    pub fn start_group(dirs: &[&Dirs], extra: &[&str]) -> Vec<Mount> {
         use std::io::{BufRead, BufReader};
-        let mut first = Self::spawn(a, &[extra, &["--replicas", "1"]].concat(), Stdio::piped());
+        let first_dirs = dirs.first().expect("at least one mount");
+        let mut first = Self::spawn(
+            first_dirs,
+            &[extra, &["--replicas", "1"]].concat(),
+            Stdio::piped(),
+        );
         let out = first.child.stdout.take().expect("stdout");
         // Read up to the last line it prints, so it never writes to a closed pipe.
         let mut addr = None;
@@ -379,8 +394,11 @@ impl Mount {
         }
         let addr = addr.expect("the first mount prints its address");
         let peer = ["--peer", addr.as_str(), "--replicas", "1"];
-        let second = Self::start(b, &[extra, &peer].concat());
-        (first, second)
+        let mut mounts = vec![first];
+        for d in &dirs[1..] {
+            mounts.push(Self::start(d, &[extra, &peer].concat()));
+        }
+        mounts
     }
 }
 
