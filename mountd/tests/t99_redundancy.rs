@@ -2,7 +2,8 @@
 //! `user.fragfs.redundancy` is `rs:2+1` gets Reed–Solomon coded files
 //! (three peers, about 1.5 times the data stored), byte-identical on
 //! another mount, also after an overwrite in place; a sibling directory
-//! without the attribute gets the node's replicas; an invalid spec is
+//! without the attribute gets the node's replicas, and keeps them for its
+//! existing files when the attribute is set later; an invalid spec is
 //! refused with EINVAL.
 
 mod common;
@@ -129,4 +130,18 @@ fn t10_a_directory_set_to_rs_gets_coded_files_its_sibling_replicas() {
     assert!(ok, "the overwritten rs file reads back byte-identical");
     assert_eq!(fs::read(a.path("coded/f.bin")).expect("read on a"), want);
     assert_eq!(head_scheme(da, "/coded/f.bin"), "rs:2+1", "no mixing");
+
+    // A spec set later applies to new files; an existing one keeps its
+    // scheme when written again.
+    setxattr(&a.path("plain"), SPEC, b"rs:2+1").expect("set rs:2+1 later");
+    let mut f = fs::OpenOptions::new()
+        .append(true)
+        .open(a.path("plain/g.bin"))
+        .expect("open for append");
+    f.write_all(b"tail").expect("append");
+    f.sync_all().expect("fsync");
+    drop(f);
+    assert_eq!(head_scheme(da, "/plain/g.bin"), "replicas:1");
+    write_synced(&a.path("plain/new.bin"), &random(MIB));
+    assert_eq!(head_scheme(da, "/plain/new.bin"), "rs:2+1");
 }
