@@ -24,6 +24,7 @@ mod fetch;
 mod ns;
 mod ranges;
 mod saves;
+mod scheme;
 mod trunc;
 mod version;
 mod writer;
@@ -32,11 +33,11 @@ use crate::{cache::FragmentCache, errno::OpError};
 use fragfs::{
     fragment::{FragmentId, Manifest},
     meta::{Attr, Caller, Context, DirEntry, Ino, Kind, Version},
-    redundancy::Redundancy,
     task::Tasks,
     volume::Volume,
 };
 use fuser::Errno;
+use scheme::{base_content, base_content_of};
 use std::{
     collections::HashMap,
     sync::{
@@ -119,38 +120,6 @@ impl Writer {
         self.len.store(c.size(), Ordering::Release);
         self.dirty.store(c.changed, Ordering::Release);
     }
-}
-
-/// The content a writer of `ino` starts from: the head version, if any.
-/// Its fragments are written with the head's scheme when the head has
-/// content (a version never mixes schemes), else with the file's effective
-/// redundancy (`user.fragfs.redundancy`, looked up only then).
-async fn base_content(head: &Option<Version>, ino: Ino, core: &Core) -> Result<Content, OpError> {
-    let scheme = match head_scheme(head) {
-        Some(r) => r,
-        None => core.volume.redundancy_of(ino).await?,
-    };
-    Ok(base_content_of(head, scheme, core))
-}
-
-/// The scheme of a head version with content.
-fn head_scheme(head: &Option<Version>) -> Option<Redundancy> {
-    head.as_ref()
-        .map(|v| &v.manifest)
-        .filter(|m| !m.fragments.is_empty())
-        .map(|m| m.redundancy)
-}
-
-/// The content of `head`, written with `scheme`.
-fn base_content_of(head: &Option<Version>, scheme: Redundancy, core: &Core) -> Content {
-    let cfg = core.volume.client().config();
-    Content::new(
-        head.as_ref()
-            .map(|v| (Arc::new(v.manifest.clone()), v.id, v.hlc)),
-        cfg.fragment_size.get(),
-        cfg.hash,
-        scheme,
-    )
 }
 
 /// Fragments read ahead of a sequential reader, at most.

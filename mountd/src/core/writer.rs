@@ -485,20 +485,6 @@ impl Core {
         Ok(())
     }
 
-    /// The client storing fragments with `scheme`: the node's client when
-    /// `durable`, else the mount's (see [`Core::client`]). The node's own
-    /// scheme needs no new settings.
-    pub(super) fn client_for(&self, scheme: Redundancy, durable: bool) -> fragfs::client::Client {
-        let base = match durable {
-            true => self.volume.client(),
-            false => &self.client,
-        };
-        if base.config().scheme() == scheme {
-            return base.clone();
-        }
-        base.with_config(base.config().writing(scheme))
-    }
-
     /// Waits for the upload of fragment `i`; on success it is staged, on
     /// failure its bytes go back to `dirty` (a later commit retries).
     async fn finish_upload(&self, c: &mut Content, i: u64) -> Result<(), OpError> {
