@@ -32,10 +32,13 @@ fn t10_workers_are_listed_with_state_and_runs() {
         .iter()
         .map(|w| w["name"].as_str().expect("a name"))
         .collect();
-    assert_eq!(names, vec!["gc", "pins", "republish", "retention", "scrub"]);
+    assert_eq!(
+        names,
+        vec!["gc", "pins", "repair", "republish", "retention", "scrub"]
+    );
     for w in v.as_array().expect("a list") {
         let unit = match w["name"].as_str() {
-            Some("scrub" | "gc") => "bytes",
+            Some("scrub" | "gc" | "repair") => "bytes",
             Some("retention") => "versions",
             _ => "fragments",
         };

@@ -20,7 +20,7 @@ mod versions;
 mod workers;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
-pub use fragfs_mountd::args::{self as mount_args, NetArgs, ScrubArgs};
+pub use fragfs_mountd::args::{self as mount_args, NetArgs, RepairArgs, ScrubArgs};
 pub use fragfs_mountd::{reach, report};
 pub use report::{exit_on_clap_error, one_line};
 
@@ -126,6 +126,9 @@ pub enum Command {
     /// The node's maintenance workers: state (idle, busy, throttled,
     /// failing with backoff), progress, rate limit and last error.
     Workers(JsonArg),
+    /// What repair sees (on the metadata leader): storage peers up,
+    /// unreachable and gone, copies short, restored and bytes moved.
+    Repair(JsonArg),
     /// Fetch and verify every fragment of every file under PATH, record
     /// missing whole-file hashes, and report files short of copies or with
     /// unresolved conflicts. Exits non-zero when a file could not be
@@ -207,6 +210,8 @@ pub struct NodeArgs {
     pub net: NetArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
+    #[command(flatten)]
+    pub repair: RepairArgs,
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
@@ -345,6 +350,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Unpin { path } => pins::unpin(cli.data, path).await,
         Command::Pins(a) => pins::pins(cli.data, a).await,
         Command::Workers(a) => workers::workers(cli.data, a).await,
+        Command::Repair(a) => workers::repair(cli.data, a).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }
 }
@@ -360,6 +366,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.capacity = a.capacity;
     cfg.gc_grace = a.gc_grace;
     cfg.scrub = a.scrub.config();
+    cfg.repair = a.repair.config();
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed
