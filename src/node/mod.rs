@@ -350,6 +350,11 @@ impl Node {
             .store(d.as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// What repair sees and did (`fragfs repair`).
+    pub fn repair_report(&self) -> crate::control::RepairReport {
+        self.shared.repair.report()
+    }
+
     /// What the scrubber did since the node started.
     pub fn scrub_counts(&self) -> ScrubCounts {
         self.shared.scrub.counts()
