@@ -147,7 +147,7 @@ mod tests {
         Manifest {
             name: "f".into(),
             size: 10 * fragments.len() as u64,
-            fragment_size: FragmentSize::new(10).unwrap(),
+            fragment_size: FragmentSize::new(65_536).unwrap(),
             hash_algo: HashAlgo::Sha3_256,
             file_sha3: [0; 32],
             redundancy,
@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn t10_lost_copies_are_listed_once_least_redundant_first() {
-        let r3 = Redundancy::Replicas(3);
+        let r3 = Redundancy::Replicas(crate::redundancy::Replicas::new(3).unwrap());
         let rs = Redundancy::ReedSolomon { data: 3, parity: 2 };
         let a = manifest(r3, vec![entry(b"a", &[1, 2, 3]), entry(b"b", &[1, 4, 5])]);
         let again = a.clone();
