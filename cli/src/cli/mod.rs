@@ -511,5 +511,16 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
         "erasure:   {} degraded read(s), {} failed shard(s)",
         s.degraded_reads, s.failed_shards
     );
+    // Repair reports on the metadata leader only (`fragfs repair`).
+    if let Ok(Event::Repair(r)) = control::call(&data, &Request::Repair, |_| {}).await {
+        if r.leader {
+            let gone = r.peers.iter().filter(|p| p.gone).count();
+            println!(
+                "repair:    {gone} peer(s) gone; {}; {} cop(ies) restored",
+                workers::short_line(&r).trim_start_matches("short:").trim(),
+                r.restored_copies
+            );
+        }
+    }
     Ok(())
 }
