@@ -84,13 +84,10 @@ impl Namespace {
     pub(super) fn replace(&mut self, items: Vec<Replacement>) -> Result<Reply, FsError> {
         for item in &items {
             item.manifest.check().map_err(|_| FsError::Invalid)?;
-            match self.kept_version(item.ino, item.version) {
-                Some(v) if v.manifest.id() == item.old => {
-                    if !v.manifest.same_content(&item.manifest) {
-                        return Err(FsError::Invalid);
-                    }
-                }
-                _ => {}
+            let current = self.kept_version(item.ino, item.version);
+            let due = current.filter(|v| v.manifest.id() == item.old);
+            if due.is_some_and(|v| !v.manifest.same_content(&item.manifest)) {
+                return Err(FsError::Invalid);
             }
         }
         let (mut replaced, mut skipped) = (0, 0);
