@@ -136,6 +136,9 @@ pub enum Request {
         path: String,
         set: Option<String>,
     },
+    /// What repair sees: peers up, unreachable and gone, copies short,
+    /// restored and bytes moved (`fragfs repair`).
+    Repair,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +181,45 @@ pub struct StatusReport {
     pub degraded_reads: u64,
     /// Shards a read could not have from a peer asked for them.
     pub failed_shards: u64,
+}
+
+/// One storage peer as repair sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerHealth {
+    pub peer_id: String,
+    /// Seconds since it was last connected or answered.
+    pub unseen_secs: u64,
+    /// Unseen for `--repair-after` or longer: its copies are restored
+    /// elsewhere.
+    pub gone: bool,
+}
+
+/// What repair sees and did (`fragfs repair`). Repair runs on the metadata
+/// leader; on another node `leader` is false and the rest is empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepairReport {
+    pub leader: bool,
+    pub repair_after_secs: u64,
+    /// Bytes per second repair may store (0: no limit).
+    pub rate: u64,
+    pub peers: Vec<PeerHealth>,
+    /// Copies (full copies or shards) on gone peers still to restore, and
+    /// their bytes, as of the last round.
+    pub short_copies: u64,
+    pub short_bytes: u64,
+    /// Of those, copies whose entry cannot be rebuilt from the holders
+    /// its manifests name.
+    pub unrecoverable: u64,
+    /// Since this node started: copies restored, bytes stored doing so,
+    /// copies that failed, versions whose records now name new holders.
+    pub restored_copies: u64,
+    pub restored_bytes: u64,
+    pub failed_copies: u64,
+    pub records_updated: u64,
+    /// Seconds the last round took, and the estimate of the time left for
+    /// what is short (at the rate limit).
+    pub last_round_secs: u64,
+    pub eta_secs: Option<u64>,
 }
 
 /// One pinned file: its inode, its path when pinned, and how many of its
@@ -269,6 +311,7 @@ pub enum Event {
     },
     Workers(Vec<WorkerReport>),
     Redundancy(RedundancyReport),
+    Repair(RepairReport),
 }
 
 impl Event {

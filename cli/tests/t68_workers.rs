@@ -32,10 +32,13 @@ fn t10_workers_are_listed_with_state_and_runs() {
         .iter()
         .map(|w| w["name"].as_str().expect("a name"))
         .collect();
-    assert_eq!(names, vec!["gc", "pins", "republish", "retention", "scrub"]);
+    assert_eq!(
+        names,
+        vec!["gc", "pins", "repair", "republish", "retention", "scrub"]
+    );
     for w in v.as_array().expect("a list") {
         let unit = match w["name"].as_str() {
-            Some("scrub" | "gc") => "bytes",
+            Some("scrub" | "gc" | "repair") => "bytes",
             Some("retention") => "versions",
             _ => "fragments",
         };
@@ -61,13 +64,13 @@ fn t10_workers_are_listed_with_state_and_runs() {
     let o = fragfs(&["status"], &b.data);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("workers:   5 (") && stdout(&o).contains("0 failing)"),
+        stdout(&o).contains("workers:   6 (") && stdout(&o).contains("0 failing)"),
         "{}",
         stdout(&o)
     );
     let o = fragfs(&["status", "--json"], &b.data);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert_eq!(s["workers"].as_array().map(Vec::len), Some(5), "{s}");
+    assert_eq!(s["workers"].as_array().map(Vec::len), Some(6), "{s}");
 }
 
 #[test]
@@ -75,4 +78,32 @@ fn t20_without_a_node_workers_fails_in_one_line() {
     let tmp = tempfile::tempdir().expect("tmp");
     let o = fragfs(&["workers"], tmp.path());
     assert_one_line_error(&o, "");
+}
+
+#[test]
+fn t10_repair_reports_on_the_leader() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let a = start_node(&tmp.path().join("a"), &["--repair-after", "2s"]);
+    let report = || {
+        let o = fragfs(&["repair", "--json"], &a.data);
+        assert!(o.status.success(), "repair: {}", stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("repair --json is JSON")
+    };
+    // Alone, the node leads once its first round ran.
+    let ok = wait_until(Duration::from_secs(20), || report()["leader"] == true);
+    assert!(ok, "{}", report());
+    let r = report();
+    assert_eq!(r["repair_after_secs"], 2, "{r}");
+    assert_eq!(r["short_copies"], 0, "{r}");
+    let o = fragfs(&["repair"], &a.data);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("repair after 2s"), "{text}");
+    assert!(text.contains("short:     0 cop(ies)"), "{text}");
+    let o = fragfs(&["node", "--repair-after", "1s"], &tmp.path().join("b"));
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("shorter than the minimum"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -5,9 +5,9 @@
 //! one place that finds the program; [`MountArgs::node_config`]
 //! is the one place that turns them into the embedded node's configuration.
 //!
-//! [`NetArgs`], how a long-running peer meets the network, and
-//! [`ScrubArgs`], how it re-verifies its store, are shared with `fragfs
-//! node`. Errors are [`ArgsError`]s.
+//! [`NetArgs`], how a long-running peer meets the network,
+//! [`ScrubArgs`], how it re-verifies its store, and [`RepairArgs`], how it
+//! restores what lost peers held, are shared with `fragfs node`. Errors are [`ArgsError`]s.
 //!
 //! This module knows nothing of FUSE.
 
@@ -15,7 +15,7 @@ use clap::Args;
 use fragfs::{
     fragment::{FragmentSize, HashAlgo, InvalidFragmentSize},
     net::Multiaddr,
-    node::{NodeConfig, ScrubConfig},
+    node::{NodeConfig, RepairConfig, ScrubConfig},
     redundancy::{RedundancyError, Replicas},
     units,
 };
@@ -74,6 +74,39 @@ impl ScrubArgs {
     }
 }
 
+/// How a peer restores what lost peers held (it acts while it leads the
+/// metadata cluster).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct RepairArgs {
+    /// How long a storage peer must be unreachable before every copy it
+    /// held is restored on other peers, e.g. 30s, 10m (at least 2s).
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = fragfs::node::parse_repair_after)]
+    pub repair_after: Duration,
+    /// Bytes per second repair may store, e.g. 32MiB; 0 for no limit.
+    #[arg(long, value_name = "BYTES_PER_SEC", default_value = "32MiB", value_parser = units::parse_bytes)]
+    pub repair_rate: u64,
+}
+
+impl RepairArgs {
+    /// The node's repair configuration.
+    pub fn config(&self) -> RepairConfig {
+        RepairConfig {
+            after: self.repair_after,
+            rate: self.repair_rate,
+        }
+    }
+
+    /// The same options as `fragfs-mountd` arguments.
+    fn argv(&self) -> [String; 4] {
+        [
+            "--repair-after".into(),
+            units::format_duration(self.repair_after),
+            "--repair-rate".into(),
+            self.repair_rate.to_string(),
+        ]
+    }
+}
+
 /// A duration of at least [`ScrubConfig::MIN_EVERY`].
 fn parse_pass_interval(s: &str) -> Result<Duration, String> {
     let d = units::parse_duration(s)?;
@@ -106,6 +139,8 @@ pub struct MountArgs {
     pub net: NetArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
+    #[command(flatten)]
+    pub repair: RepairArgs,
     /// Copies of each fragment written. Default: 1 when started alone
     /// (without --peer), else 3.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..))]
@@ -177,6 +212,7 @@ impl MountArgs {
         opt("--lock-lease", self.lock_lease.to_string());
         opt("--gc-grace", fragfs::units::format_duration(self.gc_grace));
         v.extend(self.scrub.argv().map(OsString::from));
+        v.extend(self.repair.argv().map(OsString::from));
         let flags = [
             (self.net.no_mdns, "--no-mdns"),
             (self.no_store, "--no-store"),
@@ -209,6 +245,7 @@ impl MountArgs {
         cfg.client.fragment_size = FragmentSize::new(fsz)?;
         cfg.client.hash = self.hash;
         cfg.scrub = self.scrub.config();
+        cfg.repair = self.repair.config();
         Ok(cfg)
     }
 

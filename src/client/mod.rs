@@ -12,6 +12,7 @@ mod erasure;
 mod get;
 mod put;
 mod refresh;
+mod repair;
 mod shards;
 
 pub use erasure::ErasureCounters;

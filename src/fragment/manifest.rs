@@ -101,7 +101,9 @@ impl Manifest {
         FragmentId::of(HashAlgo::Sha3_256, &self.encode())
     }
 
-    fn check(&self) -> Result<(), ManifestError> {
+    /// Whether the manifest is well formed (what [`Self::decode`] checks
+    /// after parsing).
+    pub fn check(&self) -> Result<(), ManifestError> {
         let bad = |s: String| Err(ManifestError::Malformed(s));
         let expected = self.fragment_size.count(self.size);
         if self.fragments.len() as u64 != expected {
@@ -175,6 +177,26 @@ impl Manifest {
                 .iter()
                 .zip(&other.fragments)
                 .all(|(a, b)| a.id == b.id)
+    }
+
+    /// Whether `other` describes the same bytes, possibly stored
+    /// elsewhere (other holders) or otherwise (another redundancy, so
+    /// other entry ids): the same name, size, fragment size, algorithm,
+    /// whole-file hash and fragment lengths, and, under the same
+    /// redundancy, the same entry ids.
+    pub fn same_content(&self, other: &Manifest) -> bool {
+        let ids = self.redundancy != other.redundancy || self.same_bytes(other);
+        ids && self.name == other.name
+            && self.size == other.size
+            && self.fragment_size == other.fragment_size
+            && self.hash_algo == other.hash_algo
+            && self.file_sha3 == other.file_sha3
+            && self.fragments.len() == other.fragments.len()
+            && self
+                .fragments
+                .iter()
+                .zip(&other.fragments)
+                .all(|(a, b)| a.len == b.len)
     }
 
     /// An empty file shaped like this one (fragment size, algorithm,

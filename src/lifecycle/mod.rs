@@ -19,6 +19,7 @@
 
 pub mod gc;
 pub mod keep;
+pub mod repair;
 pub mod spec;
 
 #[cfg(test)]

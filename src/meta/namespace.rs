@@ -33,15 +33,19 @@ mod proptests;
 mod query;
 mod record_hash;
 mod rename;
+mod replace;
+#[cfg(test)]
+mod replace_tests;
 mod retain;
 #[cfg(test)]
-mod retain_tests;
+pub(crate) mod retain_tests;
 #[cfg(test)]
 mod tests;
 mod xattr;
 
 pub use events::{EventLog, MAX_EVENTS};
 pub use legacy::{NamespaceV1, NamespaceV2, NamespaceWithoutLocks};
+pub use replace::Placed;
 pub use retain::Deleted;
 
 pub use locks::{
@@ -367,6 +371,7 @@ impl Namespace {
             Command::Commit(c) => self.commit(c),
             Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
             Command::Retain { now, protected } => Ok(self.retain(now, &protected)),
+            Command::Replace { items } => self.replace(items),
         }
     }
 

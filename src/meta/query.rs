@@ -101,11 +101,22 @@ pub enum Query {
         after: Ino,
         max: u32,
     },
+    /// The kept versions with their manifests (where their bytes are), a
+    /// page at a time: files numbered above `after`, up to about `max`
+    /// fragment entries ([`Namespace::placements`]).
+    Placements {
+        after: Ino,
+        max: u32,
+    },
 }
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
 /// encoded, well under a metadata frame).
 pub const MAX_REFS_PAGE: u32 = 50_000;
+
+/// The most fragment entries one [`Query::Placements`] page aims at
+/// (under 3 MiB encoded with five holders an entry).
+pub const MAX_PLACEMENTS_PAGE: u32 = 10_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListRow {
@@ -150,6 +161,12 @@ pub enum QueryReply {
     /// after next when more remain.
     FragmentRefs {
         ids: Vec<FragmentId>,
+        next: Option<Ino>,
+    },
+    /// Answer to [`Query::Placements`]: the versions, and the inode to ask
+    /// after next when more remain.
+    Placements {
+        versions: Vec<crate::meta::Placed>,
         next: Option<Ino>,
     },
 }
@@ -246,6 +263,11 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             let max = (*max).clamp(1, MAX_REFS_PAGE) as usize;
             let (ids, next) = ns.fragment_refs(*after, max);
             QueryReply::FragmentRefs { ids, next }
+        }
+        Query::Placements { after, max } => {
+            let max = (*max).clamp(1, MAX_PLACEMENTS_PAGE) as usize;
+            let (versions, next) = ns.placements(*after, max);
+            QueryReply::Placements { versions, next }
         }
     })
 }

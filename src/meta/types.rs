@@ -279,6 +279,25 @@ pub enum Command {
         now: Time,
         protected: Vec<(Ino, u64)>,
     },
+    /// Replaces the manifests of kept versions with manifests of the same
+    /// bytes stored elsewhere or otherwise (`namespace::replace`): repair
+    /// names new holders, re-encoding a new redundancy. An item whose
+    /// version is gone, or whose manifest is no longer `old`, is skipped;
+    /// an item that would change the bytes fails the whole command.
+    Replace {
+        items: Vec<Replacement>,
+    },
+}
+
+/// One version's manifest swapped for another of the same bytes
+/// ([`Command::Replace`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub ino: Ino,
+    pub version: u64,
+    /// The id of the manifest being replaced (compare-and-swap).
+    pub old: crate::fragment::FragmentId,
+    pub manifest: Manifest,
 }
 
 /// What the mount knows of a caller beyond its uid and primary gid.
@@ -305,6 +324,9 @@ pub enum Reply {
     /// Answer to [`Command::Retain`]: versions dropped, of live and of
     /// deleted files, and deleted files dropped whole.
     Retained { versions: u64, deleted_files: u64 },
+    /// Answer to [`Command::Replace`]: items applied and items skipped
+    /// (their version gone or changed since).
+    Replaced { replaced: u64, skipped: u64 },
 }
 
 /// Why a command or query failed: the POSIX error a local filesystem would

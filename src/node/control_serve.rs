@@ -61,6 +61,7 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::Peers => Event::Peers(peer_rows(&shared).await),
         Request::Status => Event::Status(status(&shared).await),
         Request::Workers => Event::Workers(shared.workers.reports()),
+        Request::Repair => Event::Repair(shared.repair.report()),
         Request::Ls { path } => match v.ls(&path).await {
             Ok((rows, stale)) => Event::Listing { rows, stale },
             Err(e) => Event::Error(format!("{path}: {e}")),

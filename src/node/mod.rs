@@ -15,8 +15,10 @@
 mod control_serve;
 pub mod gc;
 mod in_use;
+mod liveness;
 pub mod localnet;
 mod pins;
+mod repair;
 mod scrub;
 mod serve;
 mod switches;
@@ -33,6 +35,7 @@ use crate::{
     volume::{clock::Clock, Volume},
 };
 pub use in_use::{data_dir_holder, Holder};
+pub use repair::{parse_after as parse_repair_after, RepairConfig};
 pub use scrub::{ScrubConfig, ScrubCounts};
 use std::{
     path::PathBuf,
@@ -57,6 +60,8 @@ pub struct NodeConfig {
     pub gc_grace: Duration,
     /// The background re-verification of the store (storage nodes only).
     pub scrub: ScrubConfig,
+    /// Restoring what lost peers held (on the metadata leader).
+    pub repair: RepairConfig,
 }
 
 impl NodeConfig {
@@ -71,6 +76,7 @@ impl NodeConfig {
             meta: MetaConfig::default(),
             gc_grace: gc::DEFAULT_GC_GRACE,
             scrub: ScrubConfig::default(),
+            repair: RepairConfig::default(),
         }
     }
 
@@ -130,6 +136,8 @@ pub(crate) struct Shared {
     pub(crate) workers: crate::worker::Workers,
     /// The scrubber's counters and repair queue.
     pub(crate) scrub: scrub::Scrub,
+    /// What repair sees and did (`fragfs repair`).
+    pub(crate) repair: repair::RepairState,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -210,6 +218,7 @@ impl Node {
             pins,
             workers: crate::worker::Workers::new(),
             scrub: Default::default(),
+            repair: Default::default(),
         });
         tasks.spawn(
             "serve-fragments",
@@ -237,6 +246,9 @@ impl Node {
         w.spawn(&tasks, "retention", "versions", None, |w| {
             gc::retention(s, w)
         });
+        let s = shared.clone();
+        let rate = Some(cfg.repair.rate).filter(|r| *r > 0);
+        w.spawn(&tasks, "repair", "bytes", rate, |w| repair::run(s, w));
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {
                 path: sock.clone(),
@@ -336,6 +348,11 @@ impl Node {
             .switches
             .stall_ms
             .store(d.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// What repair sees and did (`fragfs repair`).
+    pub fn repair_report(&self) -> crate::control::RepairReport {
+        self.shared.repair.report()
     }
 
     /// What the scrubber did since the node started.

@@ -1,11 +1,15 @@
 //! What the storage lifecycle asks of the namespace: applying retention,
-//! and every fragment id kept versions refer to (what the stores'
-//! collectors must keep). See `node::gc` for the workers that use them.
+//! every fragment id kept versions refer to (what the stores' collectors
+//! must keep), where kept versions' bytes are and replacing that (repair,
+//! re-encoding). See `node::gc` and `node::repair` for the workers that
+//! use them.
 
 use super::{clock::now, reply, Volume, VolumeError};
 use crate::{
     fragment::FragmentId,
-    meta::{Command, Ino, MetaError, Query, MAX_REFS_PAGE},
+    meta::{
+        Command, Ino, MetaError, Placed, Query, Replacement, MAX_PLACEMENTS_PAGE, MAX_REFS_PAGE,
+    },
 };
 use std::collections::HashSet;
 
@@ -36,9 +40,7 @@ impl Volume {
             };
             let a = reply::answer(self.read(q).await?, reply::fragment_refs)?;
             if a.stale {
-                return Err(VolumeError::Meta(MetaError::Other(
-                    "the namespace could not confirm it is up to date".into(),
-                )));
+                return Err(stale());
             }
             let (ids, next) = a.value;
             all.extend(ids);
@@ -54,8 +56,48 @@ impl Volume {
         }
     }
 
+    /// Every kept version with its manifest, read a page at a time from
+    /// an up-to-date replica (a stale page is an error).
+    pub async fn placements(&self) -> Result<Vec<Placed>, VolumeError> {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let q = Query::Placements {
+                after,
+                max: MAX_PLACEMENTS_PAGE,
+            };
+            let a = reply::answer(self.read(q).await?, reply::placements)?;
+            if a.stale {
+                return Err(stale());
+            }
+            let (page, next) = a.value;
+            all.extend(page);
+            match next {
+                Some(n) if n > after => after = n,
+                Some(_) => {
+                    return Err(VolumeError::Protocol(
+                        "placements did not move forward".into(),
+                    ))
+                }
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Replaces versions' manifests with manifests of the same bytes
+    /// (`Command::Replace`); returns the items replaced and skipped.
+    pub async fn replace(&self, items: Vec<Replacement>) -> Result<(u64, u64), VolumeError> {
+        reply::replaced(self.write(Command::Replace { items }).await?)
+    }
+
     /// Whether this node leads the metadata cluster now.
     pub fn is_meta_leader(&self) -> bool {
         self.meta().status().leader == Some(self.node_id())
     }
+}
+
+fn stale() -> VolumeError {
+    VolumeError::Meta(MetaError::Other(
+        "the namespace could not confirm it is up to date".into(),
+    ))
 }

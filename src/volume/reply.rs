@@ -5,7 +5,7 @@
 use super::VolumeError;
 use crate::fragment::FragmentId;
 use crate::meta::{
-    Attr, DirEntry, Event, Ino, ListRow, Lock, QueryReply, ReadAnswer, Reply, Version,
+    Attr, DirEntry, Event, Ino, ListRow, Lock, Placed, QueryReply, ReadAnswer, Reply, Version,
 };
 
 fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
@@ -146,8 +146,6 @@ pub(crate) fn committed(r: Reply) -> Result<(u64, Attr), VolumeError> {
     }
 }
 
-/// A command that returns nothing. (Some commands answer attributes even
-/// when the caller has no use for them: any success is accepted.)
 /// The answer to `Query::FragmentRefs`: a page of ids, and where the next
 /// page starts.
 pub(crate) fn fragment_refs(r: QueryReply) -> Result<(Vec<FragmentId>, Option<Ino>), VolumeError> {
@@ -168,6 +166,25 @@ pub(crate) fn retained(r: Reply) -> Result<(u64, u64), VolumeError> {
     }
 }
 
+/// The answer to `Query::Placements`: a page of versions with their
+/// manifests, and where the next page starts.
+pub(crate) fn placements(r: QueryReply) -> Result<(Vec<Placed>, Option<Ino>), VolumeError> {
+    match r {
+        QueryReply::Placements { versions, next } => Ok((versions, next)),
+        other => Err(wrong("placements", other)),
+    }
+}
+
+/// The answer to `Command::Replace`: items replaced and skipped.
+pub(crate) fn replaced(r: Reply) -> Result<(u64, u64), VolumeError> {
+    match r {
+        Reply::Replaced { replaced, skipped } => Ok((replaced, skipped)),
+        other => Err(wrong("a replacement result", other)),
+    }
+}
+
+/// A command that returns nothing. (Some commands answer attributes even
+/// when the caller has no use for them: any success is accepted.)
 pub(crate) fn done(r: Reply) -> Result<(), VolumeError> {
     match r {
         Reply::Batch(_) => Err(wrong("done", r)),

@@ -21,7 +21,7 @@ mod versions;
 mod workers;
 
 // Shared with `fragfs-mountd` and `mount.fragfs`, which define them.
-pub use fragfs_mountd::args::{self as mount_args, NetArgs, ScrubArgs};
+pub use fragfs_mountd::args::{self as mount_args, NetArgs, RepairArgs, ScrubArgs};
 pub use fragfs_mountd::{reach, report};
 pub use report::{exit_on_clap_error, one_line};
 
@@ -130,6 +130,9 @@ pub enum Command {
     /// The node's maintenance workers: state (idle, busy, throttled,
     /// failing with backoff), progress, rate limit and last error.
     Workers(JsonArg),
+    /// What repair sees (on the metadata leader): storage peers up,
+    /// unreachable and gone, copies short, restored and bytes moved.
+    Repair(JsonArg),
     /// Fetch and verify every fragment of every file under PATH, record
     /// missing whole-file hashes, and report files short of copies or with
     /// unresolved conflicts. Exits non-zero when a file could not be
@@ -211,6 +214,8 @@ pub struct NodeArgs {
     pub net: NetArgs,
     #[command(flatten)]
     pub scrub: ScrubArgs,
+    #[command(flatten)]
+    pub repair: RepairArgs,
     /// Most bytes of fragments to keep, e.g. 500G.
     #[arg(long, default_value = "100G", value_parser = units::parse_bytes)]
     pub capacity: u64,
@@ -350,6 +355,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Unpin { path } => pins::unpin(cli.data, path).await,
         Command::Pins(a) => pins::pins(cli.data, a).await,
         Command::Workers(a) => workers::workers(cli.data, a).await,
+        Command::Repair(a) => workers::repair(cli.data, a).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }
 }
@@ -365,6 +371,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     cfg.capacity = a.capacity;
     cfg.gc_grace = a.gc_grace;
     cfg.scrub = a.scrub.config();
+    cfg.repair = a.repair.config();
     cfg.meta.snapshot_every = a.meta_snapshot_every.max(1);
     cfg.meta.keep_logs = (a.meta_snapshot_every / 10).max(1);
     // Signal handlers first: a SIGTERM right after the addresses are printed
@@ -509,5 +516,16 @@ async fn status(data: PathBuf, a: JsonArg) -> Result<()> {
         "erasure:   {} degraded read(s), {} failed shard(s)",
         s.degraded_reads, s.failed_shards
     );
+    // Repair reports on the metadata leader only (`fragfs repair`).
+    if let Ok(Event::Repair(r)) = control::call(&data, &Request::Repair, |_| {}).await {
+        if r.leader {
+            let gone = r.peers.iter().filter(|p| p.gone).count();
+            println!(
+                "repair:    {gone} peer(s) gone; {}; {} cop(ies) restored",
+                workers::short_line(&r).trim_start_matches("short:").trim(),
+                r.restored_copies
+            );
+        }
+    }
     Ok(())
 }

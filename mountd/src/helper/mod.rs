@@ -375,7 +375,7 @@ mod tests {
             "/mnt/f",
             "-n",
             "-o",
-            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns,scrub_rate=1M,scrub_every=10m",
+            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns,scrub_rate=1M,scrub_every=10m,repair_after=30s,repair_rate=0",
         ]))
         .expect("valid");
         assert_eq!(inv.source, Source::Local);
@@ -425,6 +425,10 @@ mod tests {
             "1048576",
             "--scrub-every",
             "10m",
+            "--repair-after",
+            "30s",
+            "--repair-rate",
+            "0",
             "--no-mdns",
             "--allow-other",
             "--pid-file",

@@ -102,6 +102,7 @@ impl Namespace {
                     entry(&mut c, copy.parent, &copy.name);
                 }
             }
+            Command::Replace { items } => c.inodes.extend(items.iter().map(|i| i.ino)),
             Command::WithContext { cmd, .. } => return self.touched(cmd),
             // Locks change no attribute, content or entry a cache holds;
             // retention drops old versions and deleted files, never a head.

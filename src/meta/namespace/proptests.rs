@@ -236,6 +236,17 @@ fn command() -> impl Strategy<Value = Command> {
         1 => prop::collection::vec(new_commit(), 1..3).prop_map(Command::Batch),
         1 => (now(), prop::collection::vec((ino(), 0..6u64), 0..3))
             .prop_map(|(now, protected)| Command::Retain { now, protected }),
+        1 => prop::collection::vec((ino(), 0..6u64, 0..1000u64), 1..3).prop_map(|items| Command::Replace {
+            items: items
+                .into_iter()
+                .map(|(ino, version, size)| Replacement {
+                    ino,
+                    version,
+                    old: crate::fragment::FragmentId::of(crate::fragment::HashAlgo::Sha3_256, b""),
+                    manifest: manifest(size),
+                })
+                .collect()
+        }),
     ]
 }
 
@@ -324,6 +335,21 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
             }
         }
         Command::RecordHash { ino, .. } => *ino = pick_file(*ino),
+        // An even version number replaces what is there with the same
+        // bytes on another holder; an odd one keeps the generated manifest
+        // (a stale or a bad item).
+        Command::Replace { items } => {
+            for it in items {
+                it.ino = pick_file(it.ino);
+                if let (0, Ok(v)) = (it.version % 2, ns.version(it.ino, it.version)) {
+                    it.old = v.manifest.id();
+                    it.manifest = v.manifest.clone();
+                    for f in &mut it.manifest.fragments {
+                        f.holders = vec![crate::redundancy::NodeId(vec![it.version as u8])];
+                    }
+                }
+            }
+        }
         Command::Retain { protected, .. } => {
             for (ino, _) in protected {
                 *ino = pick_file(*ino);

@@ -156,34 +156,14 @@ impl Namespace {
     /// included, stopping after the inode that brings the count to `max`
     /// or more; with the last inode visited when more remain.
     pub fn fragment_refs(&self, after: Ino, max: usize) -> (Vec<FragmentId>, Option<Ino>) {
-        let start = after.saturating_add(1);
-        let mut live = self
-            .inodes
-            .range(start..)
-            .filter_map(|(ino, n)| match &n.body {
-                Body::File { versions } => Some((*ino, versions.as_slice())),
-                _ => None,
-            })
-            .peekable();
-        let mut gone = self
-            .trash
-            .range(start..)
-            .map(|(ino, d)| (*ino, d.versions.as_slice()))
-            .peekable();
         let mut ids = BTreeSet::new();
-        // Both in inode order (an inode is live or deleted, never both).
-        loop {
-            let next = match (live.peek(), gone.peek()) {
-                (Some(l), Some(g)) if g.0 < l.0 => gone.next(),
-                (Some(_), _) => live.next(),
-                (None, _) => gone.next(),
-            };
-            let Some((ino, versions)) = next else { break };
+        let mut files = self.kept_files(after).peekable();
+        while let Some((ino, versions)) = files.next() {
             for v in versions {
                 ids.insert(v.manifest.id());
                 ids.extend(v.manifest.fragments.iter().map(|f| f.id));
             }
-            if ids.len() >= max && (live.peek().is_some() || gone.peek().is_some()) {
+            if ids.len() >= max && files.peek().is_some() {
                 return (ids.into_iter().collect(), Some(ino));
             }
         }

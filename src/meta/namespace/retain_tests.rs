@@ -16,7 +16,7 @@ fn manifest_of(tag: &str) -> Manifest {
 
 /// Creates `/name` in the root and commits `n` versions, version `i`
 /// (1-based) at wall clock `i` days, holding byte `i`.
-fn file_with_versions(ns: &mut Namespace, name: &str, n: u64) -> Ino {
+pub(super) fn file_with_versions(ns: &mut Namespace, name: &str, n: u64) -> Ino {
     let create = Command::Create {
         parent: ROOT,
         name: name.into(),

@@ -1,0 +1,245 @@
+//! Repair on real peers: when storage peers stay unreachable past
+//! `--repair-after`, every copy they held is restored on other peers
+//! without any command, and the namespace's records name the new holders,
+//! which hold what they are said to.
+
+mod common;
+use common::*;
+use fragfs::{
+    client::{Client, ClientConfig, Progress},
+    erasure::Stripe,
+    fragment::{FragmentEntry, FragmentSize, Manifest},
+    net,
+    node::{localnet::LocalNet, NodeConfig},
+    redundancy::{NodeId, Redundancy, Replicas},
+    volume::Volume,
+};
+use std::{
+    collections::HashSet,
+    path::Path,
+    time::{Duration, Instant},
+};
+
+const PEERS: usize = 7;
+const REPAIR_AFTER: Duration = Duration::from_secs(3);
+
+/// Peer 0 is the only metadata voter (so it leads and repairs); repair
+/// after 3 s; 64 KiB fragments.
+fn quick_repair(cfg: &mut NodeConfig) {
+    cfg.meta.voter = cfg.net.bootstrap.is_empty();
+    cfg.repair.after = REPAIR_AFTER;
+    cfg.client.fragment_size = FragmentSize::new(65_536).unwrap();
+}
+
+async fn start(dir: &Path) -> LocalNet {
+    init_tracing();
+    let net = LocalNet::start_with(&dir.join("net"), PEERS, quick_repair)
+        .await
+        .expect("peers start");
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
+    assert!(leader.await.is_some(), "peer 0 leads");
+    net
+}
+
+fn with_redundancy(client: Client, redundancy: Redundancy) -> Client {
+    let replicas = match redundancy {
+        Redundancy::Replicas(n) => n,
+        _ => client.config().replicas,
+    };
+    let cfg = ClientConfig {
+        redundancy,
+        replicas,
+        ..client.config().clone()
+    };
+    client.with_config(cfg)
+}
+
+/// Stores `bytes` with `redundancy` and commits them at `path`.
+async fn put_at(v: &Volume, dir: &Path, path: &str, bytes: &[u8], redundancy: Redundancy) {
+    let local = dir.join(path.trim_start_matches('/').replace('/', "_"));
+    std::fs::write(&local, bytes).unwrap();
+    let client = with_redundancy(v.client().clone(), redundancy);
+    let r = client
+        .put_file(&local, None, Progress::new())
+        .await
+        .expect("put");
+    v.commit_at_path(path, r.manifest).await.expect("commit");
+}
+
+async fn head(v: &Volume, path: &str) -> Manifest {
+    let (_, versions) = v.history(path).await.expect("history");
+    versions.last().expect("a version").manifest.clone()
+}
+
+fn index_of(net: &LocalNet, id: &NodeId) -> Option<usize> {
+    (0..PEERS).find(|&i| net.is_running(i) && net::node_id(&net.node(i).peer_id()) == *id)
+}
+
+/// The ids a holder of entry `f` at position `j` must hold: the fragment
+/// (replicas), or shard j and the stripe (rs).
+fn held_ids(
+    net: &LocalNet,
+    m: &Manifest,
+    f: &FragmentEntry,
+    j: usize,
+) -> Vec<fragfs::fragment::FragmentId> {
+    match m.redundancy {
+        Redundancy::Replicas(_) => vec![f.id],
+        Redundancy::ReedSolomon { .. } => {
+            let bytes = f
+                .holders
+                .iter()
+                .filter_map(|h| index_of(net, h))
+                .find_map(|i| net.node(i).store().unwrap().get(&f.id).ok())
+                .expect("a running holder keeps the stripe");
+            let stripe = Stripe::decode(&bytes).expect("stripe decodes");
+            vec![stripe.shards[j], f.id]
+        }
+    }
+}
+
+/// Every entry of `m` has `want` distinct holders, all running, each
+/// holding what the manifest says it holds.
+fn fully_placed(net: &LocalNet, m: &Manifest, want: usize) -> Result<(), String> {
+    for (n, f) in m.fragments.iter().enumerate() {
+        let distinct: HashSet<&NodeId> = f.holders.iter().collect();
+        if distinct.len() != want {
+            return Err(format!("entry {n}: {} distinct holders", distinct.len()));
+        }
+        for (j, h) in f.holders.iter().enumerate() {
+            let Some(i) = index_of(net, h) else {
+                return Err(format!("entry {n}: holder {j} is not running"));
+            };
+            let store = net.node(i).store().unwrap();
+            if !held_ids(net, m, f, j).iter().all(|id| store.has(id)) {
+                return Err(format!("entry {n}: holder {j} (peer {i}) lacks its copy"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Two running peers other than 0 that hold copies of the first entry.
+fn two_holders(net: &LocalNet, m: &Manifest) -> Vec<usize> {
+    let mut out: Vec<usize> = m.fragments[0]
+        .holders
+        .iter()
+        .filter_map(|h| index_of(net, h))
+        .filter(|&i| i != 0)
+        .collect();
+    out.truncate(2);
+    assert_eq!(out.len(), 2, "two holders besides peer 0");
+    out
+}
+
+async fn read(v: &Volume, dir: &Path, path: &str) -> Vec<u8> {
+    let out = dir.join("read.out");
+    let id = v.head_id(path).await.expect("head id");
+    v.client()
+        .get_file(&id, &out, Progress::new())
+        .await
+        .expect("read");
+    std::fs::read(&out).unwrap()
+}
+
+/// Waits until the head of `path` is fully placed again.
+async fn wait_repaired(net: &LocalNet, path: &str, want: usize) -> Manifest {
+    let v = net.node(0).volume();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let m = head(&v, path).await;
+        match fully_placed(net, &m, want) {
+            Ok(()) => return m,
+            Err(e) => assert!(Instant::now() < deadline, "not repaired: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_rs_3_2_is_back_to_five_shards_after_two_peers_die() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = start(tmp.path()).await;
+    let v = net.node(0).volume();
+    let rs = Redundancy::reed_solomon(3, 2).unwrap();
+    let data = random_bytes(1_000_000);
+    put_at(&v, tmp.path(), "/coded.bin", &data, rs).await;
+    let before = head(&v, "/coded.bin").await;
+    fully_placed(&net, &before, 5).expect("placed as written");
+
+    let dead = two_holders(&net, &before);
+    let started = Instant::now();
+    for &i in &dead {
+        net.stop(i).await;
+    }
+    assert_eq!(
+        read(&v, tmp.path(), "/coded.bin").await,
+        data,
+        "degraded read"
+    );
+
+    let after = wait_repaired(&net, "/coded.bin", 5).await;
+    assert!(started.elapsed() >= REPAIR_AFTER, "not before the delay");
+    assert!(
+        before.same_content(&after) && before != after,
+        "same bytes, new holders"
+    );
+    assert_eq!(read(&v, tmp.path(), "/coded.bin").await, data);
+    let r = net.node(0).repair_report();
+    assert!(r.leader);
+    assert_eq!(r.peers.iter().filter(|p| p.gone).count(), 2, "{r:?}");
+    assert!(r.restored_copies >= before.fragments.len() as u64, "{r:?}");
+    assert!(r.restored_bytes > 0 && r.records_updated >= 1, "{r:?}");
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_replicas_3_is_back_to_three_copies_and_a_returning_peer_is_reconciled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = start(tmp.path()).await;
+    let v = net.node(0).volume();
+    let data = random_bytes(700_000);
+    put_at(
+        &v,
+        tmp.path(),
+        "/dir/three.bin",
+        &data,
+        Redundancy::Replicas(Replicas::new(3).unwrap()),
+    )
+    .await;
+    let before = head(&v, "/dir/three.bin").await;
+    fully_placed(&net, &before, 3).expect("placed as written");
+
+    let dead = two_holders(&net, &before);
+    for &i in &dead {
+        net.stop(i).await;
+    }
+    let after = wait_repaired(&net, "/dir/three.bin", 3).await;
+    assert!(before.same_content(&after));
+    assert_eq!(read(&v, tmp.path(), "/dir/three.bin").await, data);
+
+    // One comes back: seen again, no longer gone, its copies extra.
+    net.restart(dead[0]).await.expect("restart");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while net
+        .node(0)
+        .repair_report()
+        .peers
+        .iter()
+        .filter(|p| p.gone)
+        .count()
+        != 1
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            net.node(0).repair_report()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let r = net.node(0).repair_report();
+    assert_eq!(r.short_copies, 0, "nothing short: {r:?}");
+    assert_eq!(head(&v, "/dir/three.bin").await, after, "records stay true");
+    net.shutdown().await;
+}
