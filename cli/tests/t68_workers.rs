@@ -34,11 +34,19 @@ fn t10_workers_are_listed_with_state_and_runs() {
         .collect();
     assert_eq!(
         names,
-        vec!["gc", "pins", "repair", "republish", "retention", "scrub"]
+        vec![
+            "gc",
+            "pins",
+            "reencode",
+            "repair",
+            "republish",
+            "retention",
+            "scrub"
+        ]
     );
     for w in v.as_array().expect("a list") {
         let unit = match w["name"].as_str() {
-            Some("scrub" | "gc" | "repair") => "bytes",
+            Some("scrub" | "gc" | "repair" | "reencode") => "bytes",
             Some("retention") => "versions",
             _ => "fragments",
         };
@@ -64,13 +72,13 @@ fn t10_workers_are_listed_with_state_and_runs() {
     let o = fragfs(&["status"], &b.data);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("workers:   6 (") && stdout(&o).contains("0 failing)"),
+        stdout(&o).contains("workers:   7 (") && stdout(&o).contains("0 failing)"),
         "{}",
         stdout(&o)
     );
     let o = fragfs(&["status", "--json"], &b.data);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
-    assert_eq!(s["workers"].as_array().map(Vec::len), Some(6), "{s}");
+    assert_eq!(s["workers"].as_array().map(Vec::len), Some(7), "{s}");
 }
 
 #[test]

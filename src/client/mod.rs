@@ -18,6 +18,7 @@ mod shards;
 pub use erasure::ErasureCounters;
 pub use get::GetReport;
 pub use put::PutReport;
+pub use refresh::touch_with_shards;
 
 use crate::{
     fragment::{FragmentId, FragmentSize, HashAlgo, ManifestError},

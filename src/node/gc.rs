@@ -148,12 +148,13 @@ pub(super) async fn round(shared: &Shared, w: Option<&Worker>) -> Result<u64, St
         .fragment_refs()
         .await
         .map_err(|e| e.to_string())?;
-    live.extend(pinned_fragments(shared).await);
+    let pinned = pinned_fragments(shared).await;
+    live.extend(pinned.iter().copied());
     let mut doomed = due(&live);
     if !doomed.is_empty() {
         // Shards are named by their stripes only: read those (small
         // files) only when something is about to go.
-        live.extend(striped(&store, &held, &live).await?);
+        live.extend(striped(&store, &held, &live, &pinned).await?);
         doomed = due(&live);
     }
     shared.scrub.forget_unless(&live);
@@ -187,21 +188,24 @@ fn ms(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// What the kept stripes held here refer to: their shards and the
-/// fragment each codes (a pinned rs file keeps it whole). A stripe lives
-/// beside every shard of it (`client::erasure`), so the stripes of this
-/// store's shards are in this store.
+/// What the kept stripes held here refer to: their shards, and for the
+/// stripes of pinned files the fragment each codes (a pinned rs file is
+/// kept whole). A stripe lives beside every shard of it
+/// (`client::erasure`), so the stripes of this store's shards are in this
+/// store. A whole copy of a coded fragment that no pin wants goes: it is
+/// what a file re-encoded from replicas leaves behind.
 async fn striped(
     store: &Arc<FragmentStore>,
     held: &[(FragmentId, u64, SystemTime)],
     live: &HashSet<FragmentId>,
+    pinned: &HashSet<FragmentId>,
 ) -> Result<Vec<FragmentId>, String> {
     let small: Vec<FragmentId> = held
         .iter()
         .filter(|(id, len, _)| *len as usize <= MAX_STRIPE_BYTES && live.contains(id))
         .map(|(id, _, _)| *id)
         .collect();
-    let store = store.clone();
+    let (store, pinned) = (store.clone(), pinned.clone());
     blocking(move || {
         let mut out = Vec::new();
         for id in small {
@@ -209,7 +213,9 @@ async fn striped(
             // anything else small is simply not a stripe.
             let Ok(bytes) = store.get(&id) else { continue };
             if let Ok(stripe) = Stripe::decode(&bytes) {
-                out.push(stripe.data_id);
+                if pinned.contains(&id) {
+                    out.push(stripe.data_id);
+                }
                 out.extend(stripe.shards);
             }
         }

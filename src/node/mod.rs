@@ -18,6 +18,7 @@ mod in_use;
 mod liveness;
 pub mod localnet;
 mod pins;
+mod reencode;
 mod repair;
 mod scrub;
 mod serve;
@@ -249,6 +250,8 @@ impl Node {
         let s = shared.clone();
         let rate = Some(cfg.repair.rate).filter(|r| *r > 0);
         w.spawn(&tasks, "repair", "bytes", rate, |w| repair::run(s, w));
+        let s = shared.clone();
+        w.spawn(&tasks, "reencode", "bytes", rate, |w| reencode::run(s, w));
         if cfg.control {
             let listener = control::bind(&sock).map_err(|source| NodeError::Control {
                 path: sock.clone(),
@@ -353,6 +356,11 @@ impl Node {
     /// What repair sees and did (`fragfs repair`).
     pub fn repair_report(&self) -> crate::control::RepairReport {
         self.shared.repair.report()
+    }
+
+    /// The maintenance workers as `fragfs workers` shows them.
+    pub fn worker_reports(&self) -> Vec<crate::worker::WorkerReport> {
+        self.shared.workers.reports()
     }
 
     /// What the scrubber did since the node started.

@@ -79,7 +79,11 @@ async fn answer(shared: &Shared, request: Request) -> Response {
             }
         }
         Request::Touch { ids } => {
-            match tokio::task::spawn_blocking(move || store.touch(&ids)).await {
+            match tokio::task::spawn_blocking(move || {
+                crate::client::touch_with_shards(&store, &ids)
+            })
+            .await
+            {
                 Ok(Ok(present)) => Response::Has { present },
                 Ok(Err(e)) => Response::Failed {
                     reason: e.to_string(),

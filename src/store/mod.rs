@@ -182,6 +182,11 @@ impl FragmentStore {
         Ok(out)
     }
 
+    /// The length of the copy of `id` held, None when none is.
+    pub fn len_of(&self, id: &FragmentId) -> Option<u64> {
+        fs::metadata(self.path_of(id)).ok().map(|m| m.len())
+    }
+
     pub fn has(&self, id: &FragmentId) -> bool {
         self.path_of(id).is_file()
     }

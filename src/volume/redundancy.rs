@@ -103,6 +103,13 @@ impl Volume {
                 Err(e) => return Err(e),
             }
         };
+        self.redundancy_set_on(ino).await
+    }
+
+    /// The scheme a valid `user.fragfs.redundancy` on `ino` or inherited
+    /// by it sets; None when none applies (re-encoding leaves such files
+    /// as they were written).
+    pub async fn redundancy_set_on(&self, ino: Ino) -> Result<Option<Redundancy>, VolumeError> {
         let found = self.effective_redundancy(ino).await?;
         Ok(match (found.holder, found.invalid) {
             (Some(_), None) => found.spec.redundancy().ok(),
