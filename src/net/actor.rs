@@ -48,7 +48,7 @@ struct Actor {
     meta_inbound: mpsc::Sender<MetaInbound>,
     meta_pending: HashMap<OutboundRequestId, oneshot::Sender<Result<bytes::Bytes, NetError>>>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
-    providers: HashMap<kad::QueryId, (HashSet<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
+    providers: HashMap<kad::QueryId, (HashSet<PeerId>, oneshot::Sender<super::Lookup>)>,
     discovers: HashMap<kad::QueryId, oneshot::Sender<()>>,
     peers: HashMap<PeerId, PeerState>,
     listen: Vec<Multiaddr>,
@@ -82,6 +82,7 @@ fn build_swarm(
     let serve = cfg.serve;
     let meta_on = cfg.meta;
     let request_timeout = cfg.request_timeout;
+    let parallelism = cfg.lookup_parallelism;
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -95,6 +96,7 @@ fn build_swarm(
             let peer_id = key.public().to_peer_id();
             let mut kcfg = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
             kcfg.set_query_timeout(Duration::from_secs(30));
+            kcfg.set_parallelism(parallelism);
             // Held fragments are re-announced every hour and their records
             // live four hours: a peer that vanishes stops being named soon.
             kcfg.set_provider_publication_interval(Some(Duration::from_secs(3600)));
@@ -503,7 +505,10 @@ impl Actor {
 
     fn on_kad(&mut self, event: kad::Event) {
         let kad::Event::OutboundQueryProgressed {
-            id, result, step, ..
+            id,
+            result,
+            step,
+            stats,
         } = event
         else {
             return;
@@ -527,7 +532,13 @@ impl Actor {
                 }
                 if finish {
                     if let Some((found, reply)) = self.providers.remove(&id) {
-                        let _ = reply.send(found.into_iter().collect());
+                        let _ = reply.send(super::Lookup {
+                            providers: found.into_iter().collect(),
+                            requests: stats.num_requests(),
+                            successes: stats.num_successes(),
+                            failures: stats.num_failures(),
+                            elapsed: stats.duration().unwrap_or_default(),
+                        });
                     }
                     if let Some(mut q) = self.swarm.behaviour_mut().kad.query_mut(&id) {
                         q.finish();

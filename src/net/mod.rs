@@ -36,6 +36,18 @@ pub const KAD_PROTOCOL: &str = "/fragfs/kad/1.0.0";
 /// The identify protocol version string.
 pub const IDENTIFY_PROTOCOL: &str = "/fragfs/id/1.0.0";
 
+/// One DHT provider lookup: who holds the key, and the requests the
+/// iterative query sent before the first answer naming a provider ended
+/// it. With a lookup parallelism of 1 every request is one hop.
+#[derive(Clone, Debug, Default)]
+pub struct Lookup {
+    pub providers: Vec<PeerId>,
+    pub requests: u32,
+    pub successes: u32,
+    pub failures: u32,
+    pub elapsed: Duration,
+}
+
 #[derive(Clone, Debug)]
 pub struct NetConfig {
     pub listen: Vec<Multiaddr>,
@@ -51,6 +63,9 @@ pub struct NetConfig {
     pub idle_timeout: Duration,
     /// How long `start` waits for the listeners to come up.
     pub listen_timeout: Duration,
+    /// Requests a DHT lookup keeps in flight (Kademlia's alpha; 1 makes
+    /// every request of a lookup one hop, as the scale bench counts them).
+    pub lookup_parallelism: std::num::NonZeroUsize,
 }
 
 impl Default for NetConfig {
@@ -69,6 +84,7 @@ impl Default for NetConfig {
             // picks among connected peers.
             idle_timeout: Duration::from_secs(3600),
             listen_timeout: Duration::from_secs(5),
+            lookup_parallelism: std::num::NonZeroUsize::new(3).expect("non-zero"),
         }
     }
 }
@@ -198,7 +214,7 @@ pub(crate) enum Command {
     },
     FindProviders {
         key: kad::RecordKey,
-        reply: oneshot::Sender<Vec<PeerId>>,
+        reply: oneshot::Sender<Lookup>,
     },
     Peers {
         reply: oneshot::Sender<Vec<PeerInfo>>,
@@ -438,15 +454,20 @@ impl Net {
     /// Peers the DHT says hold `id` (not including this node), within
     /// `deadline`. An empty list when none are found in time.
     pub async fn find_providers(&self, id: &FragmentId, deadline: Duration) -> Vec<PeerId> {
+        self.lookup_providers(id, deadline)
+            .await
+            .map(|l| l.providers)
+            .unwrap_or_default()
+    }
+
+    /// A provider lookup of `id` with what it cost (requests sent and
+    /// answered); None when it did not end within `deadline`.
+    pub async fn lookup_providers(&self, id: &FragmentId, deadline: Duration) -> Option<Lookup> {
         let fut = self.call(|reply| Command::FindProviders {
             key: record_key(id),
             reply,
         });
-        tokio::time::timeout(deadline, fut)
-            .await
-            .ok()
-            .and_then(|r| r.ok())
-            .unwrap_or_default()
+        tokio::time::timeout(deadline, fut).await.ok()?.ok()
     }
 
     /// Connected, identified peers.

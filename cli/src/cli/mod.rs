@@ -5,6 +5,8 @@
 
 mod bench;
 mod bench_meta;
+mod bench_scale;
+mod bench_scale_check;
 mod bench_versions;
 mod demo;
 mod files;
@@ -113,6 +115,9 @@ pub enum Command {
     BenchMeta(bench_meta::BenchMetaArgs),
     /// What a commit costs when it must merge (3 peers on 127.0.0.1).
     BenchVersions(bench_versions::BenchVersionsArgs),
+    /// Many peers in one process: DHT lookup hops, repair after a share of
+    /// them stop for good, memory per peer.
+    BenchScale(bench_scale::BenchScaleArgs),
     /// Keep a verified copy of every fragment of a file on the local node
     /// and advertise it, for this version and every later one. A directory
     /// pins every regular file under it now (files created later are not
@@ -351,6 +356,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => bench::run(a).await,
         Command::BenchMeta(a) => bench_meta::run(a).await,
         Command::BenchVersions(a) => bench_versions::run(a).await,
+        Command::BenchScale(a) => bench_scale::run(a).await,
         Command::Pin(a) => pins::pin(cli.data, a).await,
         Command::Unpin { path } => pins::unpin(cli.data, path).await,
         Command::Pins(a) => pins::pins(cli.data, a).await,
