@@ -89,9 +89,17 @@ pub async fn run(a: BenchScaleArgs) -> Result<()> {
         a.files,
         units::format_bytes(a.file_size)
     );
+    let rss0 = rss_bytes();
     let mut net = start(&base, a.peers).await?;
     let files = store_files(&net, &base, &a, spec).await?;
     lookups(&net, &files, a.lookups).await?;
+    let grown = rss_bytes().saturating_sub(rss0);
+    println!(
+        "memory after storing and looking up: {} resident for {} peers, {} per peer",
+        units::format_bytes(grown),
+        a.peers,
+        units::format_bytes(grown / a.peers as u64)
+    );
     if a.kill_percent > 0 {
         repair(&mut net, &files, a.kill_percent, after).await?;
     }
