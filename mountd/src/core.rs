@@ -21,6 +21,7 @@ mod attrs;
 mod budget;
 mod closers;
 mod fetch;
+pub mod holds;
 mod ns;
 mod ranges;
 mod saves;
@@ -77,6 +78,8 @@ pub struct OpenFile {
     /// The file's attributes as last seen through this mount: what `fstat`
     /// answers once the file is unlinked (see [`Core::getattr`]).
     known: Mutex<Attr>,
+    /// When it was opened (`holds`).
+    opened: std::time::Instant,
 }
 
 impl OpenFile {
@@ -89,6 +92,7 @@ impl OpenFile {
             next_read: AtomicU64::new(0),
             ahead: AtomicU64::new(0),
             known: Mutex::new(attr),
+            opened: std::time::Instant::now(),
         }
     }
 }

@@ -118,6 +118,11 @@ fn new_session(node: u64) -> u64 {
 }
 
 impl Locks {
+    /// This mount's lock session id: also names its holds.
+    pub fn session(&self) -> u64 {
+        self.session
+    }
+
     pub fn new(volume: Volume, lease: Duration) -> Self {
         Locks {
             session: new_session(volume.node_id()),

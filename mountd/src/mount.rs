@@ -165,6 +165,8 @@ pub fn mount(
         invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
     }
     locks.spawn_renewal(&tasks);
+    let holder = format!("{}/{:016x}", node.peer_id(), locks.session());
+    crate::core::holds::spawn(core.clone(), node.volume(), &tasks, holder);
     Ok(Mounted {
         session,
         core,

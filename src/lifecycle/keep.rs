@@ -132,8 +132,9 @@ pub struct VersionInfo {
 /// The ids of the versions `policy` retains, given the versions of a file
 /// oldest first (the head last): the head, the last `versions`, every one
 /// younger than `days` days at `now_ms` (a time in the future counts as
-/// age zero), and every id in `protected` (versions an open handle or an
-/// in-flight write refers to, or a conflict copy's source). Protected ids
+/// age zero), every one superseded less than [`SETTLE_MS`] ago, and every
+/// id in `protected` (versions an open handle or an in-flight write refers
+/// to, or a conflict copy's source). Protected ids
 /// are returned even when absent from `versions`: keeping too much is safe.
 pub fn retained(
     versions: &[VersionInfo],
@@ -145,6 +146,13 @@ pub fn retained(
     let last_n = policy.versions.map_or(0, |n| n as usize).max(1);
     let skip = versions.len().saturating_sub(last_n);
     kept.extend(versions.iter().skip(skip).map(|v| v.id));
+    // Superseded (by the next version's commit) less than SETTLE_MS ago.
+    kept.extend(
+        versions
+            .windows(2)
+            .filter(|w| now_ms.saturating_sub(w[1].wall_ms) < SETTLE_MS)
+            .map(|w| w[0].id),
+    );
     if let Some(days) = policy.days {
         let period = u64::from(days).saturating_mul(DAY_MS);
         kept.extend(
@@ -162,8 +170,15 @@ pub fn retained(
 /// or [`KeepPolicy::DEFAULT_DAYS`] when it has no `days` part. A deletion
 /// time in the future counts as age zero.
 pub fn deleted_file_expired(deleted_at_ms: u64, policy: &KeepPolicy, now_ms: u64) -> bool {
-    now_ms.saturating_sub(deleted_at_ms) >= policy.period_ms()
+    now_ms.saturating_sub(deleted_at_ms) >= policy.period_ms().max(SETTLE_MS)
 }
+
+/// How long a version stays kept after it stopped being the head (or its
+/// file was deleted), whatever the policy: the time a mount may take to
+/// report a handle it holds on it (`Command::Hold`, sent for handles open
+/// 5 s or more, every second). Part of what the log means: every replica
+/// applies the same value.
+pub const SETTLE_MS: u64 = 10_000;
 
 #[cfg(test)]
 mod tests {
@@ -250,14 +265,10 @@ mod tests {
             &BTreeSet::new(),
         );
         assert_eq!(got, BTreeSet::from([5]));
-        // Even a version written this very moment goes with days=0.
-        let got = retained(
-            &daily(5),
-            &keep(Some(1), Some(0)),
-            4 * DAY_MS,
-            &BTreeSet::new(),
-        );
-        assert_eq!(got, BTreeSet::from([5]));
+        // A version superseded less than SETTLE_MS ago settles first.
+        let at = |now| retained(&daily(5), &keep(Some(1), Some(0)), now, &BTreeSet::new());
+        assert_eq!(at(5 * DAY_MS + SETTLE_MS - 1), BTreeSet::from([4, 5]));
+        assert_eq!(at(5 * DAY_MS + SETTLE_MS), BTreeSet::from([5]));
     }
 
     #[test]
@@ -327,7 +338,9 @@ mod tests {
         let no_days = keep(Some(3), None);
         assert!(!deleted_file_expired(0, &no_days, 30 * DAY_MS - 1));
         assert!(deleted_file_expired(0, &no_days, 30 * DAY_MS));
-        assert!(deleted_file_expired(5, &keep(Some(1), Some(0)), 5));
+        let head_only = keep(Some(1), Some(0));
+        assert!(!deleted_file_expired(5, &head_only, 5 + SETTLE_MS - 1));
+        assert!(deleted_file_expired(5, &head_only, 5 + SETTLE_MS));
         assert!(!deleted_file_expired(u64::MAX, &KeepPolicy::DEFAULT, 0));
     }
 }

@@ -26,7 +26,9 @@ pub mod spec;
 mod proptests;
 
 pub use gc::to_delete;
-pub use keep::{deleted_file_expired, retained, KeepError, KeepPolicy, VersionInfo, DAY_MS};
+pub use keep::{
+    deleted_file_expired, retained, KeepError, KeepPolicy, VersionInfo, DAY_MS, SETTLE_MS,
+};
 pub use spec::{RedundancySpec, SpecError};
 
 /// The value of an extended attribute as trimmed UTF-8, or `None` when it

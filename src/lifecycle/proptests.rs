@@ -77,7 +77,8 @@ proptest! {
         for (i, v) in vs.iter().enumerate() {
             let in_last_n = i + n >= vs.len();
             let young = p.days.is_some_and(|d| now.saturating_sub(v.wall_ms) < u64::from(d) * DAY_MS);
-            let should = in_last_n || young || i + 1 == vs.len() || protected.contains(&v.id);
+            let settling = vs.get(i + 1).is_some_and(|next| now.saturating_sub(next.wall_ms) < SETTLE_MS);
+            let should = in_last_n || young || settling || i + 1 == vs.len() || protected.contains(&v.id);
             prop_assert_eq!(kept.contains(&v.id), should, "version {:?}", v);
         }
         let known: BTreeSet<u64> = vs.iter().map(|v| v.id).collect();

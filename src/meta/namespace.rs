@@ -26,6 +26,9 @@ mod commit;
 #[cfg(test)]
 mod commit_tests;
 mod events;
+mod holds;
+#[cfg(test)]
+mod holds_tests;
 mod legacy;
 mod locks;
 #[cfg(test)]
@@ -44,7 +47,8 @@ mod tests;
 mod xattr;
 
 pub use events::{EventLog, MAX_EVENTS};
-pub use legacy::{NamespaceV1, NamespaceV2, NamespaceWithoutLocks};
+pub use holds::{Held, Holds, MAX_HELD, MAX_HOLDERS, MAX_HOLDER_NAME};
+pub use legacy::{NamespaceV1, NamespaceV2, NamespaceV3, NamespaceWithoutLocks};
 pub use replace::Placed;
 pub use retain::Deleted;
 
@@ -72,6 +76,8 @@ pub struct Namespace {
     /// Deleted regular files, kept for their retention period
     /// (`retain.rs`).
     trash: BTreeMap<Ino, Deleted>,
+    /// The versions mounts hold open (`holds.rs`).
+    holds: Holds,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,6 +208,7 @@ impl Namespace {
             locks: LockTable::default(),
             events: EventLog::default(),
             trash: BTreeMap::new(),
+            holds: Holds::default(),
         }
     }
 
@@ -372,7 +379,17 @@ impl Namespace {
             Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
             Command::Retain { now, protected } => Ok(self.retain(now, &protected)),
             Command::Replace { items } => self.replace(items),
+            Command::Hold {
+                holder,
+                versions,
+                until,
+            } => self.holds.apply(holder, versions, until),
         }
+    }
+
+    /// What the mounts hold open, for queries.
+    pub fn holds(&self) -> &Holds {
+        &self.holds
     }
 
     /// The lock table, for queries.

@@ -12,7 +12,7 @@
 
 use super::{
     feed::ChangeFeed,
-    namespace::{Namespace, NamespaceV1, NamespaceV2, NamespaceWithoutLocks},
+    namespace::{Namespace, NamespaceV1, NamespaceV2, NamespaceV3, NamespaceWithoutLocks},
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
     types::{Caller, Changes, FsError, Reply, Time},
 };
@@ -42,11 +42,14 @@ const KEY_SNAPSHOT: &str = "snapshot";
 /// snapshot's state.
 const FORMAT: u8 = 1;
 
-/// Version byte in front of a snapshot's state ([`StateData`]): 3 since
-/// the namespace keeps deleted files (its trash); 2 since versions carry
-/// their author's uid, base, mark and slot owners and the namespace its
-/// event log. Formats 1 and 2 still decode (`decode_state`).
-const STATE_FORMAT: u8 = 3;
+/// Version byte in front of a snapshot's state ([`StateData`]): 4 since
+/// the namespace keeps the mounts' holds; 3 since it keeps deleted files
+/// (its trash); 2 since versions carry their author's uid, base, mark and
+/// slot owners and the namespace its event log. Formats 1 to 3 still
+/// decode (`decode_state`).
+const STATE_FORMAT: u8 = 4;
+/// The snapshot format before holds.
+const STATE_FORMAT_V3: u8 = 3;
 /// The snapshot format before the trash of deleted files.
 const STATE_FORMAT_V2: u8 = 2;
 
@@ -329,6 +332,9 @@ fn encode_state(st: &StateData) -> Vec<u8> {
 fn decode_state(b: &[u8]) -> Result<StateData, String> {
     match b.split_first() {
         Some((&STATE_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((&STATE_FORMAT_V3, rest)) => postcard::from_bytes::<OldStateData<NamespaceV3>>(rest)
+            .map(OldStateData::convert)
+            .map_err(|e| e.to_string()),
         Some((&STATE_FORMAT_V2, rest)) => postcard::from_bytes::<OldStateData<NamespaceV2>>(rest)
             .map(OldStateData::convert)
             .map_err(|e| e.to_string()),

@@ -287,6 +287,15 @@ pub enum Command {
     Replace {
         items: Vec<Replacement>,
     },
+    /// What `holder` (one mount) holds open (`namespace::holds`): the
+    /// versions its handles read or write from, replacing what it held
+    /// before, kept by retention until `until`; an empty list releases
+    /// everything it held.
+    Hold {
+        holder: String,
+        versions: Vec<(Ino, u64)>,
+        until: Time,
+    },
 }
 
 /// One version's manifest swapped for another of the same bytes

@@ -90,6 +90,28 @@ impl Volume {
         reply::replaced(self.write(Command::Replace { items }).await?)
     }
 
+    /// Reports what `holder` (one mount) holds open: `versions`, kept by
+    /// retention for `lease` from now, replacing its last report; an empty
+    /// list releases everything it held.
+    pub async fn hold(
+        &self,
+        holder: &str,
+        versions: Vec<(Ino, u64)>,
+        lease: std::time::Duration,
+    ) -> Result<(), VolumeError> {
+        let t = now();
+        let until = crate::meta::Time {
+            secs: t.secs.saturating_add(lease.as_secs() as i64),
+            nanos: t.nanos,
+        };
+        let cmd = Command::Hold {
+            holder: holder.to_owned(),
+            versions,
+            until,
+        };
+        reply::done(self.write(cmd).await?)
+    }
+
     /// Whether this node leads the metadata cluster now.
     pub fn is_meta_leader(&self) -> bool {
         self.meta().status().leader == Some(self.node_id())

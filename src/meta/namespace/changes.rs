@@ -106,7 +106,10 @@ impl Namespace {
             Command::WithContext { cmd, .. } => return self.touched(cmd),
             // Locks change no attribute, content or entry a cache holds;
             // retention drops old versions and deleted files, never a head.
-            Command::Batch(_) | Command::Lock(_) | Command::Retain { .. } => {}
+            Command::Batch(_)
+            | Command::Lock(_)
+            | Command::Retain { .. }
+            | Command::Hold { .. } => {}
         }
         c
     }

@@ -1,5 +1,6 @@
 //! The namespace as older snapshots encode it, read and converted to
-//! today's shape. Snapshot format 2 had no trash of deleted files
+//! today's shape. Snapshot format 3 had no holds ([`NamespaceV3`]); format 2
+//! had no trash of deleted files either
 //! ([`NamespaceV2`]). Snapshot format 1 (`meta::store`) had versions without
 //! `based_on`, `mark` and `owners` and an author that was only a peer id,
 //! and no event log; before file locks it also had no lock table. A
@@ -7,7 +8,7 @@
 //! no mark, and owners computed by comparing each manifest with the one
 //! before it, as a commit computes them.
 
-use super::{Body, EventLog, Inode, LockTable, Namespace};
+use super::{Body, Deleted, EventLog, Holds, Inode, LockTable, Namespace};
 use crate::fragment::Manifest;
 use crate::meta::types::{Attr, Hlc, Ino};
 use crate::meta::versions::{owners_after, Author, Version};
@@ -74,6 +75,30 @@ impl From<NamespaceV2> for Namespace {
             locks: old.locks,
             events: old.events,
             trash: BTreeMap::new(),
+            holds: Holds::default(),
+        }
+    }
+}
+
+/// The namespace as snapshot format 3 encodes it: before holds.
+#[derive(Deserialize)]
+pub struct NamespaceV3 {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+    locks: LockTable,
+    events: EventLog,
+    trash: BTreeMap<Ino, Deleted>,
+}
+
+impl From<NamespaceV3> for Namespace {
+    fn from(old: NamespaceV3) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: old.locks,
+            events: old.events,
+            trash: old.trash,
+            holds: Holds::default(),
         }
     }
 }
@@ -86,6 +111,7 @@ impl From<NamespaceV1> for Namespace {
             locks: old.locks,
             events: Default::default(),
             trash: BTreeMap::new(),
+            holds: Holds::default(),
         }
     }
 }

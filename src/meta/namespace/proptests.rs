@@ -236,6 +236,8 @@ fn command() -> impl Strategy<Value = Command> {
         1 => prop::collection::vec(new_commit(), 1..3).prop_map(Command::Batch),
         1 => (now(), prop::collection::vec((ino(), 0..6u64), 0..3))
             .prop_map(|(now, protected)| Command::Retain { now, protected }),
+        1 => (prop::sample::select(vec!["m1", "m2"]), prop::collection::vec((ino(), 0..6u64), 0..3), now())
+            .prop_map(|(holder, versions, until)| Command::Hold { holder: holder.into(), versions, until }),
         1 => prop::collection::vec((ino(), 0..6u64, 0..1000u64), 1..3).prop_map(|items| Command::Replace {
             items: items
                 .into_iter()
@@ -350,8 +352,11 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 }
             }
         }
-        Command::Retain { protected, .. } => {
-            for (ino, _) in protected {
+        Command::Retain {
+            protected: held, ..
+        }
+        | Command::Hold { versions: held, .. } => {
+            for (ino, _) in held {
                 *ino = pick_file(*ino);
             }
         }

@@ -8,8 +8,9 @@
 //! retention policies (`user.fragfs.keep`, inherited like the merge policy,
 //! [`KeepPolicy::DEFAULT`] where none is set or the value does not parse)
 //! at the command's own `now`: it drops the versions no policy keeps (never
-//! a head) and the deleted files whose period ended, except what the
-//! command names as protected. Pure like the rest of the namespace: the
+//! a head, nor one superseded less than `lifecycle::keep::SETTLE_MS` ago)
+//! and the deleted files whose period ended, except what the command names
+//! as protected and what a mount holds open (`holds.rs`). Pure like the rest of the namespace: the
 //! same log gives every replica the same result.
 //!
 //! [`Namespace::fragment_refs`] lists, a page of inodes at a time, every
@@ -105,9 +106,10 @@ impl Namespace {
     pub(super) fn retain(&mut self, now: Time, protected: &[(Ino, u64)]) -> Reply {
         let now_ms = ms(now);
         let mut guarded: BTreeMap<Ino, BTreeSet<u64>> = BTreeMap::new();
-        for (ino, v) in protected {
-            guarded.entry(*ino).or_default().insert(*v);
+        for (ino, v) in protected.iter().copied().chain(self.holds.held_at(now)) {
+            guarded.entry(ino).or_default().insert(v);
         }
+        self.holds.expire(now);
         let none = BTreeSet::new();
         let mut kept: Vec<(Ino, BTreeSet<u64>)> = Vec::new();
         for (ino, node) in &self.inodes {

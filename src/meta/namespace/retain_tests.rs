@@ -49,23 +49,23 @@ pub(super) fn file_with_versions(ns: &mut Namespace, name: &str, n: u64) -> Ino 
     a.ino
 }
 
-fn ids(ns: &Namespace, ino: Ino) -> Vec<u64> {
+pub(super) fn ids(ns: &Namespace, ino: Ino) -> Vec<u64> {
     ns.versions(ino).unwrap().iter().map(|v| v.id).collect()
 }
 
-fn day(d: u64) -> Time {
+pub(super) fn day(d: u64) -> Time {
     Time {
         secs: (d * DAY_MS / 1000) as i64,
         nanos: 0,
     }
 }
 
-fn retain(ns: &mut Namespace, now: Time, protected: Vec<(Ino, u64)>) -> Reply {
+pub(super) fn retain(ns: &mut Namespace, now: Time, protected: Vec<(Ino, u64)>) -> Reply {
     ns.apply(Command::Retain { now, protected })
         .expect("retain")
 }
 
-fn set_keep(ns: &mut Namespace, ino: Ino, value: &str) {
+pub(super) fn set_keep(ns: &mut Namespace, ino: Ino, value: &str) {
     ns.apply(Command::SetXattr {
         ino,
         name: KeepPolicy::XATTR.into(),

@@ -55,10 +55,9 @@ fn t10_a_format_2_snapshot_opens_with_an_empty_trash() {
     assert!(old.ns.trash().is_empty());
 }
 
-/// Today's snapshot bytes are pinned, and they round-trip: with a conflict
-/// in the event log and the conflicted file deleted (in the trash).
-#[test]
-fn t10_snapshot_format_3_is_pinned() {
+/// The state of the format-3 fixture: a conflict in the event log and the
+/// conflicted file deleted (in the trash).
+fn with_trash() -> StateData {
     let mut state = fixture_state();
     state.ns.apply(conflict()).expect("a conflict commit");
     let unlink = Command::Unlink {
@@ -68,13 +67,38 @@ fn t10_snapshot_format_3_is_pinned() {
     };
     state.ns.apply(unlink).expect("unlink");
     assert_eq!(state.ns.trash().len(), 1);
-    let bytes = encode_state(&state);
+    state
+}
+
+/// A format-3 snapshot (no holds) opens as today's state with none.
+#[test]
+fn t10_a_format_3_snapshot_opens_with_no_holds() {
+    let state = with_trash();
     let pinned = include_str!("../../../tests/data/meta-snapshot-v3.hex");
+    let old = decode_state(&hex::decode(pinned.trim()).expect("hex")).expect("decodes");
+    assert_eq!(old.ns, state.ns);
+    assert_eq!(old.ns.trash().len(), 1);
+    assert!(old.ns.holds().all().is_empty());
+}
+
+/// Today's snapshot bytes are pinned, and they round-trip: the format-3
+/// fixture with a mount's hold on a version.
+#[test]
+fn t10_snapshot_format_4_is_pinned() {
+    let mut state = with_trash();
+    let hold = Command::Hold {
+        holder: "12D3KooWAlice/mount-1".into(),
+        versions: vec![(3, 2)],
+        until: crate::meta::Time { secs: 90, nanos: 0 },
+    };
+    state.ns.apply(hold).expect("hold");
+    let bytes = encode_state(&state);
+    let pinned = include_str!("../../../tests/data/meta-snapshot-v4.hex");
     assert_eq!(hex::encode(&bytes), pinned.trim());
     assert_eq!(bytes[0], STATE_FORMAT);
     let back = decode_state(&bytes).expect("decodes");
     assert_eq!(back.ns, state.ns);
-    assert_eq!(back.ns.trash().len(), 1);
+    assert_eq!(back.ns.holds().all().len(), 1);
 }
 
 #[test]
