@@ -254,3 +254,64 @@ async fn t10_replicas_3_is_back_to_three_copies_and_a_returning_peer_is_reconcil
     assert_eq!(head(&v, "/dir/three.bin").await, after, "records stay true");
     net.shutdown().await;
 }
+
+/// Running peers whose store holds `id`.
+fn holding(net: &LocalNet, id: &fragfs::fragment::FragmentId) -> Vec<usize> {
+    (0..PEERS)
+        .filter(|&i| net.is_running(i) && net.node(i).store().is_some_and(|s| s.has(id)))
+        .collect()
+}
+
+/// The copies of a manifest are named nowhere: when peers that held only
+/// a file's manifest (none of its fragments) are gone, repair stores the
+/// manifest again so that it is on three running peers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t10_the_manifest_copies_of_gone_peers_are_stored_again() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut net = start(tmp.path()).await;
+    let v = net.node(0).volume();
+    let three = Redundancy::Replicas(Replicas::new(3).unwrap());
+    // A one-fragment file whose manifest has two holders (not peer 0)
+    // that hold no copy of its fragment.
+    let mut found = None;
+    for n in 0..40 {
+        let path = format!("/small{n}.bin");
+        put_at(&v, tmp.path(), &path, &random_bytes(5_000), three).await;
+        let m = head(&v, &path).await;
+        let frag: Vec<usize> = holding(&net, &m.fragments[0].id);
+        let only: Vec<usize> = holding(&net, &m.id())
+            .into_iter()
+            .filter(|i| *i != 0 && !frag.contains(i))
+            .collect();
+        if only.len() >= 2 {
+            found = Some((path, m, only));
+            break;
+        }
+    }
+    let (path, m, only) = found.expect("a file placed so in 40 tries");
+    // Repair tracks a peer from the first round that sees it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while net.node(0).repair_report().peers.len() < PEERS {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            net.node(0).repair_report()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for &i in &only[..2] {
+        net.stop(i).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while holding(&net, &m.id()).len() < 3 {
+        assert!(
+            Instant::now() < deadline,
+            "manifest on {:?}; {:?}",
+            holding(&net, &m.id()),
+            net.node(0).repair_report()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(head(&v, &path).await.id(), m.id(), "no record changed");
+    net.shutdown().await;
+}

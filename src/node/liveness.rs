@@ -45,6 +45,9 @@ impl Liveness {
             .iter()
             .map(|p| net::node_id(&p.peer_id))
             .collect();
+        for n in &connected {
+            self.seen.insert(n.clone(), now);
+        }
         let mut probes = FuturesUnordered::new();
         for (node, at) in self.seen.iter_mut() {
             if connected.contains(node) {

@@ -111,15 +111,17 @@ fn tick(after: Duration) -> Duration {
 pub(super) async fn run(shared: Arc<Shared>, w: Worker) {
     let cfg = shared.cfg.repair;
     let mut live = Liveness::default();
+    let mut covered = HashSet::new();
     let mut backoff = Backoff::default();
     loop {
         tokio::time::sleep(tick(cfg.after)).await;
         if !shared.volume.is_meta_leader() {
             live.reset();
+            covered.clear();
             shared.repair.update(|r| r.leader = false);
             continue;
         }
-        match round(&shared, &w, &mut live).await {
+        match round(&shared, &w, &mut live, &mut covered).await {
             Ok(()) => {
                 w.idle();
                 backoff.success();
@@ -133,8 +135,15 @@ pub(super) async fn run(shared: Arc<Shared>, w: Worker) {
     }
 }
 
-/// One round: find what gone peers held, restore it, update the records.
-async fn round(shared: &Shared, w: &Worker, live: &mut Liveness) -> Result<(), String> {
+/// One round: find what gone peers held, restore it, update the records,
+/// and store the manifests again when a peer is newly gone (`covered`:
+/// the gone peers whose manifest copies were already stored again).
+async fn round(
+    shared: &Shared,
+    w: &Worker,
+    live: &mut Liveness,
+    covered: &mut HashSet<NodeId>,
+) -> Result<(), String> {
     let started = Instant::now();
     let cfg = shared.cfg.repair;
     let placed = shared
@@ -153,6 +162,10 @@ async fn round(shared: &Shared, w: &Worker, live: &mut Liveness) -> Result<(), S
     shared
         .repair
         .update(|r| describe(r, cfg, live, &gone, &tasks));
+    covered.retain(|n| gone.contains(n));
+    if !gone.is_subset(covered) && restore_manifests(shared, w, &placed, &gone).await {
+        covered.extend(gone.iter().cloned());
+    }
     if tasks.is_empty() {
         return Ok(());
     }
@@ -165,6 +178,30 @@ async fn round(shared: &Shared, w: &Worker, live: &mut Liveness) -> Result<(), S
         r.last_round_secs = started.elapsed().as_secs();
     });
     Ok(())
+}
+
+/// Stores every kept version's manifest again on the live peers closest
+/// to its id: the copies a gone peer held of a manifest are not named
+/// anywhere (the namespace holds every manifest; `fragfs get FILE_ID`
+/// reads them from the stores), so each is put again, and the holders
+/// that still have it answer at once. Returns whether every put worked.
+async fn restore_manifests(
+    shared: &Shared,
+    w: &Worker,
+    placed: &[Placed],
+    gone: &HashSet<NodeId>,
+) -> bool {
+    let cands = candidates(shared, gone).await;
+    let mut seen = HashSet::new();
+    let mut all = true;
+    for p in placed.iter().filter(|p| seen.insert(p.manifest.id())) {
+        w.throttle(p.manifest.encode().len() as u64).await;
+        if let Err(e) = shared.client.put_manifest(&p.manifest, &cands).await {
+            tracing::warn!(ino = p.ino, error = %e, "repair could not store a manifest again");
+            all = false;
+        }
+    }
+    all
 }
 
 /// The live storage peers copies may go to.

@@ -1,13 +1,16 @@
-//! `fragfs bench`: put and get throughput of one file across 3 local peers
-//! with 3 replicas and across 6 with Reed–Solomon `rs:4+2`, and the bytes
-//! the stores hold per data byte for each, beside the raw fragment-hash
-//! speed and a plain local file copy of the same size, in the same run.
+//! `fragfs bench`: put and get throughput of one file across 4 local peers
+//! with 3 replicas and across 7 with Reed–Solomon `rs:4+2`, the bytes the
+//! stores hold per data byte for each, and how fast repair restores the
+//! copies of a stopped peer on the spare one (`bench_repair`), beside the
+//! raw fragment-hash speed and a plain local file copy of the same size,
+//! in the same run.
 //!
 //! The file is written and read by a light client, so every fragment crosses
 //! the network (loopback TCP, noise, yamux) to three peers on put and from
 //! the peers on get; every copy is hashed by the peer that stores it, and
 //! every fetched fragment and the whole file are verified on get.
 
+use super::bench_repair;
 use crate::{
     client::{ClientConfig, Progress},
     fragment::{FileHasher, HashAlgo},
@@ -73,7 +76,7 @@ pub async fn run(a: BenchArgs) -> Result<()> {
     };
     let size = a.size;
     println!(
-        "fragfs bench: {} file, 1 MiB fragments, peers on 127.0.0.1: 3 for 3 replicas, 6 for rs:4+2",
+        "fragfs bench: {} file, 1 MiB fragments, peers on 127.0.0.1: 4 for 3 replicas, 7 for rs:4+2 (one spare for repair)",
         units::format_bytes(size)
     );
     println!(
@@ -164,7 +167,9 @@ async fn network_run(
     base_mbps: f64,
 ) -> Result<()> {
     let size = std::fs::metadata(src)?.len();
-    let net = LocalNet::start(dir, peers).await?;
+    // One spare peer for repair to restore the stopped one's copies on.
+    let peers = peers + 1;
+    let mut net = LocalNet::start_with(dir, peers, bench_repair::quick_repair).await?;
     if !net.wait_for_mesh(Duration::from_secs(15)).await {
         bail!("the peers did not find each other");
     }
@@ -202,6 +207,13 @@ async fn network_run(
     if std::fs::read(&out)? != std::fs::read(src)? {
         bail!("fetched bytes differ from the source");
     }
+    let (restored, secs) = bench_repair::measure(&mut net, put.manifest).await?;
+    row(
+        &format!("repair after a peer loss, {label}"),
+        restored,
+        Duration::from_secs_f64(secs),
+        Some(base_mbps),
+    );
     client.shutdown().await;
     net.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);

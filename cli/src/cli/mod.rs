@@ -5,6 +5,7 @@
 
 mod bench;
 mod bench_meta;
+mod bench_repair;
 mod bench_scale;
 mod bench_scale_check;
 mod bench_versions;
@@ -108,8 +109,9 @@ pub enum Command {
     /// Start a local 3-peer network, store a sample file, stop a peer and
     /// fetch it back, printing what happened.
     Demo(demo::DemoArgs),
-    /// Measure put/get throughput across 3 local peers beside raw SHA3-256
-    /// and a local file copy.
+    /// Measure put/get throughput with 3 replicas and rs:4+2, store use per
+    /// byte and repair after a peer loss, beside raw SHA3-256 and a local
+    /// file copy.
     Bench(bench::BenchArgs),
     /// Measure metadata ops/s on 1 and 3 voters beside the local disk.
     BenchMeta(bench_meta::BenchMetaArgs),
