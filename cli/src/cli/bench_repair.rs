@@ -16,8 +16,10 @@ use std::time::{Duration, Instant};
 /// The repair delay of the bench's peers.
 pub const REPAIR_AFTER: Duration = Duration::from_secs(2);
 
-/// Every bench peer: repair after 2 s, at any rate.
+/// Every bench peer: repair after 2 s, at any rate; the first peer is
+/// the metadata voter (it leads and repairs).
 pub fn quick_repair(cfg: &mut NodeConfig) {
+    cfg.meta.voter = cfg.net.bootstrap.is_empty();
     cfg.repair.after = REPAIR_AFTER;
     cfg.repair.rate = 0;
 }
@@ -27,9 +29,11 @@ pub fn quick_repair(cfg: &mut NodeConfig) {
 /// redundancy; returns the bytes restored and the seconds it took from
 /// the peer being declared gone.
 pub async fn measure(net: &mut LocalNet, manifest: Manifest) -> Result<(u64, f64)> {
+    let waited = net.node(0).meta().wait_for_leader(Duration::from_secs(30));
+    waited.await.context("no metadata leader within 30 s")?;
     let leader = (0..net.len())
         .find(|&i| net.node(i).volume().is_meta_leader())
-        .context("no metadata leader")?;
+        .context("the metadata leader is not one of the peers")?;
     let v = net.node(leader).volume();
     v.commit_at_path("/bench.bin", manifest.clone()).await?;
     let m = head(net, leader).await?;
