@@ -67,14 +67,7 @@ fn all_held(net: &LocalNet, m: &Manifest) -> Result<(), String> {
 /// `n` peers with a short grace period, meshed, peer 0 leading the
 /// metadata.
 async fn start(dir: &Path, n: usize) -> LocalNet {
-    init_tracing();
-    let net = LocalNet::start_with(&dir.join("net"), n, short_grace)
-        .await
-        .expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
-    assert!(leader.await.is_some(), "peer 0 leads");
-    net
+    mesh_led(&dir.join("net"), n, short_grace).await
 }
 
 fn used(net: &LocalNet) -> u64 {

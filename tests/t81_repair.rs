@@ -9,6 +9,7 @@ use fragfs::{
     client::{Client, ClientConfig, Progress},
     erasure::Stripe,
     fragment::{FragmentEntry, FragmentSize, Manifest},
+    lifecycle::RedundancySpec,
     net,
     node::{localnet::LocalNet, NodeConfig},
     redundancy::{NodeId, Redundancy, Replicas},
@@ -32,14 +33,7 @@ fn quick_repair(cfg: &mut NodeConfig) {
 }
 
 async fn start(dir: &Path) -> LocalNet {
-    init_tracing();
-    let net = LocalNet::start_with(&dir.join("net"), PEERS, quick_repair)
-        .await
-        .expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
-    assert!(leader.await.is_some(), "peer 0 leads");
-    net
+    mesh_led(&dir.join("net"), PEERS, quick_repair).await
 }
 
 fn with_redundancy(client: Client, redundancy: Redundancy) -> Client {
@@ -172,11 +166,28 @@ async fn t10_rs_3_2_is_back_to_five_shards_after_two_peers_die() {
     let tmp = tempfile::tempdir().unwrap();
     let mut net = start(tmp.path()).await;
     let v = net.node(0).volume();
-    let rs = Redundancy::reed_solomon(3, 2).unwrap();
+    // rs:3+2 set on a directory; the file put at a path below it follows
+    // it, as `fragfs put PATH` does.
+    v.mkdir_p("/coded").await.expect("mkdir");
+    let spec = RedundancySpec::Rs { data: 3, parity: 2 };
+    v.set_redundancy("/coded", spec).await.expect("set");
+    let rs = v.redundancy_set_for("/coded/file.bin").await.expect("spec");
+    assert_eq!(rs, Some(Redundancy::reed_solomon(3, 2).unwrap()));
     let data = random_bytes(1_000_000);
-    put_at(&v, tmp.path(), "/coded.bin", &data, rs).await;
-    let before = head(&v, "/coded.bin").await;
+    put_at(&v, tmp.path(), "/coded/file.bin", &data, rs.unwrap()).await;
+    let before = head(&v, "/coded/file.bin").await;
+    assert_eq!(before.redundancy, rs.unwrap());
     fully_placed(&net, &before, 5).expect("placed as written");
+    // About 5/3 of the data: shards, plus stripes and the manifest.
+    let used: u64 = (0..PEERS)
+        .filter_map(|i| net.node(i).store().map(|s| s.usage().used))
+        .sum();
+    let five_thirds = data.len() as u64 * 5 / 3;
+    assert!(
+        (five_thirds..five_thirds * 105 / 100 + 65_536).contains(&used),
+        "{used} bytes stored for {} of data",
+        data.len()
+    );
 
     let dead = two_holders(&net, &before);
     let lost = copies_on(&net, &before, &dead);
@@ -185,18 +196,18 @@ async fn t10_rs_3_2_is_back_to_five_shards_after_two_peers_die() {
         net.stop(i).await;
     }
     assert_eq!(
-        read(&v, tmp.path(), "/coded.bin").await,
+        read(&v, tmp.path(), "/coded/file.bin").await,
         data,
         "degraded read"
     );
 
-    let after = wait_repaired(&net, "/coded.bin", 5).await;
+    let after = wait_repaired(&net, "/coded/file.bin", 5).await;
     assert!(started.elapsed() >= REPAIR_AFTER, "not before the delay");
     assert!(
         before.same_content(&after) && before != after,
         "same bytes, new holders"
     );
-    assert_eq!(read(&v, tmp.path(), "/coded.bin").await, data);
+    assert_eq!(read(&v, tmp.path(), "/coded/file.bin").await, data);
     let r = net.node(0).repair_report();
     assert!(r.leader);
     assert_eq!(r.peers.iter().filter(|p| p.gone).count(), 2, "{r:?}");

@@ -30,14 +30,7 @@ fn quick(cfg: &mut NodeConfig) {
 }
 
 async fn start(dir: &Path) -> LocalNet {
-    init_tracing();
-    let net = LocalNet::start_with(&dir.join("net"), PEERS, quick)
-        .await
-        .expect("peers start");
-    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
-    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
-    assert!(leader.await.is_some(), "peer 0 leads");
-    net
+    mesh_led(&dir.join("net"), PEERS, quick).await
 }
 
 /// Stores `bytes` with the node's scheme (three replicas) at `path`.

@@ -5,7 +5,7 @@
 use fragfs::{
     client::{Client, ClientConfig},
     fragment::FragmentSize,
-    node::{localnet::LocalNet, Node},
+    node::{localnet::LocalNet, Node, NodeConfig},
 };
 use std::{path::Path, time::Duration};
 
@@ -29,6 +29,19 @@ pub async fn mesh(base: &Path, n: usize) -> LocalNet {
         net.wait_for_mesh(MESH_DEADLINE).await,
         "peers did not find each other"
     );
+    net
+}
+
+/// Starts `n` storage peers configured by `tweak`, waits until each sees
+/// all the others and until peer 0 leads the metadata.
+pub async fn mesh_led(base: &Path, n: usize, tweak: fn(&mut NodeConfig)) -> LocalNet {
+    init_tracing();
+    let net = LocalNet::start_with(base, n, tweak)
+        .await
+        .expect("peers start");
+    assert!(net.wait_for_mesh(MESH_DEADLINE).await);
+    let leader = net.node(0).meta().wait_for_leader(Duration::from_secs(10));
+    assert!(leader.await.is_some(), "peer 0 leads");
     net
 }
 

@@ -119,11 +119,9 @@ fn t10_the_hold_command_is_pinned() {
         versions: vec![(7, 3), (9, 1)],
         until: Time { secs: 90, nanos: 5 },
     };
-    let hex: String = postcard::to_allocvec(&cmd)
-        .unwrap()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
     let pinned = include_str!("../../../tests/data/meta-hold-v1.hex");
-    assert_eq!(hex, pinned.trim());
+    assert_eq!(
+        hex::encode(postcard::to_allocvec(&cmd).unwrap()),
+        pinned.trim()
+    );
 }
