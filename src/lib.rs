@@ -17,6 +17,8 @@
 //! - [`client`]: putting and getting whole files across the network.
 //! - [`meta`]: the replicated namespace.
 //! - [`volume`]: the filesystem as typed operations over `meta` and `client`.
+//! - [`trust`]: who is who: user key pairs and their files (no IO but
+//!   the key files).
 //! - [`control`]: the local control protocol the CLI speaks to a node.
 //! - [`node`]: the long-running peer (store + net + control socket).
 //!
@@ -40,6 +42,7 @@ pub mod store;
 pub mod task;
 #[cfg(feature = "test-utils")]
 pub mod testing;
+pub mod trust;
 pub mod units;
 pub mod version;
 pub mod volume;

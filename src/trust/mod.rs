@@ -1,0 +1,8 @@
+//! Trust: who is who on a fragfs network. The rule of this module: it
+//! holds the keys and the checks on them (user key pairs and their files
+//! so far); it never talks to the network or the namespace itself, so the
+//! node, the mount and the CLI each use it the same way.
+
+pub mod userkey;
+
+pub use userkey::{config_dir, KeyError, UserKey};
