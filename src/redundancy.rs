@@ -34,7 +34,7 @@ mod serde_bytes_vec {
 }
 
 /// Number of full copies of each fragment. At least one, at most 16.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
 pub struct Replicas(NonZeroU8);
 
@@ -75,7 +75,7 @@ impl From<Replicas> for u8 {
 
 /// How a fragment is made redundant. Append-only: the variant index is part
 /// of the manifest format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Redundancy {
     /// R full copies on R distinct peers.
     Replicas(Replicas),

@@ -7,8 +7,7 @@ mod common;
 use common::*;
 use fragfs::{
     client::{Client, ClientConfig, Progress},
-    erasure::Stripe,
-    fragment::{FragmentEntry, FragmentSize, Manifest},
+    fragment::{FragmentSize, Manifest},
     lifecycle::RedundancySpec,
     net,
     node::{localnet::LocalNet, NodeConfig},
@@ -66,60 +65,12 @@ async fn head(v: &Volume, path: &str) -> Manifest {
     versions.last().expect("a version").manifest.clone()
 }
 
-fn index_of(net: &LocalNet, id: &NodeId) -> Option<usize> {
-    (0..PEERS).find(|&i| net.is_running(i) && net::node_id(&net.node(i).peer_id()) == *id)
-}
-
-/// The ids a holder of entry `f` at position `j` must hold: the fragment
-/// (replicas), or shard j and the stripe (rs).
-fn held_ids(
-    net: &LocalNet,
-    m: &Manifest,
-    f: &FragmentEntry,
-    j: usize,
-) -> Vec<fragfs::fragment::FragmentId> {
-    match m.redundancy {
-        Redundancy::Replicas(_) => vec![f.id],
-        Redundancy::ReedSolomon { .. } => {
-            let bytes = f
-                .holders
-                .iter()
-                .filter_map(|h| index_of(net, h))
-                .find_map(|i| net.node(i).store().unwrap().get(&f.id).ok())
-                .expect("a running holder keeps the stripe");
-            let stripe = Stripe::decode(&bytes).expect("stripe decodes");
-            vec![stripe.shards[j], f.id]
-        }
-    }
-}
-
-/// Every entry of `m` has `want` distinct holders, all running, each
-/// holding what the manifest says it holds.
-fn fully_placed(net: &LocalNet, m: &Manifest, want: usize) -> Result<(), String> {
-    for (n, f) in m.fragments.iter().enumerate() {
-        let distinct: HashSet<&NodeId> = f.holders.iter().collect();
-        if distinct.len() != want {
-            return Err(format!("entry {n}: {} distinct holders", distinct.len()));
-        }
-        for (j, h) in f.holders.iter().enumerate() {
-            let Some(i) = index_of(net, h) else {
-                return Err(format!("entry {n}: holder {j} is not running"));
-            };
-            let store = net.node(i).store().unwrap();
-            if !held_ids(net, m, f, j).iter().all(|id| store.has(id)) {
-                return Err(format!("entry {n}: holder {j} (peer {i}) lacks its copy"));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Two running peers other than 0 that hold copies of the first entry.
 fn two_holders(net: &LocalNet, m: &Manifest) -> Vec<usize> {
     let mut out: Vec<usize> = m.fragments[0]
         .holders
         .iter()
-        .filter_map(|h| index_of(net, h))
+        .filter_map(|h| net.index_of(h))
         .filter(|&i| i != 0)
         .collect();
     out.truncate(2);
@@ -148,12 +99,12 @@ async fn read(v: &Volume, dir: &Path, path: &str) -> Vec<u8> {
 }
 
 /// Waits until the head of `path` is fully placed again.
-async fn wait_repaired(net: &LocalNet, path: &str, want: usize) -> Manifest {
+async fn wait_repaired(net: &LocalNet, path: &str) -> Manifest {
     let v = net.node(0).volume();
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         let m = head(&v, path).await;
-        match fully_placed(net, &m, want) {
+        match net.fully_placed(&m) {
             Ok(()) => return m,
             Err(e) => assert!(Instant::now() < deadline, "not repaired: {e}"),
         }
@@ -177,7 +128,7 @@ async fn t10_rs_3_2_is_back_to_five_shards_after_two_peers_die() {
     put_at(&v, tmp.path(), "/coded/file.bin", &data, rs.unwrap()).await;
     let before = head(&v, "/coded/file.bin").await;
     assert_eq!(before.redundancy, rs.unwrap());
-    fully_placed(&net, &before, 5).expect("placed as written");
+    net.fully_placed(&before).expect("placed as written");
     // About 5/3 of the data: shards, plus stripes and the manifest.
     let used: u64 = (0..PEERS)
         .filter_map(|i| net.node(i).store().map(|s| s.usage().used))
@@ -201,7 +152,7 @@ async fn t10_rs_3_2_is_back_to_five_shards_after_two_peers_die() {
         "degraded read"
     );
 
-    let after = wait_repaired(&net, "/coded/file.bin", 5).await;
+    let after = wait_repaired(&net, "/coded/file.bin").await;
     assert!(started.elapsed() >= REPAIR_AFTER, "not before the delay");
     assert!(
         before.same_content(&after) && before != after,
@@ -231,13 +182,13 @@ async fn t10_replicas_3_is_back_to_three_copies_and_a_returning_peer_is_reconcil
     )
     .await;
     let before = head(&v, "/dir/three.bin").await;
-    fully_placed(&net, &before, 3).expect("placed as written");
+    net.fully_placed(&before).expect("placed as written");
 
     let dead = two_holders(&net, &before);
     for &i in &dead {
         net.stop(i).await;
     }
-    let after = wait_repaired(&net, "/dir/three.bin", 3).await;
+    let after = wait_repaired(&net, "/dir/three.bin").await;
     assert!(before.same_content(&after));
     assert_eq!(read(&v, tmp.path(), "/dir/three.bin").await, data);
 

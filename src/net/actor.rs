@@ -535,8 +535,6 @@ impl Actor {
                         let _ = reply.send(super::Lookup {
                             providers: found.into_iter().collect(),
                             requests: stats.num_requests(),
-                            successes: stats.num_successes(),
-                            failures: stats.num_failures(),
                             elapsed: stats.duration().unwrap_or_default(),
                         });
                     }

@@ -43,8 +43,6 @@ pub const IDENTIFY_PROTOCOL: &str = "/fragfs/id/1.0.0";
 pub struct Lookup {
     pub providers: Vec<PeerId>,
     pub requests: u32,
-    pub successes: u32,
-    pub failures: u32,
     pub elapsed: Duration,
 }
 

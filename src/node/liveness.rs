@@ -49,13 +49,12 @@ impl Liveness {
             self.seen.insert(n.clone(), now);
         }
         let mut probes = FuturesUnordered::new();
-        for (node, at) in self.seen.iter_mut() {
-            if connected.contains(node) {
-                *at = now;
-            } else if *node != me {
-                if let Some(peer) = net::peer_of(node) {
-                    probes.push(answers(net, peer, node.clone()));
-                }
+        for node in self.seen.keys() {
+            if connected.contains(node) || *node == me {
+                continue;
+            }
+            if let Some(peer) = net::peer_of(node) {
+                probes.push(answers(net, peer, node.clone()));
             }
         }
         while let Some((node, up)) = probes.next().await {

@@ -4,8 +4,14 @@
 //! TCP on a random port; peer 0 is everyone's bootstrap.
 
 use super::{Node, NodeConfig, NodeError};
-use crate::net::Multiaddr;
+use crate::{
+    erasure::Stripe,
+    fragment::{FragmentEntry, FragmentId, Manifest},
+    net::{self, Multiaddr},
+    redundancy::{NodeId, Redundancy},
+};
 use std::{
+    collections::HashSet,
     path::{Path, PathBuf},
     time::Duration,
 };
@@ -148,6 +154,59 @@ impl LocalNet {
     pub async fn shutdown(mut self) {
         for i in 0..self.nodes.len() {
             self.stop(i).await;
+        }
+    }
+
+    /// The running peer whose node id is `id`.
+    pub fn index_of(&self, id: &NodeId) -> Option<usize> {
+        (0..self.len())
+            .find(|&i| self.is_running(i) && net::node_id(&self.node(i).peer_id()) == *id)
+    }
+
+    /// Whether every entry of `m` has as many distinct holders as its
+    /// redundancy places it on, all running, each holding what `m` says
+    /// it holds (the fragment, or its shard and the stripe); the first
+    /// entry that is not, in words.
+    pub fn fully_placed(&self, m: &Manifest) -> Result<(), String> {
+        let want = m.redundancy.peers_needed();
+        for (n, f) in m.fragments.iter().enumerate() {
+            let distinct: HashSet<&NodeId> = f.holders.iter().collect();
+            if distinct.len() != want {
+                return Err(format!("entry {n}: {} distinct holders", distinct.len()));
+            }
+            for (j, h) in f.holders.iter().enumerate() {
+                let i = self
+                    .index_of(h)
+                    .ok_or_else(|| format!("entry {n}: holder {j} is not running"))?;
+                let store = self.node(i).store().ok_or("a holder without a store")?;
+                if !self.held_ids(m, f, j)?.iter().all(|id| store.has(id)) {
+                    return Err(format!("entry {n}: holder {j} (peer {i}) lacks its copy"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What the holder at position `j` of entry `f` of `m` holds.
+    fn held_ids(
+        &self,
+        m: &Manifest,
+        f: &FragmentEntry,
+        j: usize,
+    ) -> Result<Vec<FragmentId>, String> {
+        match m.redundancy {
+            Redundancy::Replicas(_) => Ok(vec![f.id]),
+            Redundancy::ReedSolomon { .. } => {
+                let bytes = f
+                    .holders
+                    .iter()
+                    .filter_map(|h| self.index_of(h))
+                    .find_map(|i| self.node(i).store()?.get(&f.id).ok())
+                    .ok_or("no running holder keeps the stripe")?;
+                let stripe = Stripe::decode(&bytes).map_err(|e| e.to_string())?;
+                let shard = stripe.shards.get(j).ok_or("a holder past the shards")?;
+                Ok(vec![*shard, f.id])
+            }
         }
     }
 }

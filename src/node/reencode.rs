@@ -27,15 +27,14 @@ use crate::{
     redundancy::Redundancy,
     worker::{Backoff, Worker},
 };
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc};
 
 /// Versions re-encoded before their replacements are sent.
 const VERSIONS_PER_COMMAND: usize = 16;
 
 /// The `reencode` worker.
 pub(super) async fn run(shared: Arc<Shared>, w: Worker) {
-    let every =
-        (shared.cfg.repair.after / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let every = super::repair::tick(shared.cfg.repair.after);
     let mut backoff = Backoff::default();
     loop {
         tokio::time::sleep(every).await;
@@ -63,13 +62,13 @@ pub(super) async fn round(shared: &Shared, w: &Worker) -> Result<u64, String> {
         .placements()
         .await
         .map_err(|e| e.to_string())?;
-    let due = due(shared, placed).await?;
+    let due = due(shared, placed).await;
     if due.is_empty() {
         return Ok(0);
     }
     let total = due.iter().map(|(p, _)| p.manifest.size).sum();
     w.busy(Some(total));
-    let mut stored: HashMap<(FragmentId, String), FragmentEntry> = HashMap::new();
+    let mut stored: HashMap<(FragmentId, Redundancy), FragmentEntry> = HashMap::new();
     let mut items = Vec::new();
     let mut done = 0;
     for (p, target) in due {
@@ -102,7 +101,7 @@ pub(super) async fn round(shared: &Shared, w: &Worker) -> Result<u64, String> {
 
 /// The versions of live files whose scheme differs from the one set for
 /// them, with that scheme.
-async fn due(shared: &Shared, placed: Vec<Placed>) -> Result<Vec<(Placed, Redundancy)>, String> {
+async fn due(shared: &Shared, placed: Vec<Placed>) -> Vec<(Placed, Redundancy)> {
     let mut set: HashMap<Ino, Option<Redundancy>> = HashMap::new();
     let mut out = Vec::new();
     for p in placed {
@@ -119,7 +118,7 @@ async fn due(shared: &Shared, placed: Vec<Placed>) -> Result<Vec<(Placed, Redund
             out.push((p, t));
         }
     }
-    Ok(out)
+    out
 }
 
 /// `m` stored again under `target`: every entry fetched, verified and put
@@ -130,7 +129,7 @@ async fn recode(
     w: &Worker,
     m: &Manifest,
     target: Redundancy,
-    stored: &mut HashMap<(FragmentId, String), FragmentEntry>,
+    stored: &mut HashMap<(FragmentId, Redundancy), FragmentEntry>,
 ) -> Result<Manifest, String> {
     let client = shared
         .client
@@ -139,7 +138,7 @@ async fn recode(
     let mut out = m.clone();
     out.redundancy = target;
     for (i, f) in m.fragments.iter().enumerate() {
-        if let Some(e) = stored.get(&(f.id, target.to_string())) {
+        if let Some(e) = stored.get(&(f.id, target)) {
             out.fragments[i] = e.clone();
             continue;
         }
@@ -155,7 +154,7 @@ async fn recode(
             .await
             .map_err(|e| e.to_string())?;
         w.advance(u64::from(f.len));
-        stored.insert((f.id, target.to_string()), e.clone());
+        stored.insert((f.id, target), e.clone());
         out.fragments[i] = e;
     }
     Ok(out)

@@ -102,8 +102,9 @@ impl RepairState {
     }
 }
 
-/// How often a round runs: a quarter of the delay, 1 s to 30 s.
-fn tick(after: Duration) -> Duration {
+/// How often a round of repair (and of re-encoding) runs: a quarter of
+/// the delay, 1 s to 30 s.
+pub(super) fn tick(after: Duration) -> Duration {
     (after / 4).clamp(Duration::from_secs(1), Duration::from_secs(30))
 }
 

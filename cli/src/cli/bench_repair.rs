@@ -5,7 +5,6 @@
 //! the bytes restored over the time from the peer being declared gone to
 //! every copy of the file being back on running peers.
 
-use super::bench_scale_check::fully_placed;
 use crate::{
     fragment::Manifest,
     node::{localnet::LocalNet, NodeConfig},
@@ -54,7 +53,7 @@ pub async fn measure(net: &mut LocalNet, manifest: Manifest) -> Result<(u64, f64
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    while fully_placed(net, &head(net, leader).await?).is_err() {
+    while net.fully_placed(&head(net, leader).await?).is_err() {
         if Instant::now() > deadline {
             bail!("the file was not repaired within 600 s");
         }

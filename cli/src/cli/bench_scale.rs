@@ -13,7 +13,6 @@
 //!   peers, divided by their number (run it with `--peers 10` and
 //!   `--peers 50` to see it stay flat; `benches/scale.sh` does).
 
-use super::bench_scale_check::{fully_placed, rss_bytes};
 use crate::{
     client::Progress,
     fragment::{FragmentSize, Manifest},
@@ -76,6 +75,9 @@ fn tweak(cfg: &mut NodeConfig) {
 pub async fn run(a: BenchScaleArgs) -> Result<()> {
     if a.peers < 4 {
         bail!("--peers must be at least 4");
+    }
+    if a.kill_percent > 50 {
+        bail!("--kill-percent must be at most 50 (the rest must hold every copy)");
     }
     let spec = RedundancySpec::parse(a.redundancy.as_bytes())
         .map_err(|e| anyhow::anyhow!("--redundancy: {e}"))?;
@@ -200,6 +202,7 @@ async fn lookups(net: &LocalNet, files: &[Stored], count: usize) -> Result<()> {
     }
     let mut rng = rand::rng();
     let mut hops = Vec::new();
+    let mut times = Vec::new();
     let (mut empty, mut timed_out) = (0, 0);
     let ids: Vec<_> = (0..net.len()).map(|i| net.node(i).peer_id()).collect();
     for _ in 0..count {
@@ -216,7 +219,10 @@ async fn lookups(net: &LocalNet, files: &[Stored], count: usize) -> Result<()> {
             .await
         {
             Some(l) if l.providers.is_empty() => empty += 1,
-            Some(l) => hops.push(l.requests),
+            Some(l) => {
+                hops.push(l.requests);
+                times.push(l.elapsed);
+            }
             None => timed_out += 1,
         }
     }
@@ -244,6 +250,14 @@ async fn lookups(net: &LocalNet, files: &[Stored], count: usize) -> Result<()> {
     );
     let shown: Vec<String> = histogram.iter().map(|(h, n)| format!("{h}:{n}")).collect();
     println!("hops histogram (hops:lookups): {}", shown.join(" "));
+    times.sort_unstable();
+    let ms = |p: usize| times[(times.len() - 1) * p / 100].as_secs_f64() * 1000.0;
+    println!(
+        "lookup time: p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms",
+        ms(50),
+        ms(90),
+        ms(100)
+    );
     Ok(())
 }
 
@@ -319,7 +333,7 @@ async fn short_files(net: &LocalNet, files: &[Stored]) -> Result<usize> {
     let v = net.node(0).volume();
     let mut short = 0;
     for f in files {
-        if fully_placed(net, &head(&v, &f.path).await?).is_err() {
+        if net.fully_placed(&head(&v, &f.path).await?).is_err() {
             short += 1;
         }
     }
@@ -343,4 +357,14 @@ async fn verify_reads(net: &LocalNet, files: &[Stored]) -> Result<()> {
     }
     println!("every file reads back byte for byte from peer {reader}");
     Ok(())
+}
+
+/// The process's resident memory in bytes (`VmRSS`), 0 when unknown.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }

@@ -7,7 +7,6 @@ mod bench;
 mod bench_meta;
 mod bench_repair;
 mod bench_scale;
-mod bench_scale_check;
 mod bench_versions;
 mod demo;
 mod files;
