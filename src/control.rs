@@ -139,6 +139,44 @@ pub enum Request {
     /// What repair sees: peers up, unreachable and gone, copies short,
     /// restored and bytes moved (`fragfs repair`).
     Repair,
+    /// A ticket admitting one peer of `role` (`client`, `storage` or
+    /// `voter`) for `valid_secs` (`fragfs invite`).
+    Invite {
+        role: String,
+        valid_secs: u64,
+    },
+    /// Who belongs to the network (`fragfs members`).
+    Members,
+    /// `peer` is no longer a member (`fragfs revoke`).
+    Revoke {
+        peer: String,
+    },
+}
+
+/// One member as `fragfs members` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub peer_id: String,
+    pub role: String,
+    /// Who invited it (empty for the founder).
+    pub invited_by: String,
+    /// Seconds since the Unix epoch.
+    pub since: i64,
+    /// Connected to the answering node now.
+    pub connected: bool,
+}
+
+/// `fragfs members`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembersReport {
+    /// The network's identity, as 16 hex digits; empty before founding.
+    pub network: String,
+    pub open: bool,
+    pub members: Vec<MemberRow>,
+    /// Invitations not yet used or expired.
+    pub open_invites: u32,
+    /// Revoked peers and when (seconds since the Unix epoch).
+    pub revoked: Vec<(String, i64)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +350,9 @@ pub enum Event {
     Workers(Vec<WorkerReport>),
     Redundancy(RedundancyReport),
     Repair(RepairReport),
+    /// A ticket (`fragfs invite`).
+    Ticket(String),
+    Members(MembersReport),
 }
 
 impl Event {

@@ -154,7 +154,10 @@ impl Drop for MountGuard {
 
 /// A `fragfs node` process on 127.0.0.1 without mDNS, stopped when
 /// dropped. Its standard output is read to the end (kept, see
-/// [`NodeProc::stdout`]) and so is its standard error.
+/// [`NodeProc::stdout`]) and so is its standard error. A node started
+/// with neither `--peer`, `--join` nor `--private` (which only these
+/// helpers know) founds an open network (`--open`): the peers of a test
+/// join it with `--peer`, as on a lab bench.
 pub struct NodeProc {
     pub proc: ChildGuard,
     pub data: PathBuf,
@@ -163,6 +166,23 @@ pub struct NodeProc {
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
     _own_data: Option<tempfile::TempDir>,
+}
+
+/// `extra` with `--open` added for a node that founds a network, and
+/// without `--private`.
+pub fn lab_network<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let joins = extra
+        .iter()
+        .any(|a| matches!(*a, "--peer" | "--join" | "--private"));
+    let mut out: Vec<&str> = extra
+        .iter()
+        .copied()
+        .filter(|a| *a != "--private")
+        .collect();
+    if !joins {
+        out.push("--open");
+    }
+    out
 }
 
 impl NodeProc {
@@ -185,7 +205,7 @@ impl NodeProc {
         let mut child = Command::new(bin)
             .args(["node", "--listen", listen, "--no-mdns", "--data"])
             .arg(data)
-            .args(extra)
+            .args(lab_network(extra))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -38,6 +38,56 @@ pub struct NetArgs {
     /// Do not discover peers on the local network with mDNS.
     #[arg(long)]
     pub no_mdns: bool,
+    /// Join the private network this ticket admits to (`fragfs invite`
+    /// prints one on a member). Needed once: the node remembers its
+    /// network in its data directory.
+    #[arg(long, value_name = "TICKET")]
+    pub join: Option<String>,
+    /// When this node founds a network (started alone the first time), let
+    /// anyone connect to it, as on a lab bench; by default only members
+    /// admitted with a ticket may.
+    #[arg(long)]
+    pub open: bool,
+}
+
+impl NetArgs {
+    /// Whether this node starts with nobody to meet (then it founds a
+    /// network, or resumes the one it founded).
+    pub fn alone(&self) -> bool {
+        self.peers.is_empty() && self.join.is_none()
+    }
+
+    /// Puts these options into a node's configuration; a ticket is read
+    /// (and refused if damaged or expired) here.
+    pub fn apply(&self, cfg: &mut NodeConfig) -> Result<(), ArgsError> {
+        if !self.listen.is_empty() {
+            cfg.net.listen = self.listen.clone();
+        }
+        cfg.net.bootstrap = self.peers.clone();
+        cfg.net.mdns = !self.no_mdns;
+        cfg.open = self.open;
+        cfg.join = match &self.join {
+            Some(t) => Some(fragfs::trust::Ticket::parse(t, fragfs::meta::Time::now())?),
+            None => None,
+        };
+        Ok(())
+    }
+
+    fn argv(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        for l in &self.listen {
+            v.extend(["--listen".into(), l.to_string()]);
+        }
+        for p in &self.peers {
+            v.extend(["--peer".into(), p.to_string()]);
+        }
+        if let Some(t) = &self.join {
+            v.extend(["--join".into(), t.clone()]);
+        }
+        let flags = [(self.no_mdns, "--no-mdns"), (self.open, "--open")];
+        v.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1.into()));
+        v
+    }
 }
 
 /// How a storage peer (`node`, `up`) re-verifies the fragments it stores.
@@ -130,6 +180,8 @@ pub enum ArgsError {
     FragmentSize(#[from] InvalidFragmentSize),
     #[error("--cache-size {0} is too large")]
     CacheSize(u64),
+    #[error(transparent)]
+    Ticket(#[from] fragfs::trust::TicketError),
 }
 
 /// How a mount's node joins the network and stores what is written.
@@ -193,13 +245,8 @@ impl MountArgs {
     /// `data` at `mountpoint` with these options.
     pub fn mountd_argv(&self, data: &Path, mountpoint: &Path) -> Vec<OsString> {
         let mut v: Vec<OsString> = vec!["--data".into(), data.into()];
+        v.extend(self.net.argv().into_iter().map(OsString::from));
         let mut opt = |name: &str, value: String| v.extend([name.into(), value.into()]);
-        for l in &self.net.listen {
-            opt("--listen", l.to_string());
-        }
-        for p in &self.net.peers {
-            opt("--peer", p.to_string());
-        }
         if let Some(r) = self.replicas {
             opt("--replicas", r.to_string());
         }
@@ -214,7 +261,6 @@ impl MountArgs {
         v.extend(self.scrub.argv().map(OsString::from));
         v.extend(self.repair.argv().map(OsString::from));
         let flags = [
-            (self.net.no_mdns, "--no-mdns"),
             (self.no_store, "--no-store"),
             (self.allow_other, "--allow-other"),
         ];
@@ -230,15 +276,11 @@ impl MountArgs {
     /// the peers' network otherwise.
     pub fn node_config(&self, data: &Path) -> Result<NodeConfig, ArgsError> {
         let mut cfg = NodeConfig::new(data);
-        if !self.net.listen.is_empty() {
-            cfg.net.listen = self.net.listen.clone();
-        }
-        cfg.net.bootstrap = self.net.peers.clone();
-        cfg.net.mdns = !self.net.no_mdns;
+        self.net.apply(&mut cfg)?;
         cfg.capacity = self.capacity;
         cfg.gc_grace = self.gc_grace;
         cfg.storage = !self.no_store;
-        let alone = self.net.peers.is_empty();
+        let alone = self.net.alone();
         cfg.meta.voter = alone;
         cfg.client.replicas = Replicas::new(self.replicas.unwrap_or(if alone { 1 } else { 3 }))?;
         let fsz = u32::try_from(self.fragment_size).map_err(|_| ArgsError::FragmentSizeRange)?;

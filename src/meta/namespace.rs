@@ -32,6 +32,9 @@ mod holds;
 mod holds_tests;
 mod legacy;
 mod locks;
+pub mod members;
+#[cfg(test)]
+mod members_tests;
 #[cfg(test)]
 mod proptests;
 mod query;
@@ -51,7 +54,7 @@ mod xattr;
 
 pub use events::{EventLog, MAX_EVENTS};
 pub use holds::{Held, Holds, MAX_HELD, MAX_HOLDERS, MAX_HOLDER_NAME};
-pub use legacy::{NamespaceV1, NamespaceV2, NamespaceV3, NamespaceWithoutLocks};
+pub use legacy::{NamespaceV1, NamespaceV2, NamespaceV3, NamespaceV4, NamespaceWithoutLocks};
 pub use replace::Placed;
 pub use retain::Deleted;
 
@@ -81,6 +84,8 @@ pub struct Namespace {
     trash: BTreeMap<Ino, Deleted>,
     /// The versions mounts hold open (`holds.rs`).
     holds: Holds,
+    /// Who belongs to the network (`members.rs`).
+    members: members::Members,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +217,7 @@ impl Namespace {
             events: EventLog::default(),
             trash: BTreeMap::new(),
             holds: Holds::default(),
+            members: members::Members::default(),
         }
     }
 
@@ -387,7 +393,13 @@ impl Namespace {
                 versions,
                 until,
             } => self.holds.apply(holder, versions, until),
+            Command::Members(cmd) => self.members.apply(cmd),
         }
+    }
+
+    /// Who belongs to the network, for queries.
+    pub fn members(&self) -> &members::Members {
+        &self.members
     }
 
     /// What the mounts hold open, for queries.

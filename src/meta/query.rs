@@ -108,6 +108,8 @@ pub enum Query {
         after: Ino,
         max: u32,
     },
+    /// Who belongs to the network (`namespace::members`).
+    Members,
 }
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
@@ -169,6 +171,8 @@ pub enum QueryReply {
         versions: Vec<crate::meta::Placed>,
         next: Option<Ino>,
     },
+    /// Answer to [`Query::Members`].
+    Members(crate::meta::members::Members),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -269,5 +273,6 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             let (versions, next) = ns.placements(*after, max);
             QueryReply::Placements { versions, next }
         }
+        Query::Members => QueryReply::Members(ns.members().clone()),
     })
 }

@@ -42,6 +42,21 @@ pub enum MetaRequest {
     Changes {
         since: Option<u64>,
     },
+    /// From a ticket's guest (`namespace::members`): admit `peer` (its
+    /// peer id's bytes), which signed [`join_message`] with its own key.
+    Join {
+        peer: Vec<u8>,
+        signature: Vec<u8>,
+    },
+}
+
+/// What a joining peer signs: the network's id and the guest it connects
+/// as, so a signature cannot be replayed for another network or ticket.
+pub fn join_message(network: &[u8; 32], guest: &[u8]) -> Vec<u8> {
+    let mut m = b"fragfs join v1".to_vec();
+    m.extend_from_slice(network);
+    m.extend_from_slice(guest);
+    m
 }
 
 /// The answer to [`MetaRequest::Changes`].
@@ -83,6 +98,11 @@ pub enum MetaResponse {
     /// The request could not be decoded.
     Malformed(String),
     Changes(Result<ChangesAnswer, ServiceError>),
+    /// The answer to [`MetaRequest::Join`]: the membership after the
+    /// admission, or why not (one line).
+    Joined(Result<crate::meta::members::Members, String>),
+    /// The asking peer is not a member of this private network.
+    Refused(String),
 }
 
 pub fn encode<T: Serialize>(v: &T) -> bytes::Bytes {

@@ -11,6 +11,7 @@
 //! ([`Meta::subscribe_changes`]): a voter from its own state machine, a
 //! non-voter from a voter's change feed, long-polled by `meta::follow`.
 
+pub mod admit;
 mod join;
 
 use super::{
@@ -324,7 +325,18 @@ impl Meta {
             let me = self.clone();
             tasks.spawn("meta-request", async move {
                 let resp = match rpc::decode::<MetaRequest>(&req.body) {
-                    Ok(r) => me.handle(r).await,
+                    Ok(r) => match me.refusal(&req.peer, &r) {
+                        Some(why) => {
+                            tracing::warn!(peer = %req.peer, "refused a metadata request from a stranger");
+                            MetaResponse::Refused(why)
+                        }
+                        None => match r {
+                            MetaRequest::Join { peer, signature } => {
+                                me.admit(req.peer, peer, signature).await
+                            }
+                            r => me.handle(r).await,
+                        },
+                    },
                     Err(e) => {
                         tracing::warn!(peer = %req.peer, error = %e, "rejected a malformed metadata request");
                         MetaResponse::Malformed(e)
@@ -344,6 +356,7 @@ impl Meta {
                     MetaResponse::Membership(Err(e))
                 }
                 MetaRequest::Changes { .. } => MetaResponse::Changes(Err(e)),
+                MetaRequest::Join { .. } => MetaResponse::Joined(Err(e.to_string())),
                 _ => MetaResponse::Write(Err(e)),
             };
         };
@@ -376,6 +389,9 @@ impl Meta {
             MetaRequest::RemoveVoter { node_id } => MetaResponse::Membership(
                 self.remove_voter(node_id).await.map_err(|e| e.to_service()),
             ),
+            MetaRequest::Join { .. } => {
+                MetaResponse::Joined(Err("a join is answered before this".into()))
+            }
             MetaRequest::Changes { since } => MetaResponse::Changes(
                 self.inner
                     .feed
@@ -819,18 +835,7 @@ impl Meta {
         };
         let m = raft.metrics().borrow().clone();
         let membership = m.membership_config.membership();
-        let voters: Vec<(u64, String)> = membership
-            .voter_ids()
-            .map(|id| {
-                (
-                    id,
-                    membership
-                        .get_node(&id)
-                        .map(|n| n.addr.clone())
-                        .unwrap_or_default(),
-                )
-            })
-            .collect();
+        let voters = self.voters();
         let learners: Vec<(u64, String)> = membership
             .learner_ids()
             .map(|id| {
@@ -857,6 +862,30 @@ impl Meta {
             learners,
             inodes: self.local_namespace().map_or(0, |ns| ns.len() as u64),
         }
+    }
+
+    /// The metadata voters this node knows, with their addresses (none on
+    /// a non-voter).
+    pub fn voters(&self) -> Vec<(u64, String)> {
+        let Some(raft) = &self.inner.raft else {
+            return Vec::new();
+        };
+        let m = raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership();
+        membership
+            .voter_ids()
+            .map(|id| {
+                let addr = membership.get_node(&id).map(|n| n.addr.clone());
+                (id, addr.unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// This voter's view of the leader and itself: (leader, own node id).
+    pub fn leader(&self) -> Option<NodeId> {
+        let raft = self.inner.raft.as_ref()?;
+        let leader = raft.metrics().borrow().current_leader;
+        leader
     }
 
     /// Waits until this voter knows a leader, at most `deadline`.

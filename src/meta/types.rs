@@ -39,6 +39,20 @@ pub struct Time {
     pub nanos: u32,
 }
 
+impl Time {
+    /// The wall clock (never read inside `namespace` apply: commands carry
+    /// their own stamps).
+    pub fn now() -> Time {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Time {
+            secs: d.as_secs() as i64,
+            nanos: d.subsec_nanos(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {
     File,
@@ -296,6 +310,8 @@ pub enum Command {
         versions: Vec<(Ino, u64)>,
         until: Time,
     },
+    /// A change to who belongs to the network (`namespace::members`).
+    Members(crate::meta::members::MemberCmd),
 }
 
 /// One version's manifest swapped for another of the same bytes

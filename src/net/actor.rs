@@ -20,6 +20,8 @@ use std::{
 
 #[derive(NetworkBehaviour)]
 pub(super) struct Behaviour {
+    /// First: a denied connection reaches no other behaviour.
+    gate: super::gate::Gate,
     kad: kad::Behaviour<kad::store::MemoryStore>,
     identify: identify::Behaviour,
     mdns: Toggle<mdns::tokio::Behaviour>,
@@ -83,6 +85,7 @@ fn build_swarm(
     let meta_on = cfg.meta;
     let request_timeout = cfg.request_timeout;
     let parallelism = cfg.lookup_parallelism;
+    let gate = cfg.gate.clone();
     let swarm = SwarmBuilder::with_existing_identity(keypair)
         .with_tokio()
         .with_tcp(
@@ -153,6 +156,7 @@ fn build_swarm(
                     .with_max_concurrent_streams(256),
             );
             Ok(Behaviour {
+                gate: super::gate::build(gate.as_deref()),
                 kad,
                 identify,
                 mdns: Toggle::from(mdns),
@@ -383,6 +387,17 @@ impl Actor {
                     let _ = reply.send(());
                 }
             },
+            Command::Allow { peers } => {
+                let cut = super::gate::set(&mut b.gate, &peers);
+                if cut > 0 {
+                    tracing::info!(peers = cut, "peers no longer allowed: connections closed");
+                }
+            }
+            Command::AllowOne { peer } => {
+                if let Some(gate) = b.gate.as_mut() {
+                    gate.allow_peer(peer);
+                }
+            }
             Command::Shutdown => {}
         }
     }

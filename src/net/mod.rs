@@ -13,6 +13,7 @@
 
 mod actor;
 mod codec;
+mod gate;
 
 pub use codec::{BytesCodec, FragmentCodec, MAX_META_FRAME, META_FRAMING};
 pub use libp2p::{identity::Keypair, Multiaddr, PeerId};
@@ -64,6 +65,9 @@ pub struct NetConfig {
     /// Requests a DHT lookup keeps in flight (Kademlia's alpha; 1 makes
     /// every request of a lookup one hop, as the scale bench counts them).
     pub lookup_parallelism: std::num::NonZeroUsize,
+    /// The peers a private network lets connect at start (`gate`); None
+    /// for an open network, which lets anyone connect.
+    pub gate: Option<Vec<PeerId>>,
 }
 
 impl Default for NetConfig {
@@ -83,6 +87,7 @@ impl Default for NetConfig {
             idle_timeout: Duration::from_secs(3600),
             listen_timeout: Duration::from_secs(5),
             lookup_parallelism: std::num::NonZeroUsize::new(3).expect("non-zero"),
+            gate: None,
         }
     }
 }
@@ -227,6 +232,12 @@ pub(crate) enum Command {
     Discover {
         reply: oneshot::Sender<()>,
     },
+    Allow {
+        peers: std::collections::HashSet<PeerId>,
+    },
+    AllowOne {
+        peer: PeerId,
+    },
     Shutdown,
 }
 
@@ -260,6 +271,34 @@ pub fn load_or_create_identity(path: &Path) -> Result<Keypair, NetError> {
         }
         Err(e) => Err(err(e.to_string())),
     }
+}
+
+/// A peer id's key pair from a 32-byte ed25519 secret (a ticket's
+/// guest).
+pub fn keypair_from_secret(secret: [u8; 32]) -> Keypair {
+    let secret = libp2p::identity::ed25519::SecretKey::try_from_bytes(secret)
+        .expect("any 32 bytes are an ed25519 secret key");
+    Keypair::from(libp2p::identity::ed25519::Keypair::from(secret))
+}
+
+/// Whether `signature` over `message` was made by `peer`'s key (an
+/// ed25519 peer id carries its public key).
+pub fn verify_peer_signature(peer: &PeerId, message: &[u8], signature: &[u8]) -> bool {
+    let mh = peer.as_ref();
+    if mh.code() != 0 {
+        // Not an identity multihash: the key is not in the id.
+        return false;
+    }
+    match libp2p::identity::PublicKey::try_decode_protobuf(mh.digest()) {
+        Ok(key) => key.verify(message, signature),
+        Err(_) => false,
+    }
+}
+
+/// A new random ed25519 key pair and its 32-byte secret.
+pub fn new_secret_keypair() -> ([u8; 32], Keypair) {
+    let secret: [u8; 32] = rand::random();
+    (secret, keypair_from_secret(secret))
 }
 
 /// Longest identity file read: an ed25519 key takes 68 bytes.
@@ -500,6 +539,19 @@ impl Net {
     pub async fn discover(&self, deadline: Duration) {
         let _ =
             tokio::time::timeout(deadline, self.call(|reply| Command::Discover { reply })).await;
+    }
+
+    /// Lets `peer` through a private network's gate now (a member just
+    /// admitted, a guest just invited), before the gate is next set whole.
+    pub async fn allow_one(&self, peer: PeerId) {
+        let _ = self.tx.send(Command::AllowOne { peer }).await;
+    }
+
+    /// Makes `peers` the only ones a private network's gate lets connect:
+    /// connections of any other peer close now. Does nothing on an open
+    /// network.
+    pub async fn allow(&self, peers: std::collections::HashSet<PeerId>) {
+        let _ = self.tx.send(Command::Allow { peers }).await;
     }
 
     /// Stops the actor: listeners close and connections drop.

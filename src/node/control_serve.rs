@@ -62,6 +62,12 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::Status => Event::Status(status(&shared).await),
         Request::Workers => Event::Workers(shared.workers.reports()),
         Request::Repair => Event::Repair(shared.repair.report()),
+        Request::Invite { role, valid_secs } => invite(&shared, &role, valid_secs).await,
+        Request::Members => members_report(&shared).await,
+        Request::Revoke { peer } => match super::members::revoke(&shared, &peer).await {
+            Ok(()) => Event::Done(format!("revoked {peer}")),
+            Err(e) => Event::Error(e),
+        },
         Request::Ls { path } => match v.ls(&path).await {
             Ok((rows, stale)) => Event::Listing { rows, stale },
             Err(e) => Event::Error(format!("{path}: {e}")),
@@ -440,4 +446,65 @@ fn store_counter(
         .store
         .as_ref()
         .map_or(0, |s| pick(&s.counters).load(Ordering::Relaxed))
+}
+
+async fn invite(shared: &Shared, role: &str, valid_secs: u64) -> Event {
+    let Some(role) = crate::meta::members::Role::parse(role) else {
+        return Event::Error(format!("unknown role {role} (client, storage or voter)"));
+    };
+    let valid = std::time::Duration::from_secs(valid_secs);
+    match super::members::invite(shared, role, valid).await {
+        Ok(ticket) => Event::Ticket(ticket),
+        Err(e) => Event::Error(e),
+    }
+}
+
+async fn members_report(shared: &Shared) -> Event {
+    let Some(m) = super::members::current(shared).await else {
+        return Event::Error("the membership cannot be read now".into());
+    };
+    let connected: std::collections::HashSet<String> = shared
+        .net
+        .peers()
+        .await
+        .into_iter()
+        .map(|p| p.peer_id.to_string())
+        .collect();
+    let me = shared.net.local_peer_id().to_string();
+    let name = |b: &Vec<u8>| match crate::net::PeerId::from_bytes(b) {
+        Ok(p) => p.to_string(),
+        Err(_) => hex::encode(b),
+    };
+    let members = m
+        .members()
+        .iter()
+        .map(|(peer, x)| {
+            let peer_id = name(peer);
+            crate::control::MemberRow {
+                connected: connected.contains(&peer_id) || peer_id == me,
+                peer_id,
+                role: x.role.name().into(),
+                invited_by: if x.invited_by.is_empty() {
+                    String::new()
+                } else {
+                    name(&x.invited_by)
+                },
+                since: x.since.secs,
+            }
+        })
+        .collect();
+    let f = m.founding();
+    Event::Members(crate::control::MembersReport {
+        network: f
+            .map(|f| crate::trust::ticket::network_name(&f.id))
+            .unwrap_or_default(),
+        open: f.is_some_and(|f| f.open),
+        members,
+        open_invites: m.open_invites(crate::meta::Time::now()).count() as u32,
+        revoked: m
+            .revoked()
+            .iter()
+            .map(|(p, r)| (name(p), r.at.secs))
+            .collect(),
+    })
 }

@@ -4,7 +4,8 @@
 //!
 //! Data directory layout: `identity.key` (ed25519, mode 0600), `store/`
 //! (see `store/DESIGN.md`), `control.sock` (the control socket, mode 0600),
-//! `pins` (the pinned files, see `pins`).
+//! `pins` (the pinned files, see `pins`), `network` (the network this node
+//! belongs to, see `members`).
 //!
 //! Modules: `serve` (other peers' fragment requests), `control_serve` (the
 //! CLI's requests), `pins` (files kept whole on this node and the task that
@@ -17,6 +18,7 @@ pub mod gc;
 mod in_use;
 mod liveness;
 pub mod localnet;
+pub mod members;
 mod pins;
 mod reencode;
 mod repair;
@@ -63,6 +65,12 @@ pub struct NodeConfig {
     pub scrub: ScrubConfig,
     /// Restoring what lost peers held (on the metadata leader).
     pub repair: RepairConfig,
+    /// Join the network this ticket names (at the first start only: a
+    /// node remembers its network in `DATA/network`).
+    pub join: Option<crate::trust::Ticket>,
+    /// A network this node founds lets anyone connect (a lab network);
+    /// otherwise members only.
+    pub open: bool,
 }
 
 impl NodeConfig {
@@ -78,6 +86,8 @@ impl NodeConfig {
             gc_grace: gc::DEFAULT_GC_GRACE,
             scrub: ScrubConfig::default(),
             repair: RepairConfig::default(),
+            join: None,
+            open: false,
         }
     }
 
@@ -87,6 +97,7 @@ impl NodeConfig {
         let mut c = Self::new(data_dir);
         c.net.listen = vec!["/ip4/127.0.0.1/tcp/0".parse().expect("valid")];
         c.net.mdns = false;
+        c.open = true;
         c
     }
 
@@ -112,6 +123,8 @@ pub enum NodeError {
     Meta(#[from] MetaError),
     #[error("fewer than {0} storage peers found")]
     Lonely(usize),
+    #[error("cannot join the network: {0}")]
+    Join(String),
     #[error("control socket {path}: {source}")]
     Control {
         path: PathBuf,
@@ -139,6 +152,8 @@ pub(crate) struct Shared {
     pub(crate) scrub: scrub::Scrub,
     /// What repair sees and did (`fragfs repair`).
     pub(crate) repair: repair::RepairState,
+    /// Whose fragment requests are answered (`members`).
+    pub(crate) gatekeeper: members::Gatekeeper,
 }
 
 /// A running peer. Stop it with [`Node::shutdown`].
@@ -149,7 +164,8 @@ pub struct Node {
 
 impl Node {
     pub async fn start(cfg: NodeConfig) -> Result<Node, NodeError> {
-        let dir = &cfg.data_dir;
+        let mut cfg = cfg;
+        let dir = &cfg.data_dir.clone();
         std::fs::create_dir_all(dir).map_err(|source| NodeError::DataDir {
             path: dir.clone(),
             source,
@@ -159,6 +175,7 @@ impl Node {
             return Err(NodeError::AlreadyRunning(holder));
         }
         let keypair = net::load_or_create_identity(&dir.join("identity.key"))?;
+        let network = network_of(&mut cfg, &keypair).await?;
         let store = if cfg.storage {
             let sc = StoreConfig {
                 dir: dir.join("store"),
@@ -183,10 +200,12 @@ impl Node {
         let mut net_cfg = cfg.net.clone();
         net_cfg.serve = cfg.storage;
         net_cfg.meta = cfg.meta.voter;
+        net_cfg.gate = network.as_ref().and_then(|f| f.gate());
         let (net, inbox) = Net::start(keypair, net_cfg, &tasks).await?;
         let inbound = inbox.fragments;
         let meta = Meta::start(net.clone(), dir, cfg.meta.clone(), inbox.meta, &tasks).await?;
-        if cfg.meta.voter && cfg.net.bootstrap.is_empty() {
+        let founder = cfg.meta.voter && cfg.net.bootstrap.is_empty();
+        if founder {
             // A voter with nobody to join starts (or resumes) its own cluster.
             let addrs = net.listen_addrs().await;
             if let Some(addr) = net::advertised(&addrs) {
@@ -220,7 +239,15 @@ impl Node {
             workers: crate::worker::Workers::new(),
             scrub: Default::default(),
             repair: Default::default(),
+            gatekeeper: members::Gatekeeper::new(network.as_ref()),
         });
+        if founder {
+            if let Some(file) = &network {
+                members::found(&shared, file).await?;
+            }
+        }
+        let (s, n) = (shared.clone(), network.clone());
+        tasks.spawn("members-gate", members::keep(s, n));
         tasks.spawn(
             "serve-fragments",
             serve::serve(shared.clone(), inbound, tasks.clone()),
@@ -264,6 +291,25 @@ impl Node {
         }
         tracing::info!(peer_id = %shared.net.local_peer_id(), data = %dir.display(), "node started");
         Ok(Node { shared, tasks })
+    }
+
+    /// `fragfs invite`: a one-line ticket admitting one peer of `role`.
+    pub async fn invite(
+        &self,
+        role: crate::meta::members::Role,
+        valid: Duration,
+    ) -> Result<String, String> {
+        members::invite(&self.shared, role, valid).await
+    }
+
+    /// `fragfs revoke`: `peer` (a peer id) is no longer a member.
+    pub async fn revoke(&self, peer: &str) -> Result<(), String> {
+        members::revoke(&self.shared, peer).await
+    }
+
+    /// The membership as the namespace has it now.
+    pub async fn members(&self) -> Option<crate::meta::members::Members> {
+        members::current(&self.shared).await
     }
 
     pub fn peer_id(&self) -> PeerId {
@@ -397,4 +443,46 @@ impl Node {
     pub fn live_tasks(&self) -> usize {
         self.tasks.live()
     }
+}
+
+/// The network this node belongs to: the one `DATA/network` names, else
+/// the one its ticket admits it to (asked now, then remembered), else a
+/// new one when it founds (a voter with nobody to join); None for a node
+/// started with `--peer` only, which can reach an open network alone.
+/// The role the network gave it bounds what it runs as.
+async fn network_of(
+    cfg: &mut NodeConfig,
+    keypair: &net::Keypair,
+) -> Result<Option<members::NetworkFile>, NodeError> {
+    let dir = cfg.data_dir.clone();
+    let mut file = members::NetworkFile::load(&dir)?;
+    if file.is_none() {
+        if let Some(ticket) = &cfg.join {
+            let joined = members::join(keypair, ticket).await?;
+            cfg.net
+                .bootstrap
+                .extend(joined.bootstrap(keypair.public().to_peer_id()));
+            file = Some(joined);
+        } else if cfg.meta.voter && cfg.net.bootstrap.is_empty() {
+            let me = keypair.public().to_peer_id();
+            file = Some(members::founder_file(me, cfg.open));
+        }
+        if let Some(f) = &file {
+            f.save(&dir).map_err(|source| NodeError::DataDir {
+                path: dir.join("network"),
+                source,
+            })?;
+        }
+    }
+    if let Some(f) = &file {
+        if cfg.net.bootstrap.is_empty() {
+            cfg.net.bootstrap = f.bootstrap(keypair.public().to_peer_id());
+        }
+    }
+    if let Some(f) = file.as_ref().filter(|f| !f.open) {
+        use crate::meta::members::Role;
+        cfg.storage &= f.role >= Role::Storage;
+        cfg.meta.voter &= f.role >= Role::Voter;
+    }
+    Ok(file)
 }

@@ -356,7 +356,7 @@ fn decode(bytes: &[u8]) -> Result<BTreeMap<Ino, String>, String> {
 }
 
 /// Replaces `path` with `bytes`: a crash leaves the old file or the new.
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;

@@ -26,7 +26,18 @@ pub(super) async fn serve(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbou
         };
         let shared = shared.clone();
         tasks.spawn("serve-request", async move {
-            let response = answer(&shared, req.request).await;
+            // A member admitted since the gate was last set is already in
+            // a voter's replica.
+            let member =
+                shared.gatekeeper.answers(&req.peer) || shared.meta.is_local_member(&req.peer);
+            let response = if member {
+                answer(&shared, req.request).await
+            } else {
+                tracing::warn!(peer = %req.peer, "refused a fragment request from a non-member");
+                Response::Rejected {
+                    reason: "not a member of this network".into(),
+                }
+            };
             req.reply.send(response).await;
             drop(permit);
         });

@@ -5,17 +5,11 @@
 //! own stamps).
 
 use crate::meta::{Hlc, Time};
-use std::{sync::Mutex, time::SystemTime};
+use std::sync::Mutex;
 
 /// The wall clock as a namespace time stamp.
 pub fn now() -> Time {
-    let d = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or_default();
-    Time {
-        secs: d.as_secs() as i64,
-        nanos: d.subsec_nanos(),
-    }
+    Time::now()
 }
 
 /// This node's hybrid logical clock.

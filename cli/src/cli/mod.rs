@@ -11,6 +11,7 @@ mod bench_versions;
 mod demo;
 mod files;
 mod light;
+mod members;
 mod ns_path;
 mod pins;
 mod progress;
@@ -139,6 +140,17 @@ pub enum Command {
     /// What repair sees (on the metadata leader): storage peers up,
     /// unreachable and gone, copies short, restored and bytes moved.
     Repair(JsonArg),
+    /// Print a ticket (the last line on stdout) that admits one peer to
+    /// this private network, once: `fragfs node --join TICKET`.
+    Invite(members::InviteArgs),
+    /// List the network's members: peer, role, who invited it, connected.
+    Members(JsonArg),
+    /// Cut a member off: every node closes its connections and refuses it
+    /// within seconds.
+    Revoke {
+        /// The member's peer id, as `fragfs members` shows it.
+        peer: String,
+    },
     /// Fetch and verify every fragment of every file under PATH, record
     /// missing whole-file hashes, and report files short of copies or with
     /// unresolved conflicts. Exits non-zero when a file could not be
@@ -363,18 +375,23 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Pins(a) => pins::pins(cli.data, a).await,
         Command::Workers(a) => workers::workers(cli.data, a).await,
         Command::Repair(a) => workers::repair(cli.data, a).await,
+        Command::Invite(a) => members::invite(cli.data, a).await,
+        Command::Members(a) => members::members(cli.data, a).await,
+        Command::Revoke { peer } => members::revoke(cli.data, peer).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }
 }
 
 async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     let mut cfg = NodeConfig::new(&data);
-    cfg.meta.voter = a.meta || (a.net.peers.is_empty() && !a.no_meta);
-    if !a.net.listen.is_empty() {
-        cfg.net.listen = a.net.listen;
-    }
-    cfg.net.bootstrap = a.net.peers.clone();
-    cfg.net.mdns = !a.net.no_mdns;
+    a.net.apply(&mut cfg)?;
+    // A voter's ticket makes a voter; the node runs as no more than the
+    // role its network gave it.
+    let voter_ticket = cfg
+        .join
+        .as_ref()
+        .is_some_and(|t| t.role == fragfs::meta::members::Role::Voter);
+    cfg.meta.voter = a.meta || ((a.net.alone() || voter_ticket) && !a.no_meta);
     cfg.capacity = a.capacity;
     cfg.gc_grace = a.gc_grace;
     cfg.scrub = a.scrub.config();
@@ -400,7 +417,7 @@ async fn run_node(data: PathBuf, a: NodeArgs) -> Result<()> {
     println!("data: {}", data.display());
     if node.meta().is_voter() {
         println!("metadata voter: node id {}", node.meta().node_id());
-        if !a.net.peers.is_empty() {
+        if !a.net.alone() {
             join_cluster(&node, &addrs);
         }
     }

@@ -259,7 +259,7 @@ impl Mount {
             .arg("--data")
             .arg(d.data.path())
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
-            .args(extra)
+            .args(fragfs::testing::lab_network(extra))
             .arg(&mnt)
             // `FRAGFS_MOUNT_LOG` overrides the daemon's filter (debugging).
             .env(

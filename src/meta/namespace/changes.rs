@@ -109,7 +109,8 @@ impl Namespace {
             Command::Batch(_)
             | Command::Lock(_)
             | Command::Retain { .. }
-            | Command::Hold { .. } => {}
+            | Command::Hold { .. }
+            | Command::Members(_) => {}
         }
         c
     }

@@ -1,5 +1,6 @@
 //! The namespace as older snapshots encode it, read and converted to
-//! today's shape. Snapshot format 3 had no holds ([`NamespaceV3`]); format 2
+//! today's shape. Snapshot format 4 had no members ([`NamespaceV4`]);
+//! format 3 had no holds either ([`NamespaceV3`]); format 2
 //! had no trash of deleted files either
 //! ([`NamespaceV2`]). Snapshot format 1 (`meta::store`) had versions without
 //! `based_on`, `mark` and `owners` and an author that was only a peer id,
@@ -76,6 +77,7 @@ impl From<NamespaceV2> for Namespace {
             events: old.events,
             trash: BTreeMap::new(),
             holds: Holds::default(),
+            members: Default::default(),
         }
     }
 }
@@ -99,6 +101,32 @@ impl From<NamespaceV3> for Namespace {
             events: old.events,
             trash: old.trash,
             holds: Holds::default(),
+            members: Default::default(),
+        }
+    }
+}
+
+/// The namespace as snapshot format 4 encodes it: before members.
+#[derive(Deserialize)]
+pub struct NamespaceV4 {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+    locks: LockTable,
+    events: EventLog,
+    trash: BTreeMap<Ino, Deleted>,
+    holds: Holds,
+}
+
+impl From<NamespaceV4> for Namespace {
+    fn from(old: NamespaceV4) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: old.locks,
+            events: old.events,
+            trash: old.trash,
+            holds: old.holds,
+            members: Default::default(),
         }
     }
 }
@@ -112,6 +140,7 @@ impl From<NamespaceV1> for Namespace {
             events: Default::default(),
             trash: BTreeMap::new(),
             holds: Holds::default(),
+            members: Default::default(),
         }
     }
 }

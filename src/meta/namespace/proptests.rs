@@ -367,9 +367,10 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 *c = concretize(ns, c.clone());
             }
         }
-        // The generator makes neither locks nor context wrappers; they are
-        // tested on their own (`locks_tests.rs`, `acl`).
-        Command::Lock(_) | Command::WithContext { .. } => {}
+        // The generator makes neither locks, context wrappers nor
+        // membership changes; they are tested on their own
+        // (`locks_tests.rs`, `acl`, `members_tests.rs`).
+        Command::Lock(_) | Command::WithContext { .. } | Command::Members(_) => {}
     }
     cmd
 }

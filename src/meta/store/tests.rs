@@ -81,10 +81,7 @@ fn t10_a_format_3_snapshot_opens_with_no_holds() {
     assert!(old.ns.holds().all().is_empty());
 }
 
-/// Today's snapshot bytes are pinned, and they round-trip: the format-3
-/// fixture with a mount's hold on a version.
-#[test]
-fn t10_snapshot_format_4_is_pinned() {
+fn with_hold() -> StateData {
     let mut state = with_trash();
     let hold = Command::Hold {
         holder: "12D3KooWAlice/mount-1".into(),
@@ -92,13 +89,62 @@ fn t10_snapshot_format_4_is_pinned() {
         until: crate::meta::Time { secs: 90, nanos: 0 },
     };
     state.ns.apply(hold).expect("hold");
-    let bytes = encode_state(&state);
+    state
+}
+
+/// A format-4 snapshot (no members) opens as today's state with none.
+#[test]
+fn t10_a_format_4_snapshot_opens_with_no_members() {
+    let state = with_hold();
     let pinned = include_str!("../../../tests/data/meta-snapshot-v4.hex");
+    let old = decode_state(&hex::decode(pinned.trim()).expect("hex")).expect("decodes");
+    assert_eq!(old.ns, state.ns);
+    assert_eq!(old.ns.holds().all().len(), 1);
+    assert!(old.ns.members().founding().is_none());
+}
+
+/// Today's snapshot bytes are pinned, and they round-trip: the format-4
+/// fixture on a founded network with a second member.
+#[test]
+fn t10_snapshot_format_5_is_pinned() {
+    use crate::meta::members::{MemberCmd, Role};
+    let mut state = with_hold();
+    let now = crate::meta::Time {
+        secs: 100,
+        nanos: 0,
+    };
+    for cmd in [
+        MemberCmd::Found {
+            id: [7; 32],
+            founder: b"alice".to_vec(),
+            open: false,
+            now,
+        },
+        MemberCmd::Invite {
+            guest: b"guest".to_vec(),
+            role: Role::Storage,
+            by: b"alice".to_vec(),
+            expires: crate::meta::Time {
+                secs: 200,
+                nanos: 0,
+            },
+            now,
+        },
+        MemberCmd::Admit {
+            guest: b"guest".to_vec(),
+            peer: b"bob".to_vec(),
+            now,
+        },
+    ] {
+        state.ns.apply(Command::Members(cmd)).expect("members");
+    }
+    let bytes = encode_state(&state);
+    let pinned = include_str!("../../../tests/data/meta-snapshot-v5.hex");
     assert_eq!(hex::encode(&bytes), pinned.trim());
     assert_eq!(bytes[0], STATE_FORMAT);
     let back = decode_state(&bytes).expect("decodes");
     assert_eq!(back.ns, state.ns);
-    assert_eq!(back.ns.holds().all().len(), 1);
+    assert_eq!(back.ns.members().members().len(), 2);
 }
 
 #[test]
