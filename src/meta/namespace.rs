@@ -19,6 +19,9 @@ use super::types::{
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod accounts;
+#[cfg(test)]
+mod accounts_tests;
 mod acl;
 mod changes;
 mod check;
@@ -86,6 +89,8 @@ pub struct Namespace {
     holds: Holds,
     /// Who belongs to the network (`members.rs`).
     members: members::Members,
+    /// Users and groups (`accounts.rs`).
+    accounts: accounts::Accounts,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +223,7 @@ impl Namespace {
             trash: BTreeMap::new(),
             holds: Holds::default(),
             members: members::Members::default(),
+            accounts: accounts::Accounts::default(),
         }
     }
 
@@ -394,7 +400,13 @@ impl Namespace {
                 until,
             } => self.holds.apply(holder, versions, until),
             Command::Members(cmd) => self.members.apply(cmd),
+            Command::Accounts(cmd) => self.accounts.apply(cmd),
         }
+    }
+
+    /// Users and groups, for queries.
+    pub fn accounts(&self) -> &accounts::Accounts {
+        &self.accounts
     }
 
     /// Who belongs to the network, for queries.

@@ -110,6 +110,8 @@ pub enum Query {
     },
     /// Who belongs to the network (`namespace::members`).
     Members,
+    /// Users and groups (`namespace::accounts`).
+    Accounts,
 }
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
@@ -173,6 +175,8 @@ pub enum QueryReply {
     },
     /// Answer to [`Query::Members`].
     Members(crate::meta::members::Members),
+    /// Answer to [`Query::Accounts`].
+    Accounts(crate::meta::accounts::Accounts),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -274,5 +278,6 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             QueryReply::Placements { versions, next }
         }
         Query::Members => QueryReply::Members(ns.members().clone()),
+        Query::Accounts => QueryReply::Accounts(ns.accounts().clone()),
     })
 }

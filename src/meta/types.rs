@@ -312,6 +312,8 @@ pub enum Command {
     },
     /// A change to who belongs to the network (`namespace::members`).
     Members(crate::meta::members::MemberCmd),
+    /// A user's signed act on users and groups (`namespace::accounts`).
+    Accounts(crate::meta::accounts::AccountCmd),
 }
 
 /// One version's manifest swapped for another of the same bytes

@@ -110,7 +110,8 @@ impl Namespace {
             | Command::Lock(_)
             | Command::Retain { .. }
             | Command::Hold { .. }
-            | Command::Members(_) => {}
+            | Command::Members(_)
+            | Command::Accounts(_) => {}
         }
         c
     }

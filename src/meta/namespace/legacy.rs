@@ -78,6 +78,7 @@ impl From<NamespaceV2> for Namespace {
             trash: BTreeMap::new(),
             holds: Holds::default(),
             members: Default::default(),
+            accounts: Default::default(),
         }
     }
 }
@@ -102,6 +103,7 @@ impl From<NamespaceV3> for Namespace {
             trash: old.trash,
             holds: Holds::default(),
             members: Default::default(),
+            accounts: Default::default(),
         }
     }
 }
@@ -127,6 +129,7 @@ impl From<NamespaceV4> for Namespace {
             trash: old.trash,
             holds: old.holds,
             members: Default::default(),
+            accounts: Default::default(),
         }
     }
 }
@@ -141,6 +144,7 @@ impl From<NamespaceV1> for Namespace {
             trash: BTreeMap::new(),
             holds: Holds::default(),
             members: Default::default(),
+            accounts: Default::default(),
         }
     }
 }

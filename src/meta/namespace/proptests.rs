@@ -367,10 +367,14 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 *c = concretize(ns, c.clone());
             }
         }
-        // The generator makes neither locks, context wrappers nor
-        // membership changes; they are tested on their own
-        // (`locks_tests.rs`, `acl`, `members_tests.rs`).
-        Command::Lock(_) | Command::WithContext { .. } | Command::Members(_) => {}
+        // The generator makes neither locks, context wrappers,
+        // membership changes nor accounts; they are tested on their own
+        // (`locks_tests.rs`, `acl`, `members_tests.rs`,
+        // `accounts_tests.rs`).
+        Command::Lock(_)
+        | Command::WithContext { .. }
+        | Command::Members(_)
+        | Command::Accounts(_) => {}
     }
     cmd
 }

@@ -138,6 +138,7 @@ fn t10_snapshot_format_5_is_pinned() {
     ] {
         state.ns.apply(Command::Members(cmd)).expect("members");
     }
+    state.ns.apply(alice_registers()).expect("a user");
     let bytes = encode_state(&state);
     let pinned = include_str!("../../../tests/data/meta-snapshot-v5.hex");
     assert_eq!(hex::encode(&bytes), pinned.trim());
@@ -145,6 +146,28 @@ fn t10_snapshot_format_5_is_pinned() {
     let back = decode_state(&bytes).expect("decodes");
     assert_eq!(back.ns, state.ns);
     assert_eq!(back.ns.members().members().len(), 2);
+    assert_eq!(back.ns.accounts().users().len(), 1);
+}
+
+/// User alice registering herself, signed with a fixed key.
+fn alice_registers() -> Command {
+    use crate::meta::accounts::{signed_bytes, AccountCmd, Act};
+    use ed25519_dalek::{Signer, SigningKey};
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let act = Act::AddUser {
+        sign: key.verifying_key().to_bytes(),
+        wrap: [6; 32],
+        now: crate::meta::Time {
+            secs: 100,
+            nanos: 0,
+        },
+    };
+    let signature = key.sign(&signed_bytes("alice", &act)).to_bytes().to_vec();
+    Command::Accounts(AccountCmd {
+        actor: "alice".into(),
+        act,
+        signature,
+    })
 }
 
 #[test]
