@@ -151,6 +151,11 @@ pub enum Request {
     Revoke {
         peer: String,
     },
+    /// A user's signed act on users and groups (`fragfs user`, `fragfs
+    /// group`), built where the user's key is.
+    Account(crate::meta::accounts::AccountCmd),
+    /// Users and groups as the namespace has them.
+    Accounts,
 }
 
 /// One member as `fragfs members` shows it.
@@ -353,6 +358,7 @@ pub enum Event {
     /// A ticket (`fragfs invite`).
     Ticket(String),
     Members(MembersReport),
+    Accounts(crate::meta::accounts::Accounts),
 }
 
 impl Event {

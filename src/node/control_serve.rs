@@ -64,6 +64,15 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
         Request::Repair => Event::Repair(shared.repair.report()),
         Request::Invite { role, valid_secs } => invite(&shared, &role, valid_secs).await,
         Request::Members => members_report(&shared).await,
+        Request::Account(cmd) => account(&shared, cmd).await,
+        Request::Accounts => match shared.meta.read(crate::meta::Query::Accounts).await {
+            Ok(crate::meta::ReadAnswer {
+                reply: crate::meta::QueryReply::Accounts(a),
+                ..
+            }) => Event::Accounts(a),
+            Ok(_) => Event::Error("unexpected answer from the metadata service".into()),
+            Err(e) => Event::Error(e.to_string()),
+        },
         Request::Revoke { peer } => match super::members::revoke(&shared, &peer).await {
             Ok(()) => Event::Done(format!("revoked {peer}")),
             Err(e) => Event::Error(e),
@@ -507,4 +516,24 @@ async fn members_report(shared: &Shared) -> Event {
             .map(|(p, r)| (name(p), r.at.secs))
             .collect(),
     })
+}
+
+/// Writes a user's signed act; the namespace checks the signature.
+async fn account(shared: &Shared, cmd: crate::meta::accounts::AccountCmd) -> Event {
+    use crate::meta::{FsError, MetaError};
+    match shared.meta.write(crate::meta::Command::Accounts(cmd)).await {
+        Ok(_) => Event::Done("done".into()),
+        Err(MetaError::Fs(e)) => Event::Error(match e {
+            FsError::NotPermitted => {
+                "refused: not signed by a registered user allowed to do it".into()
+            }
+            FsError::Exists => "it exists already".into(),
+            FsError::NotFound => "no such user, group or member".into(),
+            FsError::Conflict { .. } => "the group changed meanwhile; try again".into(),
+            FsError::NoLocks => "too many users, groups, members or key epochs".into(),
+            FsError::Invalid => "invalid name or keys".into(),
+            e => e.to_string(),
+        }),
+        Err(e) => Event::Error(e.to_string()),
+    }
 }

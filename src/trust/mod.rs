@@ -1,8 +1,10 @@
 //! Trust: who is who on a fragfs network. The rule of this module: it
 //! holds the keys and the checks on them (user key pairs and their files,
-//! tickets); it never talks to the network or the namespace itself, so the
+//! tickets, the signed acts on users and groups and their wrapped group
+//! secrets); it never talks to the network or the namespace itself, so the
 //! node, the mount and the CLI each use it the same way.
 
+pub mod groups;
 pub mod ticket;
 pub mod userkey;
 

@@ -4,7 +4,8 @@
 //! `$XDG_CONFIG_HOME/fragfs/users/NAME.key`, or `~/.config/fragfs/users/`.
 //!
 //! The file is `fragfs-user-key v1`, the name and the 32-byte secret in
-//! hex, one per line; it is written once (never overwritten), with mode
+//! hex, one per line, or instead of the secret `protected ` and the hex of
+//! the secret sealed under a passphrase (`fragfs_seal::protect`, Argon2id); it is written once (never overwritten), with mode
 //! 0600 in a directory of mode 0700, and a file that others may read is
 //! refused when loaded.
 
@@ -38,7 +39,16 @@ pub enum KeyError {
     Io { path: PathBuf, source: io::Error },
     #[error("no configuration directory: neither XDG_CONFIG_HOME nor HOME is set")]
     NoHome,
+    #[error("the key of user {0} is protected by a passphrase: set FRAGFS_PASSPHRASE")]
+    NeedsPassphrase(String),
+    #[error("wrong passphrase for the key of user {0}")]
+    WrongPassphrase(String),
 }
+
+/// What the key file's secret line holds.
+const PROTECTED: &str = "protected ";
+/// The context of the wrapping key derived from a user's secret.
+const WRAP_CONTEXT: &str = "fragfs user wrap v1";
 
 /// One user's key pair.
 pub struct UserKey {
@@ -96,6 +106,17 @@ impl UserKey {
         self.signing.verifying_key().to_bytes()
     }
 
+    /// The X25519 secret keys are wrapped for (derived from the signing
+    /// secret: one key file holds both).
+    pub fn wrap_secret(&self) -> fragfs_seal::WrapSecret {
+        fragfs_seal::WrapSecret::derive(&self.signing.to_bytes(), WRAP_CONTEXT)
+    }
+
+    /// Its public half, as the namespace registers it.
+    pub fn wrap_public(&self) -> [u8; 32] {
+        self.wrap_secret().public().to_bytes()
+    }
+
     /// Signs `msg`.
     pub fn sign(&self, msg: &[u8]) -> [u8; 64] {
         self.signing.sign(msg).to_bytes()
@@ -113,6 +134,11 @@ impl UserKey {
     /// Writes the key file under `dir` (0600, its directory 0700); an
     /// existing key is never overwritten.
     pub fn save(&self, dir: &Path) -> Result<PathBuf, KeyError> {
+        self.save_with(dir, None)
+    }
+
+    /// [`Self::save`], the secret sealed under `passphrase` when given.
+    pub fn save_with(&self, dir: &Path, passphrase: Option<&str>) -> Result<PathBuf, KeyError> {
         let path = key_path(dir, &self.name);
         let io = |source| KeyError::Io {
             path: path.clone(),
@@ -139,7 +165,18 @@ impl UserKey {
             }
             Err(e) => return Err(io(e)),
         };
-        let secret = hex::encode(self.signing.to_bytes());
+        let secret = match passphrase {
+            None => hex::encode(self.signing.to_bytes()),
+            Some(p) => {
+                let sealed = fragfs_seal::protect(&self.signing.to_bytes(), p).map_err(|e| {
+                    KeyError::Malformed {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    }
+                })?;
+                format!("{PROTECTED}{}", hex::encode(sealed))
+            }
+        };
         let text = format!("{MAGIC}\n{}\n{secret}\n", self.name);
         f.write_all(text.as_bytes()).map_err(io)?;
         f.sync_all().map_err(io)?;
@@ -148,6 +185,15 @@ impl UserKey {
 
     /// Reads the key of `name` under `dir`.
     pub fn load(dir: &Path, name: &str) -> Result<UserKey, KeyError> {
+        Self::load_with(dir, name, None)
+    }
+
+    /// [`Self::load`], opening a protected key with `passphrase`.
+    pub fn load_with(
+        dir: &Path,
+        name: &str,
+        passphrase: Option<&str>,
+    ) -> Result<UserKey, KeyError> {
         check_name(name)?;
         let path = key_path(dir, name);
         let meta = match fs::metadata(&path) {
@@ -168,11 +214,45 @@ impl UserKey {
             path: path.clone(),
             source,
         })?;
-        parse(&text, name).map_err(|why| KeyError::Malformed { path, why })
+        let secret = parse(&text, name).map_err(|why| KeyError::Malformed {
+            path: path.clone(),
+            why,
+        })?;
+        let bytes = match secret {
+            Secret::Plain(b) => b,
+            Secret::Protected(sealed) => {
+                let p = passphrase.ok_or_else(|| KeyError::NeedsPassphrase(name.into()))?;
+                let open = fragfs_seal::unprotect(&sealed, p).map_err(|e| match e {
+                    fragfs_seal::SealError::WrongPassphrase => {
+                        KeyError::WrongPassphrase(name.into())
+                    }
+                    e => KeyError::Malformed {
+                        path: path.clone(),
+                        why: e.to_string(),
+                    },
+                })?;
+                open.as_slice()
+                    .try_into()
+                    .map_err(|_| KeyError::Malformed {
+                        path: path.clone(),
+                        why: "its protected secret is not 32 bytes".into(),
+                    })?
+            }
+        };
+        Ok(UserKey {
+            name: name.into(),
+            signing: SigningKey::from_bytes(&bytes),
+        })
     }
 }
 
-fn parse(text: &str, name: &str) -> Result<UserKey, String> {
+/// A key file's secret line.
+enum Secret {
+    Plain([u8; 32]),
+    Protected(Vec<u8>),
+}
+
+fn parse(text: &str, name: &str) -> Result<Secret, String> {
     let mut lines = text.lines();
     if lines.next() != Some(MAGIC) {
         return Err(format!("its first line is not {MAGIC:?}"));
@@ -183,17 +263,18 @@ fn parse(text: &str, name: &str) -> Result<UserKey, String> {
         None => return Err("it has no user name".into()),
     }
     let secret = lines.next().ok_or("it has no secret")?;
+    if lines.next().is_some() {
+        return Err("it has lines after the secret".into());
+    }
+    if let Some(sealed) = secret.strip_prefix(PROTECTED) {
+        let sealed = hex::decode(sealed).map_err(|_| "its protected secret is not hex")?;
+        return Ok(Secret::Protected(sealed));
+    }
     let bytes: [u8; 32] = hex::decode(secret)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or("its secret is not 32 bytes in hex")?;
-    if lines.next().is_some() {
-        return Err("it has lines after the secret".into());
-    }
-    Ok(UserKey {
-        name: name.into(),
-        signing: SigningKey::from_bytes(&bytes),
-    })
+    Ok(Secret::Plain(bytes))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! socket (the default) or, with `--peer`, join the network themselves as a
 //! light client for the length of the command.
 
+mod accounts;
 mod bench;
 mod bench_meta;
 mod bench_repair;
@@ -145,6 +146,13 @@ pub enum Command {
     Invite(members::InviteArgs),
     /// List the network's members: peer, role, who invited it, connected.
     Members(JsonArg),
+    /// Users: `add NAME` creates a key pair in ~/.config/fragfs/users and
+    /// registers it; `list` shows the registered users.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Groups: create, add, remove, join (ask), accept, leave, list,
+    /// requests; acts are signed with the acting user's key.
+    Group(accounts::GroupArgs),
     /// Cut a member off: every node closes its connections and refuses it
     /// within seconds.
     Revoke {
@@ -377,6 +385,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Repair(a) => workers::repair(cli.data, a).await,
         Command::Invite(a) => members::invite(cli.data, a).await,
         Command::Members(a) => members::members(cli.data, a).await,
+        Command::User(c) => accounts::user(cli.data, c).await,
+        Command::Group(a) => accounts::group(cli.data, a).await,
         Command::Revoke { peer } => members::revoke(cli.data, peer).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }

@@ -75,3 +75,31 @@ fn t20_bad_names_are_refused() {
         assert!(UserKey::generate(good).is_ok(), "{good:?}");
     }
 }
+
+#[test]
+fn t10_a_protected_key_opens_with_its_passphrase_only() {
+    let d = tempfile::tempdir().unwrap();
+    let k = UserKey::generate("carol").unwrap();
+    let path = k.save_with(d.path(), Some("correct horse")).unwrap();
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains("protected "), "{text}");
+    assert!(!text.contains(&hex::encode(k.signing.to_bytes())));
+    let back = UserKey::load_with(d.path(), "carol", Some("correct horse")).unwrap();
+    assert_eq!(back.public(), k.public());
+    assert_eq!(back.wrap_public(), k.wrap_public());
+    assert!(matches!(
+        UserKey::load(d.path(), "carol"),
+        Err(KeyError::NeedsPassphrase(_))
+    ));
+    assert!(matches!(
+        UserKey::load_with(d.path(), "carol", Some("wrong")),
+        Err(KeyError::WrongPassphrase(_))
+    ));
+}
+
+#[test]
+fn t10_the_wrapping_key_is_derived_and_not_the_signing_key() {
+    let k = UserKey::generate("dave").unwrap();
+    assert_ne!(k.wrap_public(), k.public());
+    assert_eq!(k.wrap_public(), k.wrap_secret().public().to_bytes());
+}
