@@ -1,6 +1,6 @@
 //! Human-readable byte sizes and durations: parsing `64K`, `1M`, `10G`
 //! and printing `1.5 MiB`; parsing `30s`, `10m`, `1h30m` and printing
-//! them back. Pure.
+//! them back; the calendar date of a day number. Pure.
 
 use std::time::Duration;
 
@@ -88,6 +88,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         rest = next;
     }
     Ok(total)
+}
+
+/// The proleptic Gregorian date `(year, month, day)` of a day number
+/// (days since 1970-01-01, negative before), by H. Hinnant's
+/// `civil_from_days`: eras of 400 years starting in March.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1
+    let mp = (5 * doy + 2) / 153; // 0..=11, March first
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// Prints a duration the way [`parse_duration`] reads it: `1h30m`, `45s`,

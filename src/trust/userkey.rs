@@ -19,7 +19,7 @@ use std::{
 
 const MAGIC: &str = "fragfs-user-key v1";
 /// The longest user name, in bytes.
-pub const MAX_NAME: usize = 64;
+pub use crate::meta::accounts::MAX_NAME;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -72,13 +72,8 @@ pub fn config_dir() -> Result<PathBuf, KeyError> {
 
 /// Whether `name` may name a user (and a key file).
 pub fn check_name(name: &str) -> Result<(), KeyError> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    ok.then_some(())
+    crate::meta::accounts::valid_name(name)
+        .then_some(())
         .ok_or_else(|| KeyError::BadName(name.into()))
 }
 

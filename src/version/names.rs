@@ -99,22 +99,10 @@ fn is_rfc3339_utc(t: &str) -> bool {
 fn utc(secs: i64) -> ((i64, u32, u32), (u32, u32, u32)) {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400) as u32;
-    (civil_from_days(days), (rem / 3600, rem / 60 % 60, rem % 60))
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01),
-/// by H. Hinnant's `civil_from_days`: eras of 400 years starting in March.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // 0..=399
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1
-    let mp = (5 * doy + 2) / 153; // 0..=11, March first
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    (
+        crate::units::civil_from_days(days),
+        (rem / 3600, rem / 60 % 60, rem % 60),
+    )
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub enum UserCommand {
     /// Create a key pair for NAME in ~/.config/fragfs/users/NAME.key (mode
     /// 0600) and register its public keys on the network.
     Add {
+        /// The user's name: 1 to 64 letters, digits, '.', '_' or '-'.
         name: String,
         /// Seal the key file with the passphrase in FRAGFS_PASSPHRASE.
         #[arg(long)]
@@ -42,17 +43,41 @@ pub struct GroupArgs {
 #[derive(Subcommand, Debug)]
 pub enum GroupCommand {
     /// Create GROUP, owned by the acting user.
-    Create { group: String },
+    Create {
+        /// The group's name.
+        group: String,
+    },
     /// Add USER to GROUP (the owner only).
-    Add { group: String, user: String },
+    Add {
+        /// The group's name.
+        group: String,
+        /// The user's name.
+        user: String,
+    },
     /// Remove USER from GROUP (the owner only): the group key is rotated.
-    Remove { group: String, user: String },
+    Remove {
+        /// The group's name.
+        group: String,
+        /// The user's name.
+        user: String,
+    },
     /// Ask to join GROUP (its owner accepts).
-    Join { group: String },
+    Join {
+        /// The group's name.
+        group: String,
+    },
     /// Accept USER's request to join GROUP (the owner only).
-    Accept { group: String, user: String },
+    Accept {
+        /// The group's name.
+        group: String,
+        /// The user's name.
+        user: String,
+    },
     /// Leave GROUP: the group key is rotated for those who stay.
-    Leave { group: String },
+    Leave {
+        /// The group's name.
+        group: String,
+    },
     /// The groups, their owners, members and key epochs.
     List(JsonArg),
     /// Requests to join the groups the acting user owns.

@@ -24,7 +24,7 @@ pub fn parse_version_name(name: &str) -> Option<(u64, u64)> {
 /// `YYYY-MM-DDTHH:MM:SSZ` for `secs` seconds after the Unix epoch.
 pub fn rfc3339(secs: u64) -> String {
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
+    let (y, m, d) = fragfs::units::civil_from_days(days as i64);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
@@ -75,22 +75,7 @@ fn days_in_month(y: u64, m: u64) -> u64 {
     }
 }
 
-/// Year, month, day of the day `z` days after 1970-01-01 (proleptic
-/// Gregorian; H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Days from 1970-01-01 to `y-m-d` (the inverse of [`civil_from_days`]).
+/// Days from 1970-01-01 to `y-m-d` (the inverse of `fragfs::units::civil_from_days`).
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

@@ -341,13 +341,18 @@ fn check_key(key: &GroupKey, epoch: u32, members: &BTreeSet<String>) -> Result<(
 }
 
 fn check_name(name: &str) -> Result<(), FsError> {
-    let ok = !name.is_empty()
+    valid_name(name).then_some(()).ok_or(FsError::Invalid)
+}
+
+/// The one rule for user and group names (and key file names): 1 to 64
+/// letters, digits, '.', '_' or '-', not starting with '.'.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_NAME
         && !name.starts_with('.')
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    ok.then_some(()).ok_or(FsError::Invalid)
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn verify(public: &[u8; 32], message: &[u8], signature: &[u8]) -> Result<(), FsError> {
