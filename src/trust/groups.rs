@@ -101,12 +101,7 @@ pub fn remove(
     user: &str,
 ) -> Result<AccountCmd, GroupError> {
     let g = owned(key, accounts, group)?;
-    if !g.members.contains(user) {
-        return Err(GroupError::NotMember {
-            user: user.into(),
-            group: group.into(),
-        });
-    }
+    is_member(g, group, user)?;
     let act = Act::Remove {
         group: group.into(),
         user: user.into(),
@@ -119,12 +114,7 @@ pub fn remove(
 /// `key`'s user leaves `group`: a new epoch for those who stay.
 pub fn leave(key: &UserKey, accounts: &Accounts, group: &str) -> Result<AccountCmd, GroupError> {
     let g = find(accounts, group)?;
-    if !g.members.contains(key.name()) {
-        return Err(GroupError::NotMember {
-            user: key.name().into(),
-            group: group.into(),
-        });
-    }
+    is_member(g, group, key.name())?;
     let act = Act::Leave {
         group: group.into(),
         key: next_epoch(accounts, g, key.name())?,
@@ -148,6 +138,16 @@ fn find<'a>(accounts: &'a Accounts, group: &str) -> Result<&'a Group, GroupError
         .groups()
         .get(group)
         .ok_or_else(|| GroupError::NoGroup(group.into()))
+}
+
+fn is_member(g: &Group, group: &str, user: &str) -> Result<(), GroupError> {
+    match g.members.contains(user) {
+        true => Ok(()),
+        false => Err(GroupError::NotMember {
+            user: user.into(),
+            group: group.into(),
+        }),
+    }
 }
 
 fn owned<'a>(key: &UserKey, accounts: &'a Accounts, group: &str) -> Result<&'a Group, GroupError> {

@@ -34,11 +34,17 @@ impl Meta {
 
     /// Why `peer` may not ask `req` of this voter, if it may not: on a
     /// private network only members ask, and guests only to join.
+    /// Runs on every request (Raft's included): reads the replica in
+    /// place, copies nothing.
     pub(super) fn refusal(&self, peer: &PeerId, req: &MetaRequest) -> Option<String> {
-        let members = self.local_members()?;
-        let founding = members.founding()?;
-        if founding.open || members.members().contains_key(&peer.to_bytes()) {
-            return None;
+        {
+            let sm = self.inner.sm.as_ref()?;
+            let st = sm.state.read().unwrap_or_else(|e| e.into_inner());
+            let members = st.ns.members();
+            let founding = members.founding()?;
+            if founding.open || members.members().contains_key(&peer.to_bytes()) {
+                return None;
+            }
         }
         if matches!(req, MetaRequest::Join { .. }) {
             return None;
