@@ -41,6 +41,11 @@ impl From<VolumeError> for OpError {
             VolumeError::Meta(m) => OpError::Meta(m),
             VolumeError::Client(c) => OpError::Client(c),
             VolumeError::Protocol(p) => OpError::Bug(p),
+            // Already logged where it was refused.
+            VolumeError::Forged { .. } => OpError::Refused {
+                errno: Errno::EIO,
+                what: "a version whose signature does not hold",
+            },
         }
     }
 }
@@ -82,6 +87,8 @@ fn fs_errno(e: &FsError) -> Errno {
         FsError::Conflict { .. } => Errno::EIO,
         FsError::WouldBlock => Errno::EAGAIN,
         FsError::NoLocks => Errno::ENOLCK,
+        FsError::Access => Errno::EACCES,
+        FsError::CrossShare => Errno::EXDEV,
     }
 }
 
@@ -113,6 +120,8 @@ mod tests {
             (FsError::Conflict { head: Some(3) }, libc::EIO),
             (FsError::WouldBlock, libc::EAGAIN),
             (FsError::NoLocks, libc::ENOLCK),
+            (FsError::Access, libc::EACCES),
+            (FsError::CrossShare, libc::EXDEV),
         ];
         for (fs, want) in cases {
             assert_eq!(

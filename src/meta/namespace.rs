@@ -38,12 +38,16 @@ mod locks;
 pub mod members;
 #[cfg(test)]
 mod members_tests;
+pub mod proofs;
+#[cfg(test)]
+mod proofs_tests;
 #[cfg(test)]
 mod proptests;
 mod query;
 mod record_hash;
 mod rename;
 mod setattr;
+pub mod shares;
 use setattr::SetAttr;
 mod replace;
 #[cfg(test)]
@@ -57,7 +61,9 @@ mod xattr;
 
 pub use events::{EventLog, MAX_EVENTS};
 pub use holds::{Held, Holds, MAX_HELD, MAX_HOLDERS, MAX_HOLDER_NAME};
-pub use legacy::{NamespaceV1, NamespaceV2, NamespaceV3, NamespaceV4, NamespaceWithoutLocks};
+pub use legacy::{
+    NamespaceV1, NamespaceV2, NamespaceV3, NamespaceV4, NamespaceV5, NamespaceWithoutLocks,
+};
 pub use replace::Placed;
 pub use retain::Deleted;
 
@@ -91,6 +97,10 @@ pub struct Namespace {
     members: members::Members,
     /// Users and groups (`accounts.rs`).
     accounts: accounts::Accounts,
+    /// Directories given to groups (`shares.rs`).
+    shares: BTreeMap<Ino, shares::Share>,
+    /// What vouches for each version (`proofs.rs`).
+    proofs: proofs::Proofs,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,6 +234,8 @@ impl Namespace {
             holds: Holds::default(),
             members: members::Members::default(),
             accounts: accounts::Accounts::default(),
+            shares: BTreeMap::new(),
+            proofs: proofs::Proofs::default(),
         }
     }
 
@@ -367,6 +379,7 @@ impl Namespace {
                 now,
             } => self.set_xattr(ino, name, value, mode, now),
             Command::RemoveXattr { ino, name, now } => self.remove_xattr(ino, &name, now),
+            Command::CommitVersion { .. } if self.members.is_private() => Err(FsError::Access),
             Command::CommitVersion {
                 ino,
                 base,
@@ -390,7 +403,11 @@ impl Namespace {
             Command::Batch(_) => Err(FsError::Invalid),
             Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
             Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
-            Command::Commit(c) => self.commit(c),
+            Command::Commit(c) => {
+                self.check_unsigned()?;
+                self.commit(c)
+            }
+            Command::SignedCommit { commit, proof } => self.signed_commit(commit, proof),
             Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
             Command::Retain { now, protected } => Ok(self.retain(now, &protected)),
             Command::Replace { items } => self.replace(items),
@@ -400,6 +417,9 @@ impl Namespace {
                 until,
             } => self.holds.apply(holder, versions, until),
             Command::Members(cmd) => self.members.apply(cmd),
+            Command::Accounts(cmd) if matches!(cmd.act, accounts::Act::Share { .. }) => {
+                self.share(cmd)
+            }
             Command::Accounts(cmd) => self.accounts.apply(cmd),
         }
     }
@@ -412,6 +432,11 @@ impl Namespace {
     /// Who belongs to the network, for queries.
     pub fn members(&self) -> &members::Members {
         &self.members
+    }
+
+    /// What vouches for each version, for queries.
+    pub fn proofs(&self) -> &proofs::Proofs {
+        &self.proofs
     }
 
     /// What the mounts hold open, for queries.

@@ -112,6 +112,12 @@ pub enum Query {
     Members,
     /// Users and groups (`namespace::accounts`).
     Accounts,
+    /// The directories given to groups (`namespace::shares`).
+    Shares,
+    /// The shared directory `ino` lies in, if any.
+    Cover {
+        ino: Ino,
+    },
 }
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
@@ -147,6 +153,8 @@ pub enum QueryReply {
     Head {
         attr: Attr,
         head: Option<Version>,
+        /// What vouches for `head` (`namespace::proofs`).
+        proof: Option<crate::meta::proofs::Proof>,
     },
     /// Answer to [`Query::ReaddirPlus`].
     EntriesPlus(Vec<(DirEntry, Attr)>),
@@ -177,6 +185,10 @@ pub enum QueryReply {
     Members(crate::meta::members::Members),
     /// Answer to [`Query::Accounts`].
     Accounts(crate::meta::accounts::Accounts),
+    /// Answer to [`Query::Shares`].
+    Shares(std::collections::BTreeMap<Ino, crate::meta::shares::Share>),
+    /// Answer to [`Query::Cover`].
+    Cover(Option<Ino>),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -237,7 +249,11 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             } else {
                 None
             };
-            QueryReply::Head { attr, head }
+            let proof = head
+                .as_ref()
+                .and_then(|h| ns.proofs().get(*ino, h.id))
+                .cloned();
+            QueryReply::Head { attr, head, proof }
         }
         Query::ReaddirPlus { ino } => QueryReply::EntriesPlus(
             ns.readdir(*ino)?
@@ -279,5 +295,10 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
         }
         Query::Members => QueryReply::Members(ns.members().clone()),
         Query::Accounts => QueryReply::Accounts(ns.accounts().clone()),
+        Query::Shares => QueryReply::Shares(ns.shares().clone()),
+        Query::Cover { ino } => {
+            ns.getattr(*ino)?;
+            QueryReply::Cover(ns.cover(*ino).map(|(dir, _)| dir))
+        }
     })
 }

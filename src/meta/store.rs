@@ -13,7 +13,8 @@
 use super::{
     feed::ChangeFeed,
     namespace::{
-        Namespace, NamespaceV1, NamespaceV2, NamespaceV3, NamespaceV4, NamespaceWithoutLocks,
+        Namespace, NamespaceV1, NamespaceV2, NamespaceV3, NamespaceV4, NamespaceV5,
+        NamespaceWithoutLocks,
     },
     raft_types::{Entry, LogId, NodeId, SnapshotMeta, StorageError, StoredMembership, TypeConfig},
     types::{Caller, Changes, FsError, Reply, Time},
@@ -44,13 +45,16 @@ const KEY_SNAPSHOT: &str = "snapshot";
 /// snapshot's state.
 const FORMAT: u8 = 1;
 
-/// Version byte in front of a snapshot's state ([`StateData`]): 5 since
+/// Version byte in front of a snapshot's state ([`StateData`]): 6 since
+/// the namespace keeps shared directories and version proofs; 5 since
 /// the namespace keeps the network's members; 4 since it keeps the
 /// mounts' holds; 3 since it keeps deleted files
 /// (its trash); 2 since versions carry their author's uid, base, mark and
-/// slot owners and the namespace its event log. Formats 1 to 4 still
+/// slot owners and the namespace its event log. Formats 1 to 5 still
 /// decode (`decode_state`).
-const STATE_FORMAT: u8 = 5;
+const STATE_FORMAT: u8 = 6;
+/// The snapshot format before shares and proofs.
+const STATE_FORMAT_V5: u8 = 5;
 /// The snapshot format before members.
 const STATE_FORMAT_V4: u8 = 4;
 /// The snapshot format before holds.
@@ -337,6 +341,9 @@ fn encode_state(st: &StateData) -> Vec<u8> {
 fn decode_state(b: &[u8]) -> Result<StateData, String> {
     match b.split_first() {
         Some((&STATE_FORMAT, rest)) => postcard::from_bytes(rest).map_err(|e| e.to_string()),
+        Some((&STATE_FORMAT_V5, rest)) => postcard::from_bytes::<OldStateData<NamespaceV5>>(rest)
+            .map(OldStateData::convert)
+            .map_err(|e| e.to_string()),
         Some((&STATE_FORMAT_V4, rest)) => postcard::from_bytes::<OldStateData<NamespaceV4>>(rest)
             .map(OldStateData::convert)
             .map_err(|e| e.to_string()),

@@ -314,6 +314,13 @@ pub enum Command {
     Members(crate::meta::members::MemberCmd),
     /// A user's signed act on users and groups (`namespace::accounts`).
     Accounts(crate::meta::accounts::AccountCmd),
+    /// [`Command::Commit`] with the proof its writer signed
+    /// (`namespace::proofs`), checked before it applies. On a private
+    /// network every commit must be one of these.
+    SignedCommit {
+        commit: CommitCmd,
+        proof: crate::meta::proofs::Proof,
+    },
 }
 
 /// One version's manifest swapped for another of the same bytes
@@ -391,6 +398,12 @@ pub enum FsError {
     WouldBlock,
     #[error("no locks available")]
     NoLocks,
+    /// Refused to someone not allowed in (a directory given to a group).
+    #[error("permission denied")]
+    Access,
+    /// A link or rename across the edge of a directory given to a group.
+    #[error("invalid cross-device link: the edge of a shared directory")]
+    CrossShare,
 }
 
 /// What applying commands changed, for the caches of other nodes' mounts:

@@ -188,6 +188,7 @@ pub(super) async fn start(
     tasks: &Tasks,
 ) -> Result<(Net, Inbox), NetError> {
     let peer_id = keypair.public().to_peer_id();
+    let identity = keypair.clone();
     let counters = Arc::new(NetCounters::default());
     let mut swarm = build_swarm(keypair, &cfg, counters.clone())?;
     let mut waiting = HashSet::new();
@@ -248,6 +249,7 @@ pub(super) async fn start(
         Net {
             tx,
             peer_id,
+            identity,
             counters,
         },
         Inbox {

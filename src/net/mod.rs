@@ -246,6 +246,8 @@ pub(crate) enum Command {
 pub struct Net {
     tx: mpsc::Sender<Command>,
     peer_id: PeerId,
+    /// The node's own key, for what it signs ([`Net::sign`]).
+    identity: Keypair,
     pub counters: Arc<NetCounters>,
 }
 
@@ -410,6 +412,14 @@ impl Net {
 
     pub fn local_peer_id(&self) -> PeerId {
         self.peer_id
+    }
+
+    /// `message` signed with this node's key: checked by
+    /// [`verify_peer_signature`] against its peer id. (An ed25519 key
+    /// always signs; an empty signature, refused by every check, stands
+    /// for a key that could not.)
+    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
+        self.identity.sign(message).unwrap_or_default()
     }
 
     async fn call<T>(

@@ -226,6 +226,7 @@ impl Node {
             store.clone(),
             clock,
         );
+        volume.set_private(network.as_ref().is_some_and(|f| !f.open));
         let shared = Arc::new(Shared {
             net,
             store,

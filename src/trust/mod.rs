@@ -4,9 +4,11 @@
 //! secrets); it never talks to the network or the namespace itself, so the
 //! node, the mount and the CLI each use it the same way.
 
+pub mod acting;
 pub mod groups;
 pub mod ticket;
 pub mod userkey;
 
+pub use acting::{Acting, ActingError};
 pub use ticket::{Ticket, TicketError};
 pub use userkey::{config_dir, KeyError, UserKey};

@@ -175,7 +175,7 @@ impl Volume {
         caller: Caller,
     ) -> Result<Committed, VolumeError> {
         let hlc = self.inner.clock.next(attempt.head.map(|b| b.hlc));
-        let cmd = Command::Commit(CommitCmd {
+        let commit = CommitCmd {
             ino,
             base: attempt.head.map(|b| b.version),
             based_on: based_on.map(|b| b.version),
@@ -189,7 +189,9 @@ impl Volume {
             now: now(),
             mark: attempt.mark.clone(),
             copy: attempt.copy.clone(),
-        });
+        };
+        let proof = self.prove(&commit, None);
+        let cmd = Command::SignedCommit { commit, proof };
         let (version, attr) = reply::committed(self.write(cmd).await?)?;
         let mark = match (&attempt.mark, &attempt.copy) {
             // The namespace made the copy; its name is the one sent.

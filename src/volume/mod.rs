@@ -31,9 +31,11 @@ mod merge;
 mod ns;
 mod paths;
 pub mod policy;
+mod proven;
 pub mod redundancy;
 pub(crate) mod reply;
 pub mod report;
+pub mod shares;
 
 pub use commit::{Base, Committed, Durability, REFRESH_AFTER};
 pub use events::EventRow;
@@ -67,6 +69,13 @@ pub enum VolumeError {
     /// The namespace answered with a reply of the wrong kind.
     #[error("metadata protocol: {0}")]
     Protocol(String),
+    /// A version whose proof does not hold (`proven`): never served.
+    #[error("version {version} of inode {ino} refused: {why}")]
+    Forged {
+        ino: crate::meta::Ino,
+        version: u64,
+        why: crate::meta::proofs::ProofError,
+    },
 }
 
 impl From<MetaError> for VolumeError {
@@ -98,6 +107,9 @@ impl VolumeError {
 #[derive(Clone)]
 pub struct Volume {
     inner: Arc<Inner>,
+    /// The users its callers act as (`trust::Acting`); nobody for the
+    /// node's own volume.
+    acting: crate::trust::Acting,
 }
 
 struct Inner {
@@ -108,6 +120,10 @@ struct Inner {
     clock: Arc<Clock>,
     /// The author recorded on committed versions: this node's peer id.
     author: String,
+    /// Whether the network is private (unsigned versions refused).
+    private: std::sync::atomic::AtomicBool,
+    /// The namespace's accounts as last read (`proven`).
+    accounts: std::sync::Mutex<Option<Arc<crate::meta::accounts::Accounts>>>,
 }
 
 impl Volume {
@@ -127,8 +143,25 @@ impl Volume {
                 store,
                 clock,
                 author,
+                private: false.into(),
+                accounts: std::sync::Mutex::new(None),
             }),
+            acting: crate::trust::Acting::nobody(),
         }
+    }
+
+    /// This volume acting for `acting`'s users: their commits are signed
+    /// with their keys (a mount's volume).
+    pub fn acting_for(&self, acting: crate::trust::Acting) -> Volume {
+        Volume {
+            inner: self.inner.clone(),
+            acting,
+        }
+    }
+
+    /// The users this volume acts for.
+    pub fn acting(&self) -> &crate::trust::Acting {
+        &self.acting
     }
 
     /// The fragment client (for callers that keep their own cache or

@@ -67,8 +67,14 @@ impl Volume {
 
     /// The attributes of `ino` and, for a regular file, its head version
     /// (None before the first commit).
+    /// The head is checked against its proof first (`proven`).
     pub async fn head(&self, ino: Ino) -> Result<(Attr, Option<Version>), VolumeError> {
-        self.query_with(Query::Head { ino }, reply::head).await
+        let (attr, head) = self.query_with(Query::Head { ino }, reply::head).await?;
+        let Some((v, proof)) = head else {
+            return Ok((attr, None));
+        };
+        self.check_proof(ino, &v, proof.as_ref()).await?;
+        Ok((attr, Some(v)))
     }
 
     pub async fn readdir(&self, ino: Ino) -> Result<Vec<DirEntry>, VolumeError> {

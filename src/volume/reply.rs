@@ -8,7 +8,7 @@ use crate::meta::{
     Attr, DirEntry, Event, Ino, ListRow, Lock, Placed, QueryReply, ReadAnswer, Reply, Version,
 };
 
-fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
+pub(super) fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
     let mut got = format!("{got:?}");
     got.truncate(120);
     VolumeError::Protocol(format!("expected {want}, the namespace answered {got}"))
@@ -88,9 +88,12 @@ pub(crate) fn names(r: QueryReply) -> Result<Vec<String>, VolumeError> {
     }
 }
 
-pub(crate) fn head(r: QueryReply) -> Result<(Attr, Option<Version>), VolumeError> {
+/// A head version and the proof the namespace holds for it.
+pub(crate) type ProvenHead = (Attr, Option<(Version, Option<crate::meta::proofs::Proof>)>);
+
+pub(crate) fn head(r: QueryReply) -> Result<ProvenHead, VolumeError> {
     match r {
-        QueryReply::Head { attr, head } => Ok((attr, head)),
+        QueryReply::Head { attr, head, proof } => Ok((attr, head.map(|h| (h, proof)))),
         other => Err(wrong("a head version", other)),
     }
 }

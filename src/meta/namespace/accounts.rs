@@ -107,6 +107,14 @@ pub enum Act {
         key: GroupKey,
         seq: u64,
     },
+    /// Gives directory `dir` to `group` (None: takes it back), its new
+    /// versions sealed when `encrypted` (`namespace::shares`).
+    Share {
+        dir: crate::meta::types::Ino,
+        group: Option<String>,
+        encrypted: bool,
+        now: Time,
+    },
 }
 
 /// An act signed by the user doing it.
@@ -142,7 +150,16 @@ impl Accounts {
         &self.groups
     }
 
-    pub fn apply(&mut self, cmd: AccountCmd) -> Result<Reply, FsError> {
+    /// Whether `user` is a member of `group`.
+    pub fn is_member(&self, group: &str, user: &str) -> bool {
+        self.groups
+            .get(group)
+            .is_some_and(|g| g.members.contains(user))
+    }
+
+    /// Checks that `cmd` was signed by its actor (a registered user, or
+    /// the user it registers).
+    pub fn verify(&self, cmd: &AccountCmd) -> Result<(), FsError> {
         check_name(&cmd.actor)?;
         let signer = match &cmd.act {
             Act::AddUser { sign, .. } => *sign,
@@ -153,7 +170,11 @@ impl Accounts {
                     .sign
             }
         };
-        verify(&signer, &signed_bytes(&cmd.actor, &cmd.act), &cmd.signature)?;
+        verify(&signer, &signed_bytes(&cmd.actor, &cmd.act), &cmd.signature)
+    }
+
+    pub fn apply(&mut self, cmd: AccountCmd) -> Result<Reply, FsError> {
+        self.verify(&cmd)?;
         let actor = cmd.actor;
         match cmd.act {
             Act::AddUser { sign, wrap, now } => self.add_user(actor, sign, wrap, now),
@@ -202,6 +223,8 @@ impl Accounts {
                 }
                 self.next_epoch(&group, &actor, key)
             }
+            // Applied by the namespace, which knows directories.
+            Act::Share { .. } => Err(FsError::Invalid),
         }
     }
 

@@ -10,11 +10,11 @@ use crate::meta::Namespace;
 use ed25519_dalek::{Signer, SigningKey};
 use std::collections::BTreeMap;
 
-fn key(seed: u8) -> SigningKey {
+pub(super) fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn signed(actor: &str, seed: u8, act: Act) -> Command {
+pub(super) fn signed(actor: &str, seed: u8, act: Act) -> Command {
     let signature = key(seed)
         .sign(&signed_bytes(actor, &act))
         .to_bytes()
@@ -26,7 +26,7 @@ fn signed(actor: &str, seed: u8, act: Act) -> Command {
     })
 }
 
-fn register(ns: &mut Namespace, name: &str, seed: u8) {
+pub(super) fn register(ns: &mut Namespace, name: &str, seed: u8) {
     let act = Act::AddUser {
         sign: key(seed).verifying_key().to_bytes(),
         wrap: [seed; 32],
@@ -35,7 +35,7 @@ fn register(ns: &mut Namespace, name: &str, seed: u8) {
     assert_eq!(ns.apply(signed(name, seed, act)), Ok(Reply::Done));
 }
 
-fn group_key(epoch: u32, members: &[&str]) -> GroupKey {
+pub(super) fn group_key(epoch: u32, members: &[&str]) -> GroupKey {
     GroupKey {
         epoch,
         public: [epoch as u8; 32],
@@ -51,7 +51,7 @@ fn seq(ns: &Namespace, group: &str) -> u64 {
 }
 
 /// Three users, alice owning group "team".
-fn team() -> Namespace {
+pub(super) fn team() -> Namespace {
     let mut ns = Namespace::new(Caller::ROOT, t(0));
     register(&mut ns, "alice", 1);
     register(&mut ns, "bob", 2);
@@ -65,7 +65,7 @@ fn team() -> Namespace {
     ns
 }
 
-fn refused(ns: &mut Namespace, cmd: Command, err: FsError) {
+pub(super) fn refused(ns: &mut Namespace, cmd: Command, err: FsError) {
     let before = ns.clone();
     assert_eq!(ns.apply(cmd), Err(err));
     assert_eq!(*ns, before);

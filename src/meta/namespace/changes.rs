@@ -27,7 +27,9 @@ impl Namespace {
         }
         let touched = self.touched(&cmd);
         let copy = match &cmd {
-            Command::Commit(c) => c.copy.as_ref().map(|c| (c.parent, c.name.clone())),
+            Command::Commit(c) | Command::SignedCommit { commit: c, .. } => {
+                c.copy.as_ref().map(|c| (c.parent, c.name.clone()))
+            }
             _ => None,
         };
         let reply = self.apply_one(cmd)?;
@@ -96,7 +98,7 @@ impl Namespace {
             | Command::RecordHash { ino, .. } => {
                 c.inodes.insert(*ino);
             }
-            Command::Commit(commit) => {
+            Command::Commit(commit) | Command::SignedCommit { commit, .. } => {
                 c.inodes.insert(commit.ino);
                 if let Some(copy) = &commit.copy {
                     entry(&mut c, copy.parent, &copy.name);
@@ -104,14 +106,18 @@ impl Namespace {
             }
             Command::Replace { items } => c.inodes.extend(items.iter().map(|i| i.ino)),
             Command::WithContext { cmd, .. } => return self.touched(cmd),
+            Command::Accounts(cmd) => {
+                if let crate::meta::accounts::Act::Share { dir, .. } = &cmd.act {
+                    c.inodes.insert(*dir);
+                }
+            }
             // Locks change no attribute, content or entry a cache holds;
             // retention drops old versions and deleted files, never a head.
             Command::Batch(_)
             | Command::Lock(_)
             | Command::Retain { .. }
             | Command::Hold { .. }
-            | Command::Members(_)
-            | Command::Accounts(_) => {}
+            | Command::Members(_) => {}
         }
         c
     }

@@ -62,7 +62,11 @@ impl Namespace {
         let mut mark = c.mark;
         if let Some(copy) = copy {
             let name = copy.name.clone();
+            let of = copy.version.id;
             let new = self.make_copy(c.ino, copy, perm, c.now);
+            if let Some(p) = self.proofs.get(c.ino, of).cloned() {
+                self.proofs.insert(new, 1, p);
+            }
             if let Some(Mark::Conflict {
                 copy, copy_name, ..
             }) = &mut mark

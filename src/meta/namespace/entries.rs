@@ -86,6 +86,7 @@ impl Namespace {
         if node.attr.nlink >= LINK_MAX {
             return Err(FsError::TooManyLinks);
         }
+        self.same_share(node.parent(), new_parent)?;
 
         self.entries_mut(new_parent).insert(new_name.clone(), ino);
         self.node_mut(new_parent).touch(now);
@@ -140,6 +141,7 @@ impl Namespace {
         dir.attr.nlink -= 1;
         dir.touch(now);
         self.inodes.remove(&ino);
+        self.forget_share(ino);
         Ok(Reply::Done)
     }
 }

@@ -1,5 +1,6 @@
 //! The namespace as older snapshots encode it, read and converted to
-//! today's shape. Snapshot format 4 had no members ([`NamespaceV4`]);
+//! today's shape. Snapshot format 5 had no shares and no proofs
+//! ([`NamespaceV5`]); format 4 had no members ([`NamespaceV4`]);
 //! format 3 had no holds either ([`NamespaceV3`]); format 2
 //! had no trash of deleted files either
 //! ([`NamespaceV2`]). Snapshot format 1 (`meta::store`) had versions without
@@ -9,6 +10,8 @@
 //! no mark, and owners computed by comparing each manifest with the one
 //! before it, as a commit computes them.
 
+use super::accounts::Accounts;
+use super::members::Members;
 use super::{Body, Deleted, EventLog, Holds, Inode, LockTable, Namespace};
 use crate::fragment::Manifest;
 use crate::meta::types::{Attr, Hlc, Ino};
@@ -79,6 +82,8 @@ impl From<NamespaceV2> for Namespace {
             holds: Holds::default(),
             members: Default::default(),
             accounts: Default::default(),
+            shares: BTreeMap::new(),
+            proofs: Default::default(),
         }
     }
 }
@@ -104,6 +109,8 @@ impl From<NamespaceV3> for Namespace {
             holds: Holds::default(),
             members: Default::default(),
             accounts: Default::default(),
+            shares: BTreeMap::new(),
+            proofs: Default::default(),
         }
     }
 }
@@ -130,6 +137,39 @@ impl From<NamespaceV4> for Namespace {
             holds: old.holds,
             members: Default::default(),
             accounts: Default::default(),
+            shares: BTreeMap::new(),
+            proofs: Default::default(),
+        }
+    }
+}
+
+/// The namespace as snapshot format 5 encodes it: before shares and
+/// proofs.
+#[derive(Deserialize)]
+pub struct NamespaceV5 {
+    inodes: BTreeMap<Ino, Inode>,
+    next_ino: Ino,
+    locks: LockTable,
+    events: EventLog,
+    trash: BTreeMap<Ino, Deleted>,
+    holds: Holds,
+    members: Members,
+    accounts: Accounts,
+}
+
+impl From<NamespaceV5> for Namespace {
+    fn from(old: NamespaceV5) -> Self {
+        Namespace {
+            inodes: old.inodes,
+            next_ino: old.next_ino,
+            locks: old.locks,
+            events: old.events,
+            trash: old.trash,
+            holds: old.holds,
+            members: old.members,
+            accounts: old.accounts,
+            shares: BTreeMap::new(),
+            proofs: Default::default(),
         }
     }
 }
@@ -145,6 +185,8 @@ impl From<NamespaceV1> for Namespace {
             holds: Holds::default(),
             members: Default::default(),
             accounts: Default::default(),
+            shares: BTreeMap::new(),
+            proofs: Default::default(),
         }
     }
 }

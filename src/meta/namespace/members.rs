@@ -298,6 +298,11 @@ impl Members {
         self.founding.as_ref()
     }
 
+    /// Whether the network was founded private (closed to non-members).
+    pub fn is_private(&self) -> bool {
+        self.founding.as_ref().is_some_and(|f| !f.open)
+    }
+
     pub fn members(&self) -> &BTreeMap<Vec<u8>, Member> {
         &self.members
     }

@@ -323,7 +323,7 @@ fn concretize(ns: &Namespace, mut cmd: Command) -> Command {
                 *base = head(*ino);
             }
         }
-        Command::Commit(c) => {
+        Command::Commit(c) | Command::SignedCommit { commit: c, .. } => {
             c.ino = pick_file(c.ino);
             let head = head(c.ino);
             if c.base == Some(4) {

@@ -50,6 +50,9 @@ impl Namespace {
             return Ok(Reply::Done);
         }
         let moves_across = parent != new_parent;
+        if moves_across {
+            self.same_share(parent, new_parent)?;
+        }
         let full = |ino: Ino| self.node(ino).map(|n| n.attr.nlink >= LINK_MAX);
 
         if let (true, Some(dst)) = (flags.exchange, dst) {
@@ -88,6 +91,7 @@ impl Namespace {
             if src_dir {
                 // An empty directory: it goes, and with it its ".." link.
                 self.inodes.remove(&dst);
+                self.forget_share(dst);
                 self.node_mut(new_parent).attr.nlink -= 1;
             } else {
                 self.drop_link(dst, new_parent, &new_name, now);

@@ -94,7 +94,11 @@ impl Namespace {
         for item in items {
             match self.kept_version_mut(item.ino, item.version) {
                 Some(v) if v.manifest.id() == item.old => {
+                    let ids_changed = !v.manifest.same_bytes(&item.manifest);
                     v.manifest = item.manifest;
+                    if ids_changed {
+                        self.proofs.reencoded(item.ino, item.version);
+                    }
                     replaced += 1;
                 }
                 _ => skipped += 1,

@@ -147,6 +147,7 @@ impl Namespace {
                 dropped += d.versions.len() as u64;
             }
         }
+        self.forget_proofs();
         Reply::Retained {
             versions: dropped,
             deleted_files: expired.len() as u64,

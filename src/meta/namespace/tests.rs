@@ -101,7 +101,7 @@ fn symlink_cmd(parent: Ino, name: &str, target: &str) -> Command {
     }
 }
 
-fn link_cmd(ino: Ino, new_parent: Ino, new_name: &str) -> Command {
+pub(super) fn link_cmd(ino: Ino, new_parent: Ino, new_name: &str) -> Command {
     Command::Link {
         ino,
         new_parent,
@@ -118,7 +118,7 @@ fn unlink_cmd(parent: Ino, name: &str) -> Command {
     }
 }
 
-fn rmdir_cmd(parent: Ino, name: &str) -> Command {
+pub(super) fn rmdir_cmd(parent: Ino, name: &str) -> Command {
     Command::Rmdir {
         parent,
         name: name.into(),
@@ -126,7 +126,7 @@ fn rmdir_cmd(parent: Ino, name: &str) -> Command {
     }
 }
 
-fn rename_cmd(
+pub(super) fn rename_cmd(
     parent: Ino,
     name: &str,
     new_parent: Ino,
@@ -218,16 +218,16 @@ fn attr(r: Result<Reply, FsError>) -> Attr {
     }
 }
 
-fn mkdir(ns: &mut Namespace, parent: Ino, name: &str) -> Ino {
+pub(super) fn mkdir(ns: &mut Namespace, parent: Ino, name: &str) -> Ino {
     attr(ns.apply(mkdir_cmd(parent, name, 0o755, ALICE))).ino
 }
 
-fn create(ns: &mut Namespace, parent: Ino, name: &str) -> Ino {
+pub(super) fn create(ns: &mut Namespace, parent: Ino, name: &str) -> Ino {
     attr(ns.apply(create_cmd(parent, name))).ino
 }
 
 /// Applies `cmd`, expects `err`, and checks the namespace did not change.
-fn fails(ns: &mut Namespace, cmd: Command, err: FsError) {
+pub(super) fn fails(ns: &mut Namespace, cmd: Command, err: FsError) {
     let before = ns.clone();
     assert_eq!(ns.apply(cmd), Err(err));
     assert_eq!(*ns, before, "a failed command changed the namespace");

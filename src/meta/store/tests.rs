@@ -103,10 +103,9 @@ fn t10_a_format_4_snapshot_opens_with_no_members() {
     assert!(old.ns.members().founding().is_none());
 }
 
-/// Today's snapshot bytes are pinned, and they round-trip: the format-4
-/// fixture on a founded network with a second member.
-#[test]
-fn t10_snapshot_format_5_is_pinned() {
+/// The state of the format-5 fixture: the format-4 one on a founded
+/// network with a second member and a user.
+fn founded() -> StateData {
     use crate::meta::members::{MemberCmd, Role};
     let mut state = with_hold();
     let now = crate::meta::Time {
@@ -139,34 +138,141 @@ fn t10_snapshot_format_5_is_pinned() {
         state.ns.apply(Command::Members(cmd)).expect("members");
     }
     state.ns.apply(alice_registers()).expect("a user");
-    let bytes = encode_state(&state);
+    state
+}
+
+/// A format-5 snapshot (no shares, no proofs) opens as today's state with
+/// none.
+#[test]
+fn t10_a_format_5_snapshot_opens_with_no_shares() {
+    let state = founded();
     let pinned = include_str!("../../../tests/data/meta-snapshot-v5.hex");
+    let old = decode_state(&hex::decode(pinned.trim()).expect("hex")).expect("decodes");
+    assert_eq!(old.ns, state.ns);
+    assert_eq!(old.ns.members().members().len(), 2);
+    assert_eq!(old.ns.accounts().users().len(), 1);
+    assert!(old.ns.shares().is_empty());
+}
+
+/// Today's snapshot bytes are pinned, and they round-trip: the format-5
+/// fixture with a group, directory 2 given to it and a version signed by
+/// alice in it.
+#[test]
+fn t10_snapshot_format_6_is_pinned() {
+    let mut state = founded();
+    for cmd in alice_shares() {
+        state
+            .ns
+            .apply(cmd)
+            .expect("group, share, file, signed commit");
+    }
+    let bytes = encode_state(&state);
+    let pinned = include_str!("../../../tests/data/meta-snapshot-v6.hex");
     assert_eq!(hex::encode(&bytes), pinned.trim());
     assert_eq!(bytes[0], STATE_FORMAT);
     let back = decode_state(&bytes).expect("decodes");
     assert_eq!(back.ns, state.ns);
-    assert_eq!(back.ns.members().members().len(), 2);
-    assert_eq!(back.ns.accounts().users().len(), 1);
+    assert_eq!(back.ns.shares().len(), 1);
+    assert!(back.ns.proofs().get(5, 1).is_some());
 }
 
-/// User alice registering herself, signed with a fixed key.
-fn alice_registers() -> Command {
-    use crate::meta::accounts::{signed_bytes, AccountCmd, Act};
-    use ed25519_dalek::{Signer, SigningKey};
-    let key = SigningKey::from_bytes(&[5; 32]);
-    let act = Act::AddUser {
-        sign: key.verifying_key().to_bytes(),
-        wrap: [6; 32],
-        now: crate::meta::Time {
-            secs: 100,
-            nanos: 0,
-        },
-    };
-    let signature = key.sign(&signed_bytes("alice", &act)).to_bytes().to_vec();
+fn alice_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[5; 32])
+}
+
+/// Alice signs `act`.
+fn alice_acts(act: crate::meta::accounts::Act) -> Command {
+    use crate::meta::accounts::{signed_bytes, AccountCmd};
+    use ed25519_dalek::Signer;
+    let signature = alice_key()
+        .sign(&signed_bytes("alice", &act))
+        .to_bytes()
+        .to_vec();
     Command::Accounts(AccountCmd {
         actor: "alice".into(),
         act,
         signature,
+    })
+}
+
+/// Alice creates group team, gives it directory 2, creates file g there
+/// (inode 5) and commits its first version, signed.
+fn alice_shares() -> Vec<Command> {
+    use crate::meta::accounts::{Act, GroupKey};
+    use crate::meta::proofs::{content, signed_bytes, Proof, Signer as By};
+    use ed25519_dalek::Signer;
+    let key = GroupKey {
+        epoch: 1,
+        public: [8; 32],
+        wrapped: [("alice".to_string(), vec![9; 89])].into(),
+    };
+    let group = Act::CreateGroup {
+        group: "team".into(),
+        key,
+        now: at(110),
+    };
+    let share = Act::Share {
+        dir: 2,
+        group: Some("team".into()),
+        encrypted: true,
+        now: at(111),
+    };
+    let create = Command::Create {
+        parent: 2,
+        name: "g".into(),
+        perm: 0o644,
+        caller: Caller::ROOT,
+        now: at(112),
+    };
+    let author = Author {
+        peer: "12D3KooWAlice".into(),
+        uid: 1000,
+    };
+    let hlc = Hlc {
+        wall_ms: 3000,
+        logical: 0,
+        node: 7,
+    };
+    let m = manifest(&[1], 1 << 16);
+    let digest = content(&m);
+    let by = By::User("alice".into());
+    let signature = alice_key()
+        .sign(&signed_bytes(&author, hlc, &digest, &by, None))
+        .to_bytes()
+        .to_vec();
+    let commit = CommitCmd {
+        ino: 5,
+        base: None,
+        based_on: None,
+        manifest: m,
+        author,
+        hlc,
+        caller: Caller::ROOT,
+        now: at(113),
+        mark: None,
+        copy: None,
+    };
+    let proof = Proof {
+        signer: by,
+        content: digest,
+        key: None,
+        signature,
+        reencoded: false,
+    };
+    vec![
+        alice_acts(group),
+        alice_acts(share),
+        create,
+        Command::SignedCommit { commit, proof },
+    ]
+}
+
+/// User alice registering herself, signed with a fixed key.
+fn alice_registers() -> Command {
+    alice_acts(crate::meta::accounts::Act::AddUser {
+        sign: alice_key().verifying_key().to_bytes(),
+        wrap: [6; 32],
+        now: at(100),
     })
 }
 
