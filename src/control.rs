@@ -156,6 +156,22 @@ pub enum Request {
     Account(crate::meta::accounts::AccountCmd),
     /// Users and groups as the namespace has them.
     Accounts,
+    /// The attributes of namespace path `path` (its inode number for an
+    /// act that names it).
+    Stat {
+        path: String,
+    },
+    /// The directories given to groups (`fragfs shares`).
+    Shares,
+}
+
+/// A directory given to a group, as `fragfs shares` shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareRow {
+    pub path: String,
+    pub group: String,
+    pub encrypted: bool,
+    pub by: String,
 }
 
 /// One member as `fragfs members` shows it.
@@ -359,6 +375,8 @@ pub enum Event {
     Ticket(String),
     Members(MembersReport),
     Accounts(crate::meta::accounts::Accounts),
+    Stat(crate::meta::Attr),
+    Shares(Vec<ShareRow>),
 }
 
 impl Event {

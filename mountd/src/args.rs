@@ -182,6 +182,8 @@ pub enum ArgsError {
     CacheSize(u64),
     #[error(transparent)]
     Ticket(#[from] fragfs::trust::TicketError),
+    #[error(transparent)]
+    Acting(#[from] fragfs::trust::ActingError),
 }
 
 /// How a mount's node joins the network and stores what is written.
@@ -238,6 +240,17 @@ pub struct MountArgs {
     /// exit.
     #[arg(long, value_name = "FILE")]
     pub pid_file: Option<PathBuf>,
+    /// Act for user NAME (a key `fragfs user add` made): what is written
+    /// is signed with its key, and directories shared with its groups
+    /// open. Default: FRAGFS_USER, else the only user key of whoever
+    /// starts the mount, else none (writes signed by the node; shared
+    /// directories closed). A protected key takes FRAGFS_PASSPHRASE.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Act for several users by local uid: UID=NAME,UID=NAME… A uid not
+    /// named may read outside shared directories and write nothing.
+    #[arg(long, value_name = "MAP", conflicts_with = "user")]
+    pub user_map: Option<String>,
 }
 
 impl MountArgs {
@@ -267,6 +280,12 @@ impl MountArgs {
         v.extend(flags.into_iter().filter(|f| f.0).map(|f| f.1.into()));
         if let Some(p) = &self.pid_file {
             v.extend(["--pid-file".into(), p.into()]);
+        }
+        if let Some(u) = &self.user {
+            v.extend(["--user".into(), u.into()]);
+        }
+        if let Some(m) = &self.user_map {
+            v.extend(["--user-map".into(), m.into()]);
         }
         v.push(mountpoint.into());
         v
@@ -302,6 +321,19 @@ impl MountArgs {
 
     pub fn data_deadline(&self) -> Duration {
         Duration::from_secs(self.data_timeout)
+    }
+
+    /// The users this mount acts for (`--user`, `--user-map`, else the
+    /// default: see [`fragfs::trust::Acting::default_user`]).
+    pub fn acting(&self) -> Result<fragfs::trust::Acting, ArgsError> {
+        use fragfs::trust::Acting;
+        let pass = std::env::var("FRAGFS_PASSPHRASE").ok();
+        let pass = pass.as_deref();
+        Ok(match (&self.user, &self.user_map) {
+            (Some(u), _) => Acting::named(u, pass)?,
+            (None, Some(m)) => Acting::from_map(m, pass)?,
+            (None, None) => Acting::default_user(pass)?,
+        })
     }
 
     /// How long this mount's file locks outlive it.

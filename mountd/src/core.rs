@@ -198,6 +198,11 @@ pub struct Core {
 }
 
 impl Core {
+    /// The volume this mount works on (acting for its users).
+    pub fn volume(&self) -> &Volume {
+        &self.volume
+    }
+
     pub fn new(volume: Volume, cache_bytes: usize, tasks: Tasks) -> Self {
         let client = {
             let mut cfg = volume.client().config().clone();

@@ -8,6 +8,7 @@ use crate::{
     core::{Core, Renamed, SetAttrs},
     creds,
     errno::OpError,
+    guard::{Guard, Want},
     history::{self, History},
     invalidate::{Inval, Invalidation},
     locks::{self, Locks},
@@ -53,6 +54,8 @@ pub struct FragFs {
     locks: Arc<Locks>,
     /// The read-only history tree at `.fragfs` (see [`crate::history`]).
     history: Arc<History>,
+    /// Who may enter shared directories (see [`crate::guard`]).
+    guard: Arc<Guard>,
 }
 
 impl Filesystem for FragFs {
@@ -89,20 +92,27 @@ impl Filesystem for FragFs {
         Ok(())
     }
 
-    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
         };
         if history::claims(parent.0, &name) {
-            let h = self.history.clone();
-            let fut = async move { h.lookup(parent.0, &name).await };
+            let (h, g, uid) = (self.history.clone(), self.guard.clone(), req.uid());
+            let fut = async move {
+                if let Some(real) = h.real_of(parent.0) {
+                    g.check(uid, real, Want::Read).await?;
+                }
+                h.lookup(parent.0, &name).await
+            };
             return self.meta("history lookup", fut, history::reply::entry(reply));
         }
         let (core, answer) = (self.core.clone(), self.entry(reply, parent, &name));
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "lookup",
-            async move { core.lookup(parent.0, name).await },
+            async move {
+                g.check_all(uid, &[parent.0], Want::Read).await?; core.lookup(parent.0, name).await },
             answer,
         );
     }
@@ -166,7 +176,9 @@ impl Filesystem for FragFs {
             umask: None,
         };
         let tid = req.pid();
+        let (g, uid) = (self.guard.clone(), req.uid());
         let work = async move {
+            g.check(uid, ino.0, Want::Write).await?;
             if let (Some(fh), Some(_)) = (fh, set.size) {
                 core.note_writer(fh, tid);
             }
@@ -218,9 +230,11 @@ impl Filesystem for FragFs {
         }
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
         let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "mknod",
             async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?;
                 let rdev = u64::from(rdev);
                 let node = fragfs::volume::NewNode { kind, perm, rdev };
                 core.mknod(parent.0, name, node, who, ctx).await
@@ -247,14 +261,16 @@ impl Filesystem for FragFs {
         }
         let (core, who, perm) = (self.core.clone(), caller(req), perm_of(mode, 0));
         let (answer, ctx) = (self.entry(reply, parent, &name), create_context(umask));
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "mkdir",
-            async move { core.mkdir(parent.0, name, perm, who, ctx).await },
+            async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?; core.mkdir(parent.0, name, perm, who, ctx).await },
             answer,
         );
     }
 
-    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
@@ -263,14 +279,16 @@ impl Filesystem for FragFs {
             return reply.error(e);
         }
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "unlink",
-            async move { core.unlink(parent.0, name).await },
+            async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?; core.unlink(parent.0, name).await },
             empty(reply),
         );
     }
 
-    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         let name = match entry_name(name) {
             Ok(n) => n,
             Err(e) => return reply.error(e),
@@ -279,9 +297,11 @@ impl Filesystem for FragFs {
             return reply.error(e);
         }
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "rmdir",
-            async move { core.rmdir(parent.0, name).await },
+            async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?; core.rmdir(parent.0, name).await },
             empty(reply),
         );
     }
@@ -303,9 +323,11 @@ impl Filesystem for FragFs {
         }
         let (core, who) = (self.core.clone(), caller(req));
         let answer = self.entry(reply, parent, &name);
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "symlink",
-            async move { core.symlink(parent.0, name, target, who).await },
+            async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?; core.symlink(parent.0, name, target, who).await },
             answer,
         );
     }
@@ -338,9 +360,11 @@ impl Filesystem for FragFs {
             exchange: flags.contains(fuser::RenameFlags::RENAME_EXCHANGE),
         };
         let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "rename",
             async move {
+                g.check_all(uid, &[parent.0, newparent.0], Want::Write).await?;
                 let entry = Inval::Entry(newparent.0, newname.clone());
                 let done = core
                     .rename(parent.0, name, newparent.0, newname, flags, who)
@@ -358,7 +382,7 @@ impl Filesystem for FragFs {
 
     fn link(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         newparent: INodeNo,
         newname: &OsStr,
@@ -374,24 +398,37 @@ impl Filesystem for FragFs {
             return reply.error(e);
         }
         let (core, answer) = (self.core.clone(), self.entry(reply, newparent, &name));
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "link",
-            async move { core.link(ino.0, newparent.0, name).await },
+            async move {
+                g.check_all(uid, &[ino.0, newparent.0], Want::Write).await?; core.link(ino.0, newparent.0, name).await },
             answer,
         );
     }
 
     fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
         if history::owns(ino.0) {
-            let (h, who) = (self.history.clone(), caller(req));
-            let fut = async move { h.open(ino.0, flags.0, who).await };
+            let (h, who, g) = (self.history.clone(), caller(req), self.guard.clone());
+            let fut = async move {
+                if let Some(real) = h.real_of(ino.0) {
+                    g.check(who.uid, real, Want::Read).await?;
+                }
+                h.open(ino.0, flags.0, who).await
+            };
             return self.data("history open", fut, history::reply::opened(reply));
         }
         let (core, who, inval) = (self.core.clone(), caller(req), self.inval.clone());
         let tid = req.pid();
+        let want = match flags.0 & libc::O_ACCMODE {
+            libc::O_RDONLY => Want::Read,
+            _ => Want::Write,
+        };
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.data(
             "open",
             async move {
+                g.check_all(uid, &[ino.0], want).await?;
                 let fh = core.open(ino.0, flags.0, who).await?;
                 core.note_writer(fh, tid);
                 // Without FOPEN_KEEP_CACHE the kernel drops the file's
@@ -658,16 +695,23 @@ impl Filesystem for FragFs {
         );
     }
 
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+    fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
         if history::owns(ino.0) {
-            let h = self.history.clone();
-            let fut = async move { h.opendir(ino.0).await };
+            let (h, g, uid) = (self.history.clone(), self.guard.clone(), req.uid());
+            let fut = async move {
+                if let Some(real) = h.real_of(ino.0) {
+                    g.check(uid, real, Want::Read).await?;
+                }
+                h.opendir(ino.0).await
+            };
             return self.meta("history opendir", fut, history::reply::opened_dir(reply));
         }
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "opendir",
-            async move { core.opendir(ino.0).await },
+            async move {
+                g.check_all(uid, &[ino.0], Want::Read).await?; core.opendir(ino.0).await },
             move |r| match r {
                 Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(e),
@@ -771,7 +815,7 @@ impl Filesystem for FragFs {
 
     fn setxattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         name: &OsStr,
         value: &[u8],
@@ -793,14 +837,16 @@ impl Filesystem for FragFs {
             _ => return reply.error(Errno::EINVAL),
         };
         let (core, value) = (self.core.clone(), value.to_vec());
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "setxattr",
-            async move { core.setxattr(ino.0, name, value, mode).await },
+            async move {
+                g.check_all(uid, &[ino.0], Want::Write).await?; core.setxattr(ino.0, name, value, mode).await },
             empty(reply),
         );
     }
 
-    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         if history::owns(ino.0) {
             return reply.error(Errno::ENODATA);
         }
@@ -809,9 +855,11 @@ impl Filesystem for FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "getxattr",
-            async move { core.getxattr(ino.0, name).await },
+            async move {
+                g.check_all(uid, &[ino.0], Want::Read).await?; core.getxattr(ino.0, name).await },
             move |r| match r {
                 Ok(v) => answer_xattr(reply, size, &v),
                 Err(e) => reply.error(e),
@@ -819,14 +867,16 @@ impl Filesystem for FragFs {
         );
     }
 
-    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         if history::owns(ino.0) {
             return answer_xattr(reply, size, &[]);
         }
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "listxattr",
-            async move { core.listxattr(ino.0).await },
+            async move {
+                g.check_all(uid, &[ino.0], Want::Read).await?; core.listxattr(ino.0).await },
             move |r| match r {
                 Ok(names) => {
                     let mut list = Vec::new();
@@ -841,7 +891,7 @@ impl Filesystem for FragFs {
         );
     }
 
-    fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn removexattr(&self, req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         if history::owns(ino.0) {
             return reply.error(Errno::EROFS);
         }
@@ -850,9 +900,11 @@ impl Filesystem for FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "removexattr",
-            async move { core.removexattr(ino.0, name).await },
+            async move {
+                g.check_all(uid, &[ino.0], Want::Write).await?; core.removexattr(ino.0, name).await },
             empty(reply),
         );
     }
@@ -890,9 +942,11 @@ impl Filesystem for FragFs {
         );
         let (inval, noted) = (self.inval.clone(), name.clone());
         let (ctx, tid) = (create_context(umask), req.pid());
+        let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "create",
             async move {
+                g.check_all(uid, &[parent.0], Want::Write).await?;
                 let (a, fh) = core.create(parent.0, name, perm, flags, who, ctx).await?;
                 core.note_writer(fh, tid);
                 Ok((a, fh))

@@ -44,6 +44,7 @@ pub mod core;
 pub mod creds;
 pub mod errno;
 pub mod fs;
+pub mod guard;
 pub mod helper;
 pub mod history;
 pub mod invalidate;

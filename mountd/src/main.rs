@@ -78,6 +78,7 @@ async fn run(a: Args) -> Result<()> {
     }
     let cfg = a.mount.node_config(&a.data)?;
     let cache_bytes = a.mount.cache_bytes()?;
+    let acting = a.mount.acting()?;
 
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
@@ -102,12 +103,17 @@ async fn run(a: Args) -> Result<()> {
         node.shutdown().await;
         return Err(e);
     }
+    if let Err(e) = log_in(&node, &acting).await {
+        node.shutdown().await;
+        return Err(e);
+    }
     let mcfg = MountConfig {
         allow_other: a.mount.allow_other,
         meta_deadline: a.mount.meta_deadline(),
         data_deadline: a.mount.data_deadline(),
         cache_bytes,
         lock_lease: a.mount.lock_lease(),
+        acting,
         ..MountConfig::default()
     };
     let mounted =
@@ -168,6 +174,24 @@ impl Drop for PidFile {
         if ours {
             let _ = std::fs::remove_file(&self.0);
         }
+    }
+}
+
+/// Registers the users the mount acts for that the network does not know
+/// yet; a name another key holds there is an error.
+async fn log_in(node: &Node, acting: &fragfs::trust::Acting) -> Result<()> {
+    let volume = node.volume().acting_for(acting.clone());
+    match volume.log_in().await {
+        Ok(added) => {
+            for name in added {
+                tracing::info!(user = %name, "registered user");
+            }
+            Ok(())
+        }
+        Err(fragfs::volume::VolumeError::Fs(fragfs::meta::FsError::Exists)) => {
+            bail!("a user of this mount is registered on the network with another key")
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("cannot register the mount's users")),
     }
 }
 

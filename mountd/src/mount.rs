@@ -44,6 +44,8 @@ pub struct MountConfig {
     /// (renewed every quarter of it): the locks of a mount that died are
     /// free after at most this long.
     pub lock_lease: Duration,
+    /// The users this mount acts for (`mountd::guard`).
+    pub acting: fragfs::trust::Acting,
 }
 
 impl Default for MountConfig {
@@ -57,6 +59,7 @@ impl Default for MountConfig {
             allow_other: false,
             invalidate: true,
             lock_lease: Duration::from_secs(20),
+            acting: fragfs::trust::Acting::nobody(),
         }
     }
 }
@@ -133,7 +136,7 @@ pub fn mount(
     mountpoint: &Path,
     cfg: MountConfig,
 ) -> io::Result<Mounted> {
-    let volume = node.volume();
+    let volume = node.volume().acting_for(cfg.acting.clone());
     let tasks = Tasks::new();
     let core = Arc::new(Core::new(volume.clone(), cfg.cache_bytes, tasks.clone()));
     let capacity = Arc::new(Capacity::new(volume.clone(), cfg.statfs_ttl));
@@ -166,7 +169,7 @@ pub fn mount(
     }
     locks.spawn_renewal(&tasks);
     let holder = format!("{}/{:016x}", node.peer_id(), locks.session());
-    crate::core::holds::spawn(core.clone(), node.volume(), &tasks, holder);
+    crate::core::holds::spawn(core.clone(), core.volume().clone(), &tasks, holder);
     Ok(Mounted {
         session,
         core,

@@ -77,6 +77,14 @@ async fn handle(shared: Arc<Shared>, mut s: UnixStream) -> io::Result<()> {
             Ok(()) => Event::Done(format!("revoked {peer}")),
             Err(e) => Event::Error(e),
         },
+        Request::Stat { path } => match v.stat(&path).await {
+            Ok(a) => Event::Stat(a),
+            Err(e) => Event::Error(format!("{path}: {e}")),
+        },
+        Request::Shares => match share_rows(v).await {
+            Ok(rows) => Event::Shares(rows),
+            Err(e) => Event::Error(e.to_string()),
+        },
         Request::Ls { path } => match v.ls(&path).await {
             Ok((rows, stale)) => Event::Listing { rows, stale },
             Err(e) => Event::Error(format!("{path}: {e}")),
@@ -536,4 +544,21 @@ async fn account(shared: &Shared, cmd: crate::meta::accounts::AccountCmd) -> Eve
         }),
         Err(e) => Event::Error(e.to_string()),
     }
+}
+
+/// Every shared directory with its path.
+async fn share_rows(
+    v: &crate::volume::Volume,
+) -> Result<Vec<crate::control::ShareRow>, crate::volume::VolumeError> {
+    let mut rows = Vec::new();
+    for (ino, s) in v.shares().await? {
+        rows.push(crate::control::ShareRow {
+            path: v.path_of(ino).await?,
+            group: s.group,
+            encrypted: s.encrypted,
+            by: s.by,
+        });
+    }
+    rows.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(rows)
 }

@@ -16,13 +16,49 @@ pub struct Acting {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActingError {
-    #[error("--users takes UID=NAME pairs separated by commas, not {0:?}")]
+    #[error("--user-map takes UID=NAME pairs separated by commas, not {0:?}")]
     BadMap(String),
+    #[error("several user keys in {0}: say which with --user NAME")]
+    Several(String),
     #[error(transparent)]
     Key(#[from] KeyError),
 }
 
+/// The names it acts for (never a key).
+impl std::fmt::Debug for Acting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let every = self.every.as_ref().map(|k| k.name());
+        let uids: BTreeMap<&u32, &str> = self.uids.iter().map(|(u, k)| (u, k.name())).collect();
+        f.debug_struct("Acting")
+            .field("every", &every)
+            .field("uids", &uids)
+            .finish()
+    }
+}
+
 impl Acting {
+    /// What a mount acts for by default: the user `FRAGFS_USER` names,
+    /// else the only user key in the configuration directory, else
+    /// nobody; several keys and no name are an error.
+    pub fn default_user(passphrase: Option<&str>) -> Result<Self, ActingError> {
+        let dir = config_dir()?;
+        let name = match std::env::var("FRAGFS_USER").ok().filter(|n| !n.is_empty()) {
+            Some(n) => n,
+            None => match super::userkey::key_names(&dir).as_slice() {
+                [] => return Ok(Self::nobody()),
+                [one] => one.clone(),
+                _ => return Err(ActingError::Several(dir.join("users").display().to_string())),
+            },
+        };
+        Ok(Self::one(UserKey::load_with(&dir, &name, passphrase)?))
+    }
+
+    /// Acts for user `name`, its key loaded from the configuration
+    /// directory.
+    pub fn named(name: &str, passphrase: Option<&str>) -> Result<Self, ActingError> {
+        Ok(Self::one(UserKey::load_with(&config_dir()?, name, passphrase)?))
+    }
+
     /// Acts for nobody (every write is the node's own).
     pub fn nobody() -> Self {
         Self::default()

@@ -123,6 +123,28 @@ pub fn leave(key: &UserKey, accounts: &Accounts, group: &str) -> Result<AccountC
     Ok(signed(key, act))
 }
 
+/// `key`'s user gives directory `dir` to `group` (None: takes it back
+/// from the group holding it, `held_by`); its new versions sealed when
+/// `encrypted`.
+pub fn share(
+    key: &UserKey,
+    accounts: &Accounts,
+    dir: crate::meta::Ino,
+    group: Option<&str>,
+    encrypted: bool,
+) -> Result<AccountCmd, GroupError> {
+    if let Some(group) = group {
+        is_member(find(accounts, group)?, group, key.name())?;
+    }
+    let act = Act::Share {
+        dir,
+        group: group.map(str::to_owned),
+        encrypted,
+        now: Time::now(),
+    };
+    Ok(signed(key, act))
+}
+
 /// The secret of epoch `k`, as `key`'s user unwraps it.
 pub fn secret_of(key: &UserKey, k: &GroupKey) -> Result<Zeroizing<[u8; 32]>, GroupError> {
     let wrapped = k

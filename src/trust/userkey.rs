@@ -77,6 +77,25 @@ pub fn check_name(name: &str) -> Result<(), KeyError> {
         .ok_or_else(|| KeyError::BadName(name.into()))
 }
 
+/// The names of the user keys under the configuration directory `dir`,
+/// sorted.
+pub fn key_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir.join("users"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()?
+                        .strip_suffix(".key")
+                        .map(String::from)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
 /// Where the key of `name` lives under the configuration directory `dir`.
 pub fn key_path(dir: &Path, name: &str) -> PathBuf {
     dir.join("users").join(format!("{name}.key"))

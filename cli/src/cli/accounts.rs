@@ -198,7 +198,7 @@ fn requests(acc: &Accounts, me: &str, json: bool) -> Result<()> {
 }
 
 /// The key of the acting user.
-fn acting_user(name: Option<&str>) -> Result<UserKey> {
+pub(super) fn acting_user(name: Option<&str>) -> Result<UserKey> {
     let dir = config_dir()?;
     let name = match name
         .map(String::from)
@@ -214,18 +214,7 @@ fn acting_user(name: Option<&str>) -> Result<UserKey> {
 /// The one key under `dir/users`, when there is exactly one.
 fn only_user(dir: &std::path::Path) -> Result<String> {
     let users = dir.join("users");
-    let names: Vec<String> = std::fs::read_dir(&users)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    e.file_name()
-                        .to_str()?
-                        .strip_suffix(".key")
-                        .map(String::from)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let names = fragfs::trust::userkey::key_names(dir);
     match names.as_slice() {
         [one] => Ok(one.clone()),
         [] => bail!("no user key in {}: fragfs user add NAME", users.display()),
@@ -245,14 +234,14 @@ fn passphrase() -> Result<String> {
     Ok(p)
 }
 
-async fn accounts(data: &std::path::Path) -> Result<Accounts> {
+pub(super) async fn accounts(data: &std::path::Path) -> Result<Accounts> {
     let Event::Accounts(a) = ask(data, Request::Accounts).await? else {
         bail!("unexpected answer from the node")
     };
     Ok(a)
 }
 
-async fn send(data: &std::path::Path, cmd: AccountCmd) -> Result<()> {
+pub(super) async fn send(data: &std::path::Path, cmd: AccountCmd) -> Result<()> {
     let Event::Done(_) = ask(data, Request::Account(cmd)).await? else {
         bail!("unexpected answer from the node")
     };

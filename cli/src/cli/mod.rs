@@ -17,6 +17,7 @@ mod ns_path;
 mod pins;
 mod progress;
 mod redundancy;
+mod shares;
 #[cfg(test)]
 mod tests;
 mod transfer;
@@ -153,6 +154,13 @@ pub enum Command {
     /// Groups: create, add, remove, join (ask), accept, leave, list,
     /// requests; acts are signed with the acting user's key.
     Group(accounts::GroupArgs),
+    /// Give a directory to a group: only its members' mounts may enter it
+    /// (others get EACCES); its files are encrypted unless --plain.
+    Share(shares::ShareArgs),
+    /// Take a directory back from the group it was shared with.
+    Unshare(shares::UnshareArgs),
+    /// List the directories given to groups.
+    Shares(JsonArg),
     /// Cut a member off: every node closes its connections and refuses it
     /// within seconds.
     Revoke {
@@ -387,6 +395,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Members(a) => members::members(cli.data, a).await,
         Command::User(c) => accounts::user(cli.data, c).await,
         Command::Group(a) => accounts::group(cli.data, a).await,
+        Command::Share(a) => shares::share(cli.data, a).await,
+        Command::Unshare(a) => shares::unshare(cli.data, a).await,
+        Command::Shares(a) => shares::shares(cli.data, a).await,
         Command::Revoke { peer } => members::revoke(cli.data, peer).await,
         Command::Sync(a) => pins::sync(cli.data, a).await,
     }

@@ -39,6 +39,28 @@ struct MountdOptions {
 /// Long options of `fragfs-mountd` that `-o` does not offer.
 const NOT_OPTIONS: &[&str] = &["pid-file", "help", "version"];
 
+/// Long options `-o` offers under another name, as (long, option): mount(8)
+/// passes `user=LOGIN` to user mounts, so `--user` is `fragfs_user=`.
+const RENAMED: &[(&str, &str)] = &[("user", "fragfs_user")];
+
+/// The `-o` name of long option `long`.
+fn option_name(long: &str) -> String {
+    match RENAMED.iter().find(|(l, _)| *l == long) {
+        Some((_, o)) => (*o).to_string(),
+        None => long.replace('-', "_"),
+    }
+}
+
+/// The long option `-o` name `name` stands for (None for a long option's
+/// own name that `-o` offers under another).
+fn long_name(name: &str) -> Option<String> {
+    if let Some((l, _)) = RENAMED.iter().find(|(_, o)| *o == name) {
+        return Some((*l).to_string());
+    }
+    let long = name.replace('_', "-");
+    (!RENAMED.iter().any(|(l, _)| *l == long)).then_some(long)
+}
+
 /// Options mount(8) or fstab pass for any filesystem: accepted, no effect.
 const GENERIC: &[&str] = &[
     "rw",
@@ -149,7 +171,7 @@ pub fn help_text() -> String {
         let Some(long) = a.get_long().filter(|l| !NOT_OPTIONS.contains(l)) else {
             continue;
         };
-        let name = long.replace('-', "_");
+        let name = option_name(long);
         let spec = match a.get_value_names().and_then(|v| v.first()) {
             Some(v) if a.get_action().takes_values() => format!("{name}={v}"),
             _ => name,
@@ -167,7 +189,7 @@ fn own_options() -> Vec<String> {
         .get_arguments()
         .filter_map(|a| a.get_long())
         .filter(|l| !NOT_OPTIONS.contains(l))
-        .map(|l| l.replace('-', "_"));
+        .map(option_name);
     std::iter::once("data".to_string()).chain(own).collect()
 }
 
@@ -287,7 +309,7 @@ fn apply(opt: &str, data: &mut Option<PathBuf>) -> Result<Option<Vec<String>>, A
     if opt == "ro" {
         return Err(ArgError::ReadOnly);
     }
-    let long = name.replace('_', "-");
+    let long = long_name(name).unwrap_or_default();
     let cmd = MountdOptions::command();
     let Some(arg) = cmd
         .get_arguments()
@@ -375,7 +397,7 @@ mod tests {
             "/mnt/f",
             "-n",
             "-o",
-            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns,scrub_rate=1M,scrub_every=10m,repair_after=30s,repair_rate=0",
+            "rw,noauto,_netdev,nofail,x-systemd.automount,user=alice,data=/srv/f,replicas=2,cache_size=1G,capacity=64M,allow_other,listen=/ip4/127.0.0.1/tcp/0,peer=/ip4/10.0.0.5/tcp/4001,no_mdns,scrub_rate=1M,scrub_every=10m,repair_after=30s,repair_rate=0,fragfs_user=bob",
         ]))
         .expect("valid");
         assert_eq!(inv.source, Source::Local);
@@ -433,6 +455,8 @@ mod tests {
             "--allow-other",
             "--pid-file",
             "/srv/f/mountd.pid",
+            "--user",
+            "bob",
             "/mnt/f",
         ];
         assert_eq!(got, want);

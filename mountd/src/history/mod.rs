@@ -203,6 +203,18 @@ impl History {
             .enter(key, path.to_string(), attrs::version(real, v))
     }
 
+    /// The real inode tree node `ino` shows (the root for `.fragfs`), so
+    /// that a shared directory's history is as closed as the directory.
+    pub fn real_of(&self, ino: u64) -> Option<Ino> {
+        if !owns(ino) {
+            return Some(ino);
+        }
+        Some(match self.node(ino).ok()?.key {
+            Key::Meta => ROOT,
+            Key::Dir(d) | Key::File(d) | Key::Version(d, _) => d,
+        })
+    }
+
     /// The attributes of tree node `ino`.
     pub async fn getattr(&self, ino: u64) -> Result<Attr, OpError> {
         let node = self.node(ino)?;

@@ -261,6 +261,9 @@ impl Mount {
             .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"])
             .args(fragfs::testing::lab_network(extra))
             .arg(&mnt)
+            // No user keys but those a test makes: an empty configuration.
+            .env("XDG_CONFIG_HOME", d.logs.path().join("config"))
+            .env_remove("FRAGFS_USER")
             // `FRAGFS_MOUNT_LOG` overrides the daemon's filter (debugging).
             .env(
                 "RUST_LOG",
