@@ -4,24 +4,13 @@
 //! it names.
 
 mod common;
-use common::cli::{fragfs, start_node, stderr, stdout, wait_until, BIN};
+use common::cli::{fragfs, sibling, start_node, stderr, stdout, wait_until, BIN};
 use fragfs::testing::{ChildGuard, MountGuard};
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output},
     time::Duration,
 };
-
-/// A program built beside `fragfs` (`cargo build --workspace`).
-fn sibling(name: &str) -> PathBuf {
-    let p = Path::new(BIN).with_file_name(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `cargo build --workspace`",
-        p.display()
-    );
-    p
-}
 
 /// `fragfs ARGS --data DATA` run from `cwd`; must succeed.
 fn ok_in(cwd: &Path, args: &[&str], data: &Path) -> Output {

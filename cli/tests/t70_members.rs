@@ -7,29 +7,15 @@
 
 mod common;
 
-use common::cli::{assert_one_line_error, fragfs, start_node, stdout, BIN};
-use fragfs::testing::{wait_until, ChildGuard, MountGuard};
+use common::cli::{assert_one_line_error, fragfs, invite, start_mount, start_node, stdout, BIN};
+use fragfs::testing::{wait_until, ChildGuard};
 use std::{
-    path::{Path, PathBuf},
+    path::Path,
     process::{Command, Output, Stdio},
     time::Duration,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn sibling(name: &str) -> PathBuf {
-    Path::new(BIN).with_file_name(name)
-}
-
-/// A ticket from the node at `data` (the last line on stdout).
-fn invite(data: &Path, extra: &[&str]) -> String {
-    let o = fragfs(&[&["invite"], extra].concat(), data);
-    assert!(o.status.success(), "{}", common::cli::stderr(&o));
-    let out = stdout(&o);
-    let ticket = out.lines().last().expect("a ticket line").to_string();
-    assert!(ticket.starts_with("fragfs1"), "{out}");
-    ticket
-}
 
 /// `fragfs node ARGS` that is expected to stop by itself; killed (by its
 /// pid) after 60 s if it does not.
@@ -171,30 +157,9 @@ fn t20_a_mount_joins_with_a_ticket_and_a_stranger_gets_nothing() {
 
     // A mount with a ticket sees the founder's file and writes back.
     let ticket = invite(&a.data, &["--role", "client"]);
-    let mnt = tmp.path().join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let log = tmp.path().join("mountd.log");
-    let child = Command::new(sibling("fragfs-mountd"))
-        .args(["--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .args(["--join", &ticket, "--replicas", "1", "--data"])
-        .arg(tmp.path().join("m"))
-        .arg(&mnt)
-        .stdout(std::fs::File::create(&log).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn fragfs-mountd");
-    let mut m = MountGuard {
-        proc: ChildGuard::new(child),
-        mnt: mnt.clone(),
-    };
-    let mounted = wait_until(Duration::from_secs(60), || {
-        std::fs::read_to_string(&log).is_ok_and(|s| s.contains("mounted at"))
-            || !matches!(m.proc.child.try_wait(), Ok(None))
-    });
-    assert!(
-        mounted && matches!(m.proc.child.try_wait(), Ok(None)),
-        "mounted"
-    );
+    let home = tmp.path().join("nobody");
+    let m = start_mount(tmp.path(), &["--join", &ticket, "--replicas", "1"], &home);
+    let mnt = m.mnt.clone();
     let read = wait_until(WAIT, || {
         std::fs::read(mnt.join("hello.txt")).is_ok_and(|b| b == b"hello from the founder\n")
     });

@@ -6,25 +6,8 @@
 
 mod common;
 
-use common::cli::{assert_one_line_error, start_node, stdout, BIN};
-use std::{
-    path::Path,
-    process::{Command, Output},
-};
-
-/// `fragfs ARGS --data DATA` as the person whose configuration is `home`.
-fn as_person(home: &Path, args: &[&str], data: &Path, env: &[(&str, &str)]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .env("XDG_CONFIG_HOME", home)
-        .env_remove("FRAGFS_USER")
-        .env_remove("FRAGFS_PASSPHRASE")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run fragfs")
-}
+use common::cli::{as_person, assert_one_line_error, start_node, stdout};
+use std::{path::Path, process::Output};
 
 fn ok(o: Output) -> String {
     assert!(o.status.success(), "{}", common::cli::stderr(&o));

@@ -112,7 +112,9 @@ impl Filesystem for FragFs {
         self.meta(
             "lookup",
             async move {
-                g.check_all(uid, &[parent.0], Want::Read).await?; core.lookup(parent.0, name).await },
+                g.check_all(uid, &[parent.0], Want::Read).await?;
+                core.lookup(parent.0, name).await
+            },
             answer,
         );
     }
@@ -265,7 +267,9 @@ impl Filesystem for FragFs {
         self.meta(
             "mkdir",
             async move {
-                g.check_all(uid, &[parent.0], Want::Write).await?; core.mkdir(parent.0, name, perm, who, ctx).await },
+                g.check_all(uid, &[parent.0], Want::Write).await?;
+                core.mkdir(parent.0, name, perm, who, ctx).await
+            },
             answer,
         );
     }
@@ -283,7 +287,9 @@ impl Filesystem for FragFs {
         self.meta(
             "unlink",
             async move {
-                g.check_all(uid, &[parent.0], Want::Write).await?; core.unlink(parent.0, name).await },
+                g.check_all(uid, &[parent.0], Want::Write).await?;
+                core.unlink(parent.0, name).await
+            },
             empty(reply),
         );
     }
@@ -301,7 +307,9 @@ impl Filesystem for FragFs {
         self.meta(
             "rmdir",
             async move {
-                g.check_all(uid, &[parent.0], Want::Write).await?; core.rmdir(parent.0, name).await },
+                g.check_all(uid, &[parent.0], Want::Write).await?;
+                core.rmdir(parent.0, name).await
+            },
             empty(reply),
         );
     }
@@ -327,7 +335,9 @@ impl Filesystem for FragFs {
         self.meta(
             "symlink",
             async move {
-                g.check_all(uid, &[parent.0], Want::Write).await?; core.symlink(parent.0, name, target, who).await },
+                g.check_all(uid, &[parent.0], Want::Write).await?;
+                core.symlink(parent.0, name, target, who).await
+            },
             answer,
         );
     }
@@ -364,7 +374,8 @@ impl Filesystem for FragFs {
         self.meta(
             "rename",
             async move {
-                g.check_all(uid, &[parent.0, newparent.0], Want::Write).await?;
+                g.check_all(uid, &[parent.0, newparent.0], Want::Write)
+                    .await?;
                 let entry = Inval::Entry(newparent.0, newname.clone());
                 let done = core
                     .rename(parent.0, name, newparent.0, newname, flags, who)
@@ -402,7 +413,9 @@ impl Filesystem for FragFs {
         self.meta(
             "link",
             async move {
-                g.check_all(uid, &[ino.0, newparent.0], Want::Write).await?; core.link(ino.0, newparent.0, name).await },
+                g.check_all(uid, &[ino.0, newparent.0], Want::Write).await?;
+                core.link(ino.0, newparent.0, name).await
+            },
             answer,
         );
     }
@@ -711,7 +724,9 @@ impl Filesystem for FragFs {
         self.meta(
             "opendir",
             async move {
-                g.check_all(uid, &[ino.0], Want::Read).await?; core.opendir(ino.0).await },
+                g.check_all(uid, &[ino.0], Want::Read).await?;
+                core.opendir(ino.0).await
+            },
             move |r| match r {
                 Ok(fh) => reply.opened(FileHandle(fh), FopenFlags::empty()),
                 Err(e) => reply.error(e),
@@ -841,7 +856,9 @@ impl Filesystem for FragFs {
         self.meta(
             "setxattr",
             async move {
-                g.check_all(uid, &[ino.0], Want::Write).await?; core.setxattr(ino.0, name, value, mode).await },
+                g.check_all(uid, &[ino.0], Want::Write).await?;
+                core.setxattr(ino.0, name, value, mode).await
+            },
             empty(reply),
         );
     }
@@ -859,7 +876,9 @@ impl Filesystem for FragFs {
         self.meta(
             "getxattr",
             async move {
-                g.check_all(uid, &[ino.0], Want::Read).await?; core.getxattr(ino.0, name).await },
+                g.check_all(uid, &[ino.0], Want::Read).await?;
+                core.getxattr(ino.0, name).await
+            },
             move |r| match r {
                 Ok(v) => answer_xattr(reply, size, &v),
                 Err(e) => reply.error(e),
@@ -876,7 +895,9 @@ impl Filesystem for FragFs {
         self.meta(
             "listxattr",
             async move {
-                g.check_all(uid, &[ino.0], Want::Read).await?; core.listxattr(ino.0).await },
+                g.check_all(uid, &[ino.0], Want::Read).await?;
+                core.listxattr(ino.0).await
+            },
             move |r| match r {
                 Ok(names) => {
                     let mut list = Vec::new();
@@ -904,7 +925,9 @@ impl Filesystem for FragFs {
         self.meta(
             "removexattr",
             async move {
-                g.check_all(uid, &[ino.0], Want::Write).await?; core.removexattr(ino.0, name).await },
+                g.check_all(uid, &[ino.0], Want::Write).await?;
+                core.removexattr(ino.0, name).await
+            },
             empty(reply),
         );
     }

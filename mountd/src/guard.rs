@@ -81,7 +81,9 @@ impl Guard {
         };
         match user {
             Some(u) if accounts.is_member(&share.group, &u) => Ok(()),
-            _ => Err(denied("a directory shared with a group the caller is not in")),
+            _ => Err(denied(
+                "a directory shared with a group the caller is not in",
+            )),
         }
     }
 
@@ -114,7 +116,10 @@ impl Guard {
     async fn cover(&self, ino: Ino) -> Result<Option<Ino>, OpError> {
         let known = {
             let covers = self.covers.lock().unwrap_or_else(|e| e.into_inner());
-            covers.get(&ino).filter(|(at, _)| at.elapsed() < FRESH).map(|c| c.1)
+            covers
+                .get(&ino)
+                .filter(|(at, _)| at.elapsed() < FRESH)
+                .map(|c| c.1)
         };
         if let Some(c) = known {
             return Ok(c);

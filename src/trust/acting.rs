@@ -47,7 +47,11 @@ impl Acting {
             None => match super::userkey::key_names(&dir).as_slice() {
                 [] => return Ok(Self::nobody()),
                 [one] => one.clone(),
-                _ => return Err(ActingError::Several(dir.join("users").display().to_string())),
+                _ => {
+                    return Err(ActingError::Several(
+                        dir.join("users").display().to_string(),
+                    ))
+                }
             },
         };
         Ok(Self::one(UserKey::load_with(&dir, &name, passphrase)?))
@@ -56,7 +60,11 @@ impl Acting {
     /// Acts for user `name`, its key loaded from the configuration
     /// directory.
     pub fn named(name: &str, passphrase: Option<&str>) -> Result<Self, ActingError> {
-        Ok(Self::one(UserKey::load_with(&config_dir()?, name, passphrase)?))
+        Ok(Self::one(UserKey::load_with(
+            &config_dir()?,
+            name,
+            passphrase,
+        )?))
     }
 
     /// Acts for nobody (every write is the node's own).

@@ -38,7 +38,8 @@ impl Volume {
                 Some(_) => return Err(VolumeError::Fs(crate::meta::FsError::Exists)),
                 None => {}
             }
-            self.account_act(crate::trust::groups::register(&key)).await?;
+            self.account_act(crate::trust::groups::register(&key))
+                .await?;
             added.push(key.name().to_owned());
         }
         if !added.is_empty() {

@@ -1,0 +1,158 @@
+//! Directories given to groups, through the real binaries and real mounts
+//! on a private network: alice shares /team with her group; the mount
+//! acting for alice reads and writes there, the mount acting for carol (a
+//! member of another group) gets EACCES on every way in, its history
+//! included, and may still write elsewhere; adding carol to the group
+//! opens the directory on her mount within seconds and removing her
+//! closes it again; a mount acting for users refuses the writes of a uid
+//! acting for none.
+
+mod common;
+
+use common::cli::{as_person, invite, start_mount, start_node, stderr, stdout};
+use fragfs::testing::wait_until;
+use std::{io::ErrorKind, path::Path, process::Output, time::Duration};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn ok(o: Output) -> String {
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
+fn denied<T: std::fmt::Debug>(r: std::io::Result<T>, what: &str) {
+    match r {
+        Err(e) => assert_eq!(e.kind(), ErrorKind::PermissionDenied, "{what}: {e}"),
+        Ok(v) => panic!("{what}: allowed ({v:?})"),
+    }
+}
+
+/// Every way into `dir/plan.txt` of a mount that may not enter `dir`.
+fn closed(dir: &Path, history: &Path) {
+    denied(std::fs::read_dir(dir).map(|_| ()), "list");
+    denied(std::fs::read(dir.join("plan.txt")), "read");
+    denied(std::fs::write(dir.join("new.txt"), b"x"), "create");
+    denied(std::fs::create_dir(dir.join("sub")), "mkdir");
+    denied(std::fs::remove_file(dir.join("plan.txt")), "unlink");
+    denied(std::fs::read_dir(history).map(|_| ()), "history");
+}
+
+#[test]
+fn t10_a_shared_directory_opens_to_its_group_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = start_node(&tmp.path().join("a"), &["--private"]);
+    let home = |who: &str| tmp.path().join(who);
+    for who in ["alice", "bob", "carol"] {
+        ok(as_person(&home(who), &["user", "add", who], &a.data, &[]));
+    }
+    let alice = |args: &[&str]| ok(as_person(&home("alice"), args, &a.data, &[]));
+    alice(&["group", "create", "team"]);
+    ok(as_person(
+        &home("carol"),
+        &["group", "create", "other"],
+        &a.data,
+        &[],
+    ));
+    alice(&["mkdir", "/team"]);
+    let out = alice(&["share", "/team", "team"]);
+    assert!(out.contains("/team is shared with group team"), "{out}");
+    let listed = alice(&["shares"]);
+    assert!(
+        listed.contains("/team") && listed.contains("alice"),
+        "{listed}"
+    );
+    // Only a member may share, and not inside a share.
+    let o = as_person(&home("carol"), &["share", "/team", "other"], &a.data, &[]);
+    assert!(!o.status.success());
+    alice(&["mkdir", "/team/inner"]);
+    assert!(!as_person(
+        &home("alice"),
+        &["share", "/team/inner", "team"],
+        &a.data,
+        &[]
+    )
+    .status
+    .success());
+
+    let storage = ["--role", "storage"];
+    let ma = start_mount(
+        &tmp.path().join("ma"),
+        &["--join", &invite(&a.data, &storage), "--replicas", "1"],
+        &home("alice"),
+    );
+    let mc = start_mount(
+        &tmp.path().join("mc"),
+        &["--join", &invite(&a.data, &storage), "--replicas", "1"],
+        &home("carol"),
+    );
+    let plan = b"the plan, seen by the team alone\n";
+    std::fs::write(ma.mnt.join("team/plan.txt"), plan).unwrap();
+    assert_eq!(std::fs::read(ma.mnt.join("team/plan.txt")).unwrap(), plan);
+    let names: Vec<String> = std::fs::read_dir(ma.mnt.join("team"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.contains(&"plan.txt".to_string()), "{names:?}");
+
+    let (team, history) = (mc.mnt.join("team"), mc.mnt.join(".fragfs/history/team"));
+    closed(&team, &history);
+    std::fs::write(mc.mnt.join("carol.txt"), b"outside\n").unwrap();
+    // A rename across the edge would let the file out: EXDEV.
+    let e = std::fs::rename(ma.mnt.join("team/plan.txt"), ma.mnt.join("plan.txt")).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EXDEV), "{e}");
+
+    alice(&["group", "add", "team", "carol"]);
+    let opened = wait_until(WAIT, || {
+        std::fs::read(team.join("plan.txt")).is_ok_and(|b| b == plan)
+    });
+    assert!(opened, "carol's mount opens /team once she is a member");
+    std::fs::write(team.join("carol-was-here.txt"), b"hi\n").unwrap();
+
+    alice(&["group", "remove", "team", "carol"]);
+    let shut = wait_until(WAIT, || {
+        std::fs::read(team.join("plan.txt")).is_err_and(|e| e.kind() == ErrorKind::PermissionDenied)
+    });
+    assert!(shut, "carol's mount is shut out again");
+    closed(&team, &history);
+    drop(mc);
+
+    // A mount acting for users by uid: uid 0 is alice, uid 4242 nobody.
+    let mm = start_mount(
+        &tmp.path().join("mm"),
+        &[
+            "--join",
+            &invite(&a.data, &storage),
+            "--replicas",
+            "1",
+            "--user-map",
+            "0=alice",
+            "--allow-other",
+        ],
+        &home("alice"),
+    );
+    std::fs::create_dir(mm.mnt.join("open")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(mm.mnt.join("open"), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(mm.mnt.join("open/by-root.txt"), b"root writes\n").unwrap();
+    let as_4242 = |script: &str| {
+        std::process::Command::new("setpriv")
+            .args([
+                "--reuid=4242",
+                "--regid=4242",
+                "--clear-groups",
+                "sh",
+                "-c",
+                script,
+            ])
+            .env("M", &mm.mnt)
+            .output()
+            .expect("setpriv")
+    };
+    let o = as_4242("cat \"$M/open/by-root.txt\"");
+    assert_eq!(stdout(&o), "root writes\n", "{}", stderr(&o));
+    let o = as_4242("echo x > \"$M/open/by-4242.txt\"");
+    assert!(!o.status.success(), "a uid acting for nobody wrote");
+    assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+    let o = as_4242("ls \"$M/team\"");
+    assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+}
