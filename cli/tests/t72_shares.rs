@@ -37,6 +37,23 @@ fn closed(dir: &Path, history: &Path) {
     denied(std::fs::read_dir(history).map(|_| ()), "history");
 }
 
+/// Whether any file under `dir` contains `needle`.
+fn holds(dir: &Path, needle: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => holds(&p, needle),
+            Ok(t) if t.is_file() => {
+                std::fs::read(&p).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+            }
+            _ => false,
+        }
+    })
+}
+
 #[test]
 fn t10_a_shared_directory_opens_to_its_group_alone() {
     let tmp = tempfile::tempdir().unwrap();
@@ -87,6 +104,29 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
     );
     let plan = b"the plan, seen by the team alone\n";
     std::fs::write(ma.mnt.join("team/plan.txt"), plan).unwrap();
+    // A marker in an encrypted file is in no file of any data directory;
+    // the same marker in a plain file is (the scan sees stored bytes).
+    let marker = format!("fragfs-marker-{}", std::process::id());
+    let secret = format!("{marker} in the team's secret file\n").repeat(1000);
+    std::fs::write(ma.mnt.join("team/secret.txt"), &secret).unwrap();
+    let data_dirs = [
+        a.data.clone(),
+        tmp.path().join("ma/m"),
+        tmp.path().join("mc/m"),
+    ];
+    assert!(
+        !data_dirs.iter().any(|d| holds(d, marker.as_bytes())),
+        "the marker is on disk"
+    );
+    std::fs::write(ma.mnt.join("plain.txt"), &secret).unwrap();
+    assert!(
+        data_dirs.iter().any(|d| holds(d, marker.as_bytes())),
+        "the scan sees no plain bytes"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ma.mnt.join("team/secret.txt")).unwrap(),
+        secret
+    );
     assert_eq!(std::fs::read(ma.mnt.join("team/plan.txt")).unwrap(), plan);
     let names: Vec<String> = std::fs::read_dir(ma.mnt.join("team"))
         .unwrap()
@@ -155,4 +195,89 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
     assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
     let o = as_4242("ls \"$M/team\"");
     assert!(stderr(&o).contains("Permission denied"), "{}", stderr(&o));
+}
+
+/// Flips a byte in the middle of every fragment file under `store`.
+fn damage_all(store: &Path) -> usize {
+    let mut n = 0;
+    for e in walk(&store.join("fragments")) {
+        let mut b = std::fs::read(&e).unwrap();
+        let at = b.len() / 2;
+        b[at] ^= 0x40;
+        std::fs::write(&e, b).unwrap();
+        n += 1;
+    }
+    n
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    entries
+        .filter_map(Result::ok)
+        .flat_map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&e.path()),
+            _ => vec![e.path()],
+        })
+        .collect()
+}
+
+#[test]
+fn t20_a_flipped_byte_in_a_sealed_fragment_is_caught_and_fetched_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = start_node(&tmp.path().join("a"), &["--private"]);
+    let b = start_node(
+        &tmp.path().join("b"),
+        &["--join", &invite(&a.data, &["--role", "storage"])],
+    );
+    let alice = tmp.path().join("alice");
+    let run = |args: &[&str]| ok(as_person(&alice, args, &a.data, &[]));
+    run(&["user", "add", "alice"]);
+    run(&["group", "create", "team"]);
+    run(&["mkdir", "/team"]);
+    run(&["share", "/team", "team"]);
+    let writer_args = |t: &str| {
+        vec![
+            "--join".to_string(),
+            t.to_string(),
+            "--no-store".into(),
+            "--replicas".into(),
+            "2".into(),
+            "--fragment-size".into(),
+            "64K".into(),
+        ]
+    };
+    let t = invite(&a.data, &["--role", "client"]);
+    let w = writer_args(&t);
+    let w: Vec<&str> = w.iter().map(String::as_str).collect();
+    let content = common::random_bytes(16 * 65536);
+    {
+        let m = start_mount(&tmp.path().join("w"), &w, &alice);
+        // Until the mount has met both storage peers (two copies).
+        let written = wait_until(WAIT, || {
+            std::fs::write(m.mnt.join("team/data.bin"), &content).is_ok()
+        });
+        let log = std::fs::read_to_string(tmp.path().join("w/mountd.err")).unwrap_or_default();
+        assert!(written, "{log}");
+    }
+    let _ = &b;
+    // Every copy on a is damaged: each of the 16 fragments is read from b,
+    // whichever holder a reader asks first.
+    assert!(damage_all(&a.data.join("store")) >= 16);
+    let t = invite(&a.data, &["--role", "client"]);
+    let r = writer_args(&t);
+    let r: Vec<&str> = r.iter().map(String::as_str).collect();
+    let m = start_mount(&tmp.path().join("r"), &r, &alice);
+    // Once the reader has met b, the holder of the good copies.
+    let read = wait_until(WAIT, || {
+        std::fs::read(m.mnt.join("team/data.bin")).is_ok_and(|got| got == content)
+    });
+    let log = std::fs::read_to_string(tmp.path().join("r/mountd.err")).unwrap_or_default();
+    assert!(read, "{log}");
+    let caught = walk(&a.data.join("store/corrupt")).len();
+    assert!(
+        caught >= 1,
+        "a's damaged copies were caught ({caught} quarantined)"
+    );
 }

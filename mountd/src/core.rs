@@ -26,6 +26,7 @@ mod ns;
 mod ranges;
 mod saves;
 mod scheme;
+mod sealing;
 mod trunc;
 mod version;
 mod writer;
@@ -195,6 +196,10 @@ pub struct Core {
     budget: budget::WriteBudget,
     /// Versions served, local unlinks: what saves and resurrections need.
     saves: saves::Saves,
+    /// Who may enter shared directories (`crate::guard`).
+    guard: Arc<crate::guard::Guard>,
+    /// The keys of sealed fragments, by id (`sealing`).
+    keys: sealing::Keys,
 }
 
 impl Core {
@@ -209,6 +214,7 @@ impl Core {
             cfg.durable_puts = false;
             volume.client().with_config(cfg)
         };
+        let volume_for_guard = volume.clone();
         Core {
             client,
             volume,
@@ -225,7 +231,14 @@ impl Core {
             zero_ids: ranges::ZeroIds::default(),
             budget: budget::WriteBudget::default(),
             saves: saves::Saves::default(),
+            guard: Arc::new(crate::guard::Guard::new(volume_for_guard)),
+            keys: sealing::keys(),
         }
+    }
+
+    /// Who may enter shared directories through this mount.
+    pub fn guard(&self) -> &Arc<crate::guard::Guard> {
+        &self.guard
     }
 
     /// `a` with the size of a file's uncommitted writes, if any.
@@ -300,13 +313,24 @@ impl Core {
         if flags & libc::O_TRUNC != 0 && !writable {
             self.truncate_read_only_open(ino, caller).await?;
         }
-        let (head, path) = tokio::join!(self.volume.head(ino), async {
+        let (head, path) = tokio::join!(self.volume.head_sealed(ino), async {
             match writable {
                 true => self.volume.path_of(ino).await.ok(),
                 false => None,
             }
         });
-        let (attr, head) = head?;
+        let (attr, sealed_head) = head?;
+        if let Some((v, Some(k))) = &sealed_head {
+            self.open_head(caller.uid, v, k).await?;
+        }
+        let seal = match writable {
+            true => {
+                self.sealing_for(ino, caller.uid, sealed_head.as_ref())
+                    .await?
+            }
+            false => None,
+        };
+        let head = sealed_head.map(|(v, _)| v);
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
@@ -318,6 +342,7 @@ impl Core {
         let writer = if writable {
             let mut content = base_content(&head, ino, self).await?;
             content.origin = path.map(|p| (p, attr.perm));
+            content.seal = seal;
             if flags & libc::O_TRUNC != 0 {
                 // Cutting to zero needs no fragment.
                 self.resize_content(&mut content, 0).await?;
@@ -348,6 +373,10 @@ impl Core {
             self.volume.redundancy_of(parent)
         );
         let attr = attr?;
+        let seal = match flags & libc::O_ACCMODE != libc::O_RDONLY {
+            true => self.sealing_for(attr.ino, caller.uid, None).await?,
+            false => None,
+        };
         let scheme = scheme.unwrap_or_else(|e| {
             tracing::warn!(parent, "redundancy not read ({e}): using the default");
             self.volume.client().config().scheme()
@@ -358,6 +387,7 @@ impl Core {
                 .ok()
                 .map(|d| format!("{}/{name}", d.trim_end_matches('/')));
             content.origin = path.map(|p| (p, attr.perm));
+            content.seal = seal;
             Writer::new(content, self)
         });
         let fh = self.add_handle(OpenFile::new(attr.clone(), caller, None, writer));

@@ -87,6 +87,18 @@ impl Guard {
         }
     }
 
+    /// The share `ino` lies in, if any.
+    pub async fn share_of(&self, ino: Ino) -> Result<Option<Share>, OpError> {
+        let (shares, _) = self.view().await?;
+        if shares.is_empty() {
+            return Ok(None);
+        }
+        let Some(dir) = self.cover(ino).await? else {
+            return Ok(None);
+        };
+        Ok(shares.get(&dir).cloned())
+    }
+
     /// Checks `uid` may do `want` at each of `inos`.
     pub async fn check_all(&self, uid: u32, inos: &[Ino], want: Want) -> Result<(), OpError> {
         for ino in inos {

@@ -13,6 +13,7 @@ mod get;
 mod put;
 mod refresh;
 mod repair;
+mod sealed;
 mod shards;
 
 pub use erasure::ErasureCounters;
@@ -164,6 +165,9 @@ pub enum ClientError {
     Bug(String),
     #[error("stripe {id} is unusable: {reason}")]
     BadStripe { id: FragmentId, reason: String },
+    /// A sealed fragment that does not open under the file's key.
+    #[error("sealed content: {0}")]
+    Sealed(String),
 }
 
 /// Live progress of one transfer, read by progress bars and `fragfs status`.
@@ -207,6 +211,8 @@ pub struct Client {
     cfg: ClientConfig,
     /// Shared by every copy of the client (and [`Client::with_config`]).
     erasure: Arc<erasure::ErasureState>,
+    /// The content key fragments are sealed with (`sealed`).
+    seal: Option<Arc<fragfs_seal::ContentKey>>,
 }
 
 impl Client {
@@ -216,6 +222,7 @@ impl Client {
             store,
             cfg,
             erasure: Arc::default(),
+            seal: None,
         }
     }
 

@@ -210,8 +210,13 @@ impl Client {
                 need,
             });
         }
-        self.put_one(index, algo, data, candidates, &Progress::default())
-            .await
+        let plain_len = data.len() as u32;
+        let data = self.seal_bytes(data).await?;
+        let mut entry = self
+            .put_one(index, algo, data, candidates, &Progress::default())
+            .await?;
+        entry.len = plain_len;
+        Ok(entry)
     }
 
     /// One fragment stored with the client's redundancy: full copies, or

@@ -35,15 +35,16 @@ impl Client {
         rotate: usize,
         progress: &Progress,
     ) -> Result<Bytes, ClientError> {
-        match redundancy {
+        let stored = match redundancy {
             Redundancy::Replicas(_) => {
                 self.fetch_fragment(&f.id, &f.holders, rotate, progress)
-                    .await
+                    .await?
             }
             Redundancy::ReedSolomon { .. } => {
-                self.fetch_striped(redundancy, f, rotate, progress).await
+                self.fetch_striped(redundancy, f, rotate, progress).await?
             }
-        }
+        };
+        self.open_bytes(f, stored).await
     }
 
     async fn fetch_striped(
@@ -109,7 +110,7 @@ impl Client {
         let bad = |reason: String| ClientError::BadStripe { id: f.id, reason };
         let stripe = Stripe::decode(&bytes).map_err(|e| bad(e.to_string()))?;
         if stripe.redundancy() != redundancy
-            || stripe.len != f.len
+            || stripe.len != self.stored_len(f)
             || stripe.data_id.algo() != f.id.algo()
         {
             return Err(bad(format!(

@@ -404,7 +404,7 @@ impl Namespace {
             Command::Lock(cmd) => self.locks.apply(cmd, self.next_ino),
             Command::WithContext { ctx, cmd } => self.with_context(ctx, *cmd),
             Command::Commit(c) => {
-                self.check_unsigned()?;
+                self.check_unsigned(c.ino)?;
                 self.commit(c)
             }
             Command::SignedCommit { commit, proof } => self.signed_commit(commit, proof),

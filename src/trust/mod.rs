@@ -5,6 +5,7 @@
 //! node, the mount and the CLI each use it the same way.
 
 pub mod acting;
+pub mod content;
 pub mod groups;
 pub mod ticket;
 pub mod userkey;

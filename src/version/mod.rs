@@ -62,6 +62,10 @@ pub enum Side {
 /// Why two versions could not be merged.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConflictReason {
+    /// The file's content is sealed: merging it would mean reading it
+    /// where keys are not kept.
+    #[error("the file is encrypted: its versions are not merged by content")]
+    Sealed,
     /// A manifest is not self-consistent (its fragments do not add up to
     /// its size, or name another algorithm).
     #[error("the {0} manifest is inconsistent")]

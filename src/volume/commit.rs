@@ -110,7 +110,28 @@ impl Volume {
         durability: Durability,
         stored_at: Instant,
     ) -> Result<Committed, VolumeError> {
-        let first = Attempt::stored(base, manifest, Some(stored_at));
+        self.commit_sealed(ino, base, manifest, caller, durability, stored_at, None)
+            .await
+    }
+
+    /// [`Volume::commit_stored`] of a manifest whose fragments are sealed
+    /// under the content key `key` wraps (None: plaintext): the key goes
+    /// into the version's proof. A stale base is never merged by content.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn commit_sealed(
+        &self,
+        ino: Ino,
+        base: Option<Base>,
+        manifest: Manifest,
+        caller: Caller,
+        durability: Durability,
+        stored_at: Instant,
+        key: Option<crate::meta::proofs::SealedKey>,
+    ) -> Result<Committed, VolumeError> {
+        let first = Attempt {
+            key,
+            ..Attempt::stored(base, manifest, Some(stored_at))
+        };
         self.commit_from(ino, base, first, caller, durability).await
     }
 
@@ -141,7 +162,11 @@ impl Volume {
                     return Ok(c);
                 }
             }
-            attempt = match self.resolve_stale(ino, base, &ours, copy_n).await? {
+            let key = attempt.key.clone();
+            attempt = match self
+                .resolve_stale(ino, base, &ours, key.as_ref(), copy_n)
+                .await?
+            {
                 Step::Done(c) => return Ok(c),
                 Step::Commit(a) => a,
             };
@@ -190,7 +215,7 @@ impl Volume {
             mark: attempt.mark.clone(),
             copy: attempt.copy.clone(),
         };
-        let proof = self.prove(&commit, None);
+        let proof = self.prove(&commit, attempt.key.clone());
         let cmd = Command::SignedCommit { commit, proof };
         let (version, attr) = reply::committed(self.write(cmd).await?)?;
         let mark = match (&attempt.mark, &attempt.copy) {

@@ -6,6 +6,7 @@
 //! contents, the merged text's fragments, the conflict copy's place.
 
 use super::{reply, Base, Committed, Volume, VolumeError};
+use crate::meta::proofs::SealedKey;
 use crate::{
     fragment::{Manifest, NO_FILE_HASH},
     meta::{find_version, Attr, ConflictCopy, Ino, Mark, Query, Version},
@@ -34,6 +35,9 @@ pub(super) struct Attempt {
     /// `manifest`; None when unknown (they are refreshed before the commit:
     /// see `commit::REFRESH_AFTER`).
     pub stored_at: Option<Instant>,
+    /// The content key `manifest`'s fragments are sealed with, wrapped
+    /// for the group (None: plaintext).
+    pub key: Option<SealedKey>,
 }
 
 impl Attempt {
@@ -46,6 +50,7 @@ impl Attempt {
             mark: None,
             copy: None,
             stored_at,
+            key: None,
         }
     }
 }
@@ -64,12 +69,18 @@ impl Volume {
         ino: Ino,
         base: Option<Base>,
         ours: &Manifest,
+        key: Option<&SealedKey>,
         copy_n: u32,
     ) -> Result<Step, VolumeError> {
+        let sealed = key.is_some();
+        let key = key.cloned();
         let q = Query::HistoryOf { ino };
         let (attr, versions) = reply::history(self.read(q).await?.reply)?;
         let Some(theirs) = versions.last() else {
-            return Ok(Step::Commit(Attempt::stored(None, ours.clone(), None)));
+            return Ok(Step::Commit(Attempt {
+                key,
+                ..Attempt::stored(None, ours.clone(), None)
+            }));
         };
         let head = Some(Base::from(theirs));
         let base_manifest = base
@@ -78,7 +89,7 @@ impl Volume {
         let policy = self.policy_of(ino).await?;
         let plan = version::plan(&base_manifest, ours, &theirs.manifest);
         let text = match (&plan, policy) {
-            (Plan::NeedsContent { .. }, Policy::Merge) => {
+            (Plan::NeedsContent { .. }, Policy::Merge) if !sealed => {
                 self.merge_contents(&base_manifest, ours, &theirs.manifest)
                     .await
             }
@@ -92,9 +103,17 @@ impl Volume {
                 manifest,
                 mark,
                 copy: None,
+                key: key.clone(),
             }))
         };
-        match version::resolve(policy, plan, text) {
+        let resolution = match version::resolve(policy, plan, text) {
+            // Fragments sealed under two keys never make one version.
+            Resolution::Merged(Merged::Fragments { .. }) if sealed => {
+                Resolution::ConflictCopy(version::ConflictReason::Sealed)
+            }
+            r => r,
+        };
+        match resolution {
             Resolution::Merged(Merged::Take(Side::Theirs)) => Ok(Step::Done(kept(theirs, attr))),
             Resolution::Merged(Merged::Take(Side::Ours)) if ours.same_bytes(&theirs.manifest) => {
                 Ok(Step::Done(kept(theirs, attr)))
@@ -121,6 +140,7 @@ impl Volume {
                         copy_name: String::new(),
                     }),
                     copy: Some(copy),
+                    key,
                 }))
             }
         }

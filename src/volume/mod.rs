@@ -40,7 +40,7 @@ pub mod shares;
 pub use commit::{Base, Committed, Durability, REFRESH_AFTER};
 pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
-pub use ns::{NewNode, SetAttrs};
+pub use ns::{NewNode, SealedHead, SetAttrs};
 pub use policy::{PolicyReport, PolicySource};
 pub use redundancy::{RedundancyReport, RedundancySource};
 pub use report::{InfoFragment, InfoReport, LsRow};

@@ -39,6 +39,12 @@ fn in_context(ctx: Context, cmd: Command) -> Command {
     }
 }
 
+/// A head version and the wrapped key its content is sealed under.
+pub type SealedHead = (
+    Attr,
+    Option<(Version, Option<crate::meta::proofs::SealedKey>)>,
+);
+
 impl Volume {
     async fn query_with<T>(
         &self,
@@ -69,12 +75,20 @@ impl Volume {
     /// (None before the first commit).
     /// The head is checked against its proof first (`proven`).
     pub async fn head(&self, ino: Ino) -> Result<(Attr, Option<Version>), VolumeError> {
+        let (attr, head) = self.head_sealed(ino).await?;
+        Ok((attr, head.map(|(v, _)| v)))
+    }
+
+    /// [`Volume::head`] with the wrapped content key its fragments are
+    /// sealed under (None: plaintext).
+    pub async fn head_sealed(&self, ino: Ino) -> Result<SealedHead, VolumeError> {
         let (attr, head) = self.query_with(Query::Head { ino }, reply::head).await?;
         let Some((v, proof)) = head else {
             return Ok((attr, None));
         };
         self.check_proof(ino, &v, proof.as_ref()).await?;
-        Ok((attr, Some(v)))
+        let key = proof.and_then(|p| p.key);
+        Ok((attr, Some((v, key))))
     }
 
     pub async fn readdir(&self, ino: Ino) -> Result<Vec<DirEntry>, VolumeError> {

@@ -118,7 +118,16 @@ impl Core {
         f: &FragmentEntry,
         index: u64,
     ) -> Result<Bytes, OpError> {
-        let b = self.volume.fetch_entry(redundancy, f, index).await?;
+        let b = match self.key_of(&f.id) {
+            Some(key) => self
+                .volume
+                .client()
+                .sealed(Some(key))
+                .fetch_entry(redundancy, f, index as usize, &Default::default())
+                .await
+                .map_err(fragfs::volume::VolumeError::from)?,
+            None => self.volume.fetch_entry(redundancy, f, index).await?,
+        };
         self.counters
             .fragments_fetched
             .fetch_add(1, Ordering::Relaxed);

@@ -435,7 +435,11 @@ impl Core {
                     self.resize_content(c, end).await?;
                 }
                 let j = q / c.fragment_size();
-                if c.frag_len(j) as u64 == n {
+                // A fragment is shared only between plaintext files: one
+                // sealed under another file's key (or one to be sealed)
+                // is copied as bytes.
+                let plain = c.seal.is_none() && self.key_of(&entry.id).is_none();
+                if plain && c.frag_len(j) as u64 == n {
                     c.share_fragment(j, entry, unsynced);
                     return Ok((n, 0));
                 }

@@ -104,6 +104,8 @@ pub struct Content {
     /// commit refreshes them when that is long ago
     /// (`fragfs::volume::REFRESH_AFTER`).
     pub stored_since: Option<std::time::Instant>,
+    /// How its fragments are sealed (an encrypted shared directory).
+    pub seal: Option<Arc<super::sealing::Sealing>>,
 }
 
 impl Content {
@@ -148,6 +150,7 @@ impl Content {
             origin: None,
             moved_to: None,
             stored_since: None,
+            seal: None,
         }
     }
 
@@ -468,7 +471,9 @@ impl Core {
             }
         }
         let cands = self.upload_candidates().await;
-        let client = self.client_for(c.scheme, durable);
+        let client = self
+            .client_for(c.scheme, durable)
+            .sealed(c.seal.as_ref().map(|s| s.key.clone()));
         let (algo, b) = (c.algo, bytes.clone());
         c.stored_since.get_or_insert_with(std::time::Instant::now);
         let task = self.tasks.spawn_result("fuse-upload", async move {
@@ -499,6 +504,9 @@ impl Core {
             Ok(Ok(entry)) => {
                 if !up.durable {
                     c.unsynced.extend(entry.holders.iter().cloned());
+                }
+                if let Some(s) = &c.seal {
+                    self.note_sealed(entry.id, &s.key);
                 }
                 self.cache.insert(entry.id, up.bytes);
                 c.staged.insert(i, entry);

@@ -79,7 +79,7 @@ impl FragFs {
     ) -> Self {
         FragFs {
             history: Arc::new(History::new(core.clone())),
-            guard: Arc::new(crate::guard::Guard::new(core.volume().clone())),
+            guard: core.guard().clone(),
             core,
             capacity,
             rt,

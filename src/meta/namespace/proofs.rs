@@ -209,6 +209,7 @@ impl super::Namespace {
             ProofError::UnknownUser(_) => FsError::NotPermitted,
             _ => FsError::Access,
         })?;
+        self.check_shared(c.ino, &proof)?;
         let ino = c.ino;
         let reply = self.commit(c)?;
         if let crate::meta::types::Reply::Committed { version, .. } = &reply {
@@ -217,11 +218,30 @@ impl super::Namespace {
         Ok(reply)
     }
 
-    /// On a private network a commit must be signed.
-    pub(super) fn check_unsigned(&self) -> Result<(), FsError> {
-        match self.members.is_private() {
+    /// On a private network, and in a shared directory, a commit must be
+    /// signed.
+    pub(super) fn check_unsigned(&self, ino: Ino) -> Result<(), FsError> {
+        match self.members.is_private() || self.cover(ino).is_some() {
             true => Err(FsError::Access),
             false => Ok(()),
+        }
+    }
+
+    /// In a shared directory a version is signed by a member of its group,
+    /// and in an encrypted one its content is sealed under a key wrapped
+    /// for that group.
+    fn check_shared(&self, ino: Ino, proof: &Proof) -> Result<(), FsError> {
+        let Some((_, share)) = self.cover(ino) else {
+            return Ok(());
+        };
+        let member = match &proof.signer {
+            Signer::User(u) => self.accounts.is_member(&share.group, u),
+            Signer::Node => false,
+        };
+        let sealed = proof.key.as_ref().is_some_and(|k| k.group == share.group);
+        match member && (sealed || !share.encrypted) {
+            true => Ok(()),
+            false => Err(FsError::Access),
         }
     }
 

@@ -58,7 +58,8 @@ impl Core {
                 continue;
             }
             let base = c.base_valid(i);
-            if let Some((e, valid)) = base {
+            let reseal = c.seal.as_ref().is_some_and(|s| s.reseal);
+            if let Some((e, valid)) = base.filter(|_| !reseal) {
                 if e.len as usize == flen && valid == flen {
                     fragments.push(e.clone());
                     continue;
@@ -75,8 +76,12 @@ impl Core {
             let cands = self.upload_candidates().await;
             let e = self
                 .client_for(c.scheme, false)
+                .sealed(c.seal.as_ref().map(|s| s.key.clone()))
                 .put_fragment_as(i, c.algo, data.clone(), &cands)
                 .await?;
+            if let Some(s) = &c.seal {
+                self.note_sealed(e.id, &s.key);
+            }
             c.unsynced.extend(e.holders.iter().cloned());
             self.cache.insert(e.id, data);
             if hole {
@@ -90,7 +95,11 @@ impl Core {
             fragment_size: fragfs::fragment::FragmentSize::new(c.fsz as u32)
                 .unwrap_or(self.volume.client().config().fragment_size),
             hash_algo: c.algo,
-            file_sha3,
+            // A plaintext's hash would tell who knows it that it is here.
+            file_sha3: match c.seal {
+                Some(_) => fragfs::fragment::NO_FILE_HASH,
+                None => file_sha3,
+            },
             redundancy: c.scheme,
             fragments,
         };
@@ -104,13 +113,14 @@ impl Core {
         let base = c.version.map(|(version, hlc)| Base { version, hlc });
         let (stored, committed) = tokio::join!(
             self.client.put_manifest(&manifest, &cands),
-            self.volume.commit_stored(
+            self.volume.commit_sealed(
                 ino,
                 base,
                 (*manifest).clone(),
                 caller,
                 Durability::Visible,
-                stored_at
+                stored_at,
+                c.seal.as_ref().map(|s| s.sealed.clone()),
             )
         );
         let committed = match committed {
