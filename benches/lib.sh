@@ -46,7 +46,8 @@ wait_for_line() {
 start_node() {
     local name=$1 log=$WORK/$1.log
     local args=(--data "$WORK/$name" node --listen /ip4/127.0.0.1/tcp/0 --no-mdns)
-    [[ -n $BOOT ]] && args+=(--peer "$BOOT")
+    # A bench network is open (a lab bench): the first node founds it so.
+    if [[ -n $BOOT ]]; then args+=(--peer "$BOOT"); else args+=(--open); fi
     "$FRAGFS" "${args[@]}" >"$log" 2>&1 &
     NODE_PIDS+=($!)
     wait_for_line "$!" "$log" 'listening on /ip4/127.0.0.1/tcp/' || die "peer $name did not start"

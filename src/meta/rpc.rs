@@ -18,7 +18,8 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-pub const META_RPC_VERSION: u8 = 2;
+/// 3 since a head comes with its proof (`QueryReply::Head`).
+pub const META_RPC_VERSION: u8 = 3;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum MetaRequest {
@@ -137,21 +138,21 @@ mod tests {
     #[test]
     fn t10_change_feed_encoding_is_pinned() {
         let req = encode(&MetaRequest::Changes { since: Some(300) });
-        assert_eq!(hex::encode(&req), "020701ac02");
+        assert_eq!(hex::encode(&req), "030701ac02");
         let none = encode(&MetaRequest::Changes { since: None });
-        assert_eq!(hex::encode(&none), "020700");
+        assert_eq!(hex::encode(&none), "030700");
         let entries = MetaResponse::Changes(Ok(ChangesAnswer::Entries {
             upto: 9,
             entries: vec![(8, sample())],
         }));
         assert_eq!(
             hex::encode(encode(&entries)),
-            "0207000009010802010701010161"
+            "0307000009010802010701010161"
         );
         let old = MetaResponse::Changes(Ok(ChangesAnswer::TooOld { upto: 5 }));
-        assert_eq!(hex::encode(encode(&old)), "0207000105");
+        assert_eq!(hex::encode(encode(&old)), "0307000105");
         let refused = MetaResponse::Changes(Err(ServiceError::NotVoter));
-        assert_eq!(hex::encode(encode(&refused)), "02070101");
+        assert_eq!(hex::encode(encode(&refused)), "03070101");
         for b in [req, none] {
             assert!(matches!(
                 decode::<MetaRequest>(&b),
@@ -168,17 +169,17 @@ mod tests {
     fn t20_malformed_change_feed_messages_are_errors() {
         // Truncated, an unknown variant, a bad option tag, a bad version.
         for bad in [
-            &[2u8, 7][..],
-            &[2, 99],
-            &[2, 7, 2],
+            &[3u8, 7][..],
+            &[3, 99],
+            &[3, 7, 2],
             &[1, 7, 0],
-            &[3, 7, 0],
+            &[2, 7, 0],
             &[],
         ] {
             assert!(decode::<MetaRequest>(bad).is_err(), "{bad:?}");
         }
         // Truncated, an unknown answer, an entry list longer than the body.
-        for bad in [&[2u8, 7, 1][..], &[2, 7, 0, 2], &[2, 7, 0, 0, 9, 200]] {
+        for bad in [&[3u8, 7, 1][..], &[3, 7, 0, 2], &[3, 7, 0, 0, 9, 200]] {
             assert!(decode::<MetaResponse>(bad).is_err(), "{bad:?}");
         }
     }

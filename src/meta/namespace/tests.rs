@@ -527,7 +527,9 @@ fn t10_head_query_by_inode() {
     let mut ns = ns();
     let f = create(&mut ns, ROOT, "f");
     let head = |ns: &Namespace, ino| match answer(ns, &Query::Head { ino }) {
-        Ok(QueryReply::Head { attr, head }) => (attr.ino, head.map(|v| (v.id, v.manifest.size))),
+        Ok(QueryReply::Head { attr, head, .. }) => {
+            (attr.ino, head.map(|v| (v.id, v.manifest.size)))
+        }
         other => panic!("unexpected answer {other:?}"),
     };
     assert_eq!(head(&ns, f), (f, None));

@@ -155,8 +155,8 @@ fn t10_a_format_5_snapshot_opens_with_no_shares() {
 }
 
 /// Today's snapshot bytes are pinned, and they round-trip: the format-5
-/// fixture with a group, directory 2 given to it and a version signed by
-/// alice in it.
+/// fixture with a group, directory 2 given to it (plain) and a version
+/// signed by alice in it.
 #[test]
 fn t10_snapshot_format_6_is_pinned() {
     let mut state = founded();
@@ -214,7 +214,7 @@ fn alice_shares() -> Vec<Command> {
     let share = Act::Share {
         dir: 2,
         group: Some("team".into()),
-        encrypted: true,
+        encrypted: false,
         now: at(111),
     };
     let create = Command::Create {
