@@ -39,10 +39,17 @@ impl std::fmt::Debug for Acting {
 impl Acting {
     /// What a mount acts for by default: the user `FRAGFS_USER` names,
     /// else the only user key in the configuration directory, else
-    /// nobody; several keys and no name are an error.
+    /// nobody (also without any configuration directory, as under
+    /// mount(8) or systemd, which start it with no `HOME`); several keys
+    /// and no name are an error.
     pub fn default_user(passphrase: Option<&str>) -> Result<Self, ActingError> {
-        let dir = config_dir()?;
-        let name = match std::env::var("FRAGFS_USER").ok().filter(|n| !n.is_empty()) {
+        let named = std::env::var("FRAGFS_USER").ok().filter(|n| !n.is_empty());
+        let dir = match config_dir() {
+            Ok(d) => d,
+            Err(KeyError::NoHome) if named.is_none() => return Ok(Self::nobody()),
+            Err(e) => return Err(e.into()),
+        };
+        let name = match named {
             Some(n) => n,
             None => match super::userkey::key_names(&dir).as_slice() {
                 [] => return Ok(Self::nobody()),
