@@ -407,7 +407,7 @@ impl Namespace {
                 self.check_unsigned(c.ino)?;
                 self.commit(c)
             }
-            Command::SignedCommit { commit, proof } => self.signed_commit(commit, proof),
+            Command::SignedCommit { commit, proof } => self.signed_commit(commit, *proof),
             Command::RecordHash { ino, version, sha3 } => self.record_hash(ino, version, sha3),
             Command::Retain { now, protected } => Ok(self.retain(now, &protected)),
             Command::Replace { items } => self.replace(items),

@@ -154,7 +154,7 @@ pub enum QueryReply {
         attr: Attr,
         head: Option<Version>,
         /// What vouches for `head` (`namespace::proofs`).
-        proof: Option<crate::meta::proofs::Proof>,
+        proof: Option<Box<crate::meta::proofs::Proof>>,
     },
     /// Answer to [`Query::ReaddirPlus`].
     EntriesPlus(Vec<(DirEntry, Attr)>),
@@ -252,7 +252,8 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             let proof = head
                 .as_ref()
                 .and_then(|h| ns.proofs().get(*ino, h.id))
-                .cloned();
+                .cloned()
+                .map(Box::new);
             QueryReply::Head { attr, head, proof }
         }
         Query::ReaddirPlus { ino } => QueryReply::EntriesPlus(

@@ -319,7 +319,7 @@ pub enum Command {
     /// network every commit must be one of these.
     SignedCommit {
         commit: CommitCmd,
-        proof: crate::meta::proofs::Proof,
+        proof: Box<crate::meta::proofs::Proof>,
     },
 }
 

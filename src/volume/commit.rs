@@ -215,7 +215,7 @@ impl Volume {
             mark: attempt.mark.clone(),
             copy: attempt.copy.clone(),
         };
-        let proof = self.prove(&commit, attempt.key.clone());
+        let proof = Box::new(self.prove(&commit, attempt.key.clone()));
         let cmd = Command::SignedCommit { commit, proof };
         let (version, attr) = reply::committed(self.write(cmd).await?)?;
         let mark = match (&attempt.mark, &attempt.copy) {

@@ -86,7 +86,7 @@ impl Volume {
         let Some((v, proof)) = head else {
             return Ok((attr, None));
         };
-        self.check_proof(ino, &v, proof.as_ref()).await?;
+        self.check_proof(ino, &v, proof.as_deref()).await?;
         let key = proof.and_then(|p| p.key);
         Ok((attr, Some((v, key))))
     }

@@ -89,7 +89,10 @@ pub(crate) fn names(r: QueryReply) -> Result<Vec<String>, VolumeError> {
 }
 
 /// A head version and the proof the namespace holds for it.
-pub(crate) type ProvenHead = (Attr, Option<(Version, Option<crate::meta::proofs::Proof>)>);
+pub(crate) type ProvenHead = (
+    Attr,
+    Option<(Version, Option<Box<crate::meta::proofs::Proof>>)>,
+);
 
 pub(crate) fn head(r: QueryReply) -> Result<ProvenHead, VolumeError> {
     match r {

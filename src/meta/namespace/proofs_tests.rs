@@ -61,7 +61,7 @@ fn proof(c: &CommitCmd, name: &str, seed: u8) -> Proof {
 fn signed_commit(c: CommitCmd, p: Proof) -> Command {
     Command::SignedCommit {
         commit: c,
-        proof: p,
+        proof: Box::new(p),
     }
 }
 

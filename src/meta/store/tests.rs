@@ -263,7 +263,10 @@ fn alice_shares() -> Vec<Command> {
         alice_acts(group),
         alice_acts(share),
         create,
-        Command::SignedCommit { commit, proof },
+        Command::SignedCommit {
+            commit,
+            proof: Box::new(proof),
+        },
     ]
 }
 
