@@ -58,12 +58,6 @@ BOOT=
 # ---- processes ----
 . benches/lib.sh # (the working directory is the repository)
 
-unmount_path() {
-    mountpoint -q "$1" 2>/dev/null || return 0
-    umount -l "$1" 2>/dev/null || fusermount3 -u -z "$1" 2>/dev/null ||
-        say "warning: could not unmount $1" >&2
-}
-
 cleanup() {
     local rc=$? i
     set +e

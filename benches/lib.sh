@@ -58,3 +58,9 @@ storage_peers() {
         python3 -c 'import json,sys; print(sum(1 for p in json.load(sys.stdin) if p.get("storage")))' 2>/dev/null ||
         echo 0
 }
+
+unmount_path() {
+    mountpoint -q "$1" 2>/dev/null || return 0
+    umount -l "$1" 2>/dev/null || fusermount3 -u -z "$1" 2>/dev/null ||
+        say "warning: could not unmount $1" >&2
+}
