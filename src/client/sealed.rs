@@ -10,7 +10,7 @@
 use super::{blocking, Client, ClientError};
 use crate::fragment::FragmentEntry;
 use bytes::Bytes;
-use fragfs_seal::{open_fragment, seal_fragment, ContentKey, SEALED_OVERHEAD};
+use fragfs_seal::{open_in_place, seal_fragment, ContentKey, SealError, SEALED_OVERHEAD};
 use std::sync::Arc;
 
 impl Client {
@@ -48,7 +48,7 @@ impl Client {
         let Some(key) = self.seal.clone() else {
             return Ok(data);
         };
-        let plain = blocking(move || open_fragment(&key, &data)).await?;
+        let plain = blocking(move || open_where_it_lies(&key, data)).await?;
         let plain = plain.map_err(|e| ClientError::Sealed(format!("fragment {}: {e}", f.id)))?;
         if plain.len() != f.len as usize {
             return Err(ClientError::Sealed(format!(
@@ -58,7 +58,7 @@ impl Client {
                 f.len
             )));
         }
-        Ok(Bytes::from(plain))
+        Ok(plain)
     }
 
     /// The stored length of entry `f`.
@@ -67,5 +67,42 @@ impl Client {
             Some(_) => f.len.saturating_add(SEALED_OVERHEAD as u32),
             None => f.len,
         }
+    }
+}
+
+/// Opens `data` in its own buffer (copied only when it is shared) and
+/// returns the plaintext part of it: one copy fewer on every read.
+fn open_where_it_lies(key: &ContentKey, data: Bytes) -> Result<Bytes, SealError> {
+    let mut buf = data
+        .try_into_mut()
+        .unwrap_or_else(|shared| bytes::BytesMut::from(&shared[..]));
+    let base = buf.as_ptr() as usize;
+    let (start, len) = {
+        let plain = open_in_place(key, &mut buf)?;
+        (plain.as_ptr() as usize - base, plain.len())
+    };
+    Ok(buf.freeze().slice(start..start + len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn t10_a_fragment_opens_where_it_lies_and_an_altered_one_does_not() {
+        let key = ContentKey::from_bytes([7; 32]);
+        let plain: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8).collect();
+        let sealed = Bytes::from(seal_fragment(&key, &plain).unwrap());
+        assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
+        // Shared (another handle holds it) and unique buffers alike.
+        let other = sealed.clone();
+        assert_eq!(open_where_it_lies(&key, sealed.clone()).unwrap(), plain);
+        drop(other);
+        assert_eq!(open_where_it_lies(&key, sealed.clone()).unwrap(), plain);
+        let mut bad = sealed.to_vec();
+        bad[100] ^= 1;
+        assert!(open_where_it_lies(&key, Bytes::from(bad)).is_err());
+        let wrong = ContentKey::from_bytes([8; 32]);
+        assert!(open_where_it_lies(&wrong, sealed).is_err());
     }
 }
