@@ -58,25 +58,7 @@ BOOT=
 # ---- processes ----
 . benches/lib.sh # (the working directory is the repository)
 
-cleanup() {
-    local rc=$? i
-    set +e
-    trap - EXIT INT TERM
-    if [[ -n $MOUNT_PID ]]; then stop_pid "$MOUNT_PID"; fi
-    unmount_path "$MNT"
-    for ((i = ${#NODE_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${NODE_PIDS[i]}"; done
-    if mountpoint -q "$MNT" 2>/dev/null; then
-        say "warning: $MNT still mounted; $WORK left in place" >&2
-    elif [[ $KEEP == 1 ]]; then
-        say "kept: $WORK (logs: $WORK/*.log, fio output: $OUT)"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+KEPT_NOTE=" (logs: $WORK/*.log, fio output: $OUT)"
 
 # Starts the mount daemon (a new process: empty fragment cache) and waits
 # until it is mounted and sees the 3 storage peers. Sets MOUNT_OK.

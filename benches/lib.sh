@@ -64,3 +64,27 @@ unmount_path() {
     umount -l "$1" 2>/dev/null || fusermount3 -u -z "$1" 2>/dev/null ||
         say "warning: could not unmount $1" >&2
 }
+
+# The EXIT trap of a script that sources this file after defining WORK,
+# MNT, KEEP, MOUNT_PID and NODE_PIDS: stops the mount and the peers (by
+# their pids), unmounts MNT, and removes WORK unless KEEP=1 (KEPT_NOTE
+# says what is in it) or MNT is still mounted.
+cleanup() {
+    local rc=$? i
+    set +e
+    trap - EXIT INT TERM
+    if [[ -n $MOUNT_PID ]]; then stop_pid "$MOUNT_PID"; fi
+    unmount_path "$MNT"
+    for ((i = ${#NODE_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${NODE_PIDS[i]}"; done
+    if mountpoint -q "$MNT" 2>/dev/null; then
+        say "warning: $MNT still mounted; $WORK left in place" >&2
+    elif [[ $KEEP == 1 ]]; then
+        say "kept: $WORK${KEPT_NOTE:-}"
+    else
+        rm -rf "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM

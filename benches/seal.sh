@@ -42,26 +42,6 @@ export XDG_CONFIG_HOME=$WORK/alice
 unset FRAGFS_USER FRAGFS_PASSPHRASE
 . benches/lib.sh
 
-cleanup() {
-    local rc=$? i
-    set +e
-    trap - EXIT INT TERM
-    if [[ -n $MOUNT_PID ]]; then stop_pid "$MOUNT_PID"; fi
-    unmount_path "$MNT"
-    for ((i = ${#NODE_PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${NODE_PIDS[i]}"; done
-    if mountpoint -q "$MNT" 2>/dev/null; then
-        say "warning: $MNT still mounted; $WORK left in place" >&2
-    elif [[ $KEEP == 1 ]]; then
-        say "kept: $WORK"
-    else
-        rm -rf "$WORK"
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 node() { # name [args…]
     local name=$1 log=$WORK/$1.log
     shift
