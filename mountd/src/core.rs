@@ -320,17 +320,17 @@ impl Core {
             }
         });
         let (attr, sealed_head) = head?;
-        if let Some((v, Some(k))) = &sealed_head {
-            self.open_head(caller.uid, v, k).await?;
-        }
+        let (head, wrapped) = sealed_head.unzip();
+        let wrapped = wrapped.flatten();
+        // The key is opened once: for reading, and for a writer to keep.
+        let opened = match (&head, &wrapped) {
+            (Some(v), Some(k)) => Some((k, self.open_head(caller.uid, v, k).await?)),
+            _ => None,
+        };
         let seal = match writable {
-            true => {
-                self.sealing_for(ino, caller.uid, sealed_head.as_ref())
-                    .await?
-            }
+            true => self.sealing_for(ino, head.as_ref(), opened).await?,
             false => None,
         };
-        let head = sealed_head.map(|(v, _)| v);
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
@@ -374,7 +374,7 @@ impl Core {
         );
         let attr = attr?;
         let seal = match flags & libc::O_ACCMODE != libc::O_RDONLY {
-            true => self.sealing_for(attr.ino, caller.uid, None).await?,
+            true => self.sealing_for(attr.ino, None, None).await?,
             false => None,
         };
         let scheme = scheme.unwrap_or_else(|e| {

@@ -87,16 +87,17 @@ impl Guard {
         }
     }
 
-    /// The share `ino` lies in, if any.
-    pub async fn share_of(&self, ino: Ino) -> Result<Option<Share>, OpError> {
-        let (shares, _) = self.view().await?;
+    /// The share `ino` lies in, if any, with the users and groups as
+    /// last read (at most [`FRESH`] ago).
+    pub async fn share_of(&self, ino: Ino) -> Result<Option<(Share, Arc<Accounts>)>, OpError> {
+        let (shares, accounts) = self.view().await?;
         if shares.is_empty() {
             return Ok(None);
         }
         let Some(dir) = self.cover(ino).await? else {
             return Ok(None);
         };
-        Ok(shares.get(&dir).cloned())
+        Ok(shares.get(&dir).map(|s| (s.clone(), accounts)))
     }
 
     /// Checks `uid` may do `want` at each of `inos`.
@@ -114,8 +115,12 @@ impl Guard {
             return Ok((v.shares.clone(), v.accounts.clone()));
         }
         let read_at = Instant::now();
-        let (shares, accounts) =
-            tokio::try_join!(self.volume.shares(), self.volume.accounts(true))?;
+        let shares = self.volume.shares().await?;
+        // Groups matter only where something is shared.
+        let accounts = match shares.is_empty() {
+            true => Arc::new(Accounts::default()),
+            false => self.volume.accounts(true).await?,
+        };
         let v = view.insert(View {
             shares: Arc::new(shares),
             accounts,

@@ -41,6 +41,15 @@ impl From<&Version> for Base {
     }
 }
 
+/// What a writer knows of the manifest it commits: when its fragments were
+/// stored (at the earliest), and the wrapped content key they are sealed
+/// under (None: plaintext).
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub at: Instant,
+    pub key: Option<crate::meta::proofs::SealedKey>,
+}
+
 /// What a commit must reach before it returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -98,9 +107,11 @@ impl Volume {
         self.commit_from(ino, base, first, caller, durability).await
     }
 
-    /// [`Volume::commit`] of a manifest whose fragments were stored at
-    /// `stored_at` or later (a handle open for a while): refreshed first
-    /// when that is more than [`REFRESH_AFTER`] ago.
+    /// [`Volume::commit`] of a manifest a writer stored itself
+    /// ([`Stored`]): its fragments are refreshed first only when they were
+    /// stored more than [`REFRESH_AFTER`] ago, and a sealed one's key goes
+    /// into the version's proof (a stale base is then never merged by
+    /// content).
     pub async fn commit_stored(
         &self,
         ino: Ino,
@@ -108,29 +119,11 @@ impl Volume {
         manifest: Manifest,
         caller: Caller,
         durability: Durability,
-        stored_at: Instant,
-    ) -> Result<Committed, VolumeError> {
-        self.commit_sealed(ino, base, manifest, caller, durability, stored_at, None)
-            .await
-    }
-
-    /// [`Volume::commit_stored`] of a manifest whose fragments are sealed
-    /// under the content key `key` wraps (None: plaintext): the key goes
-    /// into the version's proof. A stale base is never merged by content.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn commit_sealed(
-        &self,
-        ino: Ino,
-        base: Option<Base>,
-        manifest: Manifest,
-        caller: Caller,
-        durability: Durability,
-        stored_at: Instant,
-        key: Option<crate::meta::proofs::SealedKey>,
+        stored: Stored,
     ) -> Result<Committed, VolumeError> {
         let first = Attempt {
-            key,
-            ..Attempt::stored(base, manifest, Some(stored_at))
+            key: stored.key,
+            ..Attempt::stored(base, manifest, Some(stored.at))
         };
         self.commit_from(ino, base, first, caller, durability).await
     }

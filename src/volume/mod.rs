@@ -37,7 +37,7 @@ pub(crate) mod reply;
 pub mod report;
 pub mod shares;
 
-pub use commit::{Base, Committed, Durability, REFRESH_AFTER};
+pub use commit::{Base, Committed, Durability, Stored, REFRESH_AFTER};
 pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
 pub use ns::{NewNode, SealedHead, SetAttrs};

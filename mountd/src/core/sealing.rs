@@ -96,24 +96,23 @@ impl Core {
         Ok(key)
     }
 
-    /// How a writer of `ino` seals, given its head (and the head's
-    /// wrapped key): None outside encrypted shared directories.
+    /// How a writer of `ino` seals, given its head's wrapped key and the
+    /// key it opened to (`open_head`): None outside encrypted shared
+    /// directories.
     pub(super) async fn sealing_for(
         &self,
         ino: Ino,
-        uid: u32,
-        head: Option<&(Version, Option<SealedKey>)>,
+        head: Option<&Version>,
+        opened: Option<(&SealedKey, Arc<ContentKey>)>,
     ) -> Result<Option<Arc<Sealing>>, OpError> {
-        let Some(share) = self.guard.share_of(ino).await? else {
+        let Some((share, accounts)) = self.guard.share_of(ino).await? else {
             return Ok(None);
         };
         if !share.encrypted {
             return Ok(None);
         }
-        let accounts = self.volume.accounts(true).await?;
-        if let Some((v, Some(k))) = head {
+        if let Some((k, key)) = opened {
             if is_current(&accounts, k) && k.group == share.group {
-                let key = self.open_head(uid, v, k).await?;
                 return Ok(Some(Arc::new(Sealing {
                     key,
                     sealed: k.clone(),
@@ -123,7 +122,7 @@ impl Core {
         }
         let (key, sealed) = new_content_key(&accounts, &share.group)
             .map_err(|_| refused("no key for the group of this directory"))?;
-        let has_content = head.is_some_and(|(v, _)| !v.manifest.fragments.is_empty());
+        let has_content = head.is_some_and(|v| !v.manifest.fragments.is_empty());
         Ok(Some(Arc::new(Sealing {
             key: Arc::new(key),
             sealed,

@@ -113,14 +113,16 @@ impl Core {
         let base = c.version.map(|(version, hlc)| Base { version, hlc });
         let (stored, committed) = tokio::join!(
             self.client.put_manifest(&manifest, &cands),
-            self.volume.commit_sealed(
+            self.volume.commit_stored(
                 ino,
                 base,
                 (*manifest).clone(),
                 caller,
                 Durability::Visible,
-                stored_at,
-                c.seal.as_ref().map(|s| s.sealed.clone()),
+                fragfs::volume::Stored {
+                    at: stored_at,
+                    key: c.seal.as_ref().map(|s| s.sealed.clone()),
+                },
             )
         );
         let committed = match committed {
