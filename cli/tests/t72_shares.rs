@@ -81,15 +81,19 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
     // Only a member may share, and not inside a share.
     let o = as_person(&home("carol"), &["share", "/team", "other"], &a.data, &[]);
     assert!(!o.status.success());
-    alice(&["mkdir", "/team/inner"]);
-    assert!(!as_person(
+    alice(&["mkdir", "/open-team"]);
+    alice(&["mkdir", "/open-team/inner"]);
+    alice(&["share", "/open-team", "team", "--plain"]);
+    let o = as_person(
         &home("alice"),
-        &["share", "/team/inner", "team"],
+        &["share", "/open-team/inner", "team"],
         &a.data,
-        &[]
-    )
-    .status
-    .success());
+        &[],
+    );
+    assert!(!o.status.success());
+    // Names in an encrypted directory reach the namespace sealed only.
+    let o = as_person(&home("alice"), &["mkdir", "/team/clear"], &a.data, &[]);
+    assert!(!o.status.success(), "a name in clear in /team");
 
     let storage = ["--role", "storage"];
     let ma = start_mount(
@@ -133,6 +137,28 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert!(names.contains(&"plan.txt".to_string()), "{names:?}");
+    // Names are sealed too: a member's mount shows them, the namespace
+    // (every node's state) holds them sealed.
+    let named = format!("fragfs-name-{}", std::process::id());
+    std::fs::create_dir(ma.mnt.join(format!("team/{named}-dir"))).unwrap();
+    let deep = ma.mnt.join(format!("team/{named}-dir/{named}.txt"));
+    std::fs::write(&deep, b"deep\n").unwrap();
+    assert_eq!(std::fs::read(&deep).unwrap(), b"deep\n");
+    let listed = alice(&["ls", "/team"]);
+    assert!(
+        !listed.contains("plan.txt") && !listed.contains(&named) && listed.contains("e."),
+        "{listed}"
+    );
+    assert!(
+        !data_dirs.iter().any(|d| holds(d, named.as_bytes())),
+        "a sealed name is on disk in clear"
+    );
+    std::fs::rename(&deep, ma.mnt.join("team/renamed.txt")).unwrap();
+    assert_eq!(
+        std::fs::read(ma.mnt.join("team/renamed.txt")).unwrap(),
+        b"deep\n"
+    );
+    std::fs::remove_dir(ma.mnt.join(format!("team/{named}-dir"))).unwrap();
 
     let (team, history) = (mc.mnt.join("team"), mc.mnt.join(".fragfs/history/team"));
     closed(&team, &history);

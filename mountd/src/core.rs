@@ -367,6 +367,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<(Attr, u64), OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         let (attr, dir, scheme) = tokio::join!(
             self.volume.create(parent, name.clone(), perm, caller, ctx),
             self.volume.path_of(parent),

@@ -115,14 +115,14 @@ impl Guard {
             return Ok((v.shares.clone(), v.accounts.clone()));
         }
         let read_at = Instant::now();
-        let shares = self.volume.shares().await?;
+        let shares = self.volume.shares_fresh().await?;
         // Groups matter only where something is shared.
         let accounts = match shares.is_empty() {
             true => Arc::new(Accounts::default()),
             false => self.volume.accounts(true).await?,
         };
         let v = view.insert(View {
-            shares: Arc::new(shares),
+            shares,
             accounts,
             read_at,
         });

@@ -250,14 +250,19 @@ impl Invalidation {
     }
 }
 
+/// The name the kernel knows for a stored entry name of a directory,
+/// when they differ (sealed names: `fragfs::volume::names`).
+pub type Shown = Arc<dyn Fn(Ino, &str) -> Option<String> + Send + Sync>;
+
 /// Starts the task that turns `changes` into kernel invalidations.
 pub fn spawn(
     tasks: &Tasks,
     changes: broadcast::Receiver<Notice>,
     notifier: Notifier,
     state: Arc<Invalidation>,
+    shown: Shown,
 ) {
-    tasks.spawn("fuse-invalidate", run(changes, notifier, state));
+    tasks.spawn("fuse-invalidate", run(changes, notifier, state, shown));
 }
 
 /// Notices read in one go: the changes, and whether some were missed.
@@ -292,7 +297,12 @@ impl Heard {
     }
 }
 
-async fn run(mut rx: broadcast::Receiver<Notice>, notifier: Notifier, state: Arc<Invalidation>) {
+async fn run(
+    mut rx: broadcast::Receiver<Notice>,
+    notifier: Notifier,
+    state: Arc<Invalidation>,
+    shown: Shown,
+) {
     loop {
         let mut heard = Heard::default();
         tokio::select! {
@@ -320,6 +330,13 @@ async fn run(mut rx: broadcast::Receiver<Notice>, notifier: Notifier, state: Arc
             state.counters.resets.fetch_add(1, Ordering::Relaxed);
         }
         let mut todo = plan(&heard.changes, seen);
+        for i in &mut todo {
+            if let Inval::Entry(parent, name) = i {
+                if let Some(s) = shown(*parent, name) {
+                    *name = s;
+                }
+            }
+        }
         todo.extend(state.asked.take());
         for i in &todo {
             if let Inval::Inode(ino) = i {

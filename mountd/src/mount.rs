@@ -165,7 +165,9 @@ pub fn mount(
     let session = fuser::spawn_mount(fs, mountpoint, &options)?;
     let _rt = rt.enter();
     if let Some(changes) = changes {
-        invalidate::spawn(&tasks, changes, session.notifier(), inval.clone());
+        let volume = core.volume().clone();
+        let shown: invalidate::Shown = Arc::new(move |d, n| volume.shown_name_known(d, n));
+        invalidate::spawn(&tasks, changes, session.notifier(), inval.clone(), shown);
     }
     locks.spawn_renewal(&tasks);
     let holder = format!("{}/{:016x}", node.peer_id(), locks.session());

@@ -7,6 +7,7 @@
 pub mod acting;
 pub mod content;
 pub mod groups;
+pub mod names;
 pub mod ticket;
 pub mod userkey;
 

@@ -208,9 +208,13 @@ impl Volume {
         let (dir, name) = super::paths::split(&path)?;
         let parent = self.stat(dir).await?.ino;
         let secs = i64::try_from(theirs.hlc.wall_ms / 1000).unwrap_or(i64::MAX);
+        // Named after the name a member sees, sealed again in an encrypted
+        // shared directory.
+        let shown = self.shown_name(parent, name.to_string()).await?;
+        let copy = version::conflict_name_n(&shown, secs, theirs.author.short(), n);
         Ok(ConflictCopy {
             parent,
-            name: version::conflict_name_n(name, secs, theirs.author.short(), n),
+            name: self.stored_name(parent, copy).await?,
             of_version: theirs.id,
         })
     }

@@ -28,6 +28,7 @@ pub mod events;
 pub mod history;
 mod lifecycle;
 mod merge;
+pub mod names;
 mod ns;
 mod paths;
 pub mod policy;
@@ -124,6 +125,8 @@ struct Inner {
     private: std::sync::atomic::AtomicBool,
     /// The namespace's accounts as last read (`proven`).
     accounts: std::sync::Mutex<Option<Arc<crate::meta::accounts::Accounts>>>,
+    /// The keys of names in encrypted shared directories (`names`).
+    names: names::NameKeys,
 }
 
 impl Volume {
@@ -145,6 +148,7 @@ impl Volume {
                 author,
                 private: false.into(),
                 accounts: std::sync::Mutex::new(None),
+                names: Default::default(),
             }),
             acting: crate::trust::Acting::nobody(),
         }

@@ -50,7 +50,7 @@ pub async fn share(data: PathBuf, a: ShareArgs) -> Result<()> {
     let key = acting_user(a.acting.as_deref())?;
     let (ino, acc) = (dir_ino(&data, &path).await?, accounts(&data).await?);
     let cmd = groups::share(&key, &acc, ino, Some(&a.group), !a.plain)?;
-    send(&data, cmd).await?;
+    send(&data, cmd).await.map_err(|e| sealed_names(e, &path))?;
     let how = if a.plain { "unencrypted" } else { "encrypted" };
     println!("{path} is shared with group {} ({how})", a.group);
     Ok(())
@@ -61,9 +61,22 @@ pub async fn unshare(data: PathBuf, a: UnshareArgs) -> Result<()> {
     let key = acting_user(a.acting.as_deref())?;
     let (ino, acc) = (dir_ino(&data, &path).await?, accounts(&data).await?);
     let cmd = groups::share(&key, &acc, ino, None, false)?;
-    send(&data, cmd).await?;
+    send(&data, cmd).await.map_err(|e| sealed_names(e, &path))?;
     println!("{path} is no longer shared");
     Ok(())
+}
+
+/// Says why a directory that holds anything cannot become (or stop being)
+/// encrypted: its names are sealed under the group's key.
+fn sealed_names(e: anyhow::Error, path: &str) -> anyhow::Error {
+    if e.to_string().contains("directory not empty") {
+        return anyhow::anyhow!(
+            "{path} is not empty: names in an encrypted directory are sealed, so only an \
+             empty directory becomes or stops being encrypted (share an empty one and copy \
+             files in, or use --plain)"
+        );
+    }
+    e
 }
 
 pub async fn shares(data: PathBuf, a: JsonArg) -> Result<()> {

@@ -17,6 +17,7 @@ impl Core {
 
     pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {
         self.counters.lookups.fetch_add(1, Ordering::Relaxed);
+        let name = self.volume.stored_name(parent, name).await?;
         let a = self.volume.lookup(parent, name).await?;
         Ok(self.overlay(a))
     }
@@ -45,7 +46,7 @@ impl Core {
     /// the directory's own) once and keeps it under a handle.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
         let (entries, own) = tokio::join!(self.volume.readdir_plus(ino), self.getattr(ino));
-        let mut entries: Vec<(DirEntry, Attr)> = entries?;
+        let mut entries: Vec<(DirEntry, Attr)> = self.shown(ino, entries?).await?;
         self.overlay_all(entries.iter_mut().map(|(_, a)| a));
         let listing = Arc::new(Listing { own: own?, entries });
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
@@ -84,6 +85,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         Ok(self.volume.mknod(parent, name, node, caller, ctx).await?)
     }
 
@@ -95,6 +97,7 @@ impl Core {
         caller: Caller,
         ctx: Context,
     ) -> Result<Attr, OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         Ok(self.volume.mkdir(parent, name, perm, caller, ctx).await?)
     }
 
@@ -105,20 +108,24 @@ impl Core {
         target: String,
         caller: Caller,
     ) -> Result<Attr, OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         Ok(self.volume.symlink(parent, name, target, caller).await?)
     }
 
     pub async fn link(&self, ino: Ino, new_parent: Ino, new_name: String) -> Result<Attr, OpError> {
+        let new_name = self.volume.stored_name(new_parent, new_name).await?;
         let a = self.volume.link(ino, new_parent, new_name).await?;
         Ok(self.overlay(a))
     }
 
     pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         self.note_local_unlink(parent, &name).await;
         Ok(self.volume.unlink(parent, name).await?)
     }
 
     pub async fn rmdir(&self, parent: Ino, name: String) -> Result<(), OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
         Ok(self.volume.rmdir(parent, name).await?)
     }
 
@@ -131,6 +138,8 @@ impl Core {
         flags: RenameFlags,
         caller: Caller,
     ) -> Result<Renamed, OpError> {
+        let name = self.volume.stored_name(parent, name).await?;
+        let new_name = self.volume.stored_name(new_parent, new_name).await?;
         if !flags.noreplace && !flags.exchange {
             let (from, to) = ((parent, name.as_str()), (new_parent, new_name.as_str()));
             if self.save_over(from, to, caller).await? {
@@ -142,6 +151,24 @@ impl Core {
             .rename(parent, name, new_parent, new_name, flags)
             .await?;
         Ok(Renamed::Moved)
+    }
+
+    /// Directory `dir`'s entries under the names a caller sees
+    /// (`fragfs::volume::names`).
+    pub(super) async fn shown(
+        &self,
+        dir: Ino,
+        mut entries: Vec<(DirEntry, Attr)>,
+    ) -> Result<Vec<(DirEntry, Attr)>, OpError> {
+        if self.volume.name_key(dir).await?.is_some() {
+            for (e, _) in &mut entries {
+                e.name = self
+                    .volume
+                    .shown_name(dir, std::mem::take(&mut e.name))
+                    .await?;
+            }
+        }
+        Ok(entries)
     }
 
     pub async fn setattr(

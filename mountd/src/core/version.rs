@@ -14,9 +14,24 @@ impl Core {
         Ok(self.volume.history(path).await?)
     }
 
-    /// Directory `ino`'s entries with their attributes.
+    /// The attributes and every version of file `ino` (found by its path
+    /// as the namespace stores it: sealed names stay sealed).
+    pub async fn versions_of(&self, ino: Ino) -> Result<(Attr, Vec<Version>), OpError> {
+        let path = self.volume.path_of(ino).await?;
+        self.versions(&path).await
+    }
+
+    /// Whether `ino` lies in an encrypted shared directory (its names
+    /// sealed).
+    pub async fn names_sealed(&self, ino: Ino) -> Result<bool, OpError> {
+        Ok(self.volume.name_key(ino).await?.is_some())
+    }
+
+    /// Directory `ino`'s entries with their attributes, under the names a
+    /// caller sees.
     pub async fn entries(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
-        Ok(self.volume.readdir_plus(ino).await?)
+        let entries = self.volume.readdir_plus(ino).await?;
+        self.shown(ino, entries).await
     }
 
     /// Opens `version` for reading, as `caller`: a handle like one

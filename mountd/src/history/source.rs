@@ -89,7 +89,18 @@ impl Source {
     }
 
     async fn file_versions(&self, path: &str, ino: Ino) -> Result<(Attr, Vec<Version>), OpError> {
-        let (attr, versions) = self.core.versions(path).await?;
+        let (attr, versions) = match self.core.versions(path).await {
+            Ok(found) => found,
+            // In an encrypted shared directory the namespace knows the
+            // path only under its sealed names.
+            Err(e) if self.core.names_sealed(ino).await? => {
+                match self.core.versions_of(ino).await {
+                    Ok(found) => found,
+                    Err(_) => return Err(e),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         if attr.ino != ino || attr.kind != Kind::File {
             return Err(not_found());
         }

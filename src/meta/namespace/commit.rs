@@ -105,6 +105,7 @@ impl Namespace {
     /// [`Self::make_copy`] needs.
     fn check_copy(&self, ino: Ino, copy: &ConflictCopy) -> Result<CheckedCopy, FsError> {
         check_name(&copy.name)?;
+        self.check_sealed_name(copy.parent, &copy.name)?;
         if self.dir(copy.parent)?.contains_key(&copy.name) {
             return Err(FsError::Exists);
         }

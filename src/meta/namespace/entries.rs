@@ -15,6 +15,7 @@ impl Namespace {
         now: Time,
     ) -> Result<Reply, FsError> {
         check_name(&name)?;
+        self.check_sealed_name(parent, &name)?;
         let dir = self.node(parent)?;
         if dir.entries()?.contains_key(&name) {
             return Err(FsError::Exists);
@@ -76,6 +77,7 @@ impl Namespace {
         now: Time,
     ) -> Result<Reply, FsError> {
         check_name(&new_name)?;
+        self.check_sealed_name(new_parent, &new_name)?;
         let node = self.node(ino)?;
         if self.dir(new_parent)?.contains_key(&new_name) {
             return Err(FsError::Exists);

@@ -9,7 +9,9 @@ use super::accounts::Act;
 use super::accounts_tests::{key, refused, register, signed, team};
 use super::members::MemberCmd;
 use super::proofs::{check, content, signed_bytes, Proof, ProofError, Signer as By};
-use super::tests::{create, fails, link_cmd, manifest, mkdir, rename_cmd, rmdir_cmd, t};
+use super::tests::{
+    create, create_cmd, fails, link_cmd, manifest, mkdir, rename_cmd, rmdir_cmd, t, unlink_cmd,
+};
 use crate::meta::types::*;
 use crate::meta::versions::{Author, CommitCmd};
 use ed25519_dalek::Signer;
@@ -226,14 +228,58 @@ fn t10_proofs_follow_conflict_copies_and_go_with_their_versions() {
     assert!(ns.proofs().get(f, 2).is_some());
 }
 
+/// Gives `dir` to `group` in clear (names as given).
 fn share(dir: Ino, group: Option<&str>, actor: &str, seed: u8) -> Command {
+    share_as(dir, group, false, actor, seed)
+}
+
+fn share_as(dir: Ino, group: Option<&str>, encrypted: bool, actor: &str, seed: u8) -> Command {
     let act = Act::Share {
         dir,
         group: group.map(str::to_owned),
-        encrypted: true,
+        encrypted,
         now: t(5),
     };
     signed(actor, seed, act)
+}
+
+#[test]
+fn t10_an_encrypted_directory_takes_sealed_names_alone() {
+    let mut ns = team();
+    let d = mkdir(&mut ns, ROOT, "d");
+    create(&mut ns, d, "clear");
+    let full = share_as(d, Some("team"), true, "alice", 1);
+    refused(&mut ns, full, FsError::NotEmpty);
+    let e = mkdir(&mut ns, ROOT, "e");
+    ns.apply(share_as(e, Some("team"), true, "alice", 1))
+        .unwrap();
+    let key = fragfs_seal::NameKey::derive(&[3; 32], "test");
+    let sealed = crate::trust::names::seal(&key, "notes.txt").unwrap();
+    fails(&mut ns, create_cmd(e, "notes.txt"), FsError::Invalid);
+    let f = create(&mut ns, e, &sealed);
+    let flags = RenameFlags::default();
+    fails(
+        &mut ns,
+        rename_cmd(e, &sealed, e, "clear.txt", flags),
+        FsError::Invalid,
+    );
+    fails(&mut ns, link_cmd(f, e, "clear.txt"), FsError::Invalid);
+    let other = crate::trust::names::seal(&key, "other.txt").unwrap();
+    assert!(ns.apply(rename_cmd(e, &sealed, e, &other, flags)).is_ok());
+    // Its names change key only while it is empty.
+    refused(
+        &mut ns,
+        share(e, Some("team"), "alice", 1),
+        FsError::NotEmpty,
+    );
+    refused(&mut ns, share(e, None, "alice", 1), FsError::NotEmpty);
+    ns.apply(unlink_cmd(e, &other)).unwrap();
+    assert_eq!(ns.apply(share(e, None, "alice", 1)), Ok(Reply::Done));
+    // A plain share takes a full directory.
+    assert_eq!(
+        ns.apply(share(d, Some("team"), "alice", 1)),
+        Ok(Reply::Done)
+    );
 }
 
 #[test]

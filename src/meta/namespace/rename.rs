@@ -19,6 +19,7 @@ impl Namespace {
         }
         check_name(&name)?;
         check_name(&new_name)?;
+        self.check_sealed_name(new_parent, &new_name)?;
         let src = *self.dir(parent)?.get(&name).ok_or(FsError::NotFound)?;
         let dst = self.dir(new_parent)?.get(&new_name).copied();
         // Linux's order: lookups, then the flags, then the ancestry traps.

@@ -6,7 +6,11 @@
 //! refuses what would let a file slip out without being copied: a hard
 //! link or a rename across the edge of a shared directory
 //! ([`FsError::CrossShare`], EXDEV, so `mv` copies instead), and shares
-//! inside shares. The root is never shared.
+//! inside shares. The root is never shared. In an encrypted shared
+//! directory every name is sealed (`trust::names`): the namespace takes no
+//! other, and a directory's names change key only while it is empty (an
+//! encrypted share is given, changed or taken back only on an empty
+//! directory).
 
 use super::accounts::{AccountCmd, Act};
 use super::{Namespace, ROOT};
@@ -93,6 +97,7 @@ impl Namespace {
         }
         let Some(group) = group else {
             return match current {
+                Some(s) if s.encrypted && !self.dir(dir)?.is_empty() => Err(FsError::NotEmpty),
                 Some(_) => {
                     self.shares.remove(&dir);
                     Ok(Reply::Done)
@@ -106,6 +111,13 @@ impl Namespace {
         if current.is_none() {
             self.check_no_nesting(dir)?;
         }
+        let sealed_names = encrypted.then(|| group.clone());
+        if sealed_names != current.and_then(|s| s.encrypted.then(|| s.group.clone()))
+            && !self.dir(dir)?.is_empty()
+        {
+            // Its names would be sealed (or opened) under another key.
+            return Err(FsError::NotEmpty);
+        }
         let share = Share {
             group,
             encrypted,
@@ -114,6 +126,18 @@ impl Namespace {
         };
         self.shares.insert(dir, share);
         Ok(Reply::Done)
+    }
+
+    /// Refuses a name that is not sealed (`fragfs_seal`'s text form) in an
+    /// encrypted shared directory: names there reach the namespace only
+    /// sealed, so no node's state holds them in clear.
+    pub(super) fn check_sealed_name(&self, parent: Ino, name: &str) -> Result<(), FsError> {
+        match self.cover(parent) {
+            Some((_, s)) if s.encrypted && fragfs_seal::decode_sealed_name(name).is_err() => {
+                Err(FsError::Invalid)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A new share at `dir` may lie neither inside nor above another.

@@ -59,7 +59,7 @@ pub(super) fn manifest(size: u64) -> Manifest {
 
 // Commands, each kind stamped with its own time so tests can tell who set a time.
 
-fn create_cmd(parent: Ino, name: &str) -> Command {
+pub(super) fn create_cmd(parent: Ino, name: &str) -> Command {
     Command::Create {
         parent,
         name: name.into(),
@@ -110,7 +110,7 @@ pub(super) fn link_cmd(ino: Ino, new_parent: Ino, new_name: &str) -> Command {
     }
 }
 
-fn unlink_cmd(parent: Ino, name: &str) -> Command {
+pub(super) fn unlink_cmd(parent: Ino, name: &str) -> Command {
     Command::Unlink {
         parent,
         name: name.into(),
