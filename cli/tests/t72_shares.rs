@@ -159,6 +159,18 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
         b"deep\n"
     );
     std::fs::remove_dir(ma.mnt.join(format!("team/{named}-dir"))).unwrap();
+    // Older versions of an encrypted file read back through the history
+    // tree, each checked against its proof and opened with its own key.
+    let drafts = [&b"first draft\n"[..], b"second draft, longer\n"];
+    for d in drafts {
+        std::fs::write(ma.mnt.join("team/draft.txt"), d).unwrap();
+    }
+    // Versions name the user who signed them, and so do fragment slots.
+    std::fs::write(ma.mnt.join("signed.txt"), b"by alice\n").unwrap();
+    let h = alice(&["history", "/signed.txt"]);
+    assert!(h.contains("by alice (uid"), "{h}");
+    let i = alice(&["info", "/signed.txt"]);
+    assert!(i.contains("v1 by alice (uid"), "{i}");
 
     let (team, history) = (mc.mnt.join("team"), mc.mnt.join(".fragfs/history/team"));
     closed(&team, &history);
@@ -172,6 +184,18 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
         std::fs::read(team.join("plan.txt")).is_ok_and(|b| b == plan)
     });
     assert!(opened, "carol's mount opens /team once she is a member");
+    // Her mount never held draft.txt's keys: each older version opens
+    // with its own.
+    let hist = mc.mnt.join(".fragfs/history/team/draft.txt");
+    let mut olds: Vec<String> = std::fs::read_dir(&hist)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    olds.sort();
+    assert_eq!(olds.len(), 2, "{olds:?}");
+    for (name, want) in olds.iter().zip(drafts) {
+        assert_eq!(std::fs::read(hist.join(name)).unwrap(), want, "{name}");
+    }
     std::fs::write(team.join("carol-was-here.txt"), b"hi\n").unwrap();
 
     alice(&["group", "remove", "team", "carol"]);

@@ -324,7 +324,7 @@ impl Core {
         let wrapped = wrapped.flatten();
         // The key is opened once: for reading, and for a writer to keep.
         let opened = match (&head, &wrapped) {
-            (Some(v), Some(k)) => Some((k, self.open_head(caller.uid, v, k).await?)),
+            (Some(v), Some(k)) => Some((k, self.open_sealed(caller.uid, v, k).await?)),
             _ => None,
         };
         let seal = match writable {

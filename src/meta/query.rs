@@ -118,6 +118,10 @@ pub enum Query {
     Cover {
         ino: Ino,
     },
+    /// The proofs of every version of `ino` that has one, by version.
+    Proofs {
+        ino: Ino,
+    },
 }
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
@@ -189,6 +193,8 @@ pub enum QueryReply {
     Shares(std::collections::BTreeMap<Ino, crate::meta::shares::Share>),
     /// Answer to [`Query::Cover`].
     Cover(Option<Ino>),
+    /// Answer to [`Query::Proofs`].
+    Proofs(std::collections::BTreeMap<u64, crate::meta::proofs::Proof>),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -300,6 +306,10 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
         Query::Cover { ino } => {
             ns.getattr(*ino)?;
             QueryReply::Cover(ns.cover(*ino).map(|(dir, _)| dir))
+        }
+        Query::Proofs { ino } => {
+            ns.getattr(*ino)?;
+            QueryReply::Proofs(ns.proofs().of(*ino))
         }
     })
 }

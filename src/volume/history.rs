@@ -4,8 +4,10 @@
 //! [`Volume::history_report`].
 
 use super::{reply, Volume, VolumeError};
+use crate::meta::proofs::{Proof, Signer};
 use crate::meta::{find_version, Mark, Query, Version};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// One version of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +22,9 @@ pub struct InfoVersion {
     pub file_id: String,
     /// `uid N on PEER`.
     pub author: String,
+    /// The user who signed it (None: signed by its node, or unsigned).
+    #[serde(default)]
+    pub signer: Option<String>,
     pub author_peer: String,
     pub author_uid: u32,
     pub wall_ms: u64,
@@ -80,8 +85,18 @@ pub fn changed_slots(v: &Version, parent: Option<&Version>) -> Vec<u64> {
         .collect()
 }
 
-/// The rows of a file's `versions` (oldest first, ids 1, 2, 3…).
-pub fn version_rows(versions: &[Version]) -> Vec<InfoVersion> {
+/// The user who signed version `id`, by its proof (None: its node, or
+/// no proof).
+pub fn signer_of(proofs: &BTreeMap<u64, Proof>, id: u64) -> Option<String> {
+    match &proofs.get(&id)?.signer {
+        Signer::User(u) => Some(u.clone()),
+        Signer::Node => None,
+    }
+}
+
+/// The rows of a file's `versions` (oldest first, ids 1, 2, 3…), with the
+/// signing user of each from `proofs`.
+pub fn version_rows(versions: &[Version], proofs: &BTreeMap<u64, Proof>) -> Vec<InfoVersion> {
     versions
         .iter()
         .map(|v| {
@@ -94,6 +109,7 @@ pub fn version_rows(versions: &[Version]) -> Vec<InfoVersion> {
                 size: v.manifest.size,
                 file_id: v.manifest.id().to_hex(),
                 author: v.author.to_string(),
+                signer: signer_of(proofs, v.id),
                 author_peer: v.author.peer.clone(),
                 author_uid: v.author.uid,
                 wall_ms: v.hlc.wall_ms,
@@ -112,9 +128,10 @@ impl Volume {
             path: path.to_string(),
         };
         let a = reply::answer(self.read(q).await?, reply::history)?;
+        let proofs = self.proofs(a.value.0.ino).await?;
         Ok(HistoryReport {
             path: path.to_string(),
-            versions: version_rows(&a.value.1),
+            versions: version_rows(&a.value.1, &proofs),
             stale: a.stale,
         })
     }
@@ -176,7 +193,7 @@ mod tests {
             version(2, &[1, 9, 3, 4], None),
             version(3, &[1], Some(Mark::Reverted { to: 1 })),
         ];
-        let rows = version_rows(&versions);
+        let rows = version_rows(&versions, &BTreeMap::new());
         assert_eq!(rows[0].changed, vec![0, 1, 2]);
         assert_eq!(rows[1].changed, vec![1, 3]);
         assert_eq!(rows[2].changed, Vec::<u64>::new());

@@ -10,6 +10,7 @@ use super::{Volume, VolumeError};
 use crate::meta::accounts::Accounts;
 use crate::meta::proofs::{self, Proof, ProofError, SealedKey, Signer};
 use crate::meta::{CommitCmd, Ino, Query, QueryReply, Version};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 impl Volume {
@@ -66,6 +67,28 @@ impl Volume {
             version: v.id,
             why,
         }
+    }
+
+    /// The proofs of every version of file `ino` that has one.
+    pub async fn proofs(&self, ino: Ino) -> Result<BTreeMap<u64, Proof>, VolumeError> {
+        match self.read(Query::Proofs { ino }).await?.reply {
+            QueryReply::Proofs(p) => Ok(p),
+            other => Err(super::reply::wrong("proofs", other)),
+        }
+    }
+
+    /// Checks version `v` of file `ino` (any version, not only the head)
+    /// against its proof before it is served, and returns the wrapped
+    /// content key it was sealed under, if it is sealed.
+    pub async fn version_key(
+        &self,
+        ino: Ino,
+        v: &Version,
+    ) -> Result<Option<SealedKey>, VolumeError> {
+        let proofs = self.proofs(ino).await?;
+        let proof = proofs.get(&v.id);
+        self.check_proof(ino, v, proof).await?;
+        Ok(proof.and_then(|p| p.key.clone()))
     }
 
     /// The namespace's users and groups, as last read (again when `fresh`).

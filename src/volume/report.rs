@@ -2,15 +2,16 @@
 //! answers joined with which holders are reachable now.
 
 use super::{
-    history::{version_rows, InfoVersion},
+    history::{signer_of, version_rows, InfoVersion},
     reply, Volume, VolumeError,
 };
 use crate::{
+    meta::proofs::Proof,
     meta::{slot_owners, Attr, Author, Kind, MetaError, Query, Version},
     net,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// Rows of `(path, kind, size)`.
 pub type PathRows = Vec<(String, String, u64)>;
@@ -53,6 +54,9 @@ pub struct InfoFragment {
     pub owner_uid: u32,
     /// The number of that version.
     pub owner_version: u64,
+    /// The user who signed that version (None: its node).
+    #[serde(default)]
+    pub owner_user: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,6 +112,7 @@ fn health(head: &Version, up: &HashSet<crate::redundancy::NodeId>) -> (String, u
 /// and the author and number of the version that last changed each.
 fn fragment_rows(
     versions: &[Version],
+    proofs: &BTreeMap<u64, Proof>,
     head: &Version,
     up: &HashSet<crate::redundancy::NodeId>,
 ) -> Vec<InfoFragment> {
@@ -137,6 +142,7 @@ fn fragment_rows(
                 owner: peer,
                 owner_uid: uid,
                 owner_version: version,
+                owner_user: signer_of(proofs, version),
             }
         })
         .collect()
@@ -211,13 +217,14 @@ impl Volume {
         };
         let a = reply::answer(self.read(q).await?, reply::history)?;
         let ((attr, versions), stale) = (a.value, a.stale);
+        let proofs = self.proofs(attr.ino).await?;
         let up = self.reachable().await;
         let head = versions.last();
         let (status, _) = head
             .map(|h| health(h, &up))
             .unwrap_or_else(|| ("-".into(), 0));
         let fragments = head
-            .map(|h| fragment_rows(&versions, h, &up))
+            .map(|h| fragment_rows(&versions, &proofs, h, &up))
             .unwrap_or_default();
         Ok(InfoReport {
             path: path.to_string(),
@@ -231,7 +238,7 @@ impl Volume {
             fragment_size: head.map_or(0, |h| h.manifest.fragment_size.get()),
             hash: head.map_or(String::new(), |h| h.manifest.hash_algo.to_string()),
             fragments,
-            versions: version_rows(&versions),
+            versions: version_rows(&versions, &proofs),
             stale,
             file_sha3: head
                 .filter(|h| h.manifest.has_file_hash())

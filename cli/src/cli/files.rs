@@ -132,13 +132,12 @@ pub async fn info(data: PathBuf, a: PathArg) -> Result<()> {
             .map(|(p, up)| format!("{}{}", short_peer(p), if *up { "" } else { " (down)" }))
             .collect();
         println!(
-            "  #{:<5} {}… {:>9}  v{} by uid {} on {}  held by {}",
+            "  #{:<5} {}… {:>9}  v{} by {}  held by {}",
             f.index,
             &f.id[4..16],
             units::format_bytes(f.len as u64),
             f.owner_version,
-            f.owner_uid,
-            short_peer(&f.owner),
+            super::versions::by(f.owner_user.as_deref(), f.owner_uid, &f.owner),
             holders.join(", ")
         );
     }

@@ -87,6 +87,15 @@ fn slot_ranges(slots: &[u64]) -> String {
     out.join(",")
 }
 
+/// Who wrote a version: the signing user when there is one, and always
+/// the local uid and the node (`alice (uid 1000 on 12D3…)`).
+pub fn by(user: Option<&str>, uid: u32, peer: &str) -> String {
+    match user {
+        Some(u) => format!("{u} (uid {uid} on {})", short_peer(peer)),
+        None => format!("uid {uid} on {}", short_peer(peer)),
+    }
+}
+
 /// One version as a line of `history` and `info`.
 pub fn version_line(v: &InfoVersion) -> String {
     let parents = match (v.parent, v.based_on) {
@@ -99,12 +108,11 @@ pub fn version_line(v: &InfoVersion) -> String {
         false => format!("changed #{}", slot_ranges(&v.changed)),
     };
     let mut line = format!(
-        "v{:<4} {}  {:>10}  by uid {} on {}  {parents}  {changed}",
+        "v{:<4} {}  {:>10}  by {}  {parents}  {changed}",
         v.id,
         v.time,
         units::format_bytes(v.size),
-        v.author_uid,
-        short_peer(&v.author_peer),
+        by(v.signer.as_deref(), v.author_uid, &v.author_peer),
     );
     if let Some(m) = &v.mark {
         line.push_str("  ");

@@ -67,7 +67,7 @@ impl Core {
 
     /// Opens the key of a sealed head for local `uid` and remembers it for
     /// the head's fragments.
-    pub(super) async fn open_head(
+    pub(super) async fn open_sealed(
         &self,
         uid: u32,
         head: &Version,
@@ -97,7 +97,7 @@ impl Core {
     }
 
     /// How a writer of `ino` seals, given its head's wrapped key and the
-    /// key it opened to (`open_head`): None outside encrypted shared
+    /// key it opened to (`open_sealed`): None outside encrypted shared
     /// directories.
     pub(super) async fn sealing_for(
         &self,

@@ -39,7 +39,18 @@ impl Core {
     /// The handle belongs to inode `attr.ino`; the history tree passes its
     /// own (virtual) attributes, so the handle stays apart from the real
     /// file's (page cache, unlinked files, writers).
-    pub fn open_version(&self, attr: Attr, version: Version, caller: Caller) -> u64 {
-        self.add_handle(OpenFile::new(attr, caller, Some(version), None))
+    /// A version of file `file` is served only when its proof holds, and
+    /// a sealed one opens with the key the caller's user unwraps.
+    pub async fn open_version(
+        &self,
+        file: Ino,
+        attr: Attr,
+        version: Version,
+        caller: Caller,
+    ) -> Result<u64, OpError> {
+        if let Some(sealed) = self.volume.version_key(file, &version).await? {
+            self.open_sealed(caller.uid, &version, &sealed).await?;
+        }
+        Ok(self.add_handle(OpenFile::new(attr, caller, Some(version), None)))
     }
 }

@@ -85,7 +85,7 @@ impl Source {
             .into_iter()
             .find(|v| v.id == number)
             .ok_or_else(not_found)?;
-        Ok(self.core.open_version(node, v, caller))
+        self.core.open_version(ino, node, v, caller).await
     }
 
     async fn file_versions(&self, path: &str, ino: Ino) -> Result<(Attr, Vec<Version>), OpError> {

@@ -161,6 +161,11 @@ impl Proofs {
         self.files.get(&ino)?.get(&version)
     }
 
+    /// Every proof of file `ino`, by version.
+    pub fn of(&self, ino: Ino) -> BTreeMap<u64, Proof> {
+        self.files.get(&ino).cloned().unwrap_or_default()
+    }
+
     pub(super) fn insert(&mut self, ino: Ino, version: u64, proof: Proof) {
         self.files.entry(ino).or_default().insert(version, proof);
     }
