@@ -13,6 +13,7 @@
 //! | a fragment ([`seal_fragment`]) | AES-256-GCM-SIV, fixed nonce: deterministic per key | `1`, ciphertext, 16-byte tag |
 //! | a key for a reader ([`wrap_key`]) | ephemeral X25519 → HKDF-SHA256 → AES-256-GCM-SIV | `1`, recipient hint (8), ephemeral public (32), sealed key (48) |
 //! | a name in a directory ([`seal_name`]) | AES-256-GCM-SIV, fixed nonce, its own key and domain | `1`, ciphertext, tag; as text `e.` + base32hex lowercase |
+//! | a file's exact lengths ([`seal_note`]; fragments padded to [`padded_len`]) | AES-256-GCM-SIV under the content key, its own domain | `1`, ciphertext, tag |
 //! | a key file's secret ([`protect`]) | Argon2id → AES-256-GCM-SIV | `1`, cost, salt, check, ciphertext, tag |
 //!
 //! `DESIGN.md` beside this crate explains the choices; the tests pin the
@@ -21,6 +22,7 @@
 mod aead;
 mod fragment;
 mod name;
+mod pad;
 mod passphrase;
 mod probe;
 mod wrap;
@@ -36,6 +38,7 @@ pub use name::{
     decode_sealed_name, encode_sealed_name, encoded_name_len, open_name, seal_name, NameKey,
     MAX_PLAIN_NAME_LEN, NAME_MAX, SEALED_NAME_PREFIX, SEALED_NAME_VERSION,
 };
+pub use pad::{open_note, padded_len, seal_note, MAX_NOTE_LEN, MIN_PADDED, NOTE_VERSION};
 pub use passphrase::{
     protect, protect_with, unprotect, PassphraseCost, MAX_SECRET_LEN, PROTECTED_VERSION,
 };
