@@ -165,6 +165,43 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
     for d in drafts {
         std::fs::write(ma.mnt.join("team/draft.txt"), d).unwrap();
     }
+    // Sizes are sealed: the namespace and the peers see a padded length,
+    // a member's mount the exact one, through writes in place too.
+    let odd = common::random_bytes(5000);
+    let odd_path = ma.mnt.join("team/odd.bin");
+    std::fs::write(&odd_path, &odd).unwrap();
+    assert_eq!(std::fs::metadata(&odd_path).unwrap().len(), 5000);
+    assert_eq!(std::fs::read(&odd_path).unwrap(), odd);
+    let rows: serde_json::Value = serde_json::from_str(&alice(&["ls", "/team", "--json"])).unwrap();
+    let sizes: Vec<u64> = rows["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["size"].as_u64().unwrap())
+        .collect();
+    assert!(sizes.contains(&5120) && !sizes.contains(&5000), "{sizes:?}");
+    let stored: Vec<u64> = data_dirs
+        .iter()
+        .flat_map(|d| walk(&d.join("store/fragments")))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .collect();
+    let overhead = fragfs_seal::SEALED_OVERHEAD as u64;
+    assert!(stored.contains(&(5120 + overhead)), "{stored:?}");
+    assert!(!stored.contains(&(5000 + overhead)), "{stored:?}");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&odd_path)
+            .unwrap();
+        f.seek(SeekFrom::Start(4990)).unwrap();
+        f.write_all(b"0123456789tail").unwrap();
+    }
+    let mut want = odd.clone();
+    want.truncate(4990);
+    want.extend_from_slice(b"0123456789tail");
+    assert_eq!(std::fs::metadata(&odd_path).unwrap().len(), 5004);
+    assert_eq!(std::fs::read(&odd_path).unwrap(), want);
     // Versions name the user who signed them, and so do fragment slots.
     std::fs::write(ma.mnt.join("signed.txt"), b"by alice\n").unwrap();
     let h = alice(&["history", "/signed.txt"]);
@@ -195,7 +232,11 @@ fn t10_a_shared_directory_opens_to_its_group_alone() {
     assert_eq!(olds.len(), 2, "{olds:?}");
     for (name, want) in olds.iter().zip(drafts) {
         assert_eq!(std::fs::read(hist.join(name)).unwrap(), want, "{name}");
+        let len = std::fs::metadata(hist.join(name)).unwrap().len();
+        assert_eq!(len, want.len() as u64, "{name}");
     }
+    // A mount that never saw odd.bin answers its exact size.
+    assert_eq!(std::fs::metadata(team.join("odd.bin")).unwrap().len(), 5004);
     std::fs::write(team.join("carol-was-here.txt"), b"hi\n").unwrap();
 
     alice(&["group", "remove", "team", "carol"]);

@@ -27,6 +27,7 @@ mod ranges;
 mod saves;
 mod scheme;
 mod sealing;
+mod sizes;
 mod trunc;
 mod version;
 mod writer;
@@ -200,6 +201,8 @@ pub struct Core {
     guard: Arc<crate::guard::Guard>,
     /// The keys of sealed fragments, by id (`sealing`).
     keys: sealing::Keys,
+    /// Exact sizes of sealed files (`sizes`).
+    sizes: sizes::Sizes,
 }
 
 impl Core {
@@ -233,6 +236,7 @@ impl Core {
             saves: saves::Saves::default(),
             guard: Arc::new(crate::guard::Guard::new(volume_for_guard)),
             keys: sealing::keys(),
+            sizes: Default::default(),
         }
     }
 
@@ -313,20 +317,14 @@ impl Core {
         if flags & libc::O_TRUNC != 0 && !writable {
             self.truncate_read_only_open(ino, caller).await?;
         }
-        let (head, path) = tokio::join!(self.volume.head_sealed(ino), async {
+        // The key is opened once: for reading, and for a writer to keep.
+        let (head, path) = tokio::join!(self.head_opened(ino, caller.uid), async {
             match writable {
                 true => self.volume.path_of(ino).await.ok(),
                 false => None,
             }
         });
-        let (attr, sealed_head) = head?;
-        let (head, wrapped) = sealed_head.unzip();
-        let wrapped = wrapped.flatten();
-        // The key is opened once: for reading, and for a writer to keep.
-        let opened = match (&head, &wrapped) {
-            (Some(v), Some(k)) => Some((k, self.open_sealed(caller.uid, v, k).await?)),
-            _ => None,
-        };
+        let (attr, head, opened) = head?;
         let seal = match writable {
             true => self.sealing_for(ino, head.as_ref(), opened).await?,
             false => None,

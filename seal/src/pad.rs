@@ -4,9 +4,9 @@
 //! A sealed fragment's plaintext is padded with zeros to [`padded_len`]
 //! before it is sealed, so its stored length shows only a rounded length:
 //! Padmé (Nikitin et al., "Reducing Metadata Leakage from Encrypted Files
-//! and Communication with PURBs", PETS 2019), which costs at most about 12%
-//! and leaves O(log log n) bits of the length, never less than
-//! [`MIN_PADDED`] bytes. The exact lengths travel in a note sealed under
+//! and Communication with PURBs", PETS 2019), never less than
+//! [`MIN_PADDED`] bytes: above that it costs under 6.25% and leaves
+//! O(log log n) bits of the length. The exact lengths travel in a note sealed under
 //! the file's content key ([`seal_note`]), which only its readers open.
 
 use crate::aead::{self, TAG_LEN};

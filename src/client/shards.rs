@@ -110,7 +110,7 @@ impl Client {
         let bad = |reason: String| ClientError::BadStripe { id: f.id, reason };
         let stripe = Stripe::decode(&bytes).map_err(|e| bad(e.to_string()))?;
         if stripe.redundancy() != redundancy
-            || stripe.len != self.stored_len(f)
+            || !self.stored_len_fits(f, stripe.len.into())
             || stripe.data_id.algo() != f.id.algo()
         {
             return Err(bad(format!(

@@ -18,8 +18,10 @@ use openraft::{
 };
 use serde::{Deserialize, Serialize};
 
-/// 3 since a head comes with its proof (`QueryReply::Head`).
-pub const META_RPC_VERSION: u8 = 3;
+/// 3 since a head comes with its proof (`QueryReply::Head`); 4 since a
+/// sealed key may carry a note of exact lengths (a replica of an older
+/// build would refuse what this one applies).
+pub const META_RPC_VERSION: u8 = 4;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum MetaRequest {

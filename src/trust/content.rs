@@ -48,7 +48,7 @@ pub fn open_content_key(
         .find(|e| e.epoch == k.epoch)
         .ok_or(GroupError::NotWrapped(k.epoch))?;
     let secret = WrapSecret::from_bytes(*secret_of(user, epoch)?);
-    let key = unwrap_key(&Wrapped::from_bytes(&k.wrapped)?, &secret)?;
+    let key = unwrap_key(&Wrapped::from_bytes(k.wrapped_key())?, &secret)?;
     Ok(ContentKey::from_bytes(*key))
 }
 

@@ -8,6 +8,7 @@ pub mod acting;
 pub mod content;
 pub mod groups;
 pub mod names;
+pub mod sizes;
 pub mod ticket;
 pub mod userkey;
 

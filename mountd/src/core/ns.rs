@@ -19,7 +19,7 @@ impl Core {
         self.counters.lookups.fetch_add(1, Ordering::Relaxed);
         let name = self.volume.stored_name(parent, name).await?;
         let a = self.volume.lookup(parent, name).await?;
-        Ok(self.overlay(a))
+        Ok(self.overlay(self.exact(a).await))
     }
 
     /// The attributes of `ino`. A file this mount holds open after its last
@@ -31,6 +31,7 @@ impl Core {
         let ino = self.saves.target(ino);
         match self.volume.getattr(ino).await.map_err(OpError::from) {
             Ok(a) => {
+                let a = self.exact(a).await;
                 self.remember(&a);
                 Ok(self.overlay(a))
             }
@@ -47,6 +48,7 @@ impl Core {
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
         let (entries, own) = tokio::join!(self.volume.readdir_plus(ino), self.getattr(ino));
         let mut entries: Vec<(DirEntry, Attr)> = self.shown(ino, entries?).await?;
+        self.exact_all(entries.iter_mut().map(|(_, a)| a)).await;
         self.overlay_all(entries.iter_mut().map(|(_, a)| a));
         let listing = Arc::new(Listing { own: own?, entries });
         let fh = self.next_fh.fetch_add(1, Ordering::Relaxed);
@@ -115,7 +117,7 @@ impl Core {
     pub async fn link(&self, ino: Ino, new_parent: Ino, new_name: String) -> Result<Attr, OpError> {
         let new_name = self.volume.stored_name(new_parent, new_name).await?;
         let a = self.volume.link(ino, new_parent, new_name).await?;
-        Ok(self.overlay(a))
+        Ok(self.overlay(self.exact(a).await))
     }
 
     pub async fn unlink(&self, parent: Ino, name: String) -> Result<(), OpError> {
@@ -222,6 +224,7 @@ impl Core {
         }
         match attr {
             Some(a) => {
+                let a = self.exact(a).await;
                 self.remember(&a);
                 Ok(self.overlay(a))
             }
@@ -232,13 +235,15 @@ impl Core {
     /// `truncate(2)`: a new version holding the head's content cut or
     /// zero-extended to `size`.
     async fn truncate(&self, ino: Ino, size: u64, caller: Caller) -> Result<Attr, OpError> {
-        let (attr, head) = self.volume.head(ino).await?;
+        let (attr, head, opened) = self.head_opened(ino, caller.uid).await?;
         match attr.kind {
             Kind::File => {}
             Kind::Dir => return Err(fragfs::meta::FsError::IsDir.into_op()),
             _ => return Err(fragfs::meta::FsError::Invalid.into_op()),
         }
+        let seal = self.sealing_for(ino, head.as_ref(), opened).await?;
         let mut content = base_content(&head, ino, self).await?;
+        content.seal = seal;
         self.resize_content(&mut content, size).await?;
         self.commit_content(&mut content, ino, caller).await?;
         self.getattr(ino).await

@@ -9,12 +9,13 @@
 //! of one ciphertext), so reads, readahead and the cache stay keyed by
 //! fragment id; the cache holds plaintext in memory only.
 
-use super::Core;
+use super::{Core, IntoOp};
 use crate::errno::OpError;
 use fragfs::fragment::{FragmentId, Manifest};
 use fragfs::meta::proofs::SealedKey;
-use fragfs::meta::{Ino, Version};
+use fragfs::meta::{Attr, Caller, Ino, Version};
 use fragfs::trust::content::{is_current, new_content_key, open_content_key};
+use fragfs::trust::sizes::{open_lens, reveal};
 use fragfs_seal::ContentKey;
 use fuser::Errno;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub struct Sealing {
     /// again, none reused.
     pub reseal: bool,
 }
+
+/// A head's wrapped key and the key it opened to.
+pub type Opened = (SealedKey, Arc<ContentKey>);
 
 pub type Keys = std::sync::Mutex<lru::LruCache<FragmentId, Arc<ContentKey>>>;
 
@@ -96,6 +100,61 @@ impl Core {
         Ok(key)
     }
 
+    /// Sealed version `v` with its exact lengths (`fragfs::trust::sizes`),
+    /// and the key `k` wraps, opened for local `uid` (see
+    /// [`Core::open_sealed`]). A version sealed before lengths were
+    /// padded has no note and is exact already; a note that does not open
+    /// or fit is EIO, never trusted.
+    pub(super) async fn reveal(
+        &self,
+        uid: u32,
+        v: Version,
+        k: &SealedKey,
+    ) -> Result<(Version, Arc<ContentKey>), OpError> {
+        let key = self.open_sealed(uid, &v, k).await?;
+        let Some(note) = k.note() else {
+            return Ok((v, key));
+        };
+        let manifest = open_lens(&key, note)
+            .and_then(|lens| reveal(&v.manifest, &lens))
+            .map_err(|e| {
+                tracing::error!(version = v.id, error = %e, "a sealed version's lengths");
+                OpError::refused(Errno::EIO, "a sealed version's lengths do not hold")
+            })?;
+        Ok((Version { manifest, ..v }, key))
+    }
+
+    /// The attributes and head of `ino` as local `uid` reads them (a
+    /// sealed head with its exact lengths, and its size in the
+    /// attributes), with the wrapped key and the key it opened to.
+    pub(super) async fn head_opened(
+        &self,
+        ino: Ino,
+        uid: u32,
+    ) -> Result<(Attr, Option<Version>, Option<Opened>), OpError> {
+        let (mut attr, head) = self.volume.head_sealed(ino).await?;
+        Ok(match head {
+            Some((v, Some(k))) => {
+                let (v, key) = self.reveal(uid, v, &k).await?;
+                attr.size = v.manifest.size;
+                (attr, Some(v), Some((k, key)))
+            }
+            Some((v, None)) => (attr, Some(v), None),
+            None => (attr, None, None),
+        })
+    }
+
+    /// The head of `ino` as `caller` reads it: a sealed one with its exact
+    /// lengths.
+    pub(super) async fn revealed_head(&self, ino: Ino, caller: Caller) -> Result<Version, OpError> {
+        let (_, head) = self.volume.head_sealed(ino).await?;
+        match head {
+            Some((v, Some(k))) => Ok(self.reveal(caller.uid, v, &k).await?.0),
+            Some((v, None)) => Ok(v),
+            None => Err(fragfs::meta::FsError::NotFound.into_op()),
+        }
+    }
+
     /// How a writer of `ino` seals, given its head's wrapped key and the
     /// key it opened to (`open_sealed`): None outside encrypted shared
     /// directories.
@@ -103,7 +162,7 @@ impl Core {
         &self,
         ino: Ino,
         head: Option<&Version>,
-        opened: Option<(&SealedKey, Arc<ContentKey>)>,
+        opened: Option<Opened>,
     ) -> Result<Option<Arc<Sealing>>, OpError> {
         let Some((share, accounts)) = self.guard.share_of(ino).await? else {
             return Ok(None);
@@ -112,7 +171,7 @@ impl Core {
             return Ok(None);
         }
         if let Some((k, key)) = opened {
-            if is_current(&accounts, k) && k.group == share.group {
+            if is_current(&accounts, &k) && k.group == share.group {
                 return Ok(Some(Arc::new(Sealing {
                     key,
                     sealed: k.clone(),

@@ -48,9 +48,10 @@ impl Core {
         version: Version,
         caller: Caller,
     ) -> Result<u64, OpError> {
-        if let Some(sealed) = self.volume.version_key(file, &version).await? {
-            self.open_sealed(caller.uid, &version, &sealed).await?;
-        }
+        let version = match self.volume.version_key(file, &version).await? {
+            Some(sealed) => self.reveal(caller.uid, version, &sealed).await?.0,
+            None => version,
+        };
         Ok(self.add_handle(OpenFile::new(attr, caller, Some(version), None)))
     }
 }

@@ -67,6 +67,10 @@ impl Source {
         ino: Ino,
     ) -> Result<(Attr, Vec<VersionInfo>), OpError> {
         let (attr, versions) = self.file_versions(path, ino).await?;
+        let versions = match self.core.names_sealed(ino).await? {
+            true => self.core.exact_versions(ino, versions).await,
+            false => versions,
+        };
         Ok((attr, versions.iter().map(VersionInfo::of).collect()))
     }
 

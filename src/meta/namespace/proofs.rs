@@ -18,7 +18,7 @@
 //! [`Proof::reencoded`]: its signature still holds, its content is the one
 //! every replica checked to be the same bytes.
 
-use super::accounts::Accounts;
+use super::accounts::{Accounts, WRAPPED_LEN};
 use crate::fragment::Manifest;
 use crate::meta::types::{FsError, Hlc, Ino};
 use crate::meta::versions::Author;
@@ -40,7 +40,37 @@ pub enum Signer {
 pub struct SealedKey {
     pub group: String,
     pub epoch: u32,
+    /// The wrapped key ([`WRAPPED_LEN`] bytes), then, for a version whose
+    /// fragments are padded, the note of its exact lengths sealed under
+    /// the content key (`trust::sizes`; at most [`MAX_SEALED_NOTE`]
+    /// bytes). One field, so that the versions signed before notes existed
+    /// read as they were written.
     pub wrapped: Vec<u8>,
+}
+
+/// The longest sealed note a [`SealedKey`] carries.
+pub const MAX_SEALED_NOTE: usize = 64 * 1024;
+
+impl SealedKey {
+    /// The wrapped content key.
+    pub fn wrapped_key(&self) -> &[u8] {
+        &self.wrapped[..self.wrapped.len().min(WRAPPED_LEN)]
+    }
+
+    /// The sealed note of exact lengths, if the version has one.
+    pub fn note(&self) -> Option<&[u8]> {
+        self.wrapped.get(WRAPPED_LEN..).filter(|n| !n.is_empty())
+    }
+
+    /// This key with `note` in place of any note it had.
+    pub fn with_note(&self, note: &[u8]) -> SealedKey {
+        let mut wrapped = self.wrapped_key().to_vec();
+        wrapped.extend_from_slice(note);
+        SealedKey {
+            wrapped,
+            ..self.clone()
+        }
+    }
 }
 
 /// What vouches for one version.
@@ -189,7 +219,10 @@ impl Proofs {
     pub(super) fn check_shape(proof: &Proof) -> Result<(), FsError> {
         let sig = !proof.signature.is_empty() && proof.signature.len() <= MAX_SIGNATURE;
         let key = proof.key.as_ref().is_none_or(|k| {
-            super::accounts::valid_name(&k.group) && k.wrapped.len() == super::accounts::WRAPPED_LEN
+            let note = k.wrapped.len().saturating_sub(WRAPPED_LEN);
+            super::accounts::valid_name(&k.group)
+                && k.wrapped.len() >= WRAPPED_LEN
+                && note <= MAX_SEALED_NOTE
         });
         let user = match &proof.signer {
             Signer::Node => true,

@@ -104,6 +104,9 @@ impl Core {
             fragments,
         };
         let cands = self.upload_candidates().await;
+        // Sealed: the namespace gets padded lengths, the exact ones go
+        // sealed in the key (`fragfs::trust::sizes`).
+        let (stored_manifest, key) = self.hide_sizes(c, &manifest)?;
         let manifest = Arc::new(manifest);
         // Nothing uploaded since the last commit: the fragments are the
         // base's (the head's while the base is current) or just stored.
@@ -112,17 +115,14 @@ impl Core {
         // commit go together; both are done before this returns.
         let base = c.version.map(|(version, hlc)| Base { version, hlc });
         let (stored, committed) = tokio::join!(
-            self.client.put_manifest(&manifest, &cands),
+            self.client.put_manifest(&stored_manifest, &cands),
             self.volume.commit_stored(
                 ino,
                 base,
-                (*manifest).clone(),
+                stored_manifest.clone(),
                 caller,
                 Durability::Visible,
-                fragfs::volume::Stored {
-                    at: stored_at,
-                    key: c.seal.as_ref().map(|s| s.sealed.clone()),
-                },
+                fragfs::volume::Stored { at: stored_at, key },
             )
         );
         let committed = match committed {
@@ -142,7 +142,38 @@ impl Core {
             tracing::debug!(ino, version = v.version, bytes = c.size, "committed");
             self.counters.commits.fetch_add(1, Ordering::Relaxed);
         }
+        let committed = match committed {
+            Ok(v) if c.seal.is_some() && v.differs_from(&stored_manifest) => {
+                // Theirs kept: go on from it, with its exact lengths.
+                let head = self.revealed_head(ino, caller).await?;
+                Ok(Committed {
+                    manifest: head.manifest,
+                    ..v
+                })
+            }
+            Ok(v) if c.seal.is_some() => Ok(Committed {
+                manifest: (*manifest).clone(),
+                ..v
+            }),
+            other => other,
+        };
         settle(c, manifest, committed, stored)
+    }
+
+    /// The manifest a commit of `c` stores and the key it carries: for a
+    /// sealed file, lengths padded and the exact ones sealed in a note.
+    fn hide_sizes(
+        &self,
+        c: &Content,
+        manifest: &Manifest,
+    ) -> Result<(Manifest, Option<fragfs::meta::proofs::SealedKey>), OpError> {
+        let Some(s) = &c.seal else {
+            return Ok((manifest.clone(), None));
+        };
+        let (stored, lens) = fragfs::trust::sizes::hide(manifest);
+        let note = fragfs::trust::sizes::seal_lens(&s.key, &lens)
+            .map_err(|e| OpError::Bug(format!("sealing a file's lengths: {e}")))?;
+        Ok((stored, Some(s.sealed.with_note(&note))))
     }
 
     /// Makes what `c` stored durable on its holders (after a commit).
