@@ -114,3 +114,32 @@ pub(crate) fn parts(
     let tag = tag_at(sealed, end).ok_or(SealError::Malformed)?;
     Ok((1..end, tag))
 }
+
+/// `plain` sealed under `key` with `aad`, in the form `[version]`,
+/// ciphertext, tag (a sealed name's and a note's).
+pub(crate) fn seal_versioned(
+    key: &[u8; 32],
+    aad: &[u8],
+    version: u8,
+    plain: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    let mut out = Vec::with_capacity(1 + plain.len() + TAG_LEN);
+    out.push(version);
+    out.extend_from_slice(plain);
+    let tag = seal_in_place(key, aad, &mut out[1..])?;
+    out.extend_from_slice(&tag);
+    Ok(out)
+}
+
+/// The plaintext of `sealed`, a [`seal_versioned`] form of `version`.
+pub(crate) fn open_versioned(
+    key: &[u8; 32],
+    aad: &[u8],
+    version: u8,
+    sealed: &[u8],
+) -> Result<Vec<u8>, SealError> {
+    let (text, tag) = parts(sealed, version)?;
+    let mut plain = sealed[text].to_vec();
+    open_in_place(key, aad, &mut plain, &tag)?;
+    Ok(plain)
+}

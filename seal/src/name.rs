@@ -82,20 +82,12 @@ pub fn seal_name(key: &NameKey, name: &[u8]) -> Result<Vec<u8>, SealError> {
             max: MAX_PLAIN_NAME_LEN as u64,
         });
     }
-    let mut out = Vec::with_capacity(name.len() + OVERHEAD);
-    out.push(SEALED_NAME_VERSION);
-    out.extend_from_slice(name);
-    let tag = aead::seal_in_place(key.as_bytes(), AAD, &mut out[1..])?;
-    out.extend_from_slice(&tag);
-    Ok(out)
+    aead::seal_versioned(key.as_bytes(), AAD, SEALED_NAME_VERSION, name)
 }
 
 /// The name sealed in `sealed` under `key`.
 pub fn open_name(key: &NameKey, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-    let (text, tag) = aead::parts(sealed, SEALED_NAME_VERSION)?;
-    let mut name = sealed[text].to_vec();
-    aead::open_in_place(key.as_bytes(), AAD, &mut name, &tag)?;
-    Ok(name)
+    aead::open_versioned(key.as_bytes(), AAD, SEALED_NAME_VERSION, sealed)
 }
 
 /// The text form of a sealed name: a valid file name of

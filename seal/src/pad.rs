@@ -9,7 +9,7 @@
 //! O(log log n) bits of the length. The exact lengths travel in a note sealed under
 //! the file's content key ([`seal_note`]), which only its readers open.
 
-use crate::aead::{self, TAG_LEN};
+use crate::aead;
 use crate::{ContentKey, SealError};
 
 /// The version byte of a sealed note.
@@ -53,20 +53,12 @@ pub fn seal_note(key: &ContentKey, note: &[u8]) -> Result<Vec<u8>, SealError> {
             max: MAX_NOTE_LEN as u64,
         });
     }
-    let mut out = Vec::with_capacity(1 + note.len() + TAG_LEN);
-    out.push(NOTE_VERSION);
-    out.extend_from_slice(note);
-    let tag = aead::seal_in_place(key.as_bytes(), AAD, &mut out[1..])?;
-    out.extend_from_slice(&tag);
-    Ok(out)
+    aead::seal_versioned(key.as_bytes(), AAD, NOTE_VERSION, note)
 }
 
 /// The note sealed in `sealed` under `key`.
 pub fn open_note(key: &ContentKey, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
-    let (text, tag) = aead::parts(sealed, NOTE_VERSION)?;
-    let mut note = sealed[text].to_vec();
-    aead::open_in_place(key.as_bytes(), AAD, &mut note, &tag)?;
-    Ok(note)
+    aead::open_versioned(key.as_bytes(), AAD, NOTE_VERSION, sealed)
 }
 
 #[cfg(test)]
@@ -97,7 +89,7 @@ mod tests {
     fn t10_a_note_opens_under_its_key_alone() {
         let key = ContentKey::from_bytes([5; 32]);
         let sealed = seal_note(&key, b"12345").unwrap();
-        assert_eq!(sealed.len(), 1 + 5 + TAG_LEN);
+        assert_eq!(sealed.len(), 1 + 5 + crate::aead::TAG_LEN);
         assert_eq!(open_note(&key, &sealed).unwrap(), b"12345");
         let other = ContentKey::from_bytes([6; 32]);
         assert_eq!(open_note(&other, &sealed), Err(SealError::Forged));
