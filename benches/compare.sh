@@ -40,6 +40,8 @@ export FRAGFS=$PWD/target/debug/fragfs MOUNTD=$PWD/target/debug/fragfs-mountd HA
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fragfs-compare.XXXXXX")
 export WORK MNT=$WORK/mnt PEERS=$WORK/anchors
 mkdir -p "$MNT" "$WORK/local" "$PEERS"
+# The anchors' daemons run as their own users (MooseFS as mfs).
+chmod 755 "$WORK" "$PEERS"
 NODE_PIDS=()
 MOUNT_PID=
 BOOT=
