@@ -6,29 +6,17 @@
 mod common;
 use common::*;
 use fragfs::{
-    client::{Progress, PutReport},
     fragment::Manifest,
     meta::{Caller, Context, FsError, ROOT},
     node::{localnet::LocalNet, NodeConfig},
     volume::{Base, Durability, Volume, VolumeError},
 };
-use std::{path::Path, time::Duration};
+use std::time::Duration;
 
 /// The first peer is the metadata voter; the others read and write
 /// through it.
 fn first_is_voter(cfg: &mut NodeConfig) {
     cfg.meta.voter = cfg.net.bootstrap.is_empty();
-}
-
-async fn store(v: &Volume, dir: &Path, name: &str, bytes: &[u8]) -> Manifest {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    let r: PutReport = v
-        .client()
-        .put_file(&path, None, Progress::new())
-        .await
-        .expect("put");
-    r.manifest
 }
 
 async fn read_all(v: &Volume, m: &Manifest) -> Vec<u8> {

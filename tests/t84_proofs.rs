@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use fragfs::{
-    client::{Progress, PutReport},
     fragment::Manifest,
     meta::{
         proofs::{content, signed_bytes, Proof, Signer},
@@ -14,20 +13,8 @@ use fragfs::{
     },
     node::NodeConfig,
     trust::{groups, Acting, UserKey},
-    volume::{Durability, Volume},
+    volume::Durability,
 };
-use std::path::Path;
-
-async fn store(v: &Volume, dir: &Path, name: &str, bytes: &[u8]) -> Manifest {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    let r: PutReport = v
-        .client()
-        .put_file(&path, None, Progress::new())
-        .await
-        .expect("put");
-    r.manifest
-}
 
 /// A commit of `manifest` on `base` of `ino`, by `peer`, with `proof`.
 fn signed(ino: u64, base: u64, manifest: Manifest, peer: &str, proof: Proof) -> Command {

@@ -145,3 +145,21 @@ pub fn raw_swarm(
     swarm.dial(addr).expect("dial");
     swarm
 }
+
+/// Stores `bytes` (written to `dir/name` first) through `v`'s client and
+/// returns their manifest.
+#[allow(dead_code)]
+pub async fn store(
+    v: &fragfs::volume::Volume,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+) -> fragfs::fragment::Manifest {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    v.client()
+        .put_file(&path, None, fragfs::client::Progress::new())
+        .await
+        .expect("put")
+        .manifest
+}
