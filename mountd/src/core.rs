@@ -24,6 +24,7 @@ mod fetch;
 pub mod holds;
 mod ns;
 mod ranges;
+mod remembered;
 mod saves;
 mod scheme;
 mod sealing;
@@ -169,6 +170,8 @@ impl std::fmt::Display for Counters {
 
 pub struct Core {
     volume: Volume,
+    /// The namespace's answers remembered (`crate::meta_cache`).
+    meta_cache: Arc<crate::meta_cache::MetaCache>,
     /// The node's client, storing without waiting for the holders' disks:
     /// close makes a version visible, fsync makes it durable.
     client: fragfs::client::Client,
@@ -211,7 +214,14 @@ impl Core {
         &self.volume
     }
 
-    pub fn new(volume: Volume, cache_bytes: usize, tasks: Tasks) -> Self {
+    /// `meta_cache`: how long namespace answers are remembered (None:
+    /// not at all, for a mount that hears no change notices).
+    pub fn new(
+        volume: Volume,
+        cache_bytes: usize,
+        tasks: Tasks,
+        meta_cache: Option<std::time::Duration>,
+    ) -> Self {
         let client = {
             let mut cfg = volume.client().config().clone();
             cfg.durable_puts = false;
@@ -220,6 +230,10 @@ impl Core {
         let volume_for_guard = volume.clone();
         Core {
             client,
+            meta_cache: Arc::new(crate::meta_cache::MetaCache::new(
+                volume.clone(),
+                meta_cache,
+            )),
             volume,
             tasks,
             counters: Counters::default(),
@@ -238,6 +252,11 @@ impl Core {
             keys: sealing::keys(),
             sizes: Default::default(),
         }
+    }
+
+    /// The namespace's answers this mount remembers.
+    pub fn meta_cache(&self) -> &Arc<crate::meta_cache::MetaCache> {
+        &self.meta_cache
     }
 
     /// Who may enter shared directories through this mount.

@@ -87,6 +87,17 @@ impl Guard {
         }
     }
 
+    /// Whether nothing is shared on the network, as last read (at most
+    /// [`FRESH`] ago): then every look is allowed and no name or size is
+    /// sealed, which a callback can tell without waiting. False when
+    /// unsure (never read, read too long ago, being read).
+    pub fn nothing_shared_now(&self) -> bool {
+        self.view.try_lock().is_ok_and(|v| {
+            v.as_ref()
+                .is_some_and(|v| v.read_at.elapsed() < FRESH && v.shares.is_empty())
+        })
+    }
+
     /// The share `ino` lies in, if any, with the users and groups as
     /// last read (at most [`FRESH`] ago).
     pub async fn share_of(&self, ino: Ino) -> Result<Option<(Share, Arc<Accounts>)>, OpError> {

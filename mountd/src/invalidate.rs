@@ -22,6 +22,7 @@
 //! cache: only when the pages came from the very version the new handle
 //! reads.
 
+use crate::meta_cache::MetaCache;
 use fragfs::{
     meta::{Changes, Ino, Notice, ROOT},
     task::Tasks,
@@ -203,17 +204,24 @@ impl Asked {
 }
 
 /// The state the FUSE callbacks and the invalidation task share.
-#[derive(Default)]
 pub struct Invalidation {
     pub seen: Seen,
     pub pages: PageVersions,
     pub counters: Counters,
     asked: Asked,
+    /// The mount's own cache of namespace answers: forgets first.
+    cache: Arc<MetaCache>,
 }
 
 impl Invalidation {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(cache: Arc<MetaCache>) -> Self {
+        Invalidation {
+            seen: Seen::default(),
+            pages: PageVersions::default(),
+            counters: Counters::default(),
+            asked: Asked::default(),
+            cache,
+        }
     }
 
     /// Has the task send `i` soon. An entry of a directory a request of
@@ -323,6 +331,14 @@ async fn run(
                 }
                 Err(_) => break,
             }
+        }
+        // The mount's cache forgets before the kernel is told: the kernel
+        // asks again at once.
+        if heard.missed {
+            state.cache.forget_all();
+        }
+        for c in &heard.changes {
+            state.cache.forget(c);
         }
         let seen = heard.missed.then(|| state.seen.take_all());
         if heard.missed {

@@ -50,6 +50,7 @@ pub mod history;
 pub mod invalidate;
 pub mod locks;
 pub mod malloc;
+pub mod meta_cache;
 pub mod mount;
 pub mod mountinfo;
 pub mod plan;

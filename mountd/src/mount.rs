@@ -40,6 +40,10 @@ pub struct MountConfig {
     /// Push namespace changes to the kernel as invalidations. Without it
     /// changes show after `ttl`, and file content at the next open.
     pub invalidate: bool,
+    /// How long the mount remembers the namespace's answers (attributes,
+    /// entries, extended attributes) for the kernel's next questions, with
+    /// `invalidate` on (`crate::meta_cache`: change notices forget them).
+    pub meta_cache: Duration,
     /// How long this mount's file locks outlive its last lease renewal
     /// (renewed every quarter of it): the locks of a mount that died are
     /// free after at most this long.
@@ -58,6 +62,7 @@ impl Default for MountConfig {
             statfs_ttl: Duration::from_secs(5),
             allow_other: false,
             invalidate: true,
+            meta_cache: crate::meta_cache::MAX_AGE,
             lock_lease: Duration::from_secs(20),
             acting: fragfs::trust::Acting::nobody(),
         }
@@ -121,6 +126,7 @@ impl Mounted {
         tracing::info!(
             counters = %self.core.counters,
             invalidation = %self.inval.counters,
+            meta_cache = %self.core.meta_cache().counters,
             "mount stopped"
         );
         ended
@@ -138,9 +144,15 @@ pub fn mount(
 ) -> io::Result<Mounted> {
     let volume = node.volume().acting_for(cfg.acting.clone());
     let tasks = Tasks::new();
-    let core = Arc::new(Core::new(volume.clone(), cfg.cache_bytes, tasks.clone()));
+    let remember = cfg.invalidate.then_some(cfg.meta_cache);
+    let core = Arc::new(Core::new(
+        volume.clone(),
+        cfg.cache_bytes,
+        tasks.clone(),
+        remember,
+    ));
     let capacity = Arc::new(Capacity::new(volume.clone(), cfg.statfs_ttl));
-    let inval = Arc::new(Invalidation::new());
+    let inval = Arc::new(Invalidation::new(core.meta_cache().clone()));
     // Subscribed before the kernel can cache anything.
     let changes = cfg.invalidate.then(|| volume.subscribe_changes());
     let locks = Arc::new(Locks::new(volume, cfg.lock_lease));

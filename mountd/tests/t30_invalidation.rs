@@ -13,6 +13,7 @@ use fragfs_mountd::{MountConfig, Mounted};
 use rand::RngCore;
 use std::{
     fs, io,
+    os::unix::{ffi::OsStrExt, fs::PermissionsExt},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -295,6 +296,71 @@ fn changes_show(a: &Path, b: &Path, tag: &str) {
     let v4 = random(10);
     fs::write(a.join(f), &v4).expect("write v4 on A");
     eventually("v4 on B", || holds(&b.join(f), &v4));
+
+    // Extended attributes and modes B has read (its mount remembers the
+    // answers as its kernel does), changed on A.
+    xattr_set(&a.join(f), "user.t", Some(b"one"));
+    eventually("an xattr on B", || {
+        xattr_is(&b.join(f), "user.t", Some(b"one"))
+    });
+    xattr_set(&a.join(f), "user.t", Some(b"two"));
+    eventually("the changed xattr on B", || {
+        xattr_is(&b.join(f), "user.t", Some(b"two"))
+    });
+    xattr_set(&a.join(f), "user.t", None);
+    eventually("the removed xattr on B", || {
+        xattr_is(&b.join(f), "user.t", None)
+    });
+    for mode in [0o640, 0o604] {
+        fs::set_permissions(a.join(f), fs::Permissions::from_mode(mode)).expect("chmod on A");
+        eventually("the mode on B", || mode_is(&b.join(f), mode));
+    }
+}
+
+fn c_path(p: &Path) -> std::ffi::CString {
+    std::ffi::CString::new(p.as_os_str().as_bytes()).expect("no NUL")
+}
+
+/// Sets (Some) or removes (None) extended attribute `name` of `p`.
+fn xattr_set(p: &Path, name: &str, value: Option<&[u8]>) {
+    let (p, n) = (c_path(p), std::ffi::CString::new(name).expect("no NUL"));
+    // SAFETY: valid C strings and a value of `v.len()` bytes.
+    let rc = unsafe {
+        match value {
+            Some(v) => libc::setxattr(p.as_ptr(), n.as_ptr(), v.as_ptr().cast(), v.len(), 0),
+            None => libc::removexattr(p.as_ptr(), n.as_ptr()),
+        }
+    };
+    assert_eq!(rc, 0, "xattr {name}: {}", io::Error::last_os_error());
+}
+
+/// Whether extended attribute `name` of `p` is `want` (None: absent).
+fn xattr_is(p: &Path, name: &str, want: Option<&[u8]>) -> Result<(), String> {
+    let (p, n) = (c_path(p), std::ffi::CString::new(name).expect("no NUL"));
+    let mut buf = [0u8; 256];
+    // SAFETY: valid C strings and a buffer of `buf.len()` bytes.
+    let rc = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let got = match rc {
+        n if n >= 0 => Some(buf[..n as usize].to_vec()),
+        _ if io::Error::last_os_error().raw_os_error() == Some(libc::ENODATA) => None,
+        _ => return Err(io::Error::last_os_error().to_string()),
+    };
+    match got.as_deref() == want {
+        true => Ok(()),
+        false => Err(format!("{name} is {got:?}, not {want:?}")),
+    }
+}
+
+fn mode_is(p: &Path, want: u32) -> Result<(), String> {
+    let m = fs::metadata(p)
+        .map_err(|e| e.to_string())?
+        .permissions()
+        .mode()
+        & 0o7777;
+    match m == want {
+        true => Ok(()),
+        false => Err(format!("mode {m:o}, not {want:o}")),
+    }
 }
 
 #[test]

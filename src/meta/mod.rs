@@ -24,7 +24,9 @@ mod versions;
 
 pub use feed::Notice;
 pub use namespace::*;
-pub use query::{ListRow, Query, QueryReply, MAX_PLACEMENTS_PAGE, MAX_REFS_PAGE};
+pub use query::{
+    ListRow, Query, QueryReply, Xattrs, LISTED_XATTRS_MAX, MAX_PLACEMENTS_PAGE, MAX_REFS_PAGE,
+};
 pub use rpc::ChangesAnswer;
 pub use service::{
     admit::ask_to_join, node_id_of, Meta, MetaConfig, MetaError, MetaStatus, ReadAnswer,

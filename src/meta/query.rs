@@ -122,7 +122,25 @@ pub enum Query {
     Proofs {
         ino: Ino,
     },
+    /// Every extended attribute of `ino` with its value.
+    Xattrs {
+        ino: Ino,
+    },
+    /// A directory's entries with their attributes and, when they are
+    /// small (at most [`LISTED_XATTRS_MAX`] bytes together), their
+    /// extended attributes: what a listing with `ls -l` asks of each.
+    ReaddirAll {
+        ino: Ino,
+    },
 }
+
+/// The most bytes of names and values of one entry's extended attributes
+/// a [`Query::ReaddirAll`] carries; an entry with more is listed without
+/// them (None) and asked for them when they are read.
+pub const LISTED_XATTRS_MAX: usize = 1024;
+
+/// Extended attributes by name.
+pub type Xattrs = std::collections::BTreeMap<String, Vec<u8>>;
 
 /// The most ids one [`Query::FragmentRefs`] page aims at (about 2 MiB
 /// encoded, well under a metadata frame).
@@ -195,6 +213,10 @@ pub enum QueryReply {
     Cover(Option<Ino>),
     /// Answer to [`Query::Proofs`].
     Proofs(std::collections::BTreeMap<u64, crate::meta::proofs::Proof>),
+    /// Answer to [`Query::Xattrs`].
+    Xattrs(Xattrs),
+    /// Answer to [`Query::ReaddirAll`].
+    EntriesAll(Vec<(DirEntry, Attr, Option<Xattrs>)>),
 }
 
 fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
@@ -262,6 +284,19 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
                 .map(Box::new);
             QueryReply::Head { attr, head, proof }
         }
+        Query::Xattrs { ino } => QueryReply::Xattrs(ns.xattrs(*ino)?.clone()),
+        Query::ReaddirAll { ino } => QueryReply::EntriesAll(
+            ns.readdir(*ino)?
+                .into_iter()
+                .map(|e| {
+                    let attr = ns.getattr(e.ino)?;
+                    let x = ns.xattrs(e.ino)?;
+                    let weight: usize = x.iter().map(|(k, v)| k.len() + v.len()).sum();
+                    let x = (weight <= LISTED_XATTRS_MAX).then(|| x.clone());
+                    Ok((e, attr, x))
+                })
+                .collect::<Result<_, FsError>>()?,
+        ),
         Query::ReaddirPlus { ino } => QueryReply::EntriesPlus(
             ns.readdir(*ino)?
                 .into_iter()

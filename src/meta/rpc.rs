@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 
 /// 3 since a head comes with its proof (`QueryReply::Head`); 4 since a
 /// sealed key may carry a note of exact lengths (a replica of an older
-/// build would refuse what this one applies).
-pub const META_RPC_VERSION: u8 = 4;
+/// build would refuse what this one applies); 5 since mounts ask for
+/// listings with extended attributes (`Query::ReaddirAll`).
+pub const META_RPC_VERSION: u8 = 5;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum MetaRequest {

@@ -41,7 +41,7 @@ pub mod shares;
 pub use commit::{Base, Committed, Durability, Stored, REFRESH_AFTER};
 pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
-pub use ns::{NewNode, SealedHead, SetAttrs};
+pub use ns::{ListedEntry, NewNode, SealedHead, SetAttrs};
 pub use policy::{PolicyReport, PolicySource};
 pub use redundancy::{RedundancyReport, RedundancySource};
 pub use report::{InfoFragment, InfoReport, LsRow};
@@ -127,6 +127,9 @@ struct Inner {
     accounts: std::sync::Mutex<Option<Arc<crate::meta::accounts::Accounts>>>,
     /// The keys of names in encrypted shared directories (`names`).
     names: names::NameKeys,
+    /// Namespace changes this volume asked for: bumped when one is sent
+    /// and again when it is answered (see [`Volume::writes`]).
+    writes: std::sync::atomic::AtomicU64,
 }
 
 impl Volume {
@@ -149,6 +152,7 @@ impl Volume {
                 private: false.into(),
                 accounts: std::sync::Mutex::new(None),
                 names: Default::default(),
+                writes: Default::default(),
             }),
             acting: crate::trust::Acting::nobody(),
         }
@@ -193,7 +197,26 @@ impl Volume {
     }
 
     async fn write(&self, cmd: Command) -> Result<Reply, VolumeError> {
-        Ok(self.meta().write(cmd).await?)
+        use std::sync::atomic::Ordering::SeqCst;
+        let counted = changes_files(&cmd);
+        if counted {
+            self.inner.writes.fetch_add(1, SeqCst);
+        }
+        let r = self.meta().write(cmd).await;
+        if counted {
+            self.inner.writes.fetch_add(1, SeqCst);
+        }
+        Ok(r?)
+    }
+
+    /// A number that moves whenever this volume starts or ends a change
+    /// to files, directories or their attributes (not locks nor holds).
+    /// An answer read while it stayed the same saw no change of this
+    /// volume half done, and a cache of such answers must forget what it
+    /// holds once it moved: the namespace's own change notices can come
+    /// after the change's reply.
+    pub fn writes(&self) -> u64 {
+        self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// What each applied namespace change touched, as it is applied (for
@@ -213,6 +236,12 @@ impl Volume {
         reply::attr(a.reply)?;
         Ok(!a.stale)
     }
+}
+
+/// Whether `cmd` may change what a mount caches of files, directories
+/// and their attributes.
+fn changes_files(cmd: &Command) -> bool {
+    !matches!(cmd, Command::Lock(_) | Command::Hold { .. })
 }
 
 /// A manifest of one-byte fragments, one per byte of `ids` (each byte its

@@ -6,7 +6,7 @@
 use super::{clock::now, reply, Volume, VolumeError};
 use crate::meta::{
     Attr, Caller, Command, Context, DirEntry, Ino, Kind, Lock, LockCmd, LockKind, LockOwner, Query,
-    RenameFlags, Time, Version, XattrMode,
+    RenameFlags, Time, Version, XattrMode, Xattrs,
 };
 
 /// Attribute changes asked by `setattr` (None: unchanged).
@@ -38,6 +38,10 @@ fn in_context(ctx: Context, cmd: Command) -> Command {
         cmd: Box::new(cmd),
     }
 }
+
+/// One entry of a listing with its attributes and, when small, its
+/// extended attributes.
+pub type ListedEntry = (DirEntry, Attr, Option<Xattrs>);
 
 /// A head version and the wrapped key its content is sealed under.
 pub type SealedHead = (
@@ -99,6 +103,13 @@ impl Volume {
     /// A directory's entries with their attributes.
     pub async fn readdir_plus(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, VolumeError> {
         self.query_with(Query::ReaddirPlus { ino }, reply::entries_plus)
+            .await
+    }
+
+    /// A directory's entries with their attributes and their extended
+    /// attributes when small (`Query::ReaddirAll`).
+    pub async fn readdir_all(&self, ino: Ino) -> Result<Vec<ListedEntry>, VolumeError> {
+        self.query_with(Query::ReaddirAll { ino }, reply::entries_all)
             .await
     }
 
@@ -260,6 +271,11 @@ impl Volume {
     pub async fn getxattr(&self, ino: Ino, name: String) -> Result<Vec<u8>, VolumeError> {
         self.query_with(Query::Getxattr { ino, name }, reply::value)
             .await
+    }
+
+    /// Every extended attribute of `ino` with its value.
+    pub async fn xattrs(&self, ino: Ino) -> Result<Xattrs, VolumeError> {
+        self.query_with(Query::Xattrs { ino }, reply::xattrs).await
     }
 
     pub async fn listxattr(&self, ino: Ino) -> Result<Vec<String>, VolumeError> {

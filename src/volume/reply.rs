@@ -2,10 +2,12 @@
 //! kind of reply, each turning a reply of another kind into
 //! [`VolumeError::Protocol`] (never a panic).
 
+use super::ns::ListedEntry;
 use super::VolumeError;
 use crate::fragment::FragmentId;
 use crate::meta::{
     Attr, DirEntry, Event, Ino, ListRow, Lock, Placed, QueryReply, ReadAnswer, Reply, Version,
+    Xattrs,
 };
 
 pub(super) fn wrong(want: &str, got: impl std::fmt::Debug) -> VolumeError {
@@ -105,6 +107,20 @@ pub(crate) fn entries_plus(r: QueryReply) -> Result<Vec<(DirEntry, Attr)>, Volum
     match r {
         QueryReply::EntriesPlus(e) => Ok(e),
         other => Err(wrong("entries with attributes", other)),
+    }
+}
+
+pub(crate) fn entries_all(r: QueryReply) -> Result<Vec<ListedEntry>, VolumeError> {
+    match r {
+        QueryReply::EntriesAll(e) => Ok(e),
+        other => Err(wrong("entries with attributes and xattrs", other)),
+    }
+}
+
+pub(crate) fn xattrs(r: QueryReply) -> Result<Xattrs, VolumeError> {
+    match r {
+        QueryReply::Xattrs(x) => Ok(x),
+        other => Err(wrong("extended attributes", other)),
     }
 }
 

@@ -6,7 +6,10 @@
 use super::{base_content, Core, IntoOp, Listing, Renamed, SetAttrs};
 use crate::errno::OpError;
 use fragfs::{
-    meta::{Attr, Caller, Context, DirEntry, Ino, Kind, RenameFlags, XattrMode},
+    meta::{
+        Attr, Caller, Context, DirEntry, FsError, Ino, Kind, MetaError, RenameFlags, XattrMode,
+        Xattrs,
+    },
     volume::NewNode,
 };
 use fuser::Errno;
@@ -18,8 +21,39 @@ impl Core {
     pub async fn lookup(&self, parent: Ino, name: String) -> Result<Attr, OpError> {
         self.counters.lookups.fetch_add(1, Ordering::Relaxed);
         let name = self.volume.stored_name(parent, name).await?;
-        let a = self.volume.lookup(parent, name).await?;
+        let cache = &self.meta_cache;
+        let a = match cache.entry(parent, &name) {
+            Some(a) => a,
+            None => {
+                let t = cache.ticket();
+                let a = self.volume.lookup(parent, name.clone()).await?;
+                cache.keep_entry(t, parent, &name, &a);
+                a
+            }
+        };
         Ok(self.overlay(self.exact(a).await))
+    }
+
+    /// The namespace's attributes of `ino`, remembered or asked.
+    async fn ns_getattr(&self, ino: Ino) -> Result<Attr, OpError> {
+        if let Some(a) = self.meta_cache.attr(ino) {
+            return Ok(a);
+        }
+        let t = self.meta_cache.ticket();
+        let a = self.volume.getattr(ino).await?;
+        self.meta_cache.keep_attr(t, &a);
+        Ok(a)
+    }
+
+    /// The extended attributes of `ino`, remembered or asked.
+    async fn xattrs(&self, ino: Ino) -> Result<Arc<Xattrs>, OpError> {
+        if let Some(x) = self.meta_cache.xattrs(ino) {
+            return Ok(x);
+        }
+        let t = self.meta_cache.ticket();
+        let x = Arc::new(self.volume.xattrs(ino).await?);
+        self.meta_cache.keep_xattrs(t, ino, x.clone());
+        Ok(x)
     }
 
     /// The attributes of `ino`. A file this mount holds open after its last
@@ -29,7 +63,7 @@ impl Core {
     /// they read and wrote until the last one is released.
     pub async fn getattr(&self, ino: Ino) -> Result<Attr, OpError> {
         let ino = self.saves.target(ino);
-        match self.volume.getattr(ino).await.map_err(OpError::from) {
+        match self.ns_getattr(ino).await {
             Ok(a) => {
                 let a = self.exact(a).await;
                 self.remember(&a);
@@ -46,7 +80,7 @@ impl Core {
     /// Reads directory `ino`'s listing (entries with their attributes, and
     /// the directory's own) once and keeps it under a handle.
     pub async fn opendir(&self, ino: Ino) -> Result<u64, OpError> {
-        let (entries, own) = tokio::join!(self.volume.readdir_plus(ino), self.getattr(ino));
+        let (entries, own) = tokio::join!(self.listed(ino), self.getattr(ino));
         let mut entries: Vec<(DirEntry, Attr)> = self.shown(ino, entries?).await?;
         self.exact_all(entries.iter_mut().map(|(_, a)| a)).await;
         self.overlay_all(entries.iter_mut().map(|(_, a)| a));
@@ -57,6 +91,24 @@ impl Core {
             .unwrap_or_else(|e| e.into_inner())
             .insert(fh, listing);
         Ok(fh)
+    }
+
+    /// Directory `ino`'s entries with their attributes, as stored; what
+    /// came with them (attributes, small extended attributes) is
+    /// remembered for the questions a listing brings (`ls -l`).
+    async fn listed(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
+        let cache = &self.meta_cache;
+        let t = cache.ticket();
+        let all = self.volume.readdir_all(ino).await?;
+        let mut out = Vec::with_capacity(all.len());
+        for (e, a, x) in all {
+            cache.keep_entry(t, ino, &e.name, &a);
+            if let Some(x) = x {
+                cache.keep_xattrs(t, a.ino, Arc::new(x));
+            }
+            out.push((e, a));
+        }
+        Ok(out)
     }
 
     /// The listing kept by [`Core::opendir`].
@@ -252,11 +304,15 @@ impl Core {
     // ---- extended attributes ----
 
     pub async fn getxattr(&self, ino: Ino, name: String) -> Result<Vec<u8>, OpError> {
-        Ok(self.volume.getxattr(ino, name).await?)
+        self.xattrs(ino)
+            .await?
+            .get(&name)
+            .cloned()
+            .ok_or_else(|| OpError::Meta(MetaError::Fs(FsError::NoData)))
     }
 
     pub async fn listxattr(&self, ino: Ino) -> Result<Vec<String>, OpError> {
-        Ok(self.volume.listxattr(ino).await?)
+        Ok(self.xattrs(ino).await?.keys().cloned().collect())
     }
 
     pub async fn setxattr(

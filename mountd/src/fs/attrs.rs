@@ -19,6 +19,9 @@ impl FragFs {
             return self.meta("history getattr", fut, history::reply::attr(reply));
         }
         let (core, ttl) = (self.core.clone(), self.cfg.ttl);
+        if let Some(a) = core.getattr_now(ino.0) {
+            return reply.attr(&ttl, &file_attr(&a));
+        }
         self.meta(
             "getattr",
             async move { core.getattr(ino.0).await },

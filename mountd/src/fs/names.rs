@@ -28,6 +28,9 @@ impl FragFs {
             return self.meta("history lookup", fut, history::reply::entry(reply));
         }
         let (core, answer) = (self.core.clone(), self.entry(reply, parent, &name));
+        if let Some(a) = core.lookup_now(parent.0, &name) {
+            return answer(Ok(a));
+        }
         let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "lookup",

@@ -5,6 +5,17 @@
 
 use super::*;
 
+/// Extended attribute names as `listxattr(2)` gives them: each followed by
+/// a NUL.
+fn name_list<'a>(names: impl Iterator<Item = &'a String>) -> Vec<u8> {
+    let mut list = Vec::new();
+    for n in names {
+        list.extend_from_slice(n.as_bytes());
+        list.push(0);
+    }
+    list
+}
+
 impl FragFs {
     pub(super) fn op_setxattr(
         &self,
@@ -57,6 +68,12 @@ impl FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
+        if let Some(x) = core.xattrs_now(ino.0) {
+            return match x.get(&name) {
+                Some(v) => answer_xattr(reply, size, v),
+                None => reply.error(Errno::ENODATA),
+            };
+        }
         let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "getxattr",
@@ -76,6 +93,9 @@ impl FragFs {
             return answer_xattr(reply, size, &[]);
         }
         let core = self.core.clone();
+        if let Some(x) = core.xattrs_now(ino.0) {
+            return answer_xattr(reply, size, &name_list(x.keys()));
+        }
         let (g, uid) = (self.guard.clone(), req.uid());
         self.meta(
             "listxattr",
@@ -84,14 +104,7 @@ impl FragFs {
                 core.listxattr(ino.0).await
             },
             move |r| match r {
-                Ok(names) => {
-                    let mut list = Vec::new();
-                    for n in names {
-                        list.extend_from_slice(n.as_bytes());
-                        list.push(0);
-                    }
-                    answer_xattr(reply, size, &list)
-                }
+                Ok(names) => answer_xattr(reply, size, &name_list(names.iter())),
                 Err(e) => reply.error(e),
             },
         );

@@ -61,6 +61,14 @@ impl Namespace {
             .ok_or(FsError::NoData)
     }
 
+    /// Every extended attribute of `ino`.
+    pub fn xattrs(
+        &self,
+        ino: Ino,
+    ) -> Result<&std::collections::BTreeMap<String, Vec<u8>>, FsError> {
+        Ok(&self.node(ino)?.xattrs)
+    }
+
     /// The names of the extended attributes of `ino`, sorted.
     pub fn listxattr(&self, ino: Ino) -> Result<Vec<String>, FsError> {
         Ok(self.node(ino)?.xattrs.keys().cloned().collect())

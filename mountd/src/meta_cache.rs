@@ -1,0 +1,232 @@
+//! What the mount remembers of the namespace's answers, so that `ls -l`,
+//! `find` and `git status` do not cross to the metadata service once per
+//! file: attributes by inode, entries by (directory, stored name) and
+//! extended attributes by inode.
+//!
+//! The rule that keeps it coherent: an answer is kept only if nothing that
+//! could change it happened while it was asked (the cache's epoch and the
+//! volume's write count, [`Volume::writes`], did not move), and it is
+//! forgotten when
+//! - a change notice names its inode or entry (the invalidation task
+//!   forgets here before it tells the kernel, `crate::invalidate`);
+//! - this mount's volume starts or ends a change: everything, since the
+//!   notice of one's own change may come after its reply;
+//! - notices were missed (a reset, or the task fell behind): everything;
+//! - it is older than `max_age`, a backstop should the notice feed go
+//!   quiet without a reset.
+//!
+//! So a remembered answer can be stale only in the window the kernel's own
+//! caches have: between a change committed by another node and its notice
+//! here. Opening a file still asks the namespace for its head version
+//! (close-to-open), and a mount without notices (`invalidate=false`)
+//! remembers nothing. A std mutex, held for one map operation.
+
+use fragfs::{
+    meta::{Attr, Changes, Ino, Xattrs},
+    volume::Volume,
+};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+/// Most items each map holds; past it the map starts again empty.
+const MAX_ITEMS: usize = 262_144;
+
+/// How long an answer is remembered at most by default.
+pub const MAX_AGE: Duration = Duration::from_secs(30);
+
+/// What a cache of this mount answered without asking, and what it was
+/// asked for that it did not hold.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+}
+
+impl std::fmt::Display for Counters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} metadata answer(s) from cache, {} asked",
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed)
+        )
+    }
+}
+
+pub struct MetaCache {
+    volume: Volume,
+    /// None: nothing is remembered (no change notices reach this mount).
+    max_age: Option<Duration>,
+    inner: Mutex<Inner>,
+    pub counters: Counters,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Moves at every forgetting.
+    epoch: u64,
+    /// The volume's write count the maps were filled under.
+    writes: u64,
+    attrs: HashMap<Ino, (Attr, Instant)>,
+    entries: HashMap<(Ino, String), (Ino, Instant)>,
+    xattrs: HashMap<Ino, (Arc<Xattrs>, Instant)>,
+}
+
+impl Inner {
+    fn clear(&mut self) {
+        self.epoch += 1;
+        self.attrs.clear();
+        self.entries.clear();
+        self.xattrs.clear();
+    }
+
+    /// Forgets everything if the volume changed something since the maps
+    /// were filled.
+    fn follow(&mut self, writes: u64) {
+        if self.writes != writes {
+            self.clear();
+            self.writes = writes;
+        }
+    }
+}
+
+/// When a question was asked, and under which epoch: what an answer is
+/// kept with ([`MetaCache::ticket`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Ticket {
+    epoch: u64,
+    writes: u64,
+    at: Instant,
+}
+
+/// `map`'s value for `key` if younger than `max_age`.
+fn fresh<K: std::hash::Hash + Eq, V: Clone>(
+    map: &HashMap<K, (V, Instant)>,
+    key: &K,
+    max_age: Duration,
+) -> Option<V> {
+    map.get(key)
+        .filter(|(_, at)| at.elapsed() < max_age)
+        .map(|(v, _)| v.clone())
+}
+
+/// Inserts into `map`, which starts again empty when full.
+fn keep<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (V, Instant)>, key: K, v: V, at: Instant) {
+    if map.len() >= MAX_ITEMS {
+        map.clear();
+    }
+    map.insert(key, (v, at));
+}
+
+impl MetaCache {
+    /// A cache of `volume`'s answers kept up to `max_age` (None: nothing
+    /// is kept).
+    pub fn new(volume: Volume, max_age: Option<Duration>) -> Self {
+        MetaCache {
+            volume,
+            max_age,
+            inner: Mutex::default(),
+            counters: Counters::default(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.follow(self.volume.writes());
+        g
+    }
+
+    /// Taken before a question is sent; its answer is kept under it.
+    pub fn ticket(&self) -> Ticket {
+        let g = self.lock();
+        Ticket {
+            epoch: g.epoch,
+            writes: g.writes,
+            at: Instant::now(),
+        }
+    }
+
+    /// The maps, if answers asked under `t` may still be kept.
+    fn keeping(&self, t: Ticket) -> Option<std::sync::MutexGuard<'_, Inner>> {
+        self.max_age?;
+        let g = self.lock();
+        (g.epoch == t.epoch && g.writes == t.writes).then_some(g)
+    }
+
+    fn count(&self, hit: bool) {
+        let c = if hit {
+            &self.counters.hits
+        } else {
+            &self.counters.misses
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn attr(&self, ino: Ino) -> Option<Attr> {
+        let max_age = self.max_age?;
+        let a = fresh(&self.lock().attrs, &ino, max_age);
+        self.count(a.is_some());
+        a
+    }
+
+    /// The attributes of what `parent` names `name` (its stored name).
+    pub fn entry(&self, parent: Ino, name: &str) -> Option<Attr> {
+        let max_age = self.max_age?;
+        let g = self.lock();
+        let a = fresh(&g.entries, &(parent, name.to_owned()), max_age)
+            .and_then(|ino| fresh(&g.attrs, &ino, max_age));
+        drop(g);
+        self.count(a.is_some());
+        a
+    }
+
+    pub fn xattrs(&self, ino: Ino) -> Option<Arc<Xattrs>> {
+        let max_age = self.max_age?;
+        let x = fresh(&self.lock().xattrs, &ino, max_age);
+        self.count(x.is_some());
+        x
+    }
+
+    pub fn keep_attr(&self, t: Ticket, a: &Attr) {
+        if let Some(mut g) = self.keeping(t) {
+            keep(&mut g.attrs, a.ino, a.clone(), t.at);
+        }
+    }
+
+    pub fn keep_entry(&self, t: Ticket, parent: Ino, name: &str, a: &Attr) {
+        if let Some(mut g) = self.keeping(t) {
+            keep(&mut g.entries, (parent, name.to_owned()), a.ino, t.at);
+            keep(&mut g.attrs, a.ino, a.clone(), t.at);
+        }
+    }
+
+    pub fn keep_xattrs(&self, t: Ticket, ino: Ino, x: Arc<Xattrs>) {
+        if let Some(mut g) = self.keeping(t) {
+            keep(&mut g.xattrs, ino, x, t.at);
+        }
+    }
+
+    /// Forgets what `changes` name: their inodes' attributes and extended
+    /// attributes, and their entries.
+    pub fn forget(&self, changes: &Changes) {
+        let mut g = self.lock();
+        g.epoch += 1;
+        for ino in &changes.inodes {
+            g.attrs.remove(ino);
+            g.xattrs.remove(ino);
+        }
+        for (dir, name) in &changes.entries {
+            g.entries.remove(&(*dir, name.clone()));
+        }
+    }
+
+    pub fn forget_all(&self) {
+        self.lock().clear();
+    }
+}
