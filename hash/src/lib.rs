@@ -42,6 +42,51 @@ impl Sha3Hasher {
     }
 }
 
+/// BLAKE3 verified slices (bao): a part of some bytes that is checked
+/// against the BLAKE3 hash of the whole, carrying the few tree hashes
+/// that link it to the root. The holder of the bytes keeps their
+/// "outboard" tree (about 6% of their size) to cut slices from.
+pub mod slices {
+    use std::io::{self, Read, Seek};
+
+    /// The unit slices are cut in: a slice covers whole chunks.
+    pub const CHUNK: u64 = 1024;
+
+    /// The outboard tree of `data` and its root, which is `blake3(data)`.
+    #[inline(never)]
+    pub fn outboard(data: &[u8]) -> (Vec<u8>, [u8; 32]) {
+        let (tree, root) = bao::encode::outboard(data);
+        (tree, *root.as_bytes())
+    }
+
+    /// The slice of bytes `start..start + len` of `content` (read from
+    /// where it is kept: only the chunks the slice covers are read) with
+    /// their tree `outboard`.
+    #[inline(never)]
+    pub fn extract(
+        content: impl Read + Seek,
+        outboard: &[u8],
+        start: u64,
+        len: u64,
+    ) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        bao::encode::SliceExtractor::new_outboard(content, io::Cursor::new(outboard), start, len)
+            .read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    /// The bytes `start..start + len` (short at the end of the content) a
+    /// slice holds, each checked against `root`: an error
+    /// (`InvalidData`) as soon as one does not verify.
+    #[inline(never)]
+    pub fn open(slice: &[u8], root: &[u8; 32], start: u64, len: u64) -> io::Result<Vec<u8>> {
+        let root = bao::Hash::from(*root);
+        let mut out = Vec::with_capacity(len as usize);
+        bao::decode::SliceDecoder::new(slice, &root, start, len).read_to_end(&mut out)?;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,5 +107,33 @@ mod tests {
         h.update(b"a");
         h.update(b"bc");
         assert_eq!(h.finish(), sha3_256(b"abc"));
+    }
+
+    #[test]
+    fn t20_a_slice_opens_against_the_blake3_of_the_whole() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let (tree, root) = slices::outboard(&data);
+        assert_eq!(root, blake3(&data));
+        for (start, len) in [(0, 4096), (65_536 + 1000, 5000), (299_000, 4096)] {
+            let slice = slices::extract(std::io::Cursor::new(&data), &tree, start, len).unwrap();
+            assert!(
+                slice.len() < len as usize + 2048,
+                "about the bytes asked for"
+            );
+            let got = slices::open(&slice, &root, start, len).unwrap();
+            let end = (start + len).min(data.len() as u64);
+            assert_eq!(got, data[start as usize..end as usize]);
+            // One flipped byte anywhere in the slice is refused.
+            for at in [8, slice.len() / 2, slice.len() - 1] {
+                let mut bad = slice.clone();
+                bad[at] ^= 1;
+                assert!(
+                    slices::open(&bad, &root, start, len).is_err(),
+                    "flip at {at}"
+                );
+            }
+            // Another root is refused.
+            assert!(slices::open(&slice, &blake3(b"other"), start, len).is_err());
+        }
     }
 }
