@@ -45,6 +45,14 @@ pub enum Request {
     /// version that refers to them, so the collector must keep them for
     /// another grace period (answered by `Has`: which are held).
     Touch { ids: Vec<FragmentId> },
+    /// Send me bytes `start..start + len` of this fragment (BLAKE3 ids
+    /// only) as a verified slice (`fragfs_hash::slices`): answered by
+    /// `Data` holding the slice, which the asker opens against the id.
+    GetSlice {
+        id: FragmentId,
+        start: u32,
+        len: u32,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,13 +90,30 @@ pub enum Response {
 // its index, so bytes of older peers keep their meaning.
 #[derive(Serialize, Deserialize)]
 enum RequestHeader {
-    Get { id: FragmentId },
-    Put { id: FragmentId, len: u32 },
-    Has { ids: Vec<FragmentId> },
+    Get {
+        id: FragmentId,
+    },
+    Put {
+        id: FragmentId,
+        len: u32,
+    },
+    Has {
+        ids: Vec<FragmentId>,
+    },
     Stat,
-    PutBuffered { id: FragmentId, len: u32 },
+    PutBuffered {
+        id: FragmentId,
+        len: u32,
+    },
     Sync,
-    Touch { ids: Vec<FragmentId> },
+    Touch {
+        ids: Vec<FragmentId>,
+    },
+    GetSlice {
+        id: FragmentId,
+        start: u32,
+        len: u32,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,6 +211,14 @@ impl Request {
             ),
             Request::Sync => parts(&RequestHeader::Sync, &[]),
             Request::Touch { ids } => parts(&RequestHeader::Touch { ids: ids.clone() }, &[]),
+            Request::GetSlice { id, start, len } => parts(
+                &RequestHeader::GetSlice {
+                    id: *id,
+                    start: *start,
+                    len: *len,
+                },
+                &[],
+            ),
         }
     }
 
@@ -219,6 +252,7 @@ impl Request {
                 Request::PutBuffered { id, data: payload }
             }
             RequestHeader::Sync => Request::Sync,
+            RequestHeader::GetSlice { id, start, len } => Request::GetSlice { id, start, len },
         })
     }
 }
@@ -332,6 +366,11 @@ mod tests {
             },
             Request::Sync,
             Request::Touch { ids: vec![id()] },
+            Request::GetSlice {
+                id: id(),
+                start: 4096,
+                len: 8192,
+            },
         ]
     }
 

@@ -184,3 +184,102 @@ async fn t20_a_stalled_holder_is_hedged_around() {
     client.shutdown().await;
     net.shutdown().await;
 }
+
+/// A verified slice (part of a BLAKE3 fragment with the tree hashes that
+/// link it to the id) comes back byte for byte; a liar's slice does not
+/// open and the next holder is asked; a copy corrupt on disk is refused by
+/// its holder and moved aside; a SHA3 fragment cannot be sliced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t20_slices_are_verified_and_a_bad_one_is_fetched_elsewhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let net = mesh(tmp.path(), 3).await;
+    let data = random_bytes(300_000);
+    let src = tmp.path().join("src.bin");
+    std::fs::write(&src, &data).unwrap();
+    let blake3 = {
+        let c = small_fragments(net.node(0).client());
+        let cfg = fragfs::client::ClientConfig {
+            hash: fragfs::fragment::HashAlgo::Blake3,
+            ..c.config().clone()
+        };
+        c.with_config(cfg)
+    };
+    let put = blake3.put_file(&src, None, Progress::new()).await.unwrap();
+    let client = light_client(&net, &tmp.path().join("light"), 3).await;
+    let c = client.client();
+    let (index, frag) = (2, &put.manifest.fragments[2]);
+    let at = index * 64 * 1024;
+    for (start, len) in [(0u32, 4096u32), (5000, 3000), (60_000, 10_000)] {
+        let got = c
+            .fetch_slice(&frag.id, &frag.holders, index, start, len)
+            .await
+            .expect("a slice");
+        let end = (start + len).min(frag.len) as usize;
+        assert!(
+            got[..] == data[at + start as usize..at + end],
+            "{start}+{len}"
+        );
+    }
+
+    // A liar: its slice does not open, and a fetch asking it first gets
+    // the right bytes from another holder.
+    let liar = 1;
+    net.node(liar).set_lying(true);
+    let ask = |peer| {
+        c.net().request(
+            peer,
+            Request::GetSlice {
+                id: frag.id,
+                start: 8192,
+                len: 4096,
+            },
+            Duration::from_secs(10),
+        )
+    };
+    let Response::Data { data: lie } = ask(net.node(liar).peer_id()).await.unwrap() else {
+        panic!("the liar answers with data");
+    };
+    let root = frag.id.digest();
+    assert!(fragfs_hash::slices::open(&lie, root, 8192, 4096).is_err());
+    let liar_first: Vec<_> = std::iter::once(net::node_id(&net.node(liar).peer_id()))
+        .chain(frag.holders.iter().cloned())
+        .collect();
+    let got = c
+        .fetch_slice(&frag.id, &liar_first, 0, 8192, 4096)
+        .await
+        .expect("a slice from an honest holder");
+    assert!(got[..] == data[at + 8192..at + 8192 + 4096]);
+    net.node(liar).set_lying(false);
+
+    // A copy changed on disk after its tree was built: refused, moved aside.
+    let bad = 0;
+    let store = net.node(bad).store().unwrap().clone();
+    assert!(matches!(
+        ask(net.node(bad).peer_id()).await.unwrap(),
+        Response::Data { .. }
+    ));
+    let path = store.path_for_test(&frag.id);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[8192 + 100] ^= 0x01;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(
+        ask(net.node(bad).peer_id()).await.unwrap(),
+        Response::Corrupt
+    );
+    assert_eq!(store.counters.corrupt_found.load(Ordering::Relaxed), 1);
+    let moved: Vec<_> = std::fs::read_dir(store.root().join("corrupt"))
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(moved, vec![bytes], "the corrupt copy was moved aside");
+
+    // SHA3 ids name no tree: no slice.
+    let sha3 = small_fragments(net.node(0).client())
+        .put_file(&src, None, Progress::new())
+        .await
+        .unwrap();
+    let f = &sha3.manifest.fragments[0];
+    assert!(c.fetch_slice(&f.id, &f.holders, 0, 0, 4096).await.is_err());
+    client.shutdown().await;
+    net.shutdown().await;
+}

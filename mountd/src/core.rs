@@ -150,6 +150,8 @@ pub struct Counters {
     pub fragments_fetched: AtomicU64,
     /// Lookups the kernel asked for (a listing with attributes saves them).
     pub lookups: AtomicU64,
+    /// Verified slices fetched for reads that were not sequential.
+    pub slices_fetched: AtomicU64,
 }
 
 impl std::fmt::Display for Counters {
@@ -157,12 +159,13 @@ impl std::fmt::Display for Counters {
         let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         write!(
             f,
-            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched, lookups: {}",
+            "read {} B, wrote {} B, {} version(s) committed, fragments: {} from cache, {} fetched, {} slice(s) fetched, lookups: {}",
             n(&self.bytes_read),
             n(&self.bytes_written),
             n(&self.commits),
             n(&self.fragments_from_cache),
             n(&self.fragments_fetched),
+            n(&self.slices_fetched),
             n(&self.lookups)
         )
     }
@@ -437,21 +440,22 @@ impl Core {
             return self.read_content(&buf, offset, len).await;
         }
         match &of.head {
-            Some(v) => {
-                self.read_ahead(&of, &v.manifest, offset, len);
-                self.read_version(&v.manifest, offset, len).await
-            }
+            Some(v) => match self.read_ahead(&of, &v.manifest, offset, len) {
+                true => self.read_version(&v.manifest, offset, len).await,
+                false => self.read_scattered(&v.manifest, offset, len).await,
+            },
             None => Ok(Vec::new()),
         }
     }
 
     /// On sequential access, starts fetching the next fragments in the
     /// background so they are in the cache when the reader gets there.
-    fn read_ahead(self: &Arc<Self>, of: &OpenFile, m: &Manifest, offset: u64, len: u32) {
+    /// Returns whether the access is sequential.
+    fn read_ahead(self: &Arc<Self>, of: &OpenFile, m: &Manifest, offset: u64, len: u32) -> bool {
         let end = offset.saturating_add(u64::from(len)).min(m.size);
         let sequential = of.next_read.swap(end, Ordering::Relaxed) == offset;
         if !sequential || end == 0 || self.readahead == 0 {
-            return;
+            return sequential;
         }
         let fsz = u64::from(m.fragment_size.get());
         let count = m.fragments.len() as u64;
@@ -477,6 +481,7 @@ impl Core {
                 let _ = core.fragment_in(r, &f, index).await;
             });
         }
+        true
     }
 
     pub async fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, OpError> {

@@ -97,6 +97,14 @@ impl Filesystem for FragFs {
         {
             tracing::warn!(?missing, "kernel lacks POSIX ACLs");
         }
+        // Direct reads and writes of one `io_submit` go to the mount
+        // together (queue depth > 1 with O_DIRECT), and lookups of one
+        // directory run in parallel.
+        if let Err(missing) =
+            config.add_capabilities(InitFlags::FUSE_ASYNC_DIO | InitFlags::FUSE_PARALLEL_DIROPS)
+        {
+            tracing::info!(?missing, "kernel lacks async direct IO or parallel dirops");
+        }
         let _ = config.set_max_write(1 << 20);
         // Larger kernel readahead: fewer, bigger reads of sequential files.
         let _ = config.set_max_readahead(1 << 20);

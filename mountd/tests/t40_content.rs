@@ -272,6 +272,47 @@ fn t50_first_bytes_of_a_cold_file_need_few_fragments() {
     );
 }
 
+/// Reads here and there in a cold file of BLAKE3 fragments fetch verified
+/// slices, not whole fragments, and return the file's bytes.
+#[test]
+fn t55_scattered_reads_of_a_cold_file_fetch_slices() {
+    let d = Dirs::new();
+    let m = Mount::start(&d, &["--hash", "blake3"]);
+    let data = random(16 * MIB);
+    fs::write(m.path("cold"), &data).expect("write");
+    drop(m);
+    let m = Mount::start(&d, &["--hash", "blake3"]);
+    let f = fs::File::open(m.path("cold")).expect("open");
+    let mut rng = StdRng::seed_from_u64(seed());
+    for _ in 0..40 {
+        let at = rng.random_range(1..data.len() / 4096 - 1) * 4096 + rng.random_range(0..100);
+        let mut buf = vec![0u8; 3000];
+        f.read_exact_at(&mut buf, at as u64).expect("pread");
+        assert!(buf[..] == data[at..at + 3000], "bytes at {at}");
+    }
+    drop(f);
+    let log = m.stop();
+    let slices: u64 = log
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let before = &l[..l.find(" slice(s) fetched")?];
+            before.rsplit(' ').next()?.parse().ok()
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no slice counter in the log:
+{log}"
+            )
+        });
+    let (_, fetched) = fragments_read(&log);
+    assert!(slices >= 10, "{slices} slices for 40 scattered reads");
+    assert!(
+        fetched < 16,
+        "{fetched} whole fragments fetched for scattered reads"
+    );
+}
+
 /// Data fsynced before the daemon is killed with SIGKILL is there after a
 /// remount.
 #[test]

@@ -3,12 +3,12 @@
 //! write them in order, and check the whole-file SHA3-256 before the output
 //! file takes its final name.
 
-use super::{blocking, Client, ClientError, Progress};
+use super::{blocking, slices::Part, Client, ClientError, Progress};
 use crate::{
     fragment::{FileHasher, FragmentId, Manifest},
     net::{self, PeerId},
     redundancy::NodeId,
-    wire::{Request, Response},
+    wire::Response,
 };
 use bytes::Bytes;
 use futures::{stream::FuturesUnordered, StreamExt};
@@ -141,11 +141,23 @@ impl Client {
         rotate: usize,
         progress: &Progress,
     ) -> Result<Bytes, ClientError> {
+        self.fetch_part(id, holders, rotate, progress, Part::Whole)
+            .await
+    }
+
+    /// [`Client::fetch_fragment`] of `part` of the fragment.
+    pub(super) async fn fetch_part(
+        &self,
+        id: &FragmentId,
+        holders: &[NodeId],
+        rotate: usize,
+        progress: &Progress,
+        part: Part,
+    ) -> Result<Bytes, ClientError> {
         if let Some(store) = self.store.clone() {
             if store.has(id) {
-                let id = *id;
-                match blocking(move || store.get(&id)).await? {
-                    Ok(data) => return Ok(Bytes::from(data)),
+                match self.local_part(store, *id, part).await? {
+                    Ok(data) => return Ok(data),
                     Err(e) => {
                         tracing::warn!(fragment = %id, error = %e, "local copy unusable; fetching from peers")
                     }
@@ -202,7 +214,7 @@ impl Client {
                     });
                 };
                 tried.insert(p);
-                inflight.push(self.try_holder(p, *id));
+                inflight.push(self.try_part(p, *id, part));
             }
             tokio::select! {
                 Some((peer, res)) = inflight.next() => match res {
@@ -223,7 +235,7 @@ impl Client {
                     if let Some(p) = queue.pop_front() {
                         tracing::debug!(fragment = %id, peer = %p, "slow holder; hedging");
                         tried.insert(p);
-                        inflight.push(self.try_holder(p, *id));
+                        inflight.push(self.try_part(p, *id, part));
                     }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
@@ -240,25 +252,32 @@ impl Client {
         peer: PeerId,
         id: FragmentId,
     ) -> (PeerId, Result<Bytes, (bool, String)>) {
+        self.try_part(peer, id, Part::Whole).await
+    }
+
+    /// [`Client::try_holder`] for `part` of the fragment.
+    async fn try_part(
+        &self,
+        peer: PeerId,
+        id: FragmentId,
+        part: Part,
+    ) -> (PeerId, Result<Bytes, (bool, String)>) {
         let res = match self
             .net
-            .request(peer, Request::Get { id }, self.cfg.attempt_timeout)
+            .request(peer, part.request(id), self.cfg.attempt_timeout)
             .await
         {
-            Ok(Response::Data { data }) => {
-                let check = data.clone();
-                match blocking(move || id.matches(&check)).await {
-                    Ok(true) => Ok(data),
-                    Ok(false) => {
-                        tracing::warn!(fragment = %id, %peer, "peer sent bytes that do not match the fragment id; discarded");
-                        Err((
-                            true,
-                            "sent bytes that do not match the fragment id".to_string(),
-                        ))
-                    }
-                    Err(e) => Err((false, e.to_string())),
+            Ok(Response::Data { data }) => match blocking(move || part.open(id, data)).await {
+                Ok(Some(data)) => Ok(data),
+                Ok(None) => {
+                    tracing::warn!(fragment = %id, %peer, "peer sent bytes that do not match the fragment id; discarded");
+                    Err((
+                        true,
+                        "sent bytes that do not match the fragment id".to_string(),
+                    ))
                 }
-            }
+                Err(e) => Err((false, e.to_string())),
+            },
             Ok(Response::NotFound) => Err((false, "does not hold it".into())),
             Ok(Response::Corrupt) => Err((false, "its copy is corrupt".into())),
             Ok(Response::Failed { reason }) | Ok(Response::Rejected { reason }) => {

@@ -15,6 +15,7 @@ mod refresh;
 mod repair;
 mod sealed;
 mod shards;
+mod slices;
 
 pub use erasure::ErasureCounters;
 pub use get::GetReport;

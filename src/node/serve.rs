@@ -44,6 +44,36 @@ pub(super) async fn serve(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbou
     }
 }
 
+/// Answers a read of fragment `id` done by `get` on the blocking pool: its
+/// bytes, or what kept them from being served (a corrupt copy is no longer
+/// announced, and the scrubber is woken to replace it).
+async fn read(
+    shared: &Shared,
+    id: FragmentId,
+    get: impl FnOnce() -> Result<Vec<u8>, StoreError> + Send + 'static,
+    lie_from: usize,
+) -> Response {
+    match tokio::task::spawn_blocking(get).await {
+        Ok(Ok(mut data)) => {
+            let from = lie_from.min(data.len());
+            shared.switches.tamper(&mut data[from..]);
+            Response::Data {
+                data: Bytes::from(data),
+            }
+        }
+        Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
+        Ok(Err(StoreError::Corrupt { .. })) => {
+            shared.net.unprovide(&id).await;
+            shared.scrub.wake();
+            Response::Corrupt
+        }
+        Ok(Err(e)) => Response::Failed {
+            reason: e.to_string(),
+        },
+        Err(e) => failed(e),
+    }
+}
+
 async fn answer(shared: &Shared, request: Request) -> Response {
     let Some(store) = shared.store.clone() else {
         return Response::Rejected {
@@ -53,25 +83,12 @@ async fn answer(shared: &Shared, request: Request) -> Response {
     match request {
         Request::Get { id } => {
             shared.switches.stall().await;
-            match tokio::task::spawn_blocking(move || store.get(&id)).await {
-                Ok(Ok(data)) => {
-                    let mut data = data;
-                    shared.switches.tamper(&mut data);
-                    Response::Data {
-                        data: Bytes::from(data),
-                    }
-                }
-                Ok(Err(StoreError::NotFound(_))) => Response::NotFound,
-                Ok(Err(StoreError::Corrupt { .. })) => {
-                    shared.net.unprovide(&id).await;
-                    shared.scrub.wake();
-                    Response::Corrupt
-                }
-                Ok(Err(e)) => Response::Failed {
-                    reason: e.to_string(),
-                },
-                Err(e) => failed(e),
-            }
+            read(shared, id, move || store.get(&id), 0).await
+        }
+        Request::GetSlice { id, start, len } => {
+            shared.switches.stall().await;
+            // A lie changes what follows the slice's 8-byte length.
+            read(shared, id, move || store.get_slice(&id, start, len), 8).await
         }
         Request::Put { id, data } => put(shared, store, id, data, true).await,
         Request::PutBuffered { id, data } => put(shared, store, id, data, false).await,

@@ -8,6 +8,10 @@
 //! **Architecture invariant:** blocking std IO only. No tokio, no libp2p:
 //! async callers run these methods on the blocking pool.
 
+mod slices;
+
+pub use slices::sliceable;
+
 use crate::fragment::{FragmentId, FragmentSize};
 use std::{
     fs::{self, File},
@@ -64,6 +68,8 @@ pub struct StoreCounters {
     pub bytes_written: AtomicU64,
     pub bytes_read: AtomicU64,
     pub corrupt_found: AtomicU64,
+    /// Verified slices served (`slices`).
+    pub slices: AtomicU64,
     /// Fragments and bytes deleted by the garbage collector.
     pub collected: AtomicU64,
     pub collected_bytes: AtomicU64,
@@ -91,6 +97,8 @@ pub struct FragmentStore {
     /// ([`take_quarantined`](Self::take_quarantined)). A std mutex held for
     /// one push or take.
     quarantined: Mutex<Vec<FragmentId>>,
+    /// The trees of fragments slices were cut from (`slices`).
+    trees: slices::Trees,
     pub counters: StoreCounters,
 }
 
@@ -114,6 +122,7 @@ impl FragmentStore {
             usage: Mutex::new((0, 0)),
             gc: Mutex::new(()),
             quarantined: Mutex::new(Vec::new()),
+            trees: Default::default(),
             counters: Default::default(),
         };
         let (mut used, mut count) = (0, 0);

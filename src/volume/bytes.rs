@@ -49,6 +49,38 @@ impl Volume {
         Ok(b)
     }
 
+    /// Bytes `start..start + len` of fragment `f` (number `index` of a
+    /// file stored with `redundancy`) without fetching the rest, each
+    /// checked against the fragment's id; None when the fragment cannot
+    /// be sliced (not named by BLAKE3, or coded into shards): fetch it
+    /// whole.
+    pub async fn fetch_slice(
+        &self,
+        redundancy: Redundancy,
+        f: &FragmentEntry,
+        index: u64,
+        start: u32,
+        len: u32,
+    ) -> Option<Result<Bytes, VolumeError>> {
+        let plain = matches!(redundancy, Redundancy::Replicas(_));
+        if !plain || !crate::store::sliceable(f.id.algo()) {
+            return None;
+        }
+        let want = f.len.saturating_sub(start).min(len) as usize;
+        let got = self
+            .client()
+            .fetch_slice(&f.id, &f.holders, index as usize, start, len)
+            .await;
+        Some(match got {
+            Ok(b) if b.len() == want => Ok(b),
+            Ok(b) => Err(VolumeError::Protocol(format!(
+                "a slice of fragment {index} has {} bytes, {want} expected",
+                b.len()
+            ))),
+            Err(e) => Err(e.into()),
+        })
+    }
+
     /// Bytes `offset..offset + len` of the version whose manifest is `m`
     /// (short at the end of the file), every fragment verified.
     pub async fn read_range(

@@ -4,7 +4,10 @@
 //! failed lately; a range of a version.
 
 use super::Core;
-use crate::{errno::OpError, plan::plan_read};
+use crate::{
+    errno::OpError,
+    plan::{plan_read, Piece},
+};
 use bytes::Bytes;
 use fragfs::{
     fragment::{FragmentEntry, FragmentId, Manifest},
@@ -139,6 +142,53 @@ impl Core {
         let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
         failed.retain(|_, at| at.elapsed() < FAILED_FOR);
         failed.contains_key(id)
+    }
+
+    /// [`Core::read_version`] for a read that is not sequential: a piece
+    /// of a fragment that is not in the cache is fetched alone, as a
+    /// verified slice, when the fragment allows it (plain replicas named
+    /// by BLAKE3, not sealed): 4 KiB read costs about 4 KiB moved and
+    /// hashed, not a whole fragment. Slices are not cached.
+    pub(super) async fn read_scattered(
+        &self,
+        m: &Manifest,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>, OpError> {
+        let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
+        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
+        for p in pieces {
+            match self.slice_of(m, p).await {
+                Some(bytes) => out.extend_from_slice(&bytes?),
+                None => {
+                    let frag = self.fragment(m, p.index).await?;
+                    out.extend_from_slice(&frag[p.start..p.end]);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Piece `p` of `m` as a verified slice; None when it is cached or
+    /// being fetched whole, or its fragment cannot be sliced.
+    async fn slice_of(&self, m: &Manifest, p: Piece) -> Option<Result<Bytes, OpError>> {
+        let f = m.fragments.get(p.index as usize)?;
+        let busy = || {
+            self.inflight
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains_key(&f.id)
+        };
+        if self.cache.contains(&f.id) || busy() || self.key_of(&f.id).is_some() {
+            return None;
+        }
+        let (start, len) = (p.start as u32, (p.end - p.start) as u32);
+        let got = self
+            .volume
+            .fetch_slice(m.redundancy, f, p.index, start, len)
+            .await?;
+        self.counters.slices_fetched.fetch_add(1, Ordering::Relaxed);
+        Some(got.map_err(OpError::from))
     }
 
     /// Bytes `offset..offset + len` of the version `m` (short at the end).
