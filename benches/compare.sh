@@ -90,6 +90,35 @@ run_fragfs() {
     for i in 1 2; do start_node "p$i"; done
     fragfs_mount || die "the fragfs mount did not come up"
     REMOUNT_CMD=fragfs_mount "$ANCHORS/bench.sh" fragfs "$MNT"
+    tree_steps fragfs "$MNT"
+    fragfs_extras
+}
+
+# What only fragfs is asked for: the mount daemon's peak memory while
+# writing 1 GiB (VmHWM of a fresh daemon, beside its cache size), and the
+# first byte of that file, cold (a fresh daemon, caches dropped).
+fragfs_extras() {
+    local pid hwm
+    fragfs_mount || die "the fragfs mount did not come up"
+    pid=$(cat "$WORK/mount.pid")
+    head -c 1G /dev/urandom >"$WORK/one-gib"
+    cp "$WORK/one-gib" "$MNT/one-gib"
+    sync "$MNT/one-gib"
+    hwm=$(awk '/VmHWM/ {print int($2 / 1024)}' "/proc/$pid/status")
+    say "fragfs: peak memory writing 1 GiB: $hwm MiB (cache 512 MiB: target at most 640 MiB)"
+    printf 'fragfs\tpeak MiB writing 1 GiB\t%s\n' "$hwm" >>"$TREE_OUT.extra"
+    fragfs_mount || die "the fragfs mount did not come up"
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    python3 - "$MNT/one-gib" <<'PY' | tee -a "$TREE_OUT.extra"
+import sys, time
+t = time.perf_counter()
+with open(sys.argv[1], "rb") as f:
+    f.read(1)
+print(f"fragfs\tfirst byte of a cold 1 GiB file, ms\t{(time.perf_counter() - t) * 1000:.1f}")
+PY
+    cmp "$WORK/one-gib" "$MNT/one-gib" || die "the 1 GiB file read back differs"
+    rm -f "$WORK/one-gib" "$MNT/one-gib"
 }
 
 run_gluster() {
@@ -98,6 +127,7 @@ run_gluster() {
     local m=$PEERS/mnt/gvr3
     REMOUNT_CMD="umount $m && mount -t glusterfs 127.0.0.1:/gvr3 $m" \
         "$ANCHORS/bench.sh" gluster_r3 "$m"
+    tree_steps gluster_r3 "$m"
     "$ANCHORS/setup_gluster.sh" down
 }
 
@@ -109,14 +139,35 @@ run_moosefs() {
     # shim): a bare mfsmount hangs the cold phases.
     REMOUNT_CMD="umount $m && $ANCHORS/setup_moosefs.sh up" \
         "$ANCHORS/bench.sh" moosefs_g3 "$m"
+    tree_steps moosefs_g3 "$m"
     "$ANCHORS/setup_moosefs.sh" down
 }
+
+# The source tree of the tree steps: five crates' sources from the cargo
+# registry (about 1,250 files and directories, 14 MB), one tarball for
+# every system.
+tree_tarball() {
+    local reg crates=() c
+    reg=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/ | head -n 1)
+    for c in fuser-0.18 openraft-0.9 redb-4 tokio-util-0.7 tokio-1.; do
+        crates+=("$(cd "$reg" && ls -d "$c"* | head -n 1)")
+    done
+    tar -C "$reg" -cf "$WORK/tree.tar" "${crates[@]}"
+    say "source tree: ${crates[*]} ($(tar -tf "$WORK/tree.tar" | wc -l) entries, $(du -m "$WORK/tree.tar" | cut -f1) MB)"
+}
+tree_tarball
+TREE_OUT=$WORK/tree.tsv
+tree_steps() { benches/tree_steps.sh "$1" "$2" "$WORK/tree.tar" "$TREE_OUT"; }
 
 LABELS=()
 for s in $SYSTEMS; do
     say "== $s"
     case $s in
-    local) "$ANCHORS/bench.sh" local "$WORK/local"; LABELS+=(local) ;;
+    local)
+        "$ANCHORS/bench.sh" local "$WORK/local"
+        tree_steps local "$WORK/local"
+        LABELS+=(local)
+        ;;
     fragfs) run_fragfs; LABELS+=(fragfs) ;;
     gluster) run_gluster; LABELS+=(gluster_r3) ;;
     moosefs) run_moosefs; LABELS+=(moosefs_g3) ;;
@@ -127,3 +178,7 @@ say ""
 say "fragfs ($HASH ids, 3 peers, R=3) beside the anchors, $(date -u +%F), in one run:"
 python3 "$ANCHORS/make_table.py" "${LABELS[@]}"
 python3 benches/compare_ratios.py "$PEERS/results" "${LABELS[@]}"
+say ""
+say "The source-tree steps, seconds (fragfs ÷ best anchor: above 1 is slower):"
+python3 benches/tree_table.py "$TREE_OUT" "${LABELS[@]}"
+[[ -s $TREE_OUT.extra ]] && { say ""; cat "$TREE_OUT.extra"; }

@@ -419,7 +419,7 @@ mod tests {
     /// Every message in the order of the pinned file: the first three
     /// requests and eight responses, then each later addition in the order
     /// it came (`Stat`, `Usage`; then `PutBuffered`, `Sync`, `Synced`; then
-    /// `Touch`), so lines once pinned never move.
+    /// `Touch`; then `GetSlice`), so lines once pinned never move.
     fn pinned_order() -> Vec<Result<Request, Response>> {
         let (req, resp) = (all_requests(), all_responses());
         let mut v: Vec<Result<Request, Response>> = Vec::new();

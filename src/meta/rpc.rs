@@ -141,21 +141,21 @@ mod tests {
     #[test]
     fn t10_change_feed_encoding_is_pinned() {
         let req = encode(&MetaRequest::Changes { since: Some(300) });
-        assert_eq!(hex::encode(&req), "040701ac02");
+        assert_eq!(hex::encode(&req), "050701ac02");
         let none = encode(&MetaRequest::Changes { since: None });
-        assert_eq!(hex::encode(&none), "040700");
+        assert_eq!(hex::encode(&none), "050700");
         let entries = MetaResponse::Changes(Ok(ChangesAnswer::Entries {
             upto: 9,
             entries: vec![(8, sample())],
         }));
         assert_eq!(
             hex::encode(encode(&entries)),
-            "0407000009010802010701010161"
+            "0507000009010802010701010161"
         );
         let old = MetaResponse::Changes(Ok(ChangesAnswer::TooOld { upto: 5 }));
-        assert_eq!(hex::encode(encode(&old)), "0407000105");
+        assert_eq!(hex::encode(encode(&old)), "0507000105");
         let refused = MetaResponse::Changes(Err(ServiceError::NotVoter));
-        assert_eq!(hex::encode(encode(&refused)), "04070101");
+        assert_eq!(hex::encode(encode(&refused)), "05070101");
         for b in [req, none] {
             assert!(matches!(
                 decode::<MetaRequest>(&b),
