@@ -144,31 +144,6 @@ impl Core {
         failed.contains_key(id)
     }
 
-    /// [`Core::read_version`] for a read that is not sequential: a piece
-    /// of a fragment that is not in the cache is fetched alone, as a
-    /// verified slice, when the fragment allows it (plain replicas named
-    /// by BLAKE3, not sealed): 4 KiB read costs about 4 KiB moved and
-    /// hashed, not a whole fragment. Slices are not cached.
-    pub(super) async fn read_scattered(
-        &self,
-        m: &Manifest,
-        offset: u64,
-        len: u32,
-    ) -> Result<Vec<u8>, OpError> {
-        let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
-        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
-        for p in pieces {
-            match self.slice_of(m, p).await {
-                Some(bytes) => out.extend_from_slice(&bytes?),
-                None => {
-                    let frag = self.fragment(m, p.index).await?;
-                    out.extend_from_slice(&frag[p.start..p.end]);
-                }
-            }
-        }
-        Ok(out)
-    }
-
     /// Piece `p` of `m` as a verified slice; None when it is cached or
     /// being fetched whole, or its fragment cannot be sliced.
     async fn slice_of(&self, m: &Manifest, p: Piece) -> Option<Result<Bytes, OpError>> {
@@ -198,11 +173,44 @@ impl Core {
         offset: u64,
         len: u32,
     ) -> Result<Vec<u8>, OpError> {
+        self.read_pieces(m, offset, len, false).await
+    }
+
+    /// [`Core::read_version`] for a read that is not sequential: a piece
+    /// of a fragment that is not in the cache is fetched alone, as a
+    /// verified slice, when the fragment allows it (plain replicas named
+    /// by BLAKE3, not sealed): 4 KiB read costs about 4 KiB moved and
+    /// hashed, not a whole fragment. Slices are not cached.
+    pub(super) async fn read_scattered(
+        &self,
+        m: &Manifest,
+        offset: u64,
+        len: u32,
+    ) -> Result<Vec<u8>, OpError> {
+        self.read_pieces(m, offset, len, true).await
+    }
+
+    async fn read_pieces(
+        &self,
+        m: &Manifest,
+        offset: u64,
+        len: u32,
+        slices: bool,
+    ) -> Result<Vec<u8>, OpError> {
         let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
         let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
         for p in pieces {
-            let frag = self.fragment(m, p.index).await?;
-            out.extend_from_slice(&frag[p.start..p.end]);
+            let slice = match slices {
+                true => self.slice_of(m, p).await,
+                false => None,
+            };
+            match slice {
+                Some(bytes) => out.extend_from_slice(&bytes?),
+                None => {
+                    let frag = self.fragment(m, p.index).await?;
+                    out.extend_from_slice(&frag[p.start..p.end]);
+                }
+            }
         }
         Ok(out)
     }
