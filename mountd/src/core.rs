@@ -439,23 +439,28 @@ impl Core {
             let buf = w.buf.lock().await;
             return self.read_content(&buf, offset, len).await;
         }
-        match &of.head {
-            Some(v) => match self.read_ahead(&of, &v.manifest, offset, len) {
-                true => self.read_version(&v.manifest, offset, len).await,
-                false => self.read_scattered(&v.manifest, offset, len).await,
-            },
-            None => Ok(Vec::new()),
+        let Some(v) = &of.head else {
+            return Ok(Vec::new());
+        };
+        let m = &v.manifest;
+        let end = offset.saturating_add(u64::from(len)).min(m.size);
+        if of.next_read.swap(end, Ordering::Relaxed) != offset {
+            return self.read_scattered(m, offset, len).await;
         }
+        // What is read now first, what comes next after: the first bytes
+        // of a cold file do not share the holders' disks and the network
+        // with the fragments read ahead of them.
+        let data = self.read_version(m, offset, len).await?;
+        self.read_ahead(&of, m, end);
+        Ok(data)
     }
 
-    /// On sequential access, starts fetching the next fragments in the
-    /// background so they are in the cache when the reader gets there.
-    /// Returns whether the access is sequential.
-    fn read_ahead(self: &Arc<Self>, of: &OpenFile, m: &Manifest, offset: u64, len: u32) -> bool {
-        let end = offset.saturating_add(u64::from(len)).min(m.size);
-        let sequential = of.next_read.swap(end, Ordering::Relaxed) == offset;
-        if !sequential || end == 0 || self.readahead == 0 {
-            return sequential;
+    /// After a sequential read that ended at `end`, starts fetching the
+    /// next fragments in the background so they are in the cache when the
+    /// reader gets there.
+    fn read_ahead(self: &Arc<Self>, of: &OpenFile, m: &Manifest, end: u64) {
+        if end == 0 || self.readahead == 0 {
+            return;
         }
         let fsz = u64::from(m.fragment_size.get());
         let count = m.fragments.len() as u64;
@@ -481,7 +486,6 @@ impl Core {
                 let _ = core.fragment_in(r, &f, index).await;
             });
         }
-        true
     }
 
     pub async fn write(&self, fh: u64, offset: u64, data: Vec<u8>) -> Result<u32, OpError> {
