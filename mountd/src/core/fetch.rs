@@ -144,6 +144,34 @@ impl Core {
         failed.contains_key(id)
     }
 
+    /// A read of read-only handle `fh` that is not sequential, answered at
+    /// once when every fragment it needs is in the cache (checked when it
+    /// was fetched); None otherwise (the caller takes the usual path,
+    /// which also keeps readahead going for sequential readers).
+    pub fn read_cached(&self, fh: u64, offset: u64, len: u32) -> Option<Vec<u8>> {
+        let of = self.handle(fh).ok()?;
+        if of.writer.is_some() {
+            return None;
+        }
+        let m = &of.head.as_ref()?.manifest;
+        let end = offset.saturating_add(u64::from(len)).min(m.size);
+        if of.next_read.load(Ordering::Relaxed) == offset {
+            return None;
+        }
+        let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
+        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
+        for p in &pieces {
+            let frag = self.cache.get(&m.fragments.get(p.index as usize)?.id)?;
+            out.extend_from_slice(&frag[p.start..p.end]);
+        }
+        of.next_read.store(end, Ordering::Relaxed);
+        let c = &self.counters;
+        c.fragments_from_cache
+            .fetch_add(pieces.len() as u64, Ordering::Relaxed);
+        c.bytes_read.fetch_add(out.len() as u64, Ordering::Relaxed);
+        Some(out)
+    }
+
     /// Piece `p` of `m` as a verified slice; None when it is cached or
     /// being fetched whole, or its fragment cannot be sliced.
     async fn slice_of(&self, m: &Manifest, p: Piece) -> Option<Result<Bytes, OpError>> {

@@ -62,6 +62,9 @@ impl FragFs {
         reply: ReplyData,
     ) {
         let core = self.core.clone();
+        if let Some(d) = core.read_cached(fh.0, offset, size) {
+            return reply.data(&d);
+        }
         self.data(
             "read",
             async move { core.read(fh.0, offset, size).await },
