@@ -135,5 +135,18 @@ mod tests {
             // Another root is refused.
             assert!(slices::open(&slice, &blake3(b"other"), start, len).is_err());
         }
+        // Asked past the end, or for nothing: an answer or an error, no panic.
+        for (start, len) in [
+            (400_000, 4096),
+            (0, 0),
+            (u64::from(u32::MAX), u64::from(u32::MAX)),
+        ] {
+            if let Ok(s) = slices::extract(std::io::Cursor::new(&data), &tree, start, len) {
+                let got = slices::open(&s, &root, start, len).unwrap_or_default();
+                assert!(got.len() as u64 <= len, "{start}+{len}");
+            }
+        }
+        // Garbage is an error.
+        assert!(slices::open(&[1, 2, 3], &root, 0, 4096).is_err());
     }
 }

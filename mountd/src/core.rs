@@ -445,7 +445,7 @@ impl Core {
         let m = &v.manifest;
         let end = offset.saturating_add(u64::from(len)).min(m.size);
         if of.next_read.swap(end, Ordering::Relaxed) != offset {
-            return self.read_scattered(m, offset, len).await;
+            return self.read_pieces(m, offset, len, true).await;
         }
         // What is read now first, what comes next after: the first bytes
         // of a cold file do not share the holders' disks and the network

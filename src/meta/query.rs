@@ -224,6 +224,22 @@ fn row(ns: &Namespace, name: String, attr: Attr) -> ListRow {
     ListRow { name, attr, head }
 }
 
+/// Directory `ino`'s entries with their attributes, each made into a row
+/// by `row`.
+fn listing<T>(
+    ns: &Namespace,
+    ino: Ino,
+    row: impl Fn(DirEntry, Attr) -> Result<T, FsError>,
+) -> Result<Vec<T>, FsError> {
+    ns.readdir(ino)?
+        .into_iter()
+        .map(|e| {
+            let attr = ns.getattr(e.ino)?;
+            row(e, attr)
+        })
+        .collect()
+}
+
 /// Answers `q` from `ns`.
 pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
     Ok(match q {
@@ -285,27 +301,15 @@ pub fn answer(ns: &Namespace, q: &Query) -> Result<QueryReply, FsError> {
             QueryReply::Head { attr, head, proof }
         }
         Query::Xattrs { ino } => QueryReply::Xattrs(ns.xattrs(*ino)?.clone()),
-        Query::ReaddirAll { ino } => QueryReply::EntriesAll(
-            ns.readdir(*ino)?
-                .into_iter()
-                .map(|e| {
-                    let attr = ns.getattr(e.ino)?;
-                    let x = ns.xattrs(e.ino)?;
-                    let weight: usize = x.iter().map(|(k, v)| k.len() + v.len()).sum();
-                    let x = (weight <= LISTED_XATTRS_MAX).then(|| x.clone());
-                    Ok((e, attr, x))
-                })
-                .collect::<Result<_, FsError>>()?,
-        ),
-        Query::ReaddirPlus { ino } => QueryReply::EntriesPlus(
-            ns.readdir(*ino)?
-                .into_iter()
-                .map(|e| {
-                    let attr = ns.getattr(e.ino)?;
-                    Ok((e, attr))
-                })
-                .collect::<Result<_, FsError>>()?,
-        ),
+        Query::ReaddirAll { ino } => QueryReply::EntriesAll(listing(ns, *ino, |e, attr| {
+            let x = ns.xattrs(e.ino)?;
+            let weight: usize = x.iter().map(|(k, v)| k.len() + v.len()).sum();
+            let x = (weight <= LISTED_XATTRS_MAX).then(|| x.clone());
+            Ok((e, attr, x))
+        })?),
+        Query::ReaddirPlus { ino } => {
+            QueryReply::EntriesPlus(listing(ns, *ino, |e, attr| Ok((e, attr)))?)
+        }
         Query::Lock {
             ino,
             owner,

@@ -326,6 +326,18 @@ impl FragmentStore {
     /// Reads and verifies a fragment. A copy that does not match its id is
     /// moved to `corrupt/` and reported as [`StoreError::Corrupt`].
     pub fn get(&self, id: &FragmentId) -> Result<Vec<u8>, StoreError> {
+        let (data, ()) = self.get_checked(id, |data| id.matches(data).then_some(()))?;
+        Ok(data)
+    }
+
+    /// Fragment `id`'s bytes, with what `check` makes of them; a copy
+    /// `check` refuses (None: it does not hash to its id) is moved aside
+    /// and never served.
+    fn get_checked<T>(
+        &self,
+        id: &FragmentId,
+        check: impl FnOnce(&[u8]) -> Option<T>,
+    ) -> Result<(Vec<u8>, T), StoreError> {
         let path = self.path_of(id);
         let (data, on_disk) = match read_at_most(&path, u64::from(FragmentSize::MAX)) {
             Ok(d) => d,
@@ -333,17 +345,21 @@ impl FragmentStore {
             Err(e) => return Err(StoreError::Io { path, source: e }),
         };
         // A file longer than any fragment is read no further: it is corrupt.
-        if on_disk > u64::from(FragmentSize::MAX) || !id.matches(&data) {
+        let checked = match on_disk > u64::from(FragmentSize::MAX) {
+            true => None,
+            false => check(&data),
+        };
+        let Some(checked) = checked else {
             self.counters.corrupt_found.fetch_add(1, Ordering::Relaxed);
             let moved_to = self.quarantine(id, &path, on_disk)?;
             tracing::error!(fragment = %id, moved_to = %moved_to.display(), "corrupt fragment on disk; moved aside, will not be served");
             return Err(StoreError::Corrupt { id: *id, moved_to });
-        }
+        };
         self.counters.gets.fetch_add(1, Ordering::Relaxed);
         self.counters
             .bytes_read
             .fetch_add(data.len() as u64, Ordering::Relaxed);
-        Ok(data)
+        Ok((data, checked))
     }
 
     fn quarantine(&self, id: &FragmentId, path: &Path, len: u64) -> Result<PathBuf, StoreError> {

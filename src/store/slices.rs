@@ -5,7 +5,7 @@
 //!
 //! The tree of a fragment (its "outboard", about 6% of its length) is
 //! computed the first time a slice of it is asked for, from the whole
-//! fragment checked against its id on the way, and kept in memory
+//! fragment (its root checks the copy against the id), and kept in memory
 //! (bounded in bytes, least recently used out). A slice cut from the disk
 //! afterwards is opened here as the reader will open it: a copy that no
 //! longer matches is quarantined like a whole one, never served.
@@ -103,8 +103,12 @@ impl FragmentStore {
                 }
             }
             None => {
-                let data = self.get(id)?;
-                let (tree, _) = slices::outboard(&data);
+                // The tree's root is the BLAKE3 of the whole: building it
+                // checks the copy against its id.
+                let (data, tree) = self.get_checked(id, |data| {
+                    let (tree, root) = slices::outboard(data);
+                    (root == *id.digest()).then_some(tree)
+                })?;
                 let slice = slices::extract(io::Cursor::new(&data), &tree, start, len)
                     .map_err(io_err(&path))?;
                 self.trees.insert(*id, Arc::new(tree));

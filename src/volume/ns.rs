@@ -100,12 +100,6 @@ impl Volume {
             .await
     }
 
-    /// A directory's entries with their attributes.
-    pub async fn readdir_plus(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, VolumeError> {
-        self.query_with(Query::ReaddirPlus { ino }, reply::entries_plus)
-            .await
-    }
-
     /// A directory's entries with their attributes and their extended
     /// attributes when small (`Query::ReaddirAll`).
     pub async fn readdir_all(&self, ino: Ino) -> Result<Vec<ListedEntry>, VolumeError> {
@@ -268,19 +262,9 @@ impl Volume {
         self.command_attr(in_context(ctx, cmd)).await
     }
 
-    pub async fn getxattr(&self, ino: Ino, name: String) -> Result<Vec<u8>, VolumeError> {
-        self.query_with(Query::Getxattr { ino, name }, reply::value)
-            .await
-    }
-
     /// Every extended attribute of `ino` with its value.
     pub async fn xattrs(&self, ino: Ino) -> Result<Xattrs, VolumeError> {
         self.query_with(Query::Xattrs { ino }, reply::xattrs).await
-    }
-
-    pub async fn listxattr(&self, ino: Ino) -> Result<Vec<String>, VolumeError> {
-        self.query_with(Query::Listxattr { ino }, reply::names)
-            .await
     }
 
     /// Sets an extended attribute. A value of an attribute fragfs reads

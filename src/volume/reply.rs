@@ -76,20 +76,6 @@ pub(crate) fn target(r: QueryReply) -> Result<String, VolumeError> {
     }
 }
 
-pub(crate) fn value(r: QueryReply) -> Result<Vec<u8>, VolumeError> {
-    match r {
-        QueryReply::Value(v) => Ok(v),
-        other => Err(wrong("an attribute value", other)),
-    }
-}
-
-pub(crate) fn names(r: QueryReply) -> Result<Vec<String>, VolumeError> {
-    match r {
-        QueryReply::Names(n) => Ok(n),
-        other => Err(wrong("attribute names", other)),
-    }
-}
-
 /// A head version and the proof the namespace holds for it.
 pub(crate) type ProvenHead = (
     Attr,
@@ -100,13 +86,6 @@ pub(crate) fn head(r: QueryReply) -> Result<ProvenHead, VolumeError> {
     match r {
         QueryReply::Head { attr, head, proof } => Ok((attr, head.map(|h| (h, proof)))),
         other => Err(wrong("a head version", other)),
-    }
-}
-
-pub(crate) fn entries_plus(r: QueryReply) -> Result<Vec<(DirEntry, Attr)>, VolumeError> {
-    match r {
-        QueryReply::EntriesPlus(e) => Ok(e),
-        other => Err(wrong("entries with attributes", other)),
     }
 }
 
@@ -231,10 +210,9 @@ mod tests {
         assert!(is_protocol(history(q())));
         assert!(is_protocol(paths(q())));
         assert!(is_protocol(entries(q())));
-        assert!(is_protocol(value(q())));
-        assert!(is_protocol(names(q())));
+        assert!(is_protocol(xattrs(q())));
         assert!(is_protocol(head(q())));
-        assert!(is_protocol(entries_plus(q())));
+        assert!(is_protocol(entries_all(q())));
         assert!(is_protocol(lock(q())));
         assert!(is_protocol(inherited(q())));
         assert!(is_protocol(events(q())));
@@ -251,10 +229,11 @@ mod tests {
             target(QueryReply::Target("t".into())).ok(),
             Some("t".into())
         );
-        assert_eq!(value(QueryReply::Value(vec![1, 2])).ok(), Some(vec![1, 2]));
+        let x: Xattrs = [("user.a".to_string(), vec![1, 2])].into();
+        assert_eq!(xattrs(QueryReply::Xattrs(x.clone())).ok(), Some(x));
         assert_eq!(
-            names(QueryReply::Names(vec!["a".into()])).ok(),
-            Some(vec!["a".into()])
+            entries_all(QueryReply::EntriesAll(vec![])).ok(),
+            Some(vec![])
         );
         assert_eq!(lock(QueryReply::Lock(None)).ok(), Some(None));
         assert_eq!(inherited(QueryReply::Inherited(None)).ok(), Some(None));

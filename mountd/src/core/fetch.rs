@@ -159,11 +159,9 @@ impl Core {
             return None;
         }
         let pieces = plan_read(m.size, m.fragment_size.get(), offset, len);
-        let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
-        for p in &pieces {
-            let frag = self.cache.get(&m.fragments.get(p.index as usize)?.id)?;
-            out.extend_from_slice(&frag[p.start..p.end]);
-        }
+        let out = joined(&pieces, |p| {
+            self.cache.get(&m.fragments.get(p.index as usize)?.id)
+        })?;
         of.next_read.store(end, Ordering::Relaxed);
         let c = &self.counters;
         c.fragments_from_cache
@@ -204,21 +202,13 @@ impl Core {
         self.read_pieces(m, offset, len, false).await
     }
 
-    /// [`Core::read_version`] for a read that is not sequential: a piece
-    /// of a fragment that is not in the cache is fetched alone, as a
-    /// verified slice, when the fragment allows it (plain replicas named
-    /// by BLAKE3, not sealed): 4 KiB read costs about 4 KiB moved and
-    /// hashed, not a whole fragment. Slices are not cached.
-    pub(super) async fn read_scattered(
-        &self,
-        m: &Manifest,
-        offset: u64,
-        len: u32,
-    ) -> Result<Vec<u8>, OpError> {
-        self.read_pieces(m, offset, len, true).await
-    }
-
-    async fn read_pieces(
+    /// [`Core::read_version`], and for a read that is not sequential
+    /// (`slices`) a piece of a fragment that is not in the cache is
+    /// fetched alone, as a verified slice, when the fragment allows it
+    /// (plain replicas named by BLAKE3, not sealed): a 4 KiB read costs
+    /// about 4 KiB moved and hashed, not a whole fragment. Slices are not
+    /// cached.
+    pub(super) async fn read_pieces(
         &self,
         m: &Manifest,
         offset: u64,
@@ -242,4 +232,14 @@ impl Core {
         }
         Ok(out)
     }
+}
+
+/// The bytes of `pieces` in order, each cut from the whole fragment `get`
+/// gives for it; None as soon as one is missing.
+fn joined(pieces: &[Piece], mut get: impl FnMut(&Piece) -> Option<Bytes>) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(pieces.iter().map(|p| p.end - p.start).sum());
+    for p in pieces {
+        out.extend_from_slice(&get(p)?[p.start..p.end]);
+    }
+    Some(out)
 }

@@ -96,7 +96,7 @@ impl Core {
     /// Directory `ino`'s entries with their attributes, as stored; what
     /// came with them (attributes, small extended attributes) is
     /// remembered for the questions a listing brings (`ls -l`).
-    async fn listed(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
+    pub(super) async fn listed(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
         let cache = &self.meta_cache;
         let t = cache.ticket();
         let all = self.volume.readdir_all(ino).await?;

@@ -30,7 +30,7 @@ impl Core {
     /// Directory `ino`'s entries with their attributes, under the names a
     /// caller sees.
     pub async fn entries(&self, ino: Ino) -> Result<Vec<(DirEntry, Attr)>, OpError> {
-        let entries = self.volume.readdir_plus(ino).await?;
+        let entries = self.listed(ino).await?;
         self.shown(ino, entries).await
     }
 
