@@ -1,7 +1,7 @@
 //! Files are stored as fragments with R=3 copies on distinct real peers and
 //! come back byte-identical, also after peers die.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{client::Progress, net, redundancy::NodeId};
 use std::collections::HashSet;

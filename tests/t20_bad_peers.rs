@@ -2,7 +2,7 @@
 //! are detected by hash, discarded, and fetched from another holder; a
 //! holder's corrupt copy is quarantined and repaired by its scrubber.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::{ClientError, Progress},

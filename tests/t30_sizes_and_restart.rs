@@ -1,7 +1,7 @@
 //! Boundary sizes round-trip exactly; a restarted peer still serves what it
 //! held.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::client::Progress;
 

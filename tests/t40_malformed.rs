@@ -1,7 +1,7 @@
 //! Malformed, oversize and unexpected messages sent to a node are rejected
 //! and logged; the node keeps serving.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::Progress,

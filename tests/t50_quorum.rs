@@ -1,7 +1,7 @@
 //! A put succeeds only when every fragment reached its write quorum, and
 //! otherwise fails saying how many copies were made.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::{ClientConfig, ClientError, Progress},

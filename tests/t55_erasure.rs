@@ -4,7 +4,7 @@
 //! come back byte-identical with 2 shard holders stopped (counted as
 //! degraded) and with a shard corrupted on disk.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::{Client, ClientConfig, Progress},

@@ -3,7 +3,7 @@
 //! linearizable reads, a clear error when no quorum is reachable, and the
 //! change feed heard on voters and non-voters.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     meta::{Caller, Command, FsError, MetaError, Notice, Query, QueryReply, Reply, Time, ROOT},

@@ -3,7 +3,7 @@
 //! base (the commit goes on top of the newer head; every version is kept),
 //! history, revert, commit at a path, unlink.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     fragment::Manifest,

@@ -2,7 +2,7 @@
 //! after the grace period; a write that reuses fragments while the
 //! collector runs never ends with a version missing one.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::Progress,

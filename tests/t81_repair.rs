@@ -3,7 +3,7 @@
 //! without any command, and the namespace's records name the new holders,
 //! which hold what they are said to.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::{Client, ClientConfig, Progress},

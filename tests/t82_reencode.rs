@@ -3,7 +3,7 @@
 //! new scheme in the background; the bytes read stay the same and the
 //! stores give back the surplus once the collector's grace has passed.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     client::Progress,

@@ -4,7 +4,7 @@
 //! peer once; a revoked member's connections close and its requests are
 //! refused.
 
-mod common;
+use crate::common;
 
 use fragfs::{
     client::{ClientConfig, Progress},

@@ -3,7 +3,7 @@
 //! whose manifest was changed after it was signed, is refused by the
 //! replicas and changes nothing anyone reads.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::{
     fragment::Manifest,

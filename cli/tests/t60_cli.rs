@@ -1,7 +1,7 @@
 //! The `fragfs` binary end to end: real node processes on 127.0.0.1, the CLI
 //! talking to them through their control sockets or joining with `--peer`.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, stderr, stdout, NodeProc, BIN},
     random_bytes,

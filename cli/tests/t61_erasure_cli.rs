@@ -3,7 +3,7 @@
 //! and through a light client; a spec that does not fit the network, or
 //! none at all, is one line of error.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, stderr, stdout, wait_until, NodeProc, BIN},
     random_bytes,

@@ -2,7 +2,7 @@
 //! `revert`, `policy`, `conflicts`): a real node process on 127.0.0.1 and
 //! the `fragfs` binary talking to it through its control socket.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, start_node, stderr, stdout, NodeProc},
     random_bytes,

@@ -3,7 +3,7 @@
 //! relative to a working directory in the mount) act on the namespace path
 //! it names.
 
-mod common;
+use crate::common;
 use common::cli::{fragfs, sibling, start_node, stderr, stdout, wait_until, BIN};
 use fragfs::testing::{ChildGuard, MountGuard};
 use std::{

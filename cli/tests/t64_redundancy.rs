@@ -3,7 +3,7 @@
 //! inherits it, and an invalid spec is one line of error that changes
 //! nothing; `fragfs put` to a path follows its directory's spec.
 
-mod common;
+use crate::common;
 use common::cli::{assert_one_line_error, fragfs, start_node, stderr, stdout, NodeProc};
 
 fn ok(node: &NodeProc, args: &[&str]) -> String {

@@ -5,7 +5,7 @@
 //! is reported while the node keeps running; and a voter started with
 //! `--meta --peer` joins the cluster and finds its leader by itself.
 
-mod common;
+use crate::common;
 use common::cli::{assert_one_line_error, fragfs, start_node, stderr, stdout, wait_until, BIN};
 use fragfs::testing::{ChildGuard, MountGuard, NodeProc};
 use std::{

@@ -3,7 +3,7 @@
 //! a new version brings exactly its changed fragment, unpinning stops
 //! that, and pins survive a restart.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, start_node, stderr, wait_until, NodeProc},
     random_bytes,

@@ -4,7 +4,7 @@
 //! shows it, `get` still verifies; conflict copies are reported; a file
 //! whose fragment nobody holds fails the command.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, stderr, stdout},
     random_bytes,

@@ -3,7 +3,7 @@
 //! runs; a run shows once it happened; without a node the command fails
 //! in one line.
 
-mod common;
+use crate::common;
 use common::cli::*;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! `--scrub-*` values are one-line errors, and `--scrub-rate 0` runs no
 //! scrubber.
 
-mod common;
+use crate::common;
 use common::{
     cli::{assert_one_line_error, fragfs, start_node, stderr, wait_until, NodeProc},
     random_bytes,

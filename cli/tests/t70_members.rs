@@ -5,7 +5,7 @@
 //! node with only `--peer` gets nothing, `fragfs members` lists who
 //! belongs and `fragfs revoke` cuts a member off.
 
-mod common;
+use crate::common;
 
 use common::cli::{assert_one_line_error, fragfs, invite, start_mount, start_node, stdout, BIN};
 use fragfs::testing::{wait_until, ChildGuard};

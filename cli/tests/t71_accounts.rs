@@ -4,7 +4,7 @@
 //! created, asked to join, accepted, left and removed from, its key epoch
 //! moving on each departure; what only an owner may do refused in one line.
 
-mod common;
+use crate::common;
 
 use common::cli::{as_person, assert_one_line_error, start_node, stdout};
 use std::{path::Path, process::Output};

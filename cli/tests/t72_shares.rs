@@ -7,7 +7,7 @@
 //! closes it again; a mount acting for users refuses the writes of a uid
 //! acting for none.
 
-mod common;
+use crate::common;
 
 use common::cli::{as_person, invite, start_mount, start_node, stderr, stdout};
 use fragfs::testing::wait_until;

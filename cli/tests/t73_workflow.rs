@@ -6,7 +6,7 @@
 //! bob leaves the group and his mount is shut out within seconds; bob logs
 //! out (his mount stops and unmounts).
 
-mod common;
+use crate::common;
 
 use common::cli::{as_person, invite, start_mount, start_node, stderr, stdout};
 use fragfs::testing::wait_until;

@@ -3,7 +3,7 @@
 //! writes resume under a new leader, every survivor holds the same tree, and
 //! restarted voters catch up (through a snapshot when the log was compacted).
 
-mod common;
+use crate::common;
 use fragfs::testing::NodeProc;
 use serde_json::Value;
 use std::{

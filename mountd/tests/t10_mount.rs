@@ -1,7 +1,7 @@
 //! The mount end to end: a real `fragfs-mountd` process, a real FUSE mount,
 //! plain `std::fs` calls against it.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,

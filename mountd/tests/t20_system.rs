@@ -4,7 +4,7 @@
 //! exit code 0; POSIX name limits; `statfs` over several storage nodes
 //! that are real `fragfs node` processes on 127.0.0.1.
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::testing::NodeProc;
 use std::{

@@ -2,7 +2,7 @@
 //! file on the local disk, versions sharing unchanged fragments, large
 //! files, partial cold reads, and data surviving a killed daemon.
 
-mod common;
+use crate::common;
 use common::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::{

@@ -4,7 +4,7 @@
 //! The `fragfs` program is the one built beside `fragfs-mountd` (the
 //! workspace's `cargo test` builds both).
 
-mod common;
+use crate::common;
 use common::*;
 use fragfs::testing::NodeProc;
 use std::{

@@ -4,7 +4,7 @@
 //! end. Each gets its exact answer (bytes or errno), and the mount still
 //! serves an ordinary write and read afterwards.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     ffi::CString,

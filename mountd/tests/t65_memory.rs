@@ -5,7 +5,7 @@
 //! offsets (a dirty fragment each) held open together. `benches/memory.sh` runs the same
 //! kind of load for minutes against three peers.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,

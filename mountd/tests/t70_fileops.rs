@@ -4,7 +4,7 @@
 //! `copy_file_range`, which shares stored fragments when the ranges line
 //! up and copies bytes otherwise.
 
-mod common;
+use crate::common;
 use common::*;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use std::{

@@ -2,7 +2,7 @@
 //! sharing one namespace; each lock is taken by a process of its own
 //! (python3's `fcntl.flock`/`fcntl.lockf`), `F_GETLK` by this test.
 
-mod common;
+use crate::common;
 
 use common::{wait_until, Dirs, Mount};
 use std::{

@@ -6,7 +6,7 @@
 //! of an open unlinked file works. Tests that act as other users need root
 //! and are skipped without it.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,

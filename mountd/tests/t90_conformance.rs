@@ -6,7 +6,7 @@
 //! user's credentials (`common::posix`); tables name the call, the user
 //! and the errno expected, then the state left behind is compared.
 
-mod common;
+use crate::common;
 use common::posix::{lstat, moved, times, ts, Fx, Op::*, Who, CREAT, G, NOW, RD, ROOT, U1, U2, WR};
 use libc::{
     EACCES, EEXIST, EINVAL, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, ENOTEMPTY, ENXIO, EPERM,
@@ -14,7 +14,6 @@ use libc::{
 };
 use std::{fs, path::PathBuf};
 
-#[path = "t90_conformance/owners.rs"]
 mod owners;
 #[path = "t90_conformance/times.rs"]
 mod times_of_calls;

@@ -2,7 +2,7 @@
 //! versions its handles hold open (`Command::Hold`), retention keeps them
 //! while the handle stays open, and drops them once it is closed.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,

@@ -7,7 +7,7 @@
 //! `copy_file_range` into the tree need a descriptor open for writing,
 //! which no open there gives: the kernel refuses them with `EBADF` first.)
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     ffi::CString,

@@ -7,7 +7,7 @@
 //! a file the other mount deleted brings it back, and an edit follows a
 //! file the other mount renamed.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     ffi::CString,

@@ -2,7 +2,7 @@
 //! retention and its fragments collected on every store after the grace
 //! period; `df` on every mount and `fragfs status` show it.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{fs, io::Write, path::Path, process::Command, time::Duration};
 

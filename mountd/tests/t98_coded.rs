@@ -2,7 +2,7 @@
 //! through a mount: rebuilt from its shards and byte-identical; written
 //! through the mount it stays coded (a version never mixes schemes).
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,

@@ -6,7 +6,7 @@
 //! existing files when the attribute is set later; an invalid spec is
 //! refused with EINVAL.
 
-mod common;
+use crate::common;
 use common::*;
 use std::{
     fs,
