@@ -233,10 +233,7 @@ impl Core {
         let volume_for_guard = volume.clone();
         Core {
             client,
-            meta_cache: Arc::new(crate::meta_cache::MetaCache::new(
-                volume.clone(),
-                meta_cache,
-            )),
+            meta_cache: crate::meta_cache::MetaCache::new(volume.clone(), meta_cache),
             volume,
             tasks,
             counters: Counters::default(),

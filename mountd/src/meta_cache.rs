@@ -9,8 +9,11 @@
 //! forgotten when
 //! - a change notice names its inode or entry (the invalidation task
 //!   forgets here before it tells the kernel, `crate::invalidate`);
-//! - this mount's volume starts or ends a change: everything, since the
-//!   notice of one's own change may come after its reply;
+//! - this node's volume ends a change that may touch it
+//!   ([`fragfs::volume::Touched`], told before the change's reply goes
+//!   on, since the notice of one's own change may come after its reply):
+//!   the inodes and entries it names, and what a replaced entry named
+//!   (every inode's attributes when that entry is not remembered);
 //! - notices were missed (a reset, or the task fell behind): everything;
 //! - it is older than `max_age`, a backstop should the notice feed go
 //!   quiet without a reset.
@@ -23,7 +26,7 @@
 
 use fragfs::{
     meta::{Attr, Changes, Ino, Xattrs},
-    volume::Volume,
+    volume::{Touched, Volume},
 };
 use std::{
     collections::HashMap,
@@ -71,8 +74,6 @@ pub struct MetaCache {
 struct Inner {
     /// Moves at every forgetting.
     epoch: u64,
-    /// The volume's write count the maps were filled under.
-    writes: u64,
     attrs: HashMap<Ino, (Attr, Instant)>,
     entries: HashMap<(Ino, String), (Ino, Instant)>,
     xattrs: HashMap<Ino, (Arc<Xattrs>, Instant)>,
@@ -86,12 +87,29 @@ impl Inner {
         self.xattrs.clear();
     }
 
-    /// Forgets everything if the volume changed something since the maps
-    /// were filled.
-    fn follow(&mut self, writes: u64) {
-        if self.writes != writes {
-            self.clear();
-            self.writes = writes;
+    fn forget_inode(&mut self, ino: Ino) {
+        self.attrs.remove(&ino);
+        self.xattrs.remove(&ino);
+    }
+
+    /// See [`MetaCache::forget_own`].
+    fn forget_own(&mut self, t: &Touched) {
+        self.epoch += 1;
+        for ino in &t.inodes {
+            self.forget_inode(*ino);
+        }
+        let mut unknown = false;
+        for key in &t.entries {
+            let named = self.entries.remove(key).map(|(ino, _)| ino);
+            match named {
+                Some(ino) if t.replaced.contains(key) => self.forget_inode(ino),
+                None if t.replaced.contains(key) => unknown = true,
+                _ => {}
+            }
+        }
+        if unknown {
+            self.attrs.clear();
+            self.xattrs.clear();
         }
     }
 }
@@ -126,20 +144,25 @@ fn keep<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, (V, Instant)>, key: K, 
 
 impl MetaCache {
     /// A cache of `volume`'s answers kept up to `max_age` (None: nothing
-    /// is kept).
-    pub fn new(volume: Volume, max_age: Option<Duration>) -> Self {
-        MetaCache {
-            volume,
+    /// is kept), told of the volume's own changes.
+    pub fn new(volume: Volume, max_age: Option<Duration>) -> Arc<Self> {
+        let cache = Arc::new(MetaCache {
+            volume: volume.clone(),
             max_age,
             inner: Mutex::default(),
             counters: Counters::default(),
-        }
+        });
+        let weak = Arc::downgrade(&cache);
+        volume.on_own_change(move |t| {
+            if let Some(c) = weak.upgrade() {
+                c.forget_own(t);
+            }
+        });
+        cache
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.follow(self.volume.writes());
-        g
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Taken before a question is sent; its answer is kept under it.
@@ -147,16 +170,17 @@ impl MetaCache {
         let g = self.lock();
         Ticket {
             epoch: g.epoch,
-            writes: g.writes,
+            writes: self.volume.writes(),
             at: Instant::now(),
         }
     }
 
-    /// The maps, if answers asked under `t` may still be kept.
+    /// The maps, if answers asked under `t` may still be kept: no change
+    /// was forgotten and no change of this volume began or ended since.
     fn keeping(&self, t: Ticket) -> Option<std::sync::MutexGuard<'_, Inner>> {
         self.max_age?;
         let g = self.lock();
-        (g.epoch == t.epoch && g.writes == t.writes).then_some(g)
+        (g.epoch == t.epoch && self.volume.writes() == t.writes).then_some(g)
     }
 
     fn count(&self, hit: bool) {
@@ -218,15 +242,103 @@ impl MetaCache {
         let mut g = self.lock();
         g.epoch += 1;
         for ino in &changes.inodes {
-            g.attrs.remove(ino);
-            g.xattrs.remove(ino);
+            g.forget_inode(*ino);
         }
         for (dir, name) in &changes.entries {
             g.entries.remove(&(*dir, name.clone()));
         }
     }
 
+    /// Forgets what a change of this node's volume may have touched: its
+    /// inodes and entries, and what each replaced entry named; every
+    /// inode's attributes when such an entry is not remembered (its former
+    /// inode is not known here).
+    pub fn forget_own(&self, t: &Touched) {
+        self.lock().forget_own(t);
+    }
+
     pub fn forget_all(&self) {
         self.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fragfs::meta::{Caller, Command, Kind, Time};
+
+    fn attr(ino: Ino) -> Attr {
+        Attr {
+            ino,
+            kind: Kind::File,
+            perm: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            nlink: 1,
+            atime: Time::default(),
+            mtime: Time::default(),
+            ctime: Time::default(),
+            rdev: 0,
+        }
+    }
+
+    /// Directory 2 names "a" (inode 10) and "b" (11); directory 3 is known.
+    fn filled() -> Inner {
+        let mut g = Inner::default();
+        let now = Instant::now();
+        for ino in [2, 3, 10, 11] {
+            g.attrs.insert(ino, (attr(ino), now));
+            g.xattrs.insert(ino, (Arc::new(Xattrs::default()), now));
+        }
+        g.entries.insert((2, "a".into()), (10, now));
+        g.entries.insert((2, "b".into()), (11, now));
+        g
+    }
+
+    fn unlink(name: &str) -> Touched {
+        Touched::of(&Command::Unlink {
+            parent: 2,
+            name: name.into(),
+            now: Time::default(),
+        })
+    }
+
+    #[test]
+    fn t10_an_own_create_forgets_its_directory_and_nothing_else() {
+        let mut g = filled();
+        let epoch = g.epoch;
+        g.forget_own(&Touched::of(&Command::Create {
+            parent: 3,
+            name: "new".into(),
+            perm: 0o644,
+            caller: Caller { uid: 0, gid: 0 },
+            now: Time::default(),
+        }));
+        assert!(!g.attrs.contains_key(&3), "the directory's times changed");
+        for ino in [2, 10, 11] {
+            assert!(g.attrs.contains_key(&ino), "inode {ino} is still known");
+        }
+        assert_eq!(g.entries.len(), 2, "other entries are kept");
+        assert_ne!(g.epoch, epoch, "answers asked meanwhile are not kept");
+    }
+
+    #[test]
+    fn t20_an_own_unlink_forgets_the_inode_its_entry_named() {
+        let mut g = filled();
+        g.forget_own(&unlink("a"));
+        assert!(!g.entries.contains_key(&(2, "a".into())));
+        assert!(!g.attrs.contains_key(&10), "its link count changed");
+        assert!(!g.xattrs.contains_key(&10));
+        assert!(!g.attrs.contains_key(&2));
+        assert!(g.attrs.contains_key(&11) && g.attrs.contains_key(&3));
+    }
+
+    #[test]
+    fn t30_an_unlink_of_an_entry_not_remembered_forgets_every_inode() {
+        let mut g = filled();
+        // "c" may be another name of inode 11: its link count changed.
+        g.forget_own(&unlink("c"));
+        assert!(g.attrs.is_empty() && g.xattrs.is_empty());
     }
 }

@@ -37,6 +37,7 @@ pub mod redundancy;
 pub(crate) mod reply;
 pub mod report;
 pub mod shares;
+mod touched;
 
 pub use commit::{Base, Committed, Durability, Stored, REFRESH_AFTER};
 pub use events::EventRow;
@@ -45,6 +46,7 @@ pub use ns::{ListedEntry, NewNode, SealedHead, SetAttrs};
 pub use policy::{PolicyReport, PolicySource};
 pub use redundancy::{RedundancyReport, RedundancySource};
 pub use report::{InfoFragment, InfoReport, LsRow};
+pub use touched::Touched;
 
 use crate::{
     client::{Client, ClientError},
@@ -130,7 +132,13 @@ struct Inner {
     /// Namespace changes this volume asked for: bumped when one is sent
     /// and again when it is answered (see [`Volume::writes`]).
     writes: std::sync::atomic::AtomicU64,
+    /// Told what each of those changes may have touched, once it is
+    /// answered or failed (see [`Volume::on_own_change`]).
+    own_change: std::sync::RwLock<Option<OwnChange>>,
 }
+
+/// What [`Volume::on_own_change`] calls.
+type OwnChange = Box<dyn Fn(&Touched) + Send + Sync>;
 
 impl Volume {
     pub(crate) fn new(
@@ -153,6 +161,7 @@ impl Volume {
                 accounts: std::sync::Mutex::new(None),
                 names: Default::default(),
                 writes: Default::default(),
+                own_change: Default::default(),
             }),
             acting: crate::trust::Acting::nobody(),
         }
@@ -198,12 +207,25 @@ impl Volume {
 
     async fn write(&self, cmd: Command) -> Result<Reply, VolumeError> {
         use std::sync::atomic::Ordering::SeqCst;
-        let counted = changes_files(&cmd);
-        if counted {
+        let mut touched = changes_files(&cmd).then(|| Touched::of(&cmd));
+        if touched.is_some() {
             self.inner.writes.fetch_add(1, SeqCst);
         }
         let r = self.meta().write(cmd).await;
-        if counted {
+        if let Some(t) = touched.as_mut() {
+            // Failed or not: a change that missed its deadline may still
+            // be applied.
+            if let Ok(reply) = &r {
+                t.add_reply(reply);
+            }
+            let tell = self
+                .inner
+                .own_change
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(tell) = tell.as_ref() {
+                tell(t);
+            }
             self.inner.writes.fetch_add(1, SeqCst);
         }
         Ok(r?)
@@ -212,11 +234,25 @@ impl Volume {
     /// A number that moves whenever this volume starts or ends a change
     /// to files, directories or their attributes (not locks nor holds).
     /// An answer read while it stayed the same saw no change of this
-    /// volume half done, and a cache of such answers must forget what it
-    /// holds once it moved: the namespace's own change notices can come
-    /// after the change's reply.
+    /// volume half done; one read while it moved may be older than a
+    /// change of this volume and must not be kept.
     pub fn writes(&self) -> u64 {
         self.inner.writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Calls `tell` with what each change this volume sends may have
+    /// touched (see [`Touched`]), once it is answered or failed and before
+    /// [`Volume::writes`] moves again: a cache of the namespace's answers
+    /// forgets that at once, since the namespace's own change notice can
+    /// come after the reply. A later call replaces an earlier one (a
+    /// node mounted again).
+    pub fn on_own_change(&self, tell: impl Fn(&Touched) + Send + Sync + 'static) {
+        let mut slot = self
+            .inner
+            .own_change
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *slot = Some(Box::new(tell));
     }
 
     /// What each applied namespace change touched, as it is applied (for
