@@ -406,3 +406,52 @@ fn t30_an_open_drops_pages_of_another_version_even_without_a_push() {
     holds(&b.join("f"), &v2).expect("v2 on B again");
     w.finish();
 }
+
+/// A change a node makes is forgotten by that node's cache of the
+/// namespace's answers as soon as it is answered, without waiting for its
+/// change notice (no invalidation task runs here), and only what it may
+/// touch: a chmod forgets its inode, an unlink what its entry named; the
+/// other answers stay.
+#[test]
+fn t40_own_changes_are_forgotten_at_once_and_only_what_they_touch() {
+    use fragfs::{
+        meta::{Caller, Context},
+        volume::SetAttrs,
+    };
+    let w = World::cluster();
+    let v = w.net().node(0).volume();
+    let cache = fragfs_mountd::meta_cache::MetaCache::new(v.clone(), Some(TTL));
+    let root = Caller { uid: 0, gid: 0 };
+    w.rt.block_on(async {
+        let mut inos = Vec::new();
+        for name in ["a", "b", "c"] {
+            v.create(ROOT, name.into(), 0o644, root, Context::default())
+                .await
+                .expect("create");
+            let t = cache.ticket();
+            let a = v.lookup(ROOT, name.into()).await.expect("lookup");
+            cache.keep_entry(t, ROOT, name, &a);
+            inos.push(a.ino);
+        }
+        let [a, b, c] = [inos[0], inos[1], inos[2]];
+        let chmod = SetAttrs {
+            perm: Some(0o600),
+            uid: None,
+            gid: None,
+            size: None,
+            atime: None,
+            mtime: None,
+        };
+        v.setattr(a, chmod, root, Context::default())
+            .await
+            .expect("chmod a");
+        assert!(cache.attr(a).is_none(), "the changed inode is forgotten");
+        assert_eq!(cache.attr(b).map(|x| x.perm), Some(0o644), "b is kept");
+        v.unlink(ROOT, "b".into()).await.expect("unlink b");
+        assert!(cache.entry(ROOT, "b").is_none(), "the removed entry");
+        assert!(cache.attr(b).is_none(), "what it named: its links changed");
+        assert!(cache.entry(ROOT, "c").is_some(), "c is kept");
+        assert_eq!(cache.attr(c).map(|x| x.ino), Some(c));
+    });
+    w.finish();
+}
