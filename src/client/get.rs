@@ -51,6 +51,17 @@ impl Client {
         progress: Arc<Progress>,
     ) -> Result<GetReport, ClientError> {
         let manifest = self.fetch_manifest(id, &progress).await?;
+        self.get_manifest_file(manifest, out, progress).await
+    }
+
+    /// [`Client::get_file`] of a manifest the caller already holds (the
+    /// namespace's record of a version).
+    pub async fn get_manifest_file(
+        &self,
+        manifest: Manifest,
+        out: &Path,
+        progress: Arc<Progress>,
+    ) -> Result<GetReport, ClientError> {
         progress.total.store(manifest.size, Ordering::Relaxed);
         let part = part_path(out);
         let mut file = tokio::fs::File::create(&part).await.map_err(io_at(&part))?;

@@ -203,15 +203,32 @@ async fn put(
 }
 
 /// Fetches file `id` (a file id or an absolute path) into `out`.
+/// A path's head is fetched by the manifest the namespace records (its
+/// copy on the peers may still be on its way).
 async fn get(shared: &Shared, s: &mut UnixStream, id: String, out: PathBuf) -> io::Result<Event> {
-    let id = match resolve_id(shared, &id).await {
-        Err(e) => return Ok(Event::Error(e)),
-        Ok(id) => id,
+    let head = match id.starts_with('/') {
+        true => match shared.volume.head_manifest(&id).await {
+            Ok(m) => Some(m),
+            Err(e) => return Ok(Event::Error(format!("{id}: {e}"))),
+        },
+        false => None,
+    };
+    let id = match &head {
+        Some(m) => m.id(),
+        None => match resolve_id(shared, &id).await {
+            Err(e) => return Ok(Event::Error(e)),
+            Ok(id) => id,
+        },
     };
     let client = shared.client.clone();
     let progress = Progress::new();
     let p = progress.clone();
-    let fut = async move { client.get_file(&id, &out, p).await };
+    let fut = async move {
+        match head {
+            Some(m) => client.get_manifest_file(m, &out, p).await,
+            None => client.get_file(&id, &out, p).await,
+        }
+    };
     Ok(match with_progress(s, &progress, fut).await? {
         Ok(r) => Event::GetDone {
             size: r.manifest.size,

@@ -50,9 +50,15 @@ impl Volume {
 
     /// The file id (manifest id) of the head version at `path`.
     pub async fn head_id(&self, path: &str) -> Result<FragmentId, VolumeError> {
-        let (attr, versions) = self.history(path).await?;
-        match versions.last() {
-            Some(v) => Ok(v.manifest.id()),
+        Ok(self.head_manifest(path).await?.id())
+    }
+
+    /// The manifest of the head version of the file at `path`, as the
+    /// namespace records it.
+    pub async fn head_manifest(&self, path: &str) -> Result<Manifest, VolumeError> {
+        let (attr, mut versions) = self.history(path).await?;
+        match versions.pop() {
+            Some(v) => Ok(v.manifest),
             None if attr.kind == Kind::Dir => Err(VolumeError::Fs(FsError::IsDir)),
             None => Err(VolumeError::Meta(crate::meta::MetaError::Other(format!(
                 "{path} has no content yet"

@@ -39,7 +39,7 @@ use super::{Core, OpError};
 use bytes::Bytes;
 use fragfs::{
     client::ClientError,
-    fragment::{FragmentEntry, HashAlgo, Manifest},
+    fragment::{FragmentEntry, FragmentId, HashAlgo, Manifest},
     meta::Hlc,
     redundancy::{NodeId, Redundancy},
 };
@@ -60,6 +60,10 @@ pub const MAX_UPLOADS: usize = 8;
 /// A fragment upload running as the mount's tracked task `fuse-upload`;
 /// an upload cancelled at unmount never answers (`RecvError`).
 type UploadTask = oneshot::Receiver<Result<FragmentEntry, ClientError>>;
+
+/// A version's manifest being stored on its holders as the mount's
+/// tracked task `fuse-manifest`: its id and holders once stored.
+type ManifestTask = oneshot::Receiver<Result<(FragmentId, Vec<NodeId>), ClientError>>;
 
 struct Upload {
     bytes: Bytes,
@@ -94,6 +98,12 @@ pub struct Content {
     /// Peers holding fragments (or manifests) this handle stored that are
     /// not known to be on their disks yet: fsync syncs them.
     unsynced: BTreeSet<NodeId>,
+    /// Copies of committed versions' manifests still being stored: a
+    /// close does not wait for them, an fsync does.
+    manifests: Vec<ManifestTask>,
+    /// A copy of a manifest that could not be stored, for the next fsync
+    /// to report.
+    manifest_failed: Option<OpError>,
     /// The file's path and mode when it was opened: where a change comes
     /// back if another mount deletes the file meanwhile.
     pub origin: Option<(String, u16)>,
@@ -147,6 +157,8 @@ impl Content {
             seq: (size == 0).then(Seq::new),
             version,
             unsynced: BTreeSet::new(),
+            manifests: Vec::new(),
+            manifest_failed: None,
             origin: None,
             moved_to: None,
             stored_since: None,
@@ -520,6 +532,48 @@ impl Core {
                 c.set_dirty(i, up.bytes.to_vec());
                 Err(OpError::Cancelled("a fragment upload"))
             }
+        }
+    }
+}
+
+impl Content {
+    /// Takes in the copies of manifests stored since the last look: their
+    /// holders need a sync; a failure is kept for the next fsync.
+    pub(super) fn reap_manifests(&mut self) {
+        let (unsynced, failed) = (&mut self.unsynced, &mut self.manifest_failed);
+        self.manifests.retain_mut(|t| match t.try_recv() {
+            Ok(Ok((_, holders))) => {
+                unsynced.extend(holders);
+                false
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "a manifest's copy was not stored");
+                failed.get_or_insert(e.into());
+                false
+            }
+            Err(oneshot::error::TryRecvError::Empty) => true,
+            Err(oneshot::error::TryRecvError::Closed) => false,
+        });
+    }
+
+    /// Waits for the copies of manifests still being stored; the first
+    /// failure since the last call, if any.
+    pub(super) async fn manifests_stored(&mut self) -> Result<(), OpError> {
+        for task in std::mem::take(&mut self.manifests) {
+            match task.await {
+                Ok(Ok((_, holders))) => self.unsynced.extend(holders),
+                Ok(Err(e)) => {
+                    self.manifest_failed.get_or_insert(e.into());
+                }
+                Err(_) => {
+                    self.manifest_failed
+                        .get_or_insert(OpError::Cancelled("a manifest's copy"));
+                }
+            }
+        }
+        match self.manifest_failed.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
         }
     }
 }

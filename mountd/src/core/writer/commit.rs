@@ -1,14 +1,14 @@
 //! A commit: what a handle changed becomes a new version (changed
-//! fragments stored first, then the manifest stored and the version
-//! committed), and fsync makes it durable on the holders.
+//! fragments stored first, then the version committed while a copy of
+//! its manifest is stored beside it), and fsync makes it durable on the
+//! holders, the manifest's copies included.
 
 use super::{Content, Core, OpError};
 use bytes::Bytes;
 use fragfs::{
-    client::ClientError,
-    fragment::{FragmentEntry, FragmentId, Manifest, NO_FILE_HASH},
+    fragment::{FragmentEntry, Manifest, NO_FILE_HASH},
     meta::{Caller, FsError, Ino},
-    redundancy::{Candidate, NodeId},
+    redundancy::Candidate,
     volume::{Base, Committed, Durability, VolumeError},
 };
 use std::{
@@ -111,12 +111,17 @@ impl Core {
         // Nothing uploaded since the last commit: the fragments are the
         // base's (the head's while the base is current) or just stored.
         let stored_at = c.stored_since.unwrap_or_else(std::time::Instant::now);
-        // The manifest's copy on the peers (for `get ID`) and the version
-        // commit go together; both are done before this returns.
+        // The manifest's copy on the peers (for `get ID`) is stored beside
+        // the commit; a close waits for the commit only, an fsync for both.
         let base = c.version.map(|(version, hlc)| Base { version, hlc });
-        let (stored, committed) = tokio::join!(
-            self.client.put_manifest(&stored_manifest, &cands),
-            self.volume.commit_stored(
+        let (client, copy) = (self.client.clone(), stored_manifest.clone());
+        c.manifests
+            .push(self.tasks.spawn_result("fuse-manifest", async move {
+                client.put_manifest(&copy, &cands).await
+            }));
+        let committed = self
+            .volume
+            .commit_stored(
                 ino,
                 base,
                 stored_manifest.clone(),
@@ -124,7 +129,7 @@ impl Core {
                 Durability::Visible,
                 fragfs::volume::Stored { at: stored_at, key },
             )
-        );
+            .await;
         let committed = match committed {
             Err(VolumeError::Fs(FsError::NotFound)) => {
                 self.bring_back(c, ino, &manifest, caller).await
@@ -157,7 +162,8 @@ impl Core {
             }),
             other => other,
         };
-        settle(c, manifest, committed, stored)
+        c.reap_manifests();
+        settle(c, manifest, committed)
     }
 
     /// The manifest a commit of `c` stores and the key it carries: for a
@@ -176,8 +182,10 @@ impl Core {
         Ok((stored, Some(s.sealed.with_note(&note))))
     }
 
-    /// Makes what `c` stored durable on its holders (after a commit).
+    /// Makes what `c` stored durable on its holders (after a commit),
+    /// the copies of its manifests included.
     pub(in crate::core) async fn sync_content(&self, c: &mut Content) -> Result<(), OpError> {
+        c.manifests_stored().await?;
         if c.unsynced.is_empty() {
             return Ok(());
         }
@@ -231,15 +239,11 @@ impl Core {
     }
 }
 
-/// Records in `c` what a commit did, then reports the manifest's put. A
-/// committed version is recorded first, even when the manifest's copy
-/// failed to store: the handle is on the new version either way, and its
-/// next commit names that version as its base.
+/// Records in `c` what a commit did.
 fn settle(
     c: &mut Content,
     manifest: Arc<Manifest>,
     committed: Result<Committed, VolumeError>,
-    stored: Result<(FragmentId, Vec<NodeId>), ClientError>,
 ) -> Result<bool, OpError> {
     let mut manifest = manifest;
     let done = match committed {
@@ -272,8 +276,6 @@ fn settle(
     c.staged.clear();
     c.zeroed.clear();
     c.changed = false;
-    let (_, holders) = stored?;
-    c.unsynced.extend(holders);
     Ok(done)
 }
 
@@ -281,8 +283,10 @@ fn settle(
 mod tests {
     use super::*;
     use fragfs::{
-        fragment::{FragmentSize, HashAlgo},
+        client::ClientError,
+        fragment::{FragmentId, FragmentSize, HashAlgo},
         meta::{Attr, Hlc, Kind, Time},
+        redundancy::NodeId,
         redundancy::{Redundancy, Replicas},
     };
 
@@ -298,15 +302,19 @@ mod tests {
         })
     }
 
+    fn content() -> Content {
+        let one = Redundancy::Replicas(Replicas::new(1).expect("valid"));
+        Content::new(None, 1 << 16, HashAlgo::Sha3_256, one)
+    }
+
     #[test]
-    fn t10_a_commit_whose_manifest_put_failed_is_still_recorded() {
+    fn t10_a_committed_version_is_recorded() {
         let hlc = Hlc {
             wall_ms: 9,
             logical: 0,
             node: 1,
         };
-        let one = Redundancy::Replicas(Replicas::new(1).expect("valid"));
-        let mut c = Content::new(None, 1 << 16, HashAlgo::Sha3_256, one);
+        let mut c = content();
         c.changed = true;
         let committed = Ok(Committed {
             version: 7,
@@ -327,17 +335,33 @@ mod tests {
             manifest: (*manifest()).clone(),
             mark: None,
         });
-        let stored = Err(ClientError::Bug("no holder took the manifest".into()));
-        let r = settle(&mut c, manifest(), committed, stored);
-        assert!(
-            matches!(r, Err(OpError::Client(_))),
-            "the put error is reported"
-        );
+        assert!(matches!(settle(&mut c, manifest(), committed), Ok(true)));
         assert_eq!(
             c.version,
             Some((7, hlc)),
             "the handle is on the new version"
         );
         assert!(!c.changed, "nothing left to commit");
+    }
+
+    #[tokio::test]
+    async fn t20_a_manifest_copy_that_failed_is_reported_by_the_next_fsync_only() {
+        let mut c = content();
+        let (ok_tx, ok_rx) = tokio::sync::oneshot::channel();
+        let (bad_tx, bad_rx) = tokio::sync::oneshot::channel();
+        let (slow_tx, slow_rx) = tokio::sync::oneshot::channel();
+        c.manifests = vec![ok_rx, bad_rx, slow_rx];
+        let holder = NodeId(vec![1; 38]);
+        let id = FragmentId::of(HashAlgo::Sha3_256, b"m");
+        ok_tx.send(Ok((id, vec![holder.clone()]))).expect("sent");
+        let refused = ClientError::Bug("no holder took the manifest".into());
+        bad_tx.send(Err(refused)).expect("sent");
+        c.reap_manifests();
+        assert_eq!(c.manifests.len(), 1, "the copy still running is kept");
+        assert!(c.unsynced.contains(&holder), "a stored copy needs a sync");
+        slow_tx.send(Ok((id, vec![]))).expect("sent");
+        let r = c.manifests_stored().await;
+        assert!(matches!(r, Err(OpError::Client(_))), "reported: {r:?}");
+        assert!(c.manifests_stored().await.is_ok(), "reported once");
     }
 }
