@@ -12,8 +12,11 @@
 //! - this node's volume ends a change that may touch it
 //!   ([`fragfs::volume::Touched`], told before the change's reply goes
 //!   on, since the notice of one's own change may come after its reply):
-//!   the inodes and entries it names, and what a replaced entry named
-//!   (every inode's attributes when that entry is not remembered);
+//!   the inodes and entries it names (of a directory whose entries
+//!   changed, its attributes only), and what a replaced entry named (every
+//!   inode's attributes when that entry is not remembered); an inode it
+//!   created is then known to have no `security.capability` (the kernel
+//!   asks before every write), until anything forgets that inode;
 //! - notices were missed (a reset, or the task fell behind): everything;
 //! - it is older than `max_age`, a backstop should the notice feed go
 //!   quiet without a reset.
@@ -77,6 +80,18 @@ struct Inner {
     attrs: HashMap<Ino, (Attr, Instant)>,
     entries: HashMap<(Ino, String), (Ino, Instant)>,
     xattrs: HashMap<Ino, (Arc<Xattrs>, Instant)>,
+    /// Inodes this node created: no `security.capability` (the namespace
+    /// gives a new inode none), with the entry that created them (see
+    /// [`Inner::forget_noticed`]).
+    uncapped: HashMap<Ino, (Created, Instant)>,
+}
+
+/// The entry that created an inode, and whether the change notice of its
+/// creation was seen.
+#[derive(Clone, Debug)]
+struct Created {
+    entry: (Ino, String),
+    noticed: bool,
 }
 
 impl Inner {
@@ -85,11 +100,38 @@ impl Inner {
         self.attrs.clear();
         self.entries.clear();
         self.xattrs.clear();
+        self.uncapped.clear();
     }
 
     fn forget_inode(&mut self, ino: Ino) {
         self.attrs.remove(&ino);
         self.xattrs.remove(&ino);
+        self.uncapped.remove(&ino);
+    }
+
+    /// See [`MetaCache::forget`]. A new inode stays without capability
+    /// through the first notice that names the entry it was created as
+    /// (its own creation's: nothing else can name that inode in the same
+    /// change); any other notice naming it forgets that.
+    fn forget_noticed(&mut self, changes: &Changes) {
+        self.epoch += 1;
+        for ino in &changes.inodes {
+            let spared = match self.uncapped.get_mut(ino) {
+                Some((c, _)) if !c.noticed && changes.entries.contains(&c.entry) => {
+                    c.noticed = true;
+                    true
+                }
+                _ => false,
+            };
+            let kept = spared.then(|| self.uncapped.remove(ino)).flatten();
+            self.forget_inode(*ino);
+            if let Some(c) = kept {
+                self.uncapped.insert(*ino, c);
+            }
+        }
+        for (dir, name) in &changes.entries {
+            self.entries.remove(&(*dir, name.clone()));
+        }
     }
 
     /// See [`MetaCache::forget_own`].
@@ -97,6 +139,9 @@ impl Inner {
         self.epoch += 1;
         for ino in &t.inodes {
             self.forget_inode(*ino);
+        }
+        for dir in &t.dirs {
+            self.attrs.remove(dir);
         }
         let mut unknown = false;
         for key in &t.entries {
@@ -110,6 +155,14 @@ impl Inner {
         if unknown {
             self.attrs.clear();
             self.xattrs.clear();
+            self.uncapped.clear();
+        }
+        if let Some((entry, ino)) = t.created.clone() {
+            let c = Created {
+                entry,
+                noticed: false,
+            };
+            keep(&mut self.uncapped, ino, c, Instant::now());
         }
     }
 }
@@ -217,6 +270,19 @@ impl MetaCache {
         x
     }
 
+    /// Whether `ino` is an inode this node created that cannot have a
+    /// `security.capability` yet.
+    pub fn uncapped(&self, ino: Ino) -> bool {
+        let Some(max_age) = self.max_age else {
+            return false;
+        };
+        let known = fresh(&self.lock().uncapped, &ino, max_age).is_some();
+        if known {
+            self.count(true);
+        }
+        known
+    }
+
     pub fn keep_attr(&self, t: Ticket, a: &Attr) {
         if let Some(mut g) = self.keeping(t) {
             keep(&mut g.attrs, a.ino, a.clone(), t.at);
@@ -239,14 +305,7 @@ impl MetaCache {
     /// Forgets what `changes` name: their inodes' attributes and extended
     /// attributes, and their entries.
     pub fn forget(&self, changes: &Changes) {
-        let mut g = self.lock();
-        g.epoch += 1;
-        for ino in &changes.inodes {
-            g.forget_inode(*ino);
-        }
-        for (dir, name) in &changes.entries {
-            g.entries.remove(&(*dir, name.clone()));
-        }
+        self.lock().forget_noticed(changes);
     }
 
     /// Forgets what a change of this node's volume may have touched: its
@@ -332,6 +391,37 @@ mod tests {
         assert!(!g.xattrs.contains_key(&10));
         assert!(!g.attrs.contains_key(&2));
         assert!(g.attrs.contains_key(&11) && g.attrs.contains_key(&3));
+    }
+
+    #[test]
+    fn t25_a_new_inode_has_no_capability_until_another_change_names_it() {
+        let mut g = filled();
+        let mut t = Touched::of(&Command::Create {
+            parent: 3,
+            name: "new".into(),
+            perm: 0o644,
+            caller: Caller { uid: 0, gid: 0 },
+            now: Time::default(),
+        });
+        t.add_reply(&fragfs::meta::Reply::Attr(attr(20)));
+        g.forget_own(&t);
+        assert!(g.uncapped.contains_key(&20), "created here: no capability");
+        assert!(g.xattrs.contains_key(&3), "a directory's xattrs stay");
+        let mut created = Changes::default();
+        created.inodes.extend([3, 20]);
+        created.entries.insert((3, "new".into()));
+        g.forget_noticed(&created);
+        assert!(g.uncapped.contains_key(&20), "its own creation's notice");
+        let mut setcap = Changes::default();
+        setcap.inodes.insert(20);
+        g.forget_noticed(&setcap);
+        assert!(!g.uncapped.contains_key(&20), "any other change forgets it");
+        g.forget_own(&t);
+        g.forget_noticed(&setcap);
+        assert!(
+            !g.uncapped.contains_key(&20),
+            "a notice without the creating entry is not its creation's"
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //! does not. So an entry that may have named an inode the change touched
 //! (unlinked, removed, renamed, renamed over) is listed as `replaced`, and
 //! the cache forgets what it remembers that entry named, or, when it
-//! remembers no such entry, every inode's attributes.
+//! remembers no such entry, every inode's attributes. A directory whose
+//! entries changed has new times and size, never new extended
+//! attributes; a new inode has none unless its directory has a default
+//! ACL (`meta::namespace::acl`), which a cache that knows the directory's
+//! extended attributes can tell.
 
 use crate::meta::{accounts::Act, Command, Ino, Reply};
 use std::collections::BTreeSet;
@@ -18,20 +22,27 @@ use std::collections::BTreeSet;
 pub struct Touched {
     /// Inodes whose attributes or extended attributes may have changed.
     pub inodes: BTreeSet<Ino>,
+    /// Directories whose entries changed: their attributes changed, their
+    /// extended attributes did not.
+    pub dirs: BTreeSet<Ino>,
     /// Directory entries that may name another inode, or none, now.
     pub entries: BTreeSet<(Ino, String)>,
     /// Of `entries`, those whose former inode may have changed too.
     pub replaced: BTreeSet<(Ino, String)>,
+    /// The entry a create made and its inode, once answered.
+    pub created: Option<((Ino, String), Ino)>,
+    /// The entry a create (not in a batch) makes.
+    creates: Option<(Ino, String)>,
 }
 
 impl Touched {
     /// Whether the change touches nothing a cache of answers holds.
     pub fn is_empty(&self) -> bool {
-        self.inodes.is_empty() && self.entries.is_empty()
+        self.inodes.is_empty() && self.dirs.is_empty() && self.entries.is_empty()
     }
 
     fn entry(&mut self, dir: Ino, name: &str) {
-        self.inodes.insert(dir);
+        self.dirs.insert(dir);
         self.entries.insert((dir, name.to_owned()));
     }
 
@@ -44,6 +55,7 @@ impl Touched {
     pub fn of(cmd: &Command) -> Touched {
         let mut t = Touched::default();
         t.add(cmd);
+        t.creates = creates(cmd);
         t
     }
 
@@ -52,6 +64,7 @@ impl Touched {
         match reply {
             Reply::Attr(a) | Reply::Committed { attr: a, .. } => {
                 self.inodes.insert(a.ino);
+                self.created = self.creates.clone().map(|e| (e, a.ino));
             }
             Reply::Batch(rs) => rs.iter().flatten().for_each(|r| self.add_reply(r)),
             Reply::Done | Reply::Retained { .. } | Reply::Replaced { .. } => {}
@@ -120,6 +133,18 @@ impl Touched {
     }
 }
 
+/// The entry `cmd` makes for a new inode, if it is a create.
+fn creates(cmd: &Command) -> Option<(Ino, String)> {
+    match cmd {
+        Command::Create { parent, name, .. }
+        | Command::Mknod { parent, name, .. }
+        | Command::Mkdir { parent, name, .. }
+        | Command::Symlink { parent, name, .. } => Some((*parent, name.clone())),
+        Command::WithContext { cmd, .. } => creates(cmd),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,9 +165,30 @@ mod tests {
             caller: Caller { uid: 0, gid: 0 },
             now: NOW,
         });
-        assert_eq!(t.inodes, [5].into());
+        assert!(t.inodes.is_empty());
+        assert_eq!(t.dirs, [5].into());
         assert_eq!(t.entries, names(&[(5, "f")]));
         assert!(t.replaced.is_empty(), "a create replaces nothing");
+        let mut t = t;
+        t.add_reply(&Reply::Attr(crate::meta::Attr {
+            ino: 9,
+            kind: crate::meta::Kind::File,
+            perm: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+            nlink: 1,
+            atime: NOW,
+            mtime: NOW,
+            ctime: NOW,
+            rdev: 0,
+        }));
+        assert_eq!(t.inodes, [9].into());
+        assert_eq!(
+            t.created,
+            Some(((5, "f".into()), 9)),
+            "the new entry and inode"
+        );
     }
 
     #[test]
@@ -158,7 +204,7 @@ mod tests {
                 now: NOW,
             }),
         });
-        assert_eq!(t.inodes, [2, 3].into());
+        assert_eq!(t.dirs, [2, 3].into());
         assert_eq!(t.replaced, names(&[(2, "a"), (3, "b")]));
         let u = Touched::of(&Command::Unlink {
             parent: 2,

@@ -29,6 +29,12 @@ impl Core {
         Some(self.overlay(a))
     }
 
+    /// Whether `ino` is known to have no `security.capability` (an inode
+    /// this node just created).
+    pub fn uncapped_now(&self, ino: Ino) -> bool {
+        self.guard.nothing_shared_now() && self.meta_cache.uncapped(ino)
+    }
+
     /// The extended attributes of `ino`, if remembered.
     pub fn xattrs_now(&self, ino: Ino) -> Option<Arc<Xattrs>> {
         if !self.guard.nothing_shared_now() {

@@ -16,6 +16,9 @@ fn name_list<'a>(names: impl Iterator<Item = &'a String>) -> Vec<u8> {
     list
 }
 
+/// The extended attribute of a file's capabilities.
+const CAPABILITY: &str = "security.capability";
+
 impl FragFs {
     pub(super) fn op_setxattr(
         &self,
@@ -68,6 +71,10 @@ impl FragFs {
             Err(_) => return reply.error(Errno::ENODATA),
         };
         let core = self.core.clone();
+        // Asked by the kernel before every write.
+        if name == CAPABILITY && core.uncapped_now(ino.0) {
+            return reply.error(Errno::ENODATA);
+        }
         if let Some(x) = core.xattrs_now(ino.0) {
             return match x.get(&name) {
                 Some(v) => answer_xattr(reply, size, v),
