@@ -293,3 +293,22 @@ fn keep_lines(from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
         }
     });
 }
+
+/// The attributes of an empty regular file `ino` owned by root, mode 0644,
+/// all times zero: for tests that need some.
+pub fn file_attr(ino: crate::meta::Ino) -> crate::meta::Attr {
+    let zero = crate::meta::Time::default();
+    crate::meta::Attr {
+        ino,
+        kind: crate::meta::Kind::File,
+        perm: 0o644,
+        uid: 0,
+        gid: 0,
+        size: 0,
+        nlink: 1,
+        atime: zero,
+        mtime: zero,
+        ctime: zero,
+        rdev: 0,
+    }
+}

@@ -324,23 +324,10 @@ impl MetaCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fragfs::meta::{Caller, Command, Kind, Time};
-
-    fn attr(ino: Ino) -> Attr {
-        Attr {
-            ino,
-            kind: Kind::File,
-            perm: 0o644,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            nlink: 1,
-            atime: Time::default(),
-            mtime: Time::default(),
-            ctime: Time::default(),
-            rdev: 0,
-        }
-    }
+    use fragfs::{
+        meta::{Caller, Command, Time},
+        testing::file_attr as attr,
+    };
 
     /// Directory 2 names "a" (inode 10) and "b" (11); directory 3 is known.
     fn filled() -> Inner {

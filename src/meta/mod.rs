@@ -1,7 +1,8 @@
 //! The namespace: directories, inodes, attributes and file versions, as a
 //! deterministic state machine ([`Namespace`]) replicated by openraft.
 //!
-//! - `types`, `versions`, `namespace`, `query`: pure data and logic; no IO.
+//! - `types`, `versions`, `namespace`, `query`, `touched`: pure data and
+//!   logic; no IO.
 //! - `raft_types`, `store`, `network`, `rpc`: the openraft glue (only these
 //!   know openraft): redb storage, RPCs over the libp2p swarm.
 //! - `service`: what a node runs and what clients call ([`Meta`]).
@@ -19,6 +20,7 @@ pub mod rpc;
 pub mod service;
 mod snapshot_gate;
 pub mod store;
+mod touched;
 mod types;
 mod versions;
 
@@ -31,4 +33,5 @@ pub use rpc::ChangesAnswer;
 pub use service::{
     admit::ask_to_join, node_id_of, Meta, MetaConfig, MetaError, MetaStatus, ReadAnswer,
 };
+pub use touched::Touched;
 pub use types::*;

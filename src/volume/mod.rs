@@ -37,8 +37,8 @@ pub mod redundancy;
 pub(crate) mod reply;
 pub mod report;
 pub mod shares;
-mod touched;
 
+pub use crate::meta::Touched;
 pub use commit::{Base, Committed, Durability, Stored, REFRESH_AFTER};
 pub use events::EventRow;
 pub use history::{HistoryReport, InfoVersion};
@@ -46,7 +46,6 @@ pub use ns::{ListedEntry, NewNode, SealedHead, SetAttrs};
 pub use policy::{PolicyReport, PolicySource};
 pub use redundancy::{RedundancyReport, RedundancySource};
 pub use report::{InfoFragment, InfoReport, LsRow};
-pub use touched::Touched;
 
 use crate::{
     client::{Client, ClientError},

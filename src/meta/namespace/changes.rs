@@ -4,7 +4,10 @@
 //! (which inode was created), never from a clock or IO.
 
 use super::{Body, Namespace};
-use crate::meta::types::{Changes, Command, FsError, Ino, Reply};
+use crate::meta::{
+    touched::Touched,
+    types::{Changes, Command, FsError, Ino, Reply},
+};
 
 impl Namespace {
     /// Applies `cmd` like [`Namespace::apply`] and adds to `changes` what
@@ -57,68 +60,12 @@ impl Namespace {
     /// stops naming (unlinked, removed, renamed over) and the inodes whose
     /// attributes change. Inodes a command creates come from its reply.
     fn touched(&self, cmd: &Command) -> Changes {
+        let t = Touched::of(cmd);
         let mut c = Changes::default();
-        let entry = |c: &mut Changes, dir: Ino, name: &str| {
-            c.inodes.insert(dir);
-            c.entries.insert((dir, name.to_owned()));
-            if let Some(ino) = self.entry_of(dir, name) {
-                c.inodes.insert(ino);
-            }
-        };
-        match cmd {
-            Command::Create { parent, name, .. }
-            | Command::Mknod { parent, name, .. }
-            | Command::Mkdir { parent, name, .. }
-            | Command::Symlink { parent, name, .. }
-            | Command::Unlink { parent, name, .. }
-            | Command::Rmdir { parent, name, .. } => entry(&mut c, *parent, name),
-            Command::Link {
-                ino,
-                new_parent,
-                new_name,
-                ..
-            } => {
-                entry(&mut c, *new_parent, new_name);
-                c.inodes.insert(*ino);
-            }
-            Command::Rename {
-                parent,
-                name,
-                new_parent,
-                new_name,
-                ..
-            } => {
-                entry(&mut c, *parent, name);
-                entry(&mut c, *new_parent, new_name);
-            }
-            Command::SetAttr { ino, .. }
-            | Command::SetXattr { ino, .. }
-            | Command::RemoveXattr { ino, .. }
-            | Command::CommitVersion { ino, .. }
-            | Command::RecordHash { ino, .. } => {
-                c.inodes.insert(*ino);
-            }
-            Command::Commit(commit) | Command::SignedCommit { commit, .. } => {
-                c.inodes.insert(commit.ino);
-                if let Some(copy) = &commit.copy {
-                    entry(&mut c, copy.parent, &copy.name);
-                }
-            }
-            Command::Replace { items } => c.inodes.extend(items.iter().map(|i| i.ino)),
-            Command::WithContext { cmd, .. } => return self.touched(cmd),
-            Command::Accounts(cmd) => {
-                if let crate::meta::accounts::Act::Share { dir, .. } = &cmd.act {
-                    c.inodes.insert(*dir);
-                }
-            }
-            // Locks change no attribute, content or entry a cache holds;
-            // retention drops old versions and deleted files, never a head.
-            Command::Batch(_)
-            | Command::Lock(_)
-            | Command::Retain { .. }
-            | Command::Hold { .. }
-            | Command::Members(_) => {}
-        }
+        c.inodes.extend(t.inodes.iter().chain(&t.dirs).copied());
+        c.inodes
+            .extend(t.entries.iter().filter_map(|(d, n)| self.entry_of(*d, n)));
+        c.entries = t.entries;
         c
     }
 }

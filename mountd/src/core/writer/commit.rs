@@ -285,7 +285,7 @@ mod tests {
     use fragfs::{
         client::ClientError,
         fragment::{FragmentId, FragmentSize, HashAlgo},
-        meta::{Attr, Hlc, Kind, Time},
+        meta::Hlc,
         redundancy::NodeId,
         redundancy::{Redundancy, Replicas},
     };
@@ -319,19 +319,7 @@ mod tests {
         let committed = Ok(Committed {
             version: 7,
             hlc,
-            attr: Attr {
-                ino: 2,
-                kind: Kind::File,
-                perm: 0o644,
-                uid: 0,
-                gid: 0,
-                size: 0,
-                nlink: 1,
-                atime: Time::default(),
-                mtime: Time::default(),
-                ctime: Time::default(),
-                rdev: 0,
-            },
+            attr: fragfs::testing::file_attr(2),
             manifest: (*manifest()).clone(),
             mark: None,
         });

@@ -1,11 +1,9 @@
-//! What a change this volume sends may touch, as far as the command and
-//! its reply tell without the namespace's state: for a cache of the
-//! namespace's answers on the same node, which then forgets only that
-//! instead of everything (`Volume::on_own_change`).
-//!
-//! The namespace's own account (`meta::namespace::changes`, the change
-//! notices) knows which inode an entry named before the change; a command
-//! does not. So an entry that may have named an inode the change touched
+//! What a command may touch, as far as the command and its reply tell
+//! without the namespace's state. The namespace's account of a change
+//! (`namespace::changes`, the change notices) adds which inode each entry
+//! named before it; a cache of the namespace's answers on the node that
+//! sent the change (`Volume::on_own_change`) forgets what this names at
+//! once, instead of everything, and cannot know that. So an entry that may have named an inode the change touched
 //! (unlinked, removed, renamed, renamed over) is listed as `replaced`, and
 //! the cache forgets what it remembers that entry named, or, when it
 //! remembers no such entry, every inode's attributes. A directory whose
@@ -170,19 +168,7 @@ mod tests {
         assert_eq!(t.entries, names(&[(5, "f")]));
         assert!(t.replaced.is_empty(), "a create replaces nothing");
         let mut t = t;
-        t.add_reply(&Reply::Attr(crate::meta::Attr {
-            ino: 9,
-            kind: crate::meta::Kind::File,
-            perm: 0o644,
-            uid: 0,
-            gid: 0,
-            size: 0,
-            nlink: 1,
-            atime: NOW,
-            mtime: NOW,
-            ctime: NOW,
-            rdev: 0,
-        }));
+        t.add_reply(&Reply::Attr(crate::testing::file_attr(9)));
         assert_eq!(t.inodes, [9].into());
         assert_eq!(
             t.created,
