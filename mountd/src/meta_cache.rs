@@ -123,10 +123,10 @@ impl Inner {
                 }
                 _ => false,
             };
-            let kept = spared.then(|| self.uncapped.remove(ino)).flatten();
-            self.forget_inode(*ino);
-            if let Some(c) = kept {
-                self.uncapped.insert(*ino, c);
+            self.attrs.remove(ino);
+            self.xattrs.remove(ino);
+            if !spared {
+                self.uncapped.remove(ino);
             }
         }
         for (dir, name) in &changes.entries {

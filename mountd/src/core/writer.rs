@@ -540,40 +540,31 @@ impl Content {
     /// Takes in the copies of manifests stored since the last look: their
     /// holders need a sync; a failure is kept for the next fsync.
     pub(super) fn reap_manifests(&mut self) {
-        let (unsynced, failed) = (&mut self.unsynced, &mut self.manifest_failed);
-        self.manifests.retain_mut(|t| match t.try_recv() {
-            Ok(Ok((_, holders))) => {
-                unsynced.extend(holders);
-                false
+        for mut task in std::mem::take(&mut self.manifests) {
+            match task.try_recv() {
+                Err(oneshot::error::TryRecvError::Empty) => self.manifests.push(task),
+                r => self.manifest_done(r.ok()),
             }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "a manifest's copy was not stored");
-                failed.get_or_insert(e.into());
-                false
-            }
-            Err(oneshot::error::TryRecvError::Empty) => true,
-            Err(oneshot::error::TryRecvError::Closed) => false,
-        });
+        }
     }
 
     /// Waits for the copies of manifests still being stored; the first
     /// failure since the last call, if any.
     pub(super) async fn manifests_stored(&mut self) -> Result<(), OpError> {
         for task in std::mem::take(&mut self.manifests) {
-            match task.await {
-                Ok(Ok((_, holders))) => self.unsynced.extend(holders),
-                Ok(Err(e)) => {
-                    self.manifest_failed.get_or_insert(e.into());
-                }
-                Err(_) => {
-                    self.manifest_failed
-                        .get_or_insert(OpError::Cancelled("a manifest's copy"));
-                }
-            }
+            self.manifest_done(task.await.ok());
         }
-        match self.manifest_failed.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        self.manifest_failed.take().map_or(Ok(()), Err)
+    }
+
+    /// Records how one copy ended (None: cancelled at unmount).
+    fn manifest_done(&mut self, r: Option<Result<(FragmentId, Vec<NodeId>), ClientError>>) {
+        let failed = match r {
+            Some(Ok((_, holders))) => return self.unsynced.extend(holders),
+            Some(Err(e)) => e.into(),
+            None => OpError::Cancelled("a manifest's copy"),
+        };
+        tracing::warn!(error = %failed, "a manifest's copy was not stored");
+        self.manifest_failed.get_or_insert(failed);
     }
 }
